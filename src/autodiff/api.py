@@ -1,0 +1,282 @@
+"""The library behind every command: parse, lower, differentiate three ways,
+compare. The CLI is a thin layer over these functions, and they are the
+public Python API.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence, Union
+
+from autodiff.errors import PointError, UsageError
+from autodiff.limits import DEFAULT_LIMITS, Limits
+from autodiff.points import Point, natural_order, parse_assignments
+from autodiff.results import DerivativeResult, GradResult
+
+# torch warns on stderr when NumPy is absent; nothing here uses NumPy.
+_warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+
+PointLike = Union[Point, Mapping[str, object], Sequence[str], None]
+
+DTYPES = ("float64", "float32")
+
+
+def as_point(at: PointLike, option: str = "--at", limits: Limits = DEFAULT_LIMITS, names=None) -> Optional[Point]:
+    """A Point from CLI texts (`["x=3,y=4"]`), a mapping (`{"x": 3}`) or a Point."""
+    if at is None or isinstance(at, Point):
+        return at
+    if isinstance(at, Mapping):
+        texts = [f"{name}={_value_text(value)}" for name, value in at.items()]
+        return parse_assignments(texts, option, limits)
+    return parse_assignments(list(at), option, limits, names)
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_value_text(v) for v in value) + "]"
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    return str(value)
+
+
+@dataclass
+class _Problem:
+    """One expression at one point, lowered, with the settings of a run."""
+
+    expr: object
+    point: Optional[Point]
+    dtype: str
+    grad_output: Optional[list[float]]
+    symbolic: bool
+    symbolic_timeout: float
+    tolerance: object  # checks.Tolerance
+    limits: Limits
+
+    def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
+        """Value and DerivativeResults for each differentiation sequence."""
+        from autodiff.lowering import compile_expression
+
+        program = compile_expression(self.expr)
+        symbolic = self._symbolic_derivatives(sequences, warnings)
+        if self.point is None:
+            return None, {key: DerivativeResult(seq, symbolic=_text(symbolic[key])) for key, seq in sequences.items()}
+        value, autograd = self._autograd(program, sequences)
+        witnesses = _Witnesses(self, program)
+        results = {
+            key: witnesses.cross_check(sequence, autograd[key], symbolic[key], warnings)
+            for key, sequence in sequences.items()
+        }
+        return _numbers(value), results
+
+    def leaves(self, requires_grad: bool, dtype: Optional[str] = None):
+        import torch
+
+        from autodiff.calculus import make_leaves
+
+        return make_leaves(self.point, list(self.point.values), getattr(torch, dtype or self.dtype), requires_grad)
+
+    def grad_output_tensor(self):
+        """The `gradient=` weights for backward, shaped like the point."""
+        import torch
+
+        if self.grad_output is None:
+            return None
+        size = self.point.size
+        if len(self.grad_output) not in (1, size or 1):
+            raise PointError(f"--grad-output has {len(self.grad_output)} values; the point has {size or 1} element(s)")
+        weights = torch.tensor(self.grad_output, dtype=getattr(torch, self.dtype))
+        return weights.reshape(()) if size is None else weights.expand(size)
+
+    def _autograd(self, program, sequences):
+        import torch
+
+        from autodiff.calculus import derivative, evaluate, gradient
+
+        leaves = self.leaves(requires_grad=True)
+        weights = self.grad_output_tensor()
+        output = evaluate(program, leaves, getattr(torch, self.dtype))
+        if all(len(seq) == 1 for seq in sequences.values()):
+            by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
+            derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
+        else:
+            derivatives = {key: derivative(output, leaves, seq, weights) for key, seq in sequences.items()}
+        return output.detach(), derivatives
+
+    def _symbolic_derivatives(self, sequences, warnings):
+        """sympy.diff for each sequence, all under one deadline; None where unavailable."""
+        from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+
+        if not self.symbolic:
+            return {key: None for key in sequences}
+
+        def work():
+            derivatives = {key: symbolic_derivative(self.expr, seq) for key, seq in sequences.items()}
+            return {key: (d, str(d)) for key, d in derivatives.items()}
+
+        try:
+            return with_deadline(work, self.symbolic_timeout)
+        except SymbolicTimeout:
+            warnings.append(
+                f"the symbolic derivative took longer than --symbolic-timeout {self.symbolic_timeout:g} s "
+                "and was stopped; finite differences decided agreement"
+            )
+        except RecursionError:
+            warnings.append("the symbolic derivative is too deeply nested for SymPy; finite differences decided agreement")
+        return {key: None for key in sequences}
+
+
+class _Witnesses:
+    """The symbolic and finite-difference sides at one point, set up once."""
+
+    def __init__(self, problem: _Problem, program):
+        import torch
+
+        self.problem = problem
+        self.program = program
+        self.dtype = getattr(torch, problem.dtype)
+        self.plain = problem.leaves(requires_grad=False)
+        self.float64 = problem.leaves(requires_grad=False, dtype="float64")
+        self.weights = problem.grad_output_tensor()
+
+    def weighted(self, tensor):
+        return tensor if self.weights is None else tensor * self.weights
+
+    def symbolic_value(self, derivative_expr, shape):
+        import torch
+
+        from autodiff.lowering import compile_expression
+
+        with torch.no_grad():
+            return self.weighted(compile_expression(derivative_expr)(self.plain, self.dtype).expand(shape))
+
+    def cross_check(self, sequence, autograd, symbolic, warnings) -> DerivativeResult:
+        import torch
+
+        from autodiff.checks import finite_difference
+        from autodiff.errors import UnsupportedError
+
+        tolerance = self.problem.tolerance
+        result = DerivativeResult(list(sequence), autograd=_numbers(autograd))
+        symbolic_value = None
+        if symbolic is not None:
+            derivative_expr, result.symbolic = symbolic
+            try:
+                symbolic_value = self.symbolic_value(derivative_expr, autograd.shape)
+                result.symbolic_value = _numbers(symbolic_value)
+            except UnsupportedError as error:
+                warnings.append(f"the symbolic derivative {result.symbolic} could not be evaluated: {error.message}")
+
+        witness = finite_difference(self.program, self.float64, sequence)
+        if self.weights is not None:
+            weights = self.weights.to(torch.float64)
+            witness.estimate, witness.error = witness.estimate * weights, (witness.error * weights).abs()
+        result.numeric = _numbers(witness.estimate)
+        numeric_tolerance = tolerance.for_finite_differences(len(sequence))
+        result.numeric_agree = bool(witness.agrees_with(autograd, numeric_tolerance).all())
+
+        if symbolic_value is not None:
+            result.agree = bool(tolerance.close(autograd, symbolic_value).all())
+            if result.agree and not result.numeric_agree:
+                warnings.append(_finite_difference_warning(sequence, witness))
+        else:
+            result.agree = result.numeric_agree
+        return result
+
+
+def _finite_difference_warning(sequence, witness) -> str:
+    import torch
+
+    label = "".join(sequence)
+    if not bool(torch.isfinite(witness.estimate).all()):
+        return f"finite differences for {label} are not finite: the function is not finite near the point"
+    return (
+        f"finite differences disagree with autograd and symbolic for {label} "
+        "(a kink, a discontinuity or a steep function near the point?)"
+    )
+
+
+def _text(symbolic) -> Optional[str]:
+    return None if symbolic is None else symbolic[1]
+
+
+def _numbers(tensor):
+    """A 0-d tensor as a float, a vector as a list of floats."""
+    if tensor is None:
+        return None
+    values = tensor.detach().double()
+    return values.item() if values.dim() == 0 else values.tolist()
+
+
+def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tolerance) -> None:
+    import torch
+
+    for name, expected in expect.values.items():
+        if name not in results:
+            raise UsageError(f"--expect names {name}, which is not among the derivatives ({', '.join(results)})")
+        result = results[name]
+        result.expected = expected
+        if result.autograd is None:
+            continue
+        actual = torch.tensor(result.autograd, dtype=torch.float64)
+        wanted = torch.tensor(expected, dtype=torch.float64).expand_as(actual)
+        result.expect_met = bool(tolerance.close(actual, wanted).all())
+
+
+def grad(
+    expression: str,
+    at: PointLike = None,
+    *,
+    wrt: Optional[Sequence[str]] = None,
+    order: int = 1,
+    dtype: str = "float64",
+    grad_output: Optional[Sequence[float]] = None,
+    symbolic: bool = True,
+    symbolic_timeout: float = 5.0,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+    expect: PointLike = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> GradResult:
+    """Value and first partials of `expression` at `at`, or its `order`-th
+    pure partials; without `at`, the symbolic derivatives alone."""
+    from autodiff.parsing import parse_expression
+
+    if dtype not in DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    if not 1 <= order <= limits.max_order:
+        raise UsageError(f"--order must be between 1 and {limits.max_order}, not {order}")
+    expr = parse_expression(expression, limits)
+    point = as_point(at, "--at", limits)
+    if point is None and (expect is not None or grad_output):
+        raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
+    variables = {symbol.name for symbol in expr.free_symbols}
+    names = list(wrt) if wrt else natural_order(variables | set(point.values if point else ()))
+    if point is not None:
+        missing = natural_order((variables | set(names)) - set(point.values))
+        if missing:
+            given = ", ".join(f"{name}=…" for name in missing)
+            raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--wrt names a variable twice: {','.join(names)}")
+
+    from autodiff.checks import Tolerance  # imports torch: after the input is validated
+
+    tolerance = Tolerance.for_dtype(dtype, rtol, atol)
+    problem = _Problem(expr, point, dtype, list(grad_output) if grad_output else None, symbolic,
+                       symbolic_timeout, tolerance, limits)
+    warnings: list[str] = []
+    value, results = problem.derivatives({name: [name] * order for name in names}, warnings)
+    if expect is not None:
+        _check_expectations(results, as_point(expect, "--expect", limits, names), tolerance)
+    checked_by = None if point is None else ("symbolic" if any(r.symbolic_value is not None for r in results.values()) else "numeric")
+    return GradResult(
+        expression=str(expr),
+        at=None if point is None else dict(point.values),
+        value=value,
+        order=order,
+        gradient=results,
+        checked_by=checked_by,
+        warnings=warnings,
+        dtype=dtype,
+    )

@@ -1,0 +1,218 @@
+"""The command line: options in, one library call, a renderer out.
+
+Only typer is imported at start-up; torch and SymPy load inside the commands
+that need them, so `--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Callable, List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from autodiff import __version__
+from autodiff.errors import EXIT_INTERNAL, EXIT_USAGE, AutodiffError
+
+app = typer.Typer(
+    name="autodiff",
+    help=(
+        "Derivatives from PyTorch autograd, side by side with SymPy's symbolic derivative "
+        "and a finite-difference estimate, with a verdict on whether they agree."
+    ),
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class DType(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+
+
+# Options shared by every command, declared once.
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (strict JSON) instead of a table.")]
+AtOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--at",
+        "-a",
+        help="The point: x=3, x=pi/4, x=[1,2,3] (vector), x=-5:5:101 (grid: start:stop:count). "
+        "Repeatable, or comma-separated: --at x=3,y=4.",
+    ),
+]
+WrtOption = Annotated[
+    Optional[List[str]],
+    typer.Option("--wrt", "-w", help="Variables to differentiate with respect to, comma-separated (default: all)."),
+]
+RtolOption = Annotated[
+    Optional[float],
+    typer.Option("--rtol", help="Relative tolerance of the cross-check (default 1e-7; 1e-4 for float32).", min=0),
+]
+AtolOption = Annotated[
+    Optional[float],
+    typer.Option("--atol", help="Absolute tolerance of the cross-check (default 1e-9; 1e-5 for float32).", min=0),
+]
+ExpectOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--expect",
+        "-e",
+        help="Exit 1 unless autograd gives these values: 38 or 6,4 (in variable order) or x=6,y=4 or x=[8,64].",
+    ),
+]
+DtypeOption = Annotated[DType, typer.Option("--dtype", help="Floating-point type of the torch computation.")]
+NoSymbolicOption = Annotated[
+    bool, typer.Option("--no-symbolic", help="Skip SymPy; finite differences decide agreement.")
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--symbolic-timeout", help="Seconds SymPy may take before it is stopped.", min=0),
+]
+GradOutputOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--grad-output",
+        help="The gradient= argument of backward, comma-separated, one per element of a vector point (default ones).",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"autodiff {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Derivatives from PyTorch autograd, checked against SymPy and finite differences."""
+
+
+def _split(values: Optional[List[str]]) -> Optional[List[str]]:
+    """`--wrt x,y --wrt z` → [x, y, z]."""
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _run(json_output: bool, compute: Callable[[], object], render: Callable[[object, object], None]) -> None:
+    """Run one command: errors become one line (or a JSON object) and an exit code."""
+    from autodiff import render as renderers
+
+    try:
+        result = compute()
+    except AutodiffError as error:
+        if json_output:
+            typer.echo(renderers.dumps(error.to_json()))
+        else:
+            renderers.render_error(error, renderers.stderr_console())
+        raise typer.Exit(error.exit_code)
+    if json_output:
+        typer.echo(renderers.dumps(result.to_json()))
+    else:
+        render(result, renderers.stdout_console())
+        renderers.render_warnings(result.warnings, renderers.stderr_console())
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def grad(
+    expression: Annotated[str, typer.Argument(help='The expression, e.g. "6*x^2+2*x+4".', show_default=False)],
+    at: AtOption = None,
+    wrt: WrtOption = None,
+    order: Annotated[
+        int, typer.Option("--order", "-n", help="Derivative order: the N-th pure partial for each variable.", min=1)
+    ] = 1,
+    grad_output: GradOutputOption = None,
+    expect: ExpectOption = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Value and gradient at a point, autograd beside symbolic and finite differences.
+
+    Without --at, prints the symbolic derivatives only.
+    """
+
+    def compute():
+        from autodiff import api
+        from autodiff.points import parse_values
+
+        return api.grad(
+            expression,
+            at,
+            wrt=_split(wrt),
+            order=order,
+            dtype=dtype.value,
+            grad_output=parse_values(grad_output, "--grad-output") if grad_output else None,
+            symbolic=not no_symbolic,
+            symbolic_timeout=symbolic_timeout,
+            rtol=rtol,
+            atol=atol,
+            expect=expect,
+        )
+
+    def render(result, console):
+        from autodiff.render import render_grad
+
+        render_grad(result, console)
+
+    _run(json_output, compute, render)
+
+
+def _usage_error_json(message: str) -> None:
+    from autodiff.render import dumps
+
+    typer.echo(dumps({"error": {"type": "usage_error", "message": message}}))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: never a traceback, always a documented exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if "--json" in args:
+            _main_json(args)
+        else:
+            app(args=args, prog_name="autodiff")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # a bug: one line, exit 70
+        message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
+        if "--json" in args:
+            typer.echo(f'{{"error": {{"type": "internal_error", "message": {_json_string(message)}}}}}')
+        else:
+            typer.echo(f"error: {message} (please report this)", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+def _json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def _main_json(args: List[str]) -> None:
+    """Like app(), but usage errors (bad option values) become JSON error objects."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="autodiff", standalone_mode=False)
+    except Exception as error:
+        # click's (or typer's vendored click's) UsageError and BadParameter.
+        if hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE:
+            _usage_error_json(error.format_message())
+            sys.exit(EXIT_USAGE)
+        raise
+    sys.exit(code or 0)

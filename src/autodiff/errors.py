@@ -1,0 +1,66 @@
+"""Errors a user can cause, each with its exit code and, where there is one,
+the text and the column it points at."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+class AutodiffError(Exception):
+    """A user-facing error: one line of message, an exit code, a JSON type."""
+
+    type = "error"
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, source: Optional[str] = None, position: Optional[int] = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        # 1-based column in `source`, as in the message ("at column 3").
+        self.position = position
+
+    def caret_lines(self, width: int = 76) -> list[str]:
+        """The offending line with a caret under the column, windowed if long."""
+        if self.source is None or self.position is None or "\n" in self.source:
+            return []
+        index = self.position - 1
+        start = max(0, min(index - width // 2, len(self.source) - width))
+        shown = self.source[start : start + width]
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if start + width < len(self.source) else ""
+        return [f"  {prefix}{shown}{suffix}", "  " + " " * (len(prefix) + index - start) + "^"]
+
+    def to_json(self) -> dict:
+        error = {"type": self.type, "message": self.message}
+        if self.position is not None:
+            error["position"] = self.position
+        return {"error": error}
+
+
+class ParseError(AutodiffError):
+    type = "parse_error"
+
+
+class PointError(AutodiffError):
+    """A bad --at, --expect or --grad-output value."""
+
+    type = "invalid_point"
+
+
+class UsageError(AutodiffError):
+    type = "usage_error"
+
+
+class LimitError(AutodiffError):
+    """An input beyond one of the limits that keep the tool responsive."""
+
+    type = "limit_exceeded"
+
+
+class UnsupportedError(AutodiffError):
+    type = "unsupported"

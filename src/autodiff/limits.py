@@ -1,0 +1,23 @@
+"""Bounds on the work one input can ask for (design §7).
+
+The defaults never bother an honest user; they stop inputs that would hang
+the tool or exhaust memory (`9^9^9^9`, a 10^12-point grid) before any work is
+done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_length: int = 10_000  # characters of expression text
+    max_depth: int = 100  # nesting of parentheses, calls and operators
+    max_integer_digits: int = 1_000  # digits of an integer literal
+    max_exact_digits: int = 10_000  # digits of an exact power like 9^9^9
+    max_points: int = 10_000_000  # elements in a vector or grid point
+    max_order: int = 20  # derivative order
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,203 @@
+"""SymPy tree → torch operations on tensors.
+
+`compile_expression` walks the tree once, in the style of SymPy's printers
+(the rule for a node is the first class in its MRO that has one), and emits
+a straight-line program: one instruction per distinct subexpression, so a
+shared subtree is computed once, and calling the program again (finite
+differences, symbolic derivatives, many points) costs no more tree walks.
+Closed world: a node without a rule is an UnsupportedError.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import sympy
+import torch
+
+from autodiff.errors import UnsupportedError
+from autodiff.functions import FUNCTIONS, FUNCTIONS_BY_NAME
+
+Op = Callable[..., Any]
+
+# Node classes with their own torch operation, from the one function table.
+_FUNCTION_OPS: dict[type, Op] = {
+    spec.symbolic(sympy): spec.torch(torch) for spec in FUNCTIONS if spec.torch is not None
+}
+
+
+_DETACH = FUNCTIONS_BY_NAME["detach"].symbolic(sympy)
+
+
+def _heaviside(x, h0=None):
+    h0 = torch.full_like(x, 0.5) if h0 is None else torch.as_tensor(h0, dtype=x.dtype).expand_as(x)
+    return torch.heaviside(x, h0)
+
+
+def _dirac_delta(x, *order):
+    # Zero away from 0; no real value at 0.
+    return torch.where(x == 0, torch.nan, torch.zeros_like(x))
+
+
+def _polygamma(n, x):
+    return torch.polygamma(int(n.item()), x)
+
+
+def _reduce(op: Op) -> Op:
+    return lambda *args: functools.reduce(op, args)
+
+
+def _piecewise(*values_and_conditions):
+    # where(c1, e1, where(c2, e2, ... default)); without a final True, nan.
+    pairs = list(zip(values_and_conditions[::2], values_and_conditions[1::2]))
+    result = torch.tensor(torch.nan, dtype=pairs[0][0].dtype)
+    for value, condition in reversed(pairs):
+        result = torch.where(condition, value, result)
+    return result
+
+
+_NODE_OPS: dict[type, Op] = {
+    sympy.Add: _reduce(torch.add),
+    sympy.Mul: _reduce(torch.mul),
+    sympy.Min: _reduce(torch.minimum),
+    sympy.Max: _reduce(torch.maximum),
+    sympy.Heaviside: _heaviside,
+    sympy.DiracDelta: _dirac_delta,
+    sympy.polygamma: _polygamma,
+    sympy.StrictLessThan: torch.lt,
+    sympy.LessThan: torch.le,
+    sympy.StrictGreaterThan: torch.gt,
+    sympy.GreaterThan: torch.ge,
+    sympy.Equality: torch.eq,
+    sympy.Unequality: torch.ne,
+    sympy.And: _reduce(torch.logical_and),
+    sympy.Or: _reduce(torch.logical_or),
+    sympy.Not: torch.logical_not,
+    **_FUNCTION_OPS,
+}
+
+
+def _pow_op(exponent) -> Optional[Op]:
+    """A unary op for a numeric exponent, keeping integer powers exact in sign."""
+    if exponent == sympy.Rational(1, 2):
+        return torch.sqrt
+    if exponent == sympy.Rational(-1, 2):
+        return torch.rsqrt
+    if exponent == -1:
+        return torch.reciprocal
+    if isinstance(exponent, sympy.Integer):
+        power = int(exponent)
+        return lambda x: torch.pow(x, power)
+    if exponent.is_Number and exponent.is_real:
+        power = float(exponent)
+        return lambda x: torch.pow(x, power)
+    return None
+
+
+def _constant(node) -> float | bool:
+    if node is sympy.true or node is sympy.false:
+        return bool(node)
+    if node is sympy.zoo or node is sympy.nan:
+        return math.nan
+    try:
+        return float(node)
+    except (TypeError, ValueError):  # complex (I, log(-1) = I*pi): no real value
+        return math.nan
+
+
+@dataclass(frozen=True)
+class Instruction:
+    op: Optional[Op]  # None: load a variable (name) or a constant (value)
+    args: tuple[int, ...] = ()
+    name: Optional[str] = None
+    value: Any = None
+    detach: bool = False  # the node is detach(...): no gradient flows through it
+
+
+class Program:
+    """A compiled expression: call it with tensors for its variables."""
+
+    def __init__(self, expr):
+        self.expr = expr
+        self.instructions: list[Instruction] = []
+        self._slots: dict[Any, int] = {}
+        self.output = self._emit(expr)
+        self._constants: dict[torch.dtype, dict[int, torch.Tensor]] = {}
+
+    def __call__(
+        self,
+        env: dict[str, torch.Tensor],
+        dtype: torch.dtype = torch.float64,
+        frozen: Optional[dict[int, torch.Tensor]] = None,
+    ) -> torch.Tensor:
+        """Run the program; `frozen` overrides the values of some instructions."""
+        return self._run(env, dtype, frozen or {})[self.output]
+
+    def detached_values(self, env: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[int, torch.Tensor]:
+        """The value of every detach(...) at `env`, to hold fixed while other
+        evaluations move the variables (finite differences), as autograd does."""
+        if not any(i.detach for i in self.instructions):
+            return {}
+        with torch.no_grad():
+            values = self._run(env, dtype, {})
+        return {index: values[index] for index, i in enumerate(self.instructions) if i.detach}
+
+    def _run(self, env, dtype, frozen) -> list[Any]:
+        constants = self._constants_for(dtype)
+        values: list[Any] = []
+        for index, instruction in enumerate(self.instructions):
+            if index in frozen:
+                values.append(frozen[index])
+            elif instruction.op is not None:
+                values.append(instruction.op(*(values[i] for i in instruction.args)))
+            elif instruction.name is not None:
+                values.append(env[instruction.name])
+            else:
+                values.append(constants[index])
+        return values
+
+    def _constants_for(self, dtype: torch.dtype) -> dict[int, torch.Tensor]:
+        if dtype not in self._constants:
+            self._constants[dtype] = {
+                index: torch.tensor(i.value, dtype=torch.bool if isinstance(i.value, bool) else dtype)
+                for index, i in enumerate(self.instructions)
+                if i.op is None and i.name is None
+            }
+        return self._constants[dtype]
+
+    def _emit(self, node) -> int:
+        slot = self._slots.get(node)
+        if slot is None:
+            slot = self._slots[node] = self._emit_new(node)
+        return slot
+
+    def _append(self, instruction: Instruction) -> int:
+        self.instructions.append(instruction)
+        return len(self.instructions) - 1
+
+    def _emit_new(self, node) -> int:
+        if isinstance(node, sympy.Symbol):
+            return self._append(Instruction(None, name=node.name))
+        if not node.free_symbols and (node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom)):
+            return self._append(Instruction(None, value=_constant(node)))
+        if isinstance(node, sympy.Pow):
+            unary = _pow_op(node.exp)
+            if unary is not None:
+                return self._append(Instruction(unary, (self._emit(node.base),)))
+            return self._append(Instruction(torch.pow, (self._emit(node.base), self._emit(node.exp))))
+        if isinstance(node, sympy.Piecewise):
+            args = tuple(self._emit(part) for pair in node.args for part in pair)
+            return self._append(Instruction(_piecewise, args))
+        for cls in type(node).__mro__:
+            op = _NODE_OPS.get(cls)
+            if op is not None:
+                args = tuple(self._emit(arg) for arg in node.args)
+                return self._append(Instruction(op, args, detach=cls is _DETACH))
+        raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) with torch")
+
+
+def compile_expression(expr) -> Program:
+    return Program(expr)

@@ -1,0 +1,336 @@
+"""Text → SymPy tree: our own tokenizer and precedence-climbing parser.
+
+The parser builds SymPy nodes directly from a closed set of tokens. User text
+never reaches eval, exec, sympify, parse_expr or lambdify, all of which run
+Python source.
+
+Grammar, loosest binding first:
+
+    top        := expr | '[' expr (',' expr)* ']'      (lists only where allowed)
+    expr       := term (('+' | '-') term)*
+    term       := unary (('*' | '/') unary | implicit)*
+    implicit   := power starting with a name or '('    (2x, 2(x+1), (x+1)(x-1))
+    unary      := ('-' | '+') unary | power             (-x^2 is -(x^2))
+    power      := atom (('^' | '**') unary)?            (right-associative)
+    atom       := number | name | name '(' args ')' | '(' expr ')'
+    condition  := expr ('<' | '<=' | '>' | '>=' | '==' | '!=') expr
+                                                        (where()'s first argument)
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from autodiff.errors import LimitError, ParseError
+from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+from autodiff.limits import DEFAULT_LIMITS, Limits
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[^\W\d]\w*)
+  | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>])
+    """,
+    re.VERBOSE,
+)
+
+_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+
+# Why a character is not part of the language, for the characters people try.
+_FOREIGN = {
+    "=": "'=' is not an operator; compare with '==' inside where(cond, a, b)",
+    ".": "'.' is not an operator; attribute access is not part of the language",
+    "'": "strings are not part of the language",
+    '"': "strings are not part of the language",
+    ";": "only one expression is allowed",
+    ":": "':' is not an operator",
+    "!": "'!' is not an operator; factorial is not supported",
+    "%": "'%' is not an operator",
+}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "number", "name", "op" or "end"
+    text: str
+    start: int  # 0-based offset into the text
+
+    @property
+    def column(self) -> int:
+        return self.start + 1
+
+    def describe(self) -> str:
+        return "end of input" if self.kind == "end" else repr(self.text)
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens = []
+    index = 0
+    while index < len(text):
+        match = _TOKEN.match(text, index)
+        if match is None:
+            char = text[index]
+            reason = _FOREIGN.get(char, f"unexpected character {char!r}")
+            raise ParseError(f"{reason} at column {index + 1}", text, index + 1)
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), index))
+        index = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class _Nesting:
+    """Counts nesting so that deep inputs fail cleanly, not with RecursionError."""
+
+    def __init__(self, parser: "Parser"):
+        self.parser = parser
+
+    def __enter__(self) -> None:
+        parser = self.parser
+        parser.depth += 1
+        if parser.depth > parser.limits.max_depth:
+            column = parser.token.column
+            raise LimitError(
+                f"the expression nests deeper than {parser.limits.max_depth} levels at column {column}",
+                parser.text,
+                column,
+            )
+
+    def __exit__(self, *exc_info) -> None:
+        self.parser.depth -= 1
+
+
+class Parser:
+    """One parse of one text. Use `parse_expression` / `parse_list`."""
+
+    def __init__(self, text: str, limits: Limits = DEFAULT_LIMITS):
+        import sympy
+
+        self.sympy = sympy
+        self.text = text
+        self.limits = limits
+        self.depth = 0
+        self.symbols: dict[str, Any] = {}
+        if len(text) > limits.max_length:
+            raise LimitError(
+                f"the expression is {len(text)} characters long; the limit is {limits.max_length}", text, None
+            )
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    # -- token helpers ---------------------------------------------------
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at_op(self, *ops: str) -> bool:
+        return self.token.kind == "op" and self.token.text in ops
+
+    def fail(self, message: str, token: Optional[Token] = None) -> ParseError:
+        token = token or self.token
+        return ParseError(f"{message} at column {token.column}", self.text, token.column)
+
+    def unexpected(self, expected: str) -> ParseError:
+        token = self.token
+        if token.kind == "op" and token.text in _COMPARISONS:
+            return self.fail(f"comparison {token.text!r} is only allowed as the first argument of where(cond, a, b)")
+        if token.kind == "end" and not self.text.strip():
+            return self.fail(f"empty expression; expected {expected}")
+        return self.fail(f"unexpected {token.describe()}; expected {expected}")
+
+    def expect(self, op: str, expected: str) -> Token:
+        if not self.at_op(op):
+            raise self.unexpected(expected)
+        return self.advance()
+
+    def nested(self) -> "_Nesting":
+        return _Nesting(self)
+
+    # -- grammar ---------------------------------------------------------
+
+    def parse_top(self, allow_list: bool):
+        if self.at_op("["):
+            if not allow_list:
+                raise self.fail("a list [f1, f2, ...] is only allowed as the expression of `autodiff jacobian`")
+            self.advance()
+            items = [self.expr()]
+            while self.at_op(","):
+                self.advance()
+                items.append(self.expr())
+            self.expect("]", "',' or ']'")
+            result: Any = items
+        else:
+            result = self.expr()
+        if self.token.kind != "end":
+            raise self.unexpected("an operator or the end of the expression")
+        return result
+
+    def expr(self):
+        with self.nested():
+            left = self.term()
+            while self.at_op("+", "-"):
+                op = self.advance().text
+                right = self.term()
+                left = left + right if op == "+" else left - right
+            return left
+
+    def term(self):
+        left = self.unary()
+        while True:
+            if self.at_op("*", "/"):
+                op = self.advance()
+                right = self.unary()
+                left = left * right if op.text == "*" else left / right
+            elif self.token.kind == "name" or self.at_op("("):
+                left = left * self.power()  # implicit multiplication
+            elif self.token.kind == "number":
+                raise self.fail(f"missing operator before the number {self.token.text}")
+            else:
+                return left
+
+    def unary(self):
+        if self.at_op("-", "+"):
+            op = self.advance().text
+            with self.nested():
+                operand = self.unary()
+            return -operand if op == "-" else operand
+        return self.power()
+
+    def power(self):
+        base = self.atom()
+        if self.at_op("^", "**"):
+            op = self.advance()
+            with self.nested():
+                exponent = self.unary()
+            return self.build_power(base, exponent, op)
+        return base
+
+    def atom(self):
+        token = self.token
+        if token.kind == "number":
+            self.advance()
+            return self.number(token)
+        if token.kind == "name":
+            self.advance()
+            if self.at_op("("):
+                return self.call(token)
+            return self.name(token)
+        if self.at_op("("):
+            self.advance()
+            inner = self.expr()
+            self.expect(")", "')'")
+            return inner
+        raise self.unexpected("a number, a name or '('")
+
+    def condition(self):
+        left = self.expr()
+        if not (self.token.kind == "op" and self.token.text in _COMPARISONS):
+            raise self.unexpected("a comparison (<, <=, >, >=, ==, !=) as where()'s condition")
+        op = self.advance().text
+        right = self.expr()
+        if self.token.kind == "op" and self.token.text in _COMPARISONS:
+            raise self.fail("chained comparisons are not supported; nest where() instead")
+        sp = self.sympy
+        relation = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}[op]
+        return relation(left, right)
+
+    # -- leaves ----------------------------------------------------------
+
+    def number(self, token: Token):
+        text = token.text
+        if re.fullmatch(r"\d+", text):
+            if len(text) > self.limits.max_integer_digits:
+                raise LimitError(
+                    f"integer literal of {len(text)} digits at column {token.column}; "
+                    f"the limit is {self.limits.max_integer_digits} digits",
+                    self.text,
+                    token.column,
+                )
+            return self.sympy.Integer(int(text))
+        return self.sympy.Float(text)
+
+    def name(self, token: Token):
+        name = token.text
+        if name in CONSTANTS_BY_NAME:
+            return CONSTANTS_BY_NAME[name].symbolic(self.sympy)
+        if name in FUNCTIONS_BY_NAME:
+            raise self.fail(f"{name} is a function; call it as {FUNCTIONS_BY_NAME[name].signature}", token)
+        if keyword.iskeyword(name) or name.startswith("__"):
+            raise self.fail(f"{name!r} is a reserved word, not a variable name", token)
+        if name not in self.symbols:
+            self.symbols[name] = self.sympy.Symbol(name, real=True)
+        return self.symbols[name]
+
+    def call(self, name_token: Token):
+        name = name_token.text
+        spec = FUNCTIONS_BY_NAME.get(name)
+        if spec is None:
+            raise self.fail(self.unknown_function_message(name), name_token)
+        open_paren = self.advance()
+        with self.nested():
+            args = self.arguments(name)
+        close_paren = self.expect(")", "',' or ')'")
+        if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
+            wanted = spec.arity.replace("+", " or more").replace("-", " or ")
+            plural = "" if wanted == "1" else "s"
+            raise self.fail(
+                f"{name}() takes {wanted} argument{plural}, got {len(args)}: {spec.signature}",
+                open_paren if not args else close_paren,
+            )
+        return spec.symbolic(self.sympy)(*args)
+
+    def arguments(self, name: str) -> list:
+        if self.at_op(")"):
+            return []
+        args = [self.condition() if name == "where" else self.expr()]
+        while self.at_op(","):
+            self.advance()
+            args.append(self.expr())
+        return args
+
+    def unknown_function_message(self, name: str) -> str:
+        if name in CONSTANTS_BY_NAME:
+            return f"{name} is a constant, not a function; to multiply, write {name}*(...)"
+        message = f"unknown function {name!r}"
+        close = difflib.get_close_matches(name, list(FUNCTIONS_BY_NAME), n=1, cutoff=0.6)
+        if close:
+            return f"{message}; did you mean {close[0]!r}?"
+        return f"{message}; to multiply, write {name}*(...); `autodiff functions` lists the functions"
+
+    def build_power(self, base, exponent, op: Token):
+        """base ** exponent, refusing exact integer powers too large to compute."""
+        sp = self.sympy
+        if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
+            magnitude = max(abs(base.p), abs(base.q))
+            digits = abs(int(exponent)) * math.log10(magnitude)
+            if digits > self.limits.max_exact_digits:
+                raise LimitError(
+                    f"the exact value of the power at column {op.column} would have about {digits:.3g} digits; "
+                    f"the limit is {self.limits.max_exact_digits}",
+                    self.text,
+                    op.column,
+                )
+        return sp.Pow(base, exponent)
+
+
+def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS):
+    """Parse one expression into a SymPy tree."""
+    return Parser(text, limits).parse_top(allow_list=False)
+
+
+def parse_list(text: str, limits: Limits = DEFAULT_LIMITS) -> list:
+    """Parse `[f1, f2, ...]` (or a single expression) into a list of SymPy trees."""
+    result = Parser(text, limits).parse_top(allow_list=True)
+    return result if isinstance(result, list) else [result]

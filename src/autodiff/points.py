@@ -1,0 +1,169 @@
+"""Points: `--at x=3,y=[1,2],t=-5:5:101`, and the value lists of --expect and
+--grad-output, which share the same syntax.
+
+A value is a constant expression (`pi/4`, `sqrt(2)`), a vector `[a, b, ...]`
+or a grid `start:stop:count` (both ends included). Values are evaluated
+through the same parser and lowering as the expression itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from autodiff.errors import AutodiffError, LimitError, PointError
+from autodiff.limits import DEFAULT_LIMITS, Limits
+
+Value = Union[float, list[float]]
+
+
+def natural_key(name: str):
+    """Sort key putting x2 before x10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def natural_order(names) -> list[str]:
+    return sorted(names, key=natural_key)
+
+
+@dataclass
+class Point:
+    """Values by variable name; vectors and grids are lists of equal length."""
+
+    values: dict[str, Value] = field(default_factory=dict)
+
+    @property
+    def size(self) -> Optional[int]:
+        """The number of elements when any value is a vector, else None."""
+        sizes = {len(v) for v in self.values.values() if isinstance(v, list)}
+        return sizes.pop() if sizes else None
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+def split_top_level(text: str, separator: str = ",") -> list[tuple[int, str]]:
+    """Split at separators outside brackets; each part with its 0-based offset."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append((start, text[start:index]))
+            start = index + 1
+    parts.append((start, text[start:]))
+    return parts
+
+
+class _ValueParser:
+    """Parses the values of one option (--at, --expect, --grad-output)."""
+
+    def __init__(self, option: str, text: str, limits: Limits):
+        self.option = option
+        self.text = text
+        self.limits = limits
+
+    def fail(self, message: str, offset: int, cls=PointError) -> AutodiffError:
+        return cls(f"{self.option} {self.text!r}: {message} (column {offset + 1})", self.text, offset + 1)
+
+    def constant(self, offset: int, text: str) -> float:
+        from autodiff.lowering import compile_expression
+        from autodiff.parsing import parse_expression
+
+        stripped = text.strip()
+        offset += len(text) - len(text.lstrip())
+        if not stripped:
+            raise self.fail("expected a number", offset)
+        try:
+            expr = parse_expression(stripped, self.limits)
+        except AutodiffError as error:
+            position = offset + (error.position or 1) - 1
+            message = re.sub(r" at column \d+$", "", error.message)
+            raise self.fail(message, position, type(error)) from None
+        if expr.free_symbols:
+            names = ", ".join(natural_order(s.name for s in expr.free_symbols))
+            raise self.fail(f"a value cannot contain variables ({names})", offset)
+        value = float(compile_expression(expr)({}))
+        if value != value:
+            raise self.fail(f"{stripped} is not a real number", offset)
+        return value
+
+    def value(self, offset: int, text: str) -> Value:
+        stripped = text.strip()
+        lead = offset + len(text) - len(text.lstrip())
+        if stripped.startswith("[") and stripped.endswith("]"):
+            inner = stripped[1:-1]
+            if not inner.strip():
+                raise self.fail("an empty vector", lead)
+            items = split_top_level(inner)
+            if len(items) > self.limits.max_points:
+                raise self.fail(self.too_many(len(items)), lead, LimitError)
+            return [self.constant(lead + 1 + o, item) for o, item in items]
+        parts = split_top_level(text, ":")
+        if len(parts) == 1:
+            return self.constant(offset, text)
+        if len(parts) != 3:
+            raise self.fail("a grid is start:stop:count", lead)
+        (_, start), (stop_offset, stop), (count_offset, count_text) = parts
+        count = count_text.strip()
+        if not count.isdigit() or int(count) < 1:
+            raise self.fail(f"the grid's count must be a whole number of at least 1, not {count!r}", offset + count_offset)
+        if int(count) > self.limits.max_points:
+            raise self.fail(self.too_many(int(count)), offset + count_offset, LimitError)
+        return grid(self.constant(offset, start), self.constant(offset + stop_offset, stop), int(count))
+
+    def too_many(self, count: int) -> str:
+        return f"{count} points is more than the limit of {self.limits.max_points}"
+
+
+def grid(start: float, stop: float, count: int) -> list[float]:
+    if count == 1:
+        return [start]
+    step = (stop - start) / (count - 1)
+    return [start + i * step for i in range(count - 1)] + [stop]
+
+
+_ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)")
+
+
+def parse_assignments(
+    texts: list[str], option: str = "--at", limits: Limits = DEFAULT_LIMITS, names: Optional[list[str]] = None
+) -> Point:
+    """Parse `name=value,...` texts (repeatable option) into one Point.
+
+    With `names`, a value without `name=` takes the next name in that order
+    (`--expect 38,4` for the gradient in variable order).
+    """
+    point = Point()
+    positional = 0
+    for text in texts:
+        parser = _ValueParser(option, text, limits)
+        for offset, part in split_top_level(text):
+            match = _ASSIGNMENT.match(part)
+            if match:
+                name, value_offset = match.group(1), offset + match.end()
+                value_text = part[match.end() :]
+            elif names is not None:
+                if positional >= len(names):
+                    raise parser.fail(f"more values than the {len(names)} expected", offset)
+                name, value_offset, value_text = names[positional], offset, part
+                positional += 1
+            else:
+                raise parser.fail("expected name=value", offset + len(part) - len(part.lstrip()))
+            if name in point.values:
+                raise parser.fail(f"{name} is given twice", offset)
+            point.values[name] = parser.value(value_offset, value_text)
+    sizes = {name: len(v) for name, v in point.values.items() if isinstance(v, list)}
+    if len(set(sizes.values())) > 1:
+        described = ", ".join(f"{name} has {size}" for name, size in sizes.items())
+        raise PointError(f"{option}: vectors must have the same length ({described})")
+    return point
+
+
+def parse_values(text: str, option: str, limits: Limits = DEFAULT_LIMITS) -> list[float]:
+    """A plain comma-separated list of constant values (`--grad-output 1,1`)."""
+    parser = _ValueParser(option, text, limits)
+    return [parser.constant(offset, part) for offset, part in split_top_level(text)]

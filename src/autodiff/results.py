@@ -1,0 +1,97 @@
+"""Plain result objects, shared by the renderers and the Python API.
+
+Numbers are Python floats, or lists of floats for vector/grid points.
+`to_json()` gives the design's strict-JSON shape: non-finite numbers become
+the strings "nan", "inf" and "-inf".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK
+
+Number = Union[float, list[float]]
+
+
+def json_number(value: Any) -> Any:
+    """Floats (or nested lists of them) with non-finite values as strings."""
+    if isinstance(value, list):
+        return [json_number(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+@dataclass
+class DerivativeResult:
+    """One derivative (a gradient entry, or a partial), from every side."""
+
+    wrt: list[str]
+    autograd: Optional[Number] = None
+    symbolic: Optional[str] = None
+    symbolic_value: Optional[Number] = None
+    numeric: Optional[Number] = None
+    agree: Optional[bool] = None
+    numeric_agree: Optional[bool] = None
+    expected: Optional[Number] = None
+    expect_met: Optional[bool] = None
+
+    def to_json(self) -> dict:
+        return {
+            "autograd": json_number(self.autograd),
+            "symbolic": self.symbolic,
+            "symbolic_value": json_number(self.symbolic_value),
+            "numeric": json_number(self.numeric),
+            "agree": self.agree,
+            "numeric_agree": self.numeric_agree,
+            **({"expected": json_number(self.expected), "expect_met": self.expect_met} if self.expected is not None else {}),
+        }
+
+
+@dataclass
+class GradResult:
+    """What `autodiff grad` computes: f and its first (or order-th) partials."""
+
+    expression: str
+    at: Optional[dict[str, Number]]
+    value: Optional[Number]
+    order: int
+    gradient: dict[str, DerivativeResult]
+    checked_by: Optional[str]  # "symbolic", "numeric", or None without a point
+    warnings: list[str] = field(default_factory=list)
+    dtype: str = "float64"
+    command: str = "grad"
+
+    @property
+    def agree(self) -> Optional[bool]:
+        verdicts = [d.agree for d in self.gradient.values() if d.agree is not None]
+        return all(verdicts) if verdicts else None
+
+    @property
+    def expect_met(self) -> Optional[bool]:
+        verdicts = [d.expect_met for d in self.gradient.values() if d.expect_met is not None]
+        return all(verdicts) if verdicts else None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CHECK_FAILED if self.agree is False or self.expect_met is False else EXIT_OK
+
+    def to_json(self) -> dict:
+        result = {
+            "command": self.command,
+            "expression": self.expression,
+            "at": None if self.at is None else {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            "order": self.order,
+            "dtype": self.dtype,
+            "gradient": {name: d.to_json() for name, d in self.gradient.items()},
+            "agree": self.agree,
+            "checked_by": self.checked_by,
+            "warnings": list(self.warnings),
+        }
+        if self.expect_met is not None:
+            result["expect_met"] = self.expect_met
+        return result

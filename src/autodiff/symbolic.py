@@ -1,0 +1,72 @@
+"""The symbolic side: sympy.diff under a deadline.
+
+SymPy is pure Python, so a timer signal interrupts it between bytecodes: the
+work is stopped, not waited for. Where signals are unavailable (not the main
+thread, or Windows), the work runs in a daemon thread that is abandoned at
+the deadline.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+class SymbolicTimeout(Exception):
+    """SymPy did not finish within --symbolic-timeout seconds."""
+
+
+def _can_use_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def _alarm(seconds: float):
+    def on_alarm(signum, frame):
+        raise SymbolicTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def with_deadline(work: Callable[[], T], seconds: float) -> T:
+    """Run `work`, raising SymbolicTimeout if it takes longer than `seconds`."""
+    if seconds <= 0:
+        raise SymbolicTimeout()
+    if _can_use_alarm():
+        with _alarm(seconds):
+            return work()
+    outcome: dict[str, object] = {}
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # handed back to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise SymbolicTimeout()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def symbolic_derivative(expr, sequence: Sequence[str]):
+    """sympy.diff(expr, *sequence), with variables named as in the expression."""
+    import sympy
+
+    by_name = {symbol.name: symbol for symbol in expr.free_symbols}
+    symbols = [by_name.get(name) or sympy.Symbol(name, real=True) for name in sequence]
+    return sympy.diff(expr, *symbols)

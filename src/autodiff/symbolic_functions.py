@@ -1,0 +1,102 @@
+"""SymPy functions of our own, for names SymPy lacks or differentiates badly.
+
+Each keeps its own node in the tree, so it prints under its own name and the
+lowering maps it to the matching torch operation (torch.sigmoid, not a
+hand-built 1/(1+exp(-x))).
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Function, Heaviside, Number, S, exp
+
+
+class sigmoid(Function):
+    """The logistic function 1/(1 + e^-x)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return S.Half
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + exp(-x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class relu(Function):
+    """max(x, 0). Its derivative is Heaviside(x), which SymPy takes as 1/2 at 0."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sympy.Max(x, 0)
+
+    def fdiff(self, argindex=1):
+        return Heaviside(self.args[0])
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class softplus(Function):
+    """log(1 + e^x); its derivative is sigmoid(x)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sympy.log(1 + exp(x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class detach(Function):
+    """e with no gradient: a constant to differentiation, e to evaluation."""
+
+    @classmethod
+    def eval(cls, x):
+        if isinstance(x, Number) or x.is_number:
+            return x
+
+    def fdiff(self, argindex=1):
+        return S.Zero
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class cbrt(Function):
+    """The real cube root: cbrt(-8) = -2 (SymPy's cbrt is the principal root)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number and x.is_real:
+            root = sympy.root(abs(x), 3)
+            return -root if x.is_negative else root
+
+    def fdiff(self, argindex=1):
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class floor(sympy.floor):
+    """floor with derivative 0 (SymPy leaves it unevaluated); kinks at integers."""
+
+    def fdiff(self, argindex=1):
+        return S.Zero
+
+
+class ceiling(sympy.ceiling):
+    """ceiling with derivative 0 (SymPy leaves it unevaluated); kinks at integers."""
+
+    def fdiff(self, argindex=1):
+        return S.Zero
