@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence, Union
 from autodiff.errors import PointError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits
 from autodiff.points import Point, natural_order, parse_assignments
-from autodiff.results import DerivativeResult, GradResult
+from autodiff.results import DerivativeResult, GradResult, PartialResult
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -223,60 +223,119 @@ def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tol
         result.expect_met = bool(tolerance.close(actual, wanted).all())
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The options every command shares (design §4)."""
+
+    dtype: str = "float64"
+    grad_output: Optional[Sequence[float]] = None
+    symbolic: bool = True
+    symbolic_timeout: float = 5.0
+    rtol: Optional[float] = None
+    atol: Optional[float] = None
+    limits: Limits = DEFAULT_LIMITS
+
+
+def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expect: PointLike, options: _Options):
+    """Parse and validate everything before torch is imported (errors stay fast)."""
+    from autodiff.parsing import parse_expression
+
+    if options.dtype not in DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
+    expr = parse_expression(expression, options.limits)
+    point = as_point(at, "--at", options.limits)
+    if point is None and (expect is not None or options.grad_output):
+        raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
+    variables = {symbol.name for symbol in expr.free_symbols}
+    if point is not None:
+        missing = natural_order((variables | set(wrt or ())) - set(point.values))
+        if missing:
+            given = ",".join(f"{name}=…" for name in missing)
+            raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
+
+    from autodiff.checks import Tolerance  # imports torch
+
+    tolerance = Tolerance.for_dtype(options.dtype, options.rtol, options.atol)
+    grad_output = list(options.grad_output) if options.grad_output else None
+    problem = _Problem(
+        expr, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance, options.limits
+    )
+    return expr, point, problem
+
+
+def _report_fields(expr, point, problem: _Problem, value, results, warnings) -> dict:
+    """The fields every point result shares."""
+    symbolic_used = any(r.symbolic_value is not None for r in results.values())
+    return {
+        "expression": str(expr),
+        "variables": natural_order(symbol.name for symbol in expr.free_symbols),
+        "at": None if point is None else dict(point.values),
+        "value": value,
+        "checked_by": None if point is None else ("symbolic" if symbolic_used else "numeric"),
+        "warnings": warnings,
+        "dtype": problem.dtype,
+    }
+
+
 def grad(
     expression: str,
     at: PointLike = None,
     *,
     wrt: Optional[Sequence[str]] = None,
     order: int = 1,
-    dtype: str = "float64",
-    grad_output: Optional[Sequence[float]] = None,
-    symbolic: bool = True,
-    symbolic_timeout: float = 5.0,
-    rtol: Optional[float] = None,
-    atol: Optional[float] = None,
     expect: PointLike = None,
-    limits: Limits = DEFAULT_LIMITS,
+    **options,
 ) -> GradResult:
     """Value and first partials of `expression` at `at`, or its `order`-th
-    pure partials; without `at`, the symbolic derivatives alone."""
-    from autodiff.parsing import parse_expression
+    pure partials; without `at`, the symbolic derivatives alone.
 
-    if dtype not in DTYPES:
-        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
-    if not 1 <= order <= limits.max_order:
-        raise UsageError(f"--order must be between 1 and {limits.max_order}, not {order}")
-    expr = parse_expression(expression, limits)
-    point = as_point(at, "--at", limits)
-    if point is None and (expect is not None or grad_output):
-        raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
+    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    """
+    settings = _Options(**options)
+    if not 1 <= order <= settings.limits.max_order:
+        raise UsageError(f"--order must be between 1 and {settings.limits.max_order}, not {order}")
+    if wrt and len(set(wrt)) != len(wrt):
+        raise UsageError(f"--wrt names a variable twice: {','.join(wrt)}")
+    expr, point, problem = _prepare(expression, at, wrt, expect, settings)
     variables = {symbol.name for symbol in expr.free_symbols}
     names = list(wrt) if wrt else natural_order(variables | set(point.values if point else ()))
-    if point is not None:
-        missing = natural_order((variables | set(names)) - set(point.values))
-        if missing:
-            given = ", ".join(f"{name}=…" for name in missing)
-            raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--wrt names a variable twice: {','.join(names)}")
-
-    from autodiff.checks import Tolerance  # imports torch: after the input is validated
-
-    tolerance = Tolerance.for_dtype(dtype, rtol, atol)
-    problem = _Problem(expr, point, dtype, list(grad_output) if grad_output else None, symbolic,
-                       symbolic_timeout, tolerance, limits)
     warnings: list[str] = []
     value, results = problem.derivatives({name: [name] * order for name in names}, warnings)
     if expect is not None:
-        _check_expectations(results, as_point(expect, "--expect", limits, names), tolerance)
-    checked_by = None if point is None else ("symbolic" if any(r.symbolic_value is not None for r in results.values()) else "numeric")
-    return GradResult(
-        expression=str(expr),
-        at=None if point is None else dict(point.values),
-        value=value,
-        order=order,
-        gradient=results,
-        checked_by=checked_by,
-        warnings=warnings,
-        dtype=dtype,
-    )
+        _check_expectations(results, as_point(expect, "--expect", settings.limits, names), problem.tolerance)
+    return GradResult(order=order, gradient=results, **_report_fields(expr, point, problem, value, results, warnings))
+
+
+def partial(
+    expression: str,
+    at: PointLike = None,
+    *,
+    wrt: Optional[Sequence[str]] = None,
+    expect: PointLike = None,
+    **options,
+) -> PartialResult:
+    """One partial derivative; `wrt` is the differentiation sequence, as in
+    sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
+
+    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    """
+    settings = _Options(**options)
+    if wrt and len(wrt) > settings.limits.max_order:
+        raise UsageError(f"--wrt asks for order {len(wrt)}; the limit is {settings.limits.max_order}")
+    expr, point, problem = _prepare(expression, at, wrt, expect, settings)
+    if not wrt:
+        variables = natural_order(symbol.name for symbol in expr.free_symbols)
+        if len(variables) != 1:
+            raise UsageError(
+                f"partial needs --wrt for a function of {', '.join(variables) or 'no variables'}; e.g. --wrt "
+                + ",".join(variables[:2] or ["x"])
+            )
+        wrt = variables
+    warnings: list[str] = []
+    value, results = problem.derivatives({PARTIAL: list(wrt)}, warnings)
+    if expect is not None:
+        _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), problem.tolerance)
+    return PartialResult(partial=results[PARTIAL], **_report_fields(expr, point, problem, value, results, warnings))
+
+
+PARTIAL = "partial"  # the key of the one derivative in `partial`'s results

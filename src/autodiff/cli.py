@@ -33,7 +33,10 @@ class DType(str, Enum):
     float32 = "float32"
 
 
-# Options shared by every command, declared once.
+# Arguments and options shared by every command, declared once.
+ExpressionArgument = Annotated[
+    str, typer.Argument(help='The expression, e.g. "6*x^2+2*x+4" (see `autodiff functions`).', show_default=False)
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (strict JSON) instead of a table.")]
 AtOption = Annotated[
     Optional[List[str]],
@@ -123,9 +126,32 @@ def _run(json_output: bool, compute: Callable[[], object], render: Callable[[obj
     raise typer.Exit(result.exit_code)
 
 
+def _derivative_command(function_name: str, json_output: bool, grad_output: Optional[str], no_symbolic: bool,
+                        dtype: DType, **arguments) -> None:
+    """grad, partial, …: one call into autodiff.api, rendered by render_report."""
+
+    def compute():
+        from autodiff import api
+        from autodiff.points import parse_values
+
+        return getattr(api, function_name)(
+            grad_output=parse_values(grad_output, "--grad-output") if grad_output else None,
+            symbolic=not no_symbolic,
+            dtype=dtype.value,
+            **arguments,
+        )
+
+    def render(result, console):
+        from autodiff.render import render_report
+
+        render_report(result, console)
+
+    _run(json_output, compute, render)
+
+
 @app.command()
 def grad(
-    expression: Annotated[str, typer.Argument(help='The expression, e.g. "6*x^2+2*x+4".', show_default=False)],
+    expression: ExpressionArgument,
     at: AtOption = None,
     wrt: WrtOption = None,
     order: Annotated[
@@ -144,31 +170,45 @@ def grad(
 
     Without --at, prints the symbolic derivatives only.
     """
+    _derivative_command(
+        "grad", json_output, grad_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
+        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+    )
 
-    def compute():
-        from autodiff import api
-        from autodiff.points import parse_values
 
-        return api.grad(
-            expression,
-            at,
-            wrt=_split(wrt),
-            order=order,
-            dtype=dtype.value,
-            grad_output=parse_values(grad_output, "--grad-output") if grad_output else None,
-            symbolic=not no_symbolic,
-            symbolic_timeout=symbolic_timeout,
-            rtol=rtol,
-            atol=atol,
-            expect=expect,
-        )
+@app.command()
+def partial(
+    expression: ExpressionArgument,
+    at: AtOption = None,
+    wrt: Annotated[
+        Optional[List[str]],
+        typer.Option(
+            "--wrt",
+            "-w",
+            help="The differentiation sequence: u,v is ∂²f/∂v∂u (as sympy.diff(f, u, v)); x,x,x the third "
+            "derivative. Optional for a function of one variable.",
+        ),
+    ] = None,
+    grad_output: GradOutputOption = None,
+    expect: Annotated[
+        Optional[List[str]],
+        typer.Option("--expect", "-e", help="Exit 1 unless autograd gives this value (a vector for vector points)."),
+    ] = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """One partial derivative, possibly mixed or repeated, autograd beside symbolic.
 
-    def render(result, console):
-        from autodiff.render import render_grad
-
-        render_grad(result, console)
-
-    _run(json_output, compute, render)
+    Without --at, prints the symbolic derivative only.
+    """
+    _derivative_command(
+        "partial", json_output, grad_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+    )
 
 
 def _usage_error_json(message: str) -> None:

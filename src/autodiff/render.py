@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, GradResult
+from autodiff.results import DerivativeResult, PointReport
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 
@@ -92,23 +92,23 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
     ]
 
 
-def render_grad(result: GradResult, console: Console) -> None:
-    variables = ", ".join(result.gradient) or "no variables"
-    console.print(f"f({variables}) = {result.expression}", soft_wrap=True)
+def render_report(result: PointReport, console: Console) -> None:
+    """grad and partial: the function, the point, f, then one row per derivative."""
+    console.print(f"f({', '.join(result.variables)}) = {result.expression}", soft_wrap=True)
     if result.at is None:
-        for derivative in result.gradient.values():
+        for derivative in result.derivatives():
             console.print(f"{derivative_label(derivative.wrt)} = {derivative.symbolic}")
         return
     console.print(f"at {_point_text(result.at)}")
     console.print(f"f = {format_number(result.value)}")
-    console.print(_grad_table(result))
+    console.print(_derivative_table(result))
     for line in _verdicts(result):
         console.print(line)
 
 
-def _grad_table(result: GradResult) -> Table:
+def _derivative_table(result: PointReport) -> Table:
     size = next((len(v) for v in result.at.values() if isinstance(v, list)), None)
-    has_expect = any(d.expected is not None for d in result.gradient.values())
+    has_expect = any(d.expected is not None for d in result.derivatives())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # Numbers never fold or truncate; a long symbolic derivative folds instead.
     number = {"justify": "right", "no_wrap": True, "min_width": 8}
@@ -122,7 +122,7 @@ def _grad_table(result: GradResult) -> Table:
     if has_expect:
         table.add_column("expected", **number)
     table.add_column("", no_wrap=True)
-    for derivative in result.gradient.values():
+    for derivative in result.derivatives():
         ok = derivative.agree is not False and derivative.expect_met is not False
         label = derivative_label(derivative.wrt)
         indices = [None] if size is None else elide(list(range(size)))
@@ -144,15 +144,15 @@ def _grad_table(result: GradResult) -> Table:
     return table
 
 
-def _verdicts(result: GradResult) -> list[Text]:
+def _verdicts(result: PointReport) -> list[Text]:
     lines = []
-    names = [name for name, d in result.gradient.items() if d.agree is False]
+    names = [derivative_label(d.wrt) for d in result.derivatives() if d.agree is False]
     witness = "symbolic" if result.checked_by == "symbolic" else "finite differences"
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is False:
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
-    unmet = [name for name, d in result.gradient.items() if d.expect_met is False]
+    unmet = [derivative_label(d.wrt) for d in result.derivatives() if d.expect_met is False]
     if unmet:
         lines.append(Text(f"✗ --expect not met for {', '.join(unmet)}", style="bold red"))
     elif result.expect_met:

@@ -52,42 +52,48 @@ class DerivativeResult:
 
 
 @dataclass
-class GradResult:
-    """What `autodiff grad` computes: f and its first (or order-th) partials."""
+class PointReport:
+    """Fields every derivative command shares; subclasses add their body."""
 
     expression: str
     at: Optional[dict[str, Number]]
     value: Optional[Number]
-    order: int
-    gradient: dict[str, DerivativeResult]
     checked_by: Optional[str]  # "symbolic", "numeric", or None without a point
     warnings: list[str] = field(default_factory=list)
     dtype: str = "float64"
-    command: str = "grad"
+    variables: list[str] = field(default_factory=list)  # the expression's, in natural order
+
+    command = "?"
+
+    def derivatives(self) -> list[DerivativeResult]:
+        raise NotImplementedError
 
     @property
     def agree(self) -> Optional[bool]:
-        verdicts = [d.agree for d in self.gradient.values() if d.agree is not None]
+        verdicts = [d.agree for d in self.derivatives() if d.agree is not None]
         return all(verdicts) if verdicts else None
 
     @property
     def expect_met(self) -> Optional[bool]:
-        verdicts = [d.expect_met for d in self.gradient.values() if d.expect_met is not None]
+        verdicts = [d.expect_met for d in self.derivatives() if d.expect_met is not None]
         return all(verdicts) if verdicts else None
 
     @property
     def exit_code(self) -> int:
         return EXIT_CHECK_FAILED if self.agree is False or self.expect_met is False else EXIT_OK
 
+    def body(self) -> dict:
+        raise NotImplementedError
+
     def to_json(self) -> dict:
         result = {
             "command": self.command,
             "expression": self.expression,
+            "variables": list(self.variables),
             "at": None if self.at is None else {name: json_number(v) for name, v in self.at.items()},
             "value": json_number(self.value),
-            "order": self.order,
             "dtype": self.dtype,
-            "gradient": {name: d.to_json() for name, d in self.gradient.items()},
+            **self.body(),
             "agree": self.agree,
             "checked_by": self.checked_by,
             "warnings": list(self.warnings),
@@ -95,3 +101,34 @@ class GradResult:
         if self.expect_met is not None:
             result["expect_met"] = self.expect_met
         return result
+
+
+@dataclass
+class GradResult(PointReport):
+    """`autodiff grad`: f and its first (or order-th pure) partials."""
+
+    order: int = 1
+    gradient: dict[str, DerivativeResult] = field(default_factory=dict)
+
+    command = "grad"
+
+    def derivatives(self) -> list[DerivativeResult]:
+        return list(self.gradient.values())
+
+    def body(self) -> dict:
+        return {"order": self.order, "gradient": {name: d.to_json() for name, d in self.gradient.items()}}
+
+
+@dataclass
+class PartialResult(PointReport):
+    """`autodiff partial`: one partial derivative along a sequence of variables."""
+
+    partial: Optional[DerivativeResult] = None
+
+    command = "partial"
+
+    def derivatives(self) -> list[DerivativeResult]:
+        return [self.partial]
+
+    def body(self) -> dict:
+        return {"partial": {"wrt": list(self.partial.wrt), **self.partial.to_json()}}

@@ -1,0 +1,28 @@
+"""Shared test helpers: run the CLI in process and read strict JSON."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from autodiff.cli import app
+
+
+def reject_constant(name: str):
+    raise ValueError(f"non-strict JSON constant {name}")
+
+
+def strict_loads(text: str):
+    """json.loads that refuses NaN and Infinity, as design §5 promises."""
+    return json.loads(text, parse_constant=reject_constant)
+
+
+def invoke(*args: str, env: dict | None = None):
+    """Run `autodiff ARGS` in process; output is not a terminal, so no colour."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "100", "NO_COLOR": "1", **(env or {})})
+
+
+def invoke_json(*args: str):
+    result = invoke(*args, "--json")
+    return result, strict_loads(result.stdout)

@@ -1,0 +1,265 @@
+"""The CLI's exact output in both views, exit codes, and the error paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from autodiff import api, cli
+from helpers import invoke, invoke_json, strict_loads
+
+README = Path(__file__).parent.parent / "README.md"
+
+HEADLINE = """\
+f(x) = 6*x**2 + 2*x + 4
+at x = 3
+f = 64
+derivative   autograd   symbolic   symbolic value   finite diff.    
+────────────────────────────────────────────────────────────────────
+∂f/∂x              38   12*x + 2               38             38   ✓
+✓ autograd and symbolic agree
+"""
+
+
+def test_headline_human_view_exactly():
+    result = invoke("grad", "6*x^2+2*x+4", "--at", "x=3")
+    assert result.exit_code == 0
+    assert result.stdout == HEADLINE
+    assert result.stderr == ""
+
+
+def test_headline_json_view_exactly():
+    result, report = invoke_json("grad", "6*x^2+2*x+4", "--at", "x=3")
+    assert result.exit_code == 0
+    numeric = report["gradient"]["x"].pop("numeric")
+    assert abs(numeric - 38) < 1e-9
+    assert report == {
+        "command": "grad",
+        "expression": "6*x**2 + 2*x + 4",
+        "variables": ["x"],
+        "at": {"x": 3.0},
+        "value": 64.0,
+        "dtype": "float64",
+        "order": 1,
+        "gradient": {
+            "x": {"autograd": 38.0, "symbolic": "12*x + 2", "symbolic_value": 38.0, "agree": True, "numeric_agree": True}
+        },
+        "agree": True,
+        "checked_by": "symbolic",
+        "warnings": [],
+    }
+
+
+def test_vector_point_human_view_exactly():
+    result = invoke("grad", "x*y", "--at", "x=[1,2],y=3")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "f(x, y) = x*y\n"
+        "at x = [1, 2], y = 3\n"
+        "f = [3, 6]\n"
+        "derivative      point   autograd   symbolic   symbolic value   finite diff.    \n"
+        "───────────────────────────────────────────────────────────────────────────────\n"
+        "∂f/∂x             [0]          3   y                       3              3   ✓\n"
+        "                  [1]          3                           3              3    \n"
+        "∂f/∂y             [0]          1   x                       1              1   ✓\n"
+        "                  [1]          2                           2              2    \n"
+        "✓ autograd and symbolic agree\n"
+    )
+
+
+def test_vector_point_json_lists_every_number():
+    _, report = invoke_json("grad", "x*y", "--at", "x=[1,2],y=3")
+    assert report["at"] == {"x": [1.0, 2.0], "y": 3.0}
+    assert report["value"] == [3.0, 6.0]
+    assert report["gradient"]["x"]["autograd"] == [3.0, 3.0]
+    assert report["gradient"]["y"]["autograd"] == [1.0, 2.0]
+    assert report["gradient"]["y"]["symbolic_value"] == [1.0, 2.0]
+
+
+def test_long_grids_are_elided_in_the_human_view_but_not_in_json():
+    result = invoke("grad", "x^2", "--at", "x=0:1:101")
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") < 20 and "…" in result.stdout
+    _, report = invoke_json("grad", "x^2", "--at", "x=0:1:101")
+    assert len(report["gradient"]["x"]["autograd"]) == 101
+    assert report["gradient"]["x"]["autograd"][-1] == 2.0
+
+
+def test_symbolic_only_without_a_point():
+    result = invoke("grad", "6*x^2+2*x+4")
+    assert result.exit_code == 0
+    assert result.stdout == "f(x) = 6*x**2 + 2*x + 4\n∂f/∂x = 12*x + 2\n"
+    _, report = invoke_json("grad", "6*x^2+2*x+4")
+    assert report["at"] is None and report["agree"] is None
+    assert report["gradient"]["x"]["symbolic"] == "12*x + 2"
+    assert report["gradient"]["x"]["autograd"] is None
+
+
+def test_expect_not_met_exits_1_in_both_views():
+    result = invoke("grad", "6*x^2+2*x+4", "--at", "x=3", "--expect", "39")
+    assert result.exit_code == 1
+    assert "✗ --expect not met for ∂f/∂x" in result.stdout
+    assert re.search(r"∂f/∂x\s+38\s+12\*x \+ 2\s+38\s+38\s+39\s+✗", result.stdout)
+    result, report = invoke_json("grad", "6*x^2+2*x+4", "--at", "x=3", "--expect", "39")
+    assert result.exit_code == 1
+    assert report["expect_met"] is False and report["agree"] is True
+    assert report["gradient"]["x"]["expected"] == 39.0
+
+
+@pytest.mark.parametrize("expect", ["38", "x=38", "37.99999999999"])
+def test_expect_met_exits_0(expect):
+    result, report = invoke_json("grad", "6*x^2+2*x+4", "--at", "x=3", "--expect", expect)
+    assert result.exit_code == 0
+    assert report["expect_met"] is True
+
+
+def test_expect_in_variable_order_and_by_name():
+    result, report = invoke_json("grad", "3*x**2 + 4*y + 2", "--at", "x=1,y=2", "--expect", "6,4")
+    assert result.exit_code == 0 and report["expect_met"] is True
+    result, report = invoke_json("grad", "3*x**2 + 4*y + 2", "--at", "x=1,y=2", "--expect", "y=4,x=7")
+    assert result.exit_code == 1
+    assert report["gradient"]["x"]["expect_met"] is False and report["gradient"]["y"]["expect_met"] is True
+
+
+def test_parse_error_human_view_exactly():
+    result = invoke("grad", "x+")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == "error: unexpected end of input; expected a number, a name or '(' at column 3\n  x+\n    ^\n"
+
+
+def test_parse_error_json_view_exactly():
+    result, report = invoke_json("grad", "x+")
+    assert result.exit_code == 2
+    assert report == {
+        "error": {
+            "type": "parse_error",
+            "message": "unexpected end of input; expected a number, a name or '(' at column 3",
+            "position": 3,
+        }
+    }
+
+
+def test_missing_value_names_the_variable():
+    result, report = invoke_json("grad", "x*y", "--at", "x=1")
+    assert result.exit_code == 2
+    assert report["error"] == {"type": "invalid_point", "message": "no value for y; add --at y=…"}
+
+
+def test_wrt_chooses_and_orders_variables():
+    _, report = invoke_json("grad", "x*y*z", "--at", "x=1,y=2,z=3", "--wrt", "z,x")
+    assert list(report["gradient"]) == ["z", "x"]
+    assert report["gradient"]["z"]["autograd"] == 2.0
+
+
+def test_variables_in_natural_order():
+    _, report = invoke_json("grad", "x10 + 2*x2 + 3*x1", "--at", "x1=0,x2=0,x10=0")
+    assert list(report["gradient"]) == ["x1", "x2", "x10"]
+    assert [d["autograd"] for d in report["gradient"].values()] == [3.0, 2.0, 1.0]
+
+
+def test_order_three():
+    result, report = invoke_json("grad", "x^5", "--at", "x=2", "--order", "3")
+    assert result.exit_code == 0
+    assert report["order"] == 3
+    assert report["gradient"]["x"]["autograd"] == 240.0
+    assert report["gradient"]["x"]["symbolic"] == "60*x**2"
+
+
+def test_dtype_float32():
+    result, report = invoke_json("grad", "sin(x)", "--at", "x=1", "--dtype", "float32")
+    assert result.exit_code == 0 and report["dtype"] == "float32"
+    assert abs(report["gradient"]["x"]["autograd"] - 0.5403023058681398) < 1e-6
+    assert report["gradient"]["x"]["autograd"] != 0.5403023058681398  # really float32
+
+
+def test_no_symbolic_lets_finite_differences_decide():
+    result, report = invoke_json("grad", "x^3", "--at", "x=2", "--no-symbolic")
+    assert result.exit_code == 0
+    assert report["checked_by"] == "numeric"
+    assert report["gradient"]["x"]["symbolic"] is None
+    assert report["gradient"]["x"]["agree"] is True
+
+
+def test_grad_output_weights_the_backward():
+    _, report = invoke_json("grad", "x^2", "--at", "x=[1,2,3]", "--grad-output", "1,0,2")
+    assert report["gradient"]["x"]["autograd"] == [2.0, 0.0, 12.0]
+    assert report["gradient"]["x"]["symbolic_value"] == [2.0, 0.0, 12.0]
+    assert report["agree"] is True
+
+
+def test_grad_output_of_the_wrong_length_is_exit_2():
+    result, report = invoke_json("grad", "x^2", "--at", "x=[1,2,3]", "--grad-output", "1,2")
+    assert result.exit_code == 2
+    assert report["error"]["message"] == "--grad-output has 2 values; the point has 3 element(s)"
+
+
+def test_non_finite_numbers_are_strings_in_json():
+    result, report = invoke_json("grad", "1/x", "--at", "x=0")
+    assert report["value"] in ("inf", "nan")
+    result, report = invoke_json("grad", "log(x)", "--at", "x=-1")
+    assert report["value"] == "nan"
+
+
+def test_symbolic_timeout_is_reported_and_finite_differences_decide():
+    _, report = invoke_json("grad", "sin(x)^2", "--at", "x=1", "--symbolic-timeout", "0")
+    assert report["checked_by"] == "numeric"
+    assert report["gradient"]["x"]["symbolic"] is None
+    assert report["agree"] is True
+    assert "--symbolic-timeout" in report["warnings"][0]
+
+
+def test_partial_mixed_derivative():
+    result, report = invoke_json("partial", "u^3+v^2+4*u*v", "--wrt", "u,v", "--at", "u=3,v=4")
+    assert result.exit_code == 0
+    assert report["partial"]["wrt"] == ["u", "v"]
+    assert report["partial"]["autograd"] == 4.0 and report["partial"]["symbolic_value"] == 4.0
+
+
+def test_partial_needs_wrt_for_several_variables():
+    result, report = invoke_json("partial", "x*y", "--at", "x=1,y=2")
+    assert result.exit_code == 2
+    assert "partial needs --wrt" in report["error"]["message"]
+
+
+def test_bad_option_value_is_a_json_error_object_with_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["grad", "x", "--at", "x=1", "--dtype", "float16", "--json"])
+    assert exit_info.value.code == 2
+    report = strict_loads(capsys.readouterr().out)
+    assert report["error"]["type"] == "usage_error"
+    assert "float16" in report["error"]["message"]
+
+
+def test_a_bug_is_one_line_with_exit_70(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(api, "grad", broken)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["grad", "x", "--at", "x=1"])
+    assert exit_info.value.code == 70
+    captured = capsys.readouterr()
+    assert captured.err == "error: internal error: RuntimeError: boom (please report this)\n"
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_version():
+    from autodiff import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"autodiff {__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["grad", "partial"])
+def test_every_command_has_help_and_is_in_the_readme(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "--at" in result.stdout and "--json" in result.stdout
+    readme = README.read_text()
+    assert f"autodiff {command}" in readme
+    for option in re.findall(r"--[a-z][a-z-]+", result.stdout):
+        assert option in readme, f"{command} {option} is not documented in the README"
