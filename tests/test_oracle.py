@@ -198,6 +198,9 @@ CASES = [
     ("gamma-neg-2.3", "gamma(x)", sympy.gamma(x), {"x": -2.3}),
     ("lgamma", "lgamma(x)", sympy.loggamma(x), {"x": 0.7}),
     ("lgamma-big", "lgamma(x)", sympy.loggamma(x), {"x": 7.5}),
+    # torch's lgamma is log|gamma(x)|, real for negative non-integer x
+    ("lgamma-neg", "lgamma(x)", sympy.log(sympy.Abs(sympy.gamma(x))), {"x": -0.5}),
+    ("lgamma-neg-1.5", "lgamma(x)", sympy.log(sympy.Abs(sympy.gamma(x))), {"x": -1.5}),
     # ML functions, from their definitions
     ("sigmoid", "sigmoid(x)", sigmoid(x), {"x": 0.7}),
     ("sigmoid-neg", "sigmoid(x)", sigmoid(x), {"x": -3.2}),
@@ -420,6 +423,42 @@ def test_grad_output_single_weight_broadcasts_and_zero_weight_zeroes():
     assert_close(zero.gradient["x"].autograd[1], math.exp(1.5), EXACT_RTOL, EXACT_ATOL, "exp'(1.5)")
 
 
+def test_grad_output_with_second_order_weights_the_last_backward():
+    at = {"x": [0.5, 1.5]}
+    result = grad("sin(x) x^2", at, order=2, grad_output=[1.0, 2.0])
+    plain = oracle_vector(sympy.sin(x) * x**2, at, ["x", "x"])
+    entry = result.gradient["x"]
+    assert result.agree is True
+    for i, w in enumerate([1.0, 2.0]):
+        assert_close(entry.autograd[i], w * plain[i], EXACT_RTOL, EXACT_ATOL, f"autograd[{i}]")
+        assert_close(entry.symbolic_value[i], w * plain[i], EXACT_RTOL, EXACT_ATOL, f"symbolic[{i}]")
+        assert_close(entry.numeric[i], w * plain[i], 1e-5, 1e-5, f"numeric[{i}]")
+
+
+def test_grad_output_with_scalar_and_vector_variables():
+    at = {"x": [0.5, 1.5], "y": 2.0}
+    result = grad("x y", at, grad_output=[3.0])
+    assert result.gradient["x"].autograd == [6.0, 6.0]
+    assert result.gradient["y"].autograd == [1.5, 4.5]
+    assert result.gradient["y"].symbolic_value == [1.5, 4.5]
+    assert result.agree is True
+
+
+def test_point_values_may_be_constant_expressions():
+    result = grad("x^2 + sin(y)", {"x": "pi/4", "y": "sqrt(2)"})
+    assert result.at == {"x": math.pi / 4, "y": math.sqrt(2)}
+    assert_close(result.gradient["x"].autograd, math.pi / 2, EXACT_RTOL, EXACT_ATOL, "d/dx")
+    assert_close(result.gradient["y"].autograd, math.cos(math.sqrt(2)), EXACT_RTOL, EXACT_ATOL, "d/dy")
+
+
+def test_detach_second_order_is_zero():
+    # d/dx (detach(x) x) = detach(x), whose derivative is 0
+    result = grad("detach(x) * x", {"x": 0.7}, order=2)
+    entry = result.gradient["x"]
+    assert (entry.autograd, entry.symbolic_value) == (0.0, 0.0) and abs(entry.numeric) < 1e-6
+    assert result.agree is True
+
+
 def test_grad_output_with_wrong_length_is_an_autodiff_error():
     with pytest.raises(AutodiffError):
         grad("x^2", {"x": [1.0, 2.0, 3.0]}, grad_output=[1.0, 2.0])
@@ -431,6 +470,17 @@ FLOAT32_CASES = [
     ("x y + tanh(x - y)", x * y + sympy.tanh(x - y), {"x": 0.7, "y": 0.2}),
     ("gamma(x)", sympy.gamma(x), {"x": -0.5}),
 ]
+
+
+def test_float32_third_order_on_a_vector():
+    at = {"x": [0.5, 1.5]}
+    result = grad("sin(x) exp(x)", at, order=3, dtype="float32")
+    expected = oracle_vector(sympy.sin(x) * sympy.exp(x), at, ["x"] * 3)
+    assert result.agree is True
+    for i, want in enumerate(expected):
+        assert_close(result.gradient["x"].autograd[i], want, 1e-4, 1e-5, f"float32 autograd[{i}]")
+        assert_close(result.gradient["x"].symbolic_value[i], want, 1e-4, 1e-5, f"float32 symbolic[{i}]")
+        assert_close(result.gradient["x"].numeric[i], want, 1e-4, 1e-4, f"numeric[{i}]")
 
 
 @pytest.mark.parametrize("text, expr, at", FLOAT32_CASES, ids=[c[0] for c in FLOAT32_CASES])
@@ -627,7 +677,8 @@ def test_tolerance_close_agrees_and_disagrees():
     assert tol.close(single, t(1.0, 1.0)).tolist() == [False, False]
     # rtol is relative to the second argument (torch.isclose)
     assert Tolerance(0.1, 0.0).close(t(1.0), t(1.1)).tolist() == [True]  # 0.1 <= 0.11
-    assert Tolerance(0.1, 0.0).close(t(1.1), t(1.0)).tolist() == [True]  # 0.1 <= 0.1
+    assert Tolerance(0.1, 0.0).close(t(1.09), t(1.0)).tolist() == [True]  # 0.09 <= 0.1
+    assert Tolerance(0.1, 0.0).close(t(1.11), t(1.0)).tolist() == [False]  # 0.11 > 0.1
     assert Tolerance(0.1, 0.0).close(t(1.0), t(1.12)).tolist() == [False]
 
 

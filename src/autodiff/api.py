@@ -170,7 +170,7 @@ class _Witnesses:
         witness = finite_difference(self.program, self.float64, sequence)
         if self.weights is not None:
             weights = self.weights.to(torch.float64)
-            witness.estimate, witness.error = witness.estimate * weights, (witness.error * weights).abs()
+            witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
         result.numeric = _numbers(witness.estimate)
         numeric_tolerance = tolerance.for_finite_differences(len(sequence))
         result.numeric_agree = bool(witness.agrees_with(autograd, numeric_tolerance).all())

@@ -30,7 +30,7 @@ def evaluate(program: Program, leaves: dict[str, torch.Tensor], dtype: torch.dty
     return program(leaves, dtype).expand(shape)
 
 
-def _grad(output, inputs, grad_output, create_graph):
+def _grad(output, inputs, grad_output, create_graph, retain_graph=None):
     if not output.requires_grad:  # a constant, or everything detached
         return [torch.zeros_like(leaf) for leaf in inputs]
     return torch.autograd.grad(
@@ -38,6 +38,7 @@ def _grad(output, inputs, grad_output, create_graph):
         inputs,
         grad_outputs=grad_output,
         create_graph=create_graph,
+        retain_graph=retain_graph,
         allow_unused=True,
         materialize_grads=True,
     )
@@ -53,12 +54,14 @@ def derivative(
 
     Orders below the last keep the graph (create_graph) and reduce with
     ones; the last backward takes `grad_output`, the `gradient=` of backward.
+    The forward graph is retained: other sequences may differentiate the
+    same output after this one.
     """
     current = output
     for step, name in enumerate(sequence):
         last = step == len(sequence) - 1
         weights = grad_output if (last and grad_output is not None) else torch.ones_like(current)
-        (current,) = _grad(current, [leaves[name]], weights, create_graph=not last)
+        (current,) = _grad(current, [leaves[name]], weights, create_graph=not last, retain_graph=True)
     return current.detach()
 
 

@@ -44,14 +44,17 @@ class Tolerance:
 @dataclass
 class FiniteDifference:
     estimate: torch.Tensor
-    error: torch.Tensor  # |extrapolated - finer estimate|, an error bound in practice
+    rounding: torch.Tensor  # bound on the rounding error of the estimate
 
     def agrees_with(self, value: torch.Tensor, tolerance: Tolerance) -> torch.Tensor:
         value = value.to(torch.float64)
-        slack = torch.maximum(tolerance.atol + tolerance.rtol * self.estimate.abs(), 10 * self.error)
+        slack = tolerance.atol + tolerance.rtol * self.estimate.abs() + 10 * self.rounding
         close = (value - self.estimate).abs() <= slack
         both_nonfinite = ~torch.isfinite(value) & ~torch.isfinite(self.estimate)
         return close | both_nonfinite
+
+
+_EPS = torch.finfo(torch.float64).eps
 
 
 def _stencil(order: int) -> list[tuple[float, int]]:
@@ -66,7 +69,7 @@ def finite_difference(
     counts = Counter(sequence)
     names = list(counts)
     total_order = len(sequence)
-    base_step = torch.finfo(torch.float64).eps ** (1 / (total_order + 4))
+    base_step = _EPS ** (1 / (total_order + 4))
     steps = {name: base_step * values[name].abs().clamp(min=1.0) for name in names}
 
     stencils = [_stencil(counts[name]) for name in names]
@@ -85,10 +88,15 @@ def finite_difference(
     with torch.no_grad():
         samples = program(env, torch.float64, frozen).expand(rows, *next(iter(values.values())).shape)
     weights = weights.view(rows, *([1] * (samples.dim() - 1)))
-    weighted = (samples * weights).view(len(scales), len(combos), *samples.shape[1:]).sum(dim=1)
-    coarse, fine = (weighted[i] / _step_product(steps, counts, scale) for i, scale in enumerate(scales))
+    by_scale = (samples * weights).view(len(scales), len(combos), *samples.shape[1:])
+    magnitude = by_scale.abs().sum(dim=1)  # Σ|w·f|: what rounding of each f can move
+    coarse, fine = (by_scale[i].sum(dim=0) / _step_product(steps, counts, s) for i, s in enumerate(scales))
+    coarse_rounding, fine_rounding = (
+        magnitude[i] * _EPS / _step_product(steps, counts, s) for i, s in enumerate(scales)
+    )
+    # Richardson: (4·fine - coarse)/3 removes the h² term of the central stencil.
     extrapolated = (4 * fine - coarse) / 3
-    return FiniteDifference(extrapolated, (extrapolated - fine).abs())
+    return FiniteDifference(extrapolated, (4 * fine_rounding + coarse_rounding) / 3)
 
 
 def _step_product(steps: dict[str, torch.Tensor], counts: Counter, scale: float) -> torch.Tensor:

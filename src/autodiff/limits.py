@@ -15,7 +15,7 @@ class Limits:
     max_length: int = 10_000  # characters of expression text
     max_depth: int = 100  # nesting of parentheses, calls and operators
     max_integer_digits: int = 1_000  # digits of an integer literal
-    max_exact_digits: int = 10_000  # digits of an exact power like 9^9^9
+    max_exact_digits: int = 4_000  # digits of an exact number like 9^9^9 (below Python's str limit)
     max_points: int = 10_000_000  # elements in a vector or grid point
     max_order: int = 20  # derivative order
 

@@ -33,8 +33,10 @@ _DETACH = FUNCTIONS_BY_NAME["detach"].symbolic(sympy)
 
 
 def _heaviside(x, h0=None):
-    h0 = torch.full_like(x, 0.5) if h0 is None else torch.as_tensor(h0, dtype=x.dtype).expand_as(x)
-    return torch.heaviside(x, h0)
+    # Not torch.heaviside: it has no derivative formula. The step is flat
+    # away from 0, so a comparison (no gradient) is the right derivative.
+    at_zero = 0.5 if h0 is None else h0
+    return torch.where(x > 0, 1.0, torch.where(x < 0, 0.0, at_zero)).to(x.dtype)
 
 
 def _dirac_delta(x, *order):

@@ -32,8 +32,8 @@ from autodiff.limits import DEFAULT_LIMITS, Limits
 
 _TOKEN = re.compile(
     r"""
-    (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    (?P<space>[^\S\r\n]+)
+  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[^\W\d]\w*)
   | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>])
     """,
@@ -52,6 +52,8 @@ _FOREIGN = {
     ":": "':' is not an operator",
     "!": "'!' is not an operator; factorial is not supported",
     "%": "'%' is not an operator",
+    "\n": "a line break in the expression; give one expression per line",
+    "\r": "a line break in the expression; give one expression per line",
 }
 
 
@@ -69,18 +71,29 @@ class Token:
         return "end of input" if self.kind == "end" else repr(self.text)
 
 
+def _identifier_prefix(word: str) -> str:
+    """The longest prefix that is a Python identifier: `x²` is `x`, then `²`."""
+    end = len(word)
+    while end and not word[:end].isidentifier():
+        end -= 1
+    return word[:end]
+
+
 def tokenize(text: str) -> list[Token]:
     tokens = []
     index = 0
     while index < len(text):
         match = _TOKEN.match(text, index)
-        if match is None:
+        word = match.group() if match else ""
+        if match and match.lastgroup == "name":
+            word = _identifier_prefix(word)
+        if not word:
             char = text[index]
             reason = _FOREIGN.get(char, f"unexpected character {char!r}")
             raise ParseError(f"{reason} at column {index + 1}", text, index + 1)
         if match.lastgroup != "space":
-            tokens.append(Token(match.lastgroup, match.group(), index))
-        index = match.end()
+            tokens.append(Token(match.lastgroup, word, index))
+        index += len(word)
     tokens.append(Token("end", "", len(text)))
     return tokens
 
@@ -181,9 +194,9 @@ class Parser:
         with self.nested():
             left = self.term()
             while self.at_op("+", "-"):
-                op = self.advance().text
+                op = self.advance()
                 right = self.term()
-                left = left + right if op == "+" else left - right
+                left = self.exact(left + right if op.text == "+" else left - right, op)
             return left
 
     def term(self):
@@ -192,9 +205,10 @@ class Parser:
             if self.at_op("*", "/"):
                 op = self.advance()
                 right = self.unary()
-                left = left * right if op.text == "*" else left / right
+                left = self.exact(left * right if op.text == "*" else left / right, op)
             elif self.token.kind == "name" or self.at_op("("):
-                left = left * self.power()  # implicit multiplication
+                op = self.token
+                left = self.exact(left * self.power(), op)  # implicit multiplication
             elif self.token.kind == "number":
                 raise self.fail(f"missing operator before the number {self.token.text}")
             else:
@@ -238,13 +252,16 @@ class Parser:
         left = self.expr()
         if not (self.token.kind == "op" and self.token.text in _COMPARISONS):
             raise self.unexpected("a comparison (<, <=, >, >=, ==, !=) as where()'s condition")
-        op = self.advance().text
+        op = self.advance()
         right = self.expr()
         if self.token.kind == "op" and self.token.text in _COMPARISONS:
             raise self.fail("chained comparisons are not supported; nest where() instead")
         sp = self.sympy
-        relation = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}[op]
-        return relation(left, right)
+        relation = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}[op.text]
+        try:
+            return relation(left, right)
+        except TypeError:  # SymPy refuses to order non-real values (I, log(-1))
+            raise self.fail(f"cannot compare {left} {op.text} {right}: a side is not a real number", op) from None
 
     # -- leaves ----------------------------------------------------------
 
@@ -252,11 +269,10 @@ class Parser:
         text = token.text
         if re.fullmatch(r"\d+", text):
             if len(text) > self.limits.max_integer_digits:
-                raise LimitError(
-                    f"integer literal of {len(text)} digits at column {token.column}; "
-                    f"the limit is {self.limits.max_integer_digits} digits",
-                    self.text,
-                    token.column,
+                raise self.limit(
+                    f"an integer literal of {len(text)} digits (the limit is "
+                    f"{self.limits.max_integer_digits} digits)",
+                    token,
                 )
             return self.sympy.Integer(int(text))
         return self.sympy.Float(text)
@@ -309,20 +325,43 @@ class Parser:
             return f"{message}; did you mean {close[0]!r}?"
         return f"{message}; to multiply, write {name}*(...); `autodiff functions` lists the functions"
 
+    def limit(self, message: str, token: Token) -> LimitError:
+        return LimitError(f"{message} at column {token.column}", self.text, token.column)
+
     def build_power(self, base, exponent, op: Token):
-        """base ** exponent, refusing exact integer powers too large to compute."""
+        """base ** exponent, refusing exact powers too large to compute."""
         sp = self.sympy
         if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
             magnitude = max(abs(base.p), abs(base.q))
-            digits = abs(int(exponent)) * math.log10(magnitude)
+            power = abs(int(exponent))
+            # digits = power·log10(magnitude), without overflowing a float
+            digits = math.inf if power.bit_length() > 64 else power * math.log10(magnitude)
             if digits > self.limits.max_exact_digits:
-                raise LimitError(
-                    f"the exact value of the power at column {op.column} would have about {digits:.3g} digits; "
-                    f"the limit is {self.limits.max_exact_digits}",
-                    self.text,
-                    op.column,
+                raise self.limit(
+                    f"the exact value of this power would have about {digits:.3g} digits "
+                    f"(the limit is {self.limits.max_exact_digits})",
+                    op,
                 )
-        return sp.Pow(base, exponent)
+        return self.exact(sp.Pow(base, exponent), op)
+
+    def exact(self, node, op: Token):
+        """Refuse a node whose exact rational coefficient outgrows the limit
+        (`10^4000 * 10^4000`): each step is bounded, so nothing huge is built."""
+        sp = self.sympy
+        coefficient = node
+        if isinstance(node, sp.Mul):
+            coefficient = node.as_coeff_Mul()[0]
+        elif isinstance(node, sp.Add):
+            coefficient = node.as_coeff_Add()[0]
+        if isinstance(coefficient, sp.Rational):
+            bits = max(abs(coefficient.p).bit_length(), coefficient.q.bit_length())
+            if (bits - 1) * math.log10(2) >= self.limits.max_exact_digits:  # log10 of the number, at least
+                raise self.limit(
+                    f"an exact number here would have more than {self.limits.max_exact_digits} digits "
+                    f"(the limit is {self.limits.max_exact_digits})",
+                    op,
+                )
+        return node
 
 
 def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS):

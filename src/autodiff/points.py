@@ -8,6 +8,7 @@ through the same parser and lowering as the expression itself.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -87,14 +88,16 @@ class _ValueParser:
             names = ", ".join(natural_order(s.name for s in expr.free_symbols))
             raise self.fail(f"a value cannot contain variables ({names})", offset)
         value = float(compile_expression(expr)({}))
-        if value != value:
-            raise self.fail(f"{stripped} is not a real number", offset)
+        if not math.isfinite(value):
+            raise self.fail(f"{stripped} is not a finite real number", offset)
         return value
 
     def value(self, offset: int, text: str) -> Value:
         stripped = text.strip()
         lead = offset + len(text) - len(text.lstrip())
-        if stripped.startswith("[") and stripped.endswith("]"):
+        if stripped.startswith("[") != stripped.endswith("]"):
+            raise self.fail("a vector is [a, b, ...], with its closing ']'", lead)
+        if stripped.startswith("["):
             inner = stripped[1:-1]
             if not inner.strip():
                 raise self.fail("an empty vector", lead)
@@ -109,7 +112,7 @@ class _ValueParser:
             raise self.fail("a grid is start:stop:count", lead)
         (_, start), (stop_offset, stop), (count_offset, count_text) = parts
         count = count_text.strip()
-        if not count.isdigit() or int(count) < 1:
+        if not re.fullmatch(r"[0-9]+", count) or int(count) < 1:
             raise self.fail(f"the grid's count must be a whole number of at least 1, not {count!r}", offset + count_offset)
         if int(count) > self.limits.max_points:
             raise self.fail(self.too_many(int(count)), offset + count_offset, LimitError)
