@@ -263,3 +263,14 @@ def test_every_command_has_help_and_is_in_the_readme(command):
     assert f"autodiff {command}" in readme
     for option in re.findall(r"--[a-z][a-z-]+", result.stdout):
         assert option in readme, f"{command} {option} is not documented in the README"
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color():
+    plain = invoke("grad", "x^2", "--at", "x=1", env={"NO_COLOR": ""})
+    assert "\x1b[" not in plain.stdout  # not a terminal
+    forced = invoke("grad", "x^2", "--at", "x=1", env={"NO_COLOR": "", "FORCE_COLOR": "1"})
+    assert "\x1b[32m✓" in forced.stdout  # as on a terminal
+    refused = invoke("grad", "x^2", "--at", "x=1", env={"NO_COLOR": "1", "FORCE_COLOR": "1"})
+    # NO_COLOR removes colour (foreground codes 30-39, 90-97); bold may stay.
+    assert not re.search(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7])m", refused.stdout)
+    assert "✓" in refused.stdout

@@ -1,0 +1,79 @@
+"""The lowering: SymPy tree → a straight-line torch program."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy
+import torch
+
+from autodiff.errors import UnsupportedError
+from autodiff.lowering import compile_expression
+from autodiff.parsing import parse_expression
+
+x, y = sympy.symbols("x y", real=True)
+
+
+def run(text: str, dtype=torch.float64, **values):
+    env = {name: torch.tensor(value, dtype=dtype) for name, value in values.items()}
+    return compile_expression(parse_expression(text))(env, dtype)
+
+
+def test_a_shared_subexpression_is_computed_once():
+    program = compile_expression(parse_expression("sin(x^2)^2 + cos(sin(x^2)) + x^2"))
+    ops = [instruction.op for instruction in program.instructions]
+    assert ops.count(torch.sin) == 1
+    assert len([i for i in program.instructions if i.name == "x"]) == 1
+    assert run("sin(x^2)^2 + cos(sin(x^2)) + x^2", x=0.5).item() == pytest.approx(
+        math.sin(0.25) ** 2 + math.cos(math.sin(0.25)) + 0.25
+    )
+
+
+def test_a_constant_expression_is_a_tensor_of_the_requested_dtype():
+    # SymPy's torch lambdify returns a Python int here; we return a tensor.
+    for dtype in (torch.float64, torch.float32):
+        value = run("2 + 3", dtype)
+        assert isinstance(value, torch.Tensor) and value.dtype == dtype and value.item() == 5
+
+
+def test_float32_programs_compute_in_float32():
+    value = run("sin(x) * x", torch.float32, x=1.0)
+    assert value.dtype == torch.float32
+    assert value.item() == pytest.approx(math.sin(1.0), rel=1e-6)
+
+
+def test_integer_powers_of_negative_numbers_stay_real():
+    assert run("x^3", x=-2.0).item() == -8.0
+    assert run("cbrt(x)", x=-8.0).item() == pytest.approx(-2.0)
+    assert math.isnan(run("x^(1/3)", x=-8.0).item())  # the principal real root does not exist
+
+
+def test_gamma_has_the_right_sign_for_negative_arguments():
+    assert run("gamma(x)", x=-0.5).item() == pytest.approx(-2 * math.sqrt(math.pi))
+    assert run("gamma(x)", x=-1.5).item() == pytest.approx(4 * math.sqrt(math.pi) / 3)
+    assert run("gamma(x)", x=5.0).item() == pytest.approx(24.0)
+
+
+def test_where_and_heaviside():
+    assert run("where(x > 0, x^2, -x)", x=-3.0).item() == 3.0
+    assert run("where(x > 0, x^2, -x)", x=3.0).item() == 9.0
+    assert [run("heaviside(x)", x=v).item() for v in (-1.0, 0.0, 2.0)] == [0.0, 0.5, 1.0]
+
+
+def test_complex_values_are_nan_over_the_reals():
+    assert math.isnan(run("sqrt(-4) + x", x=1.0).item())
+    assert math.isnan(run("log(-1) + x", x=1.0).item())
+
+
+def test_detached_values_hold_detach_nodes_fixed():
+    program = compile_expression(parse_expression("x * detach(x^2)"))
+    frozen = program.detached_values({"x": torch.tensor(3.0, dtype=torch.float64)}, torch.float64)
+    assert [value.item() for value in frozen.values()] == [9.0]
+    moved = program({"x": torch.tensor(4.0, dtype=torch.float64)}, torch.float64, frozen)
+    assert moved.item() == 36.0  # 4 * 9, not 4 * 16
+
+
+def test_a_node_without_a_rule_is_a_clear_error():
+    with pytest.raises(UnsupportedError, match="cannot evaluate Integral"):
+        compile_expression(sympy.Integral(x, x))
