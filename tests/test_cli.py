@@ -274,3 +274,26 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
     # NO_COLOR removes colour (foreground codes 30-39, 90-97); bold may stay.
     assert not re.search(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7])m", refused.stdout)
     assert "✓" in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grad", "x^2", "--at", "x=3", "--expect", "x=[1,2]"], "--expect gives 2 values for x; the point has 1 element(s)"),
+        (["grad", "x^2", "--at", "x=[1,2,3]", "--expect", "x=[1,2]"], "--expect gives 2 values for x; the point has 3 element(s)"),
+        (["grad", "x^2", "--at", "x=3", "--expect", "y=3"], "--expect names y, which is not among the derivatives (x)"),
+        (["partial", "x^2", "--at", "x=3", "--expect", "x=3"], "partial's --expect is one value (a vector for a vector point), without a name"),
+        (["grad", "x^2", "--expect", "3"], "--expect needs a point: add --at"),
+    ],
+)
+def test_bad_expectations_are_exit_2_with_a_message(args, message):
+    result, report = invoke_json(*args)
+    assert result.exit_code == 2
+    assert report["error"]["message"] == message
+
+
+def test_a_scalar_expectation_applies_to_every_element():
+    result, report = invoke_json("grad", "x^2", "--at", "x=[1,1,1]", "--expect", "2")
+    assert result.exit_code == 0 and report["expect_met"] is True
+    result, report = invoke_json("grad", "x^2", "--at", "x=[1,2]", "--expect", "2")
+    assert result.exit_code == 1 and report["expect_met"] is False

@@ -213,14 +213,20 @@ def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tol
 
     for name, expected in expect.values.items():
         if name not in results:
+            if list(results) == [PARTIAL]:
+                raise UsageError("partial's --expect is one value (a vector for a vector point), without a name")
             raise UsageError(f"--expect names {name}, which is not among the derivatives ({', '.join(results)})")
         result = results[name]
         result.expected = expected
         if result.autograd is None:
             continue
         actual = torch.tensor(result.autograd, dtype=torch.float64)
-        wanted = torch.tensor(expected, dtype=torch.float64).expand_as(actual)
-        result.expect_met = bool(tolerance.close(actual, wanted).all())
+        wanted = torch.tensor(expected, dtype=torch.float64)
+        if wanted.dim() and wanted.shape != actual.shape:
+            raise PointError(
+                f"--expect gives {wanted.numel()} values for {name}; the point has {actual.numel() or 1} element(s)"
+            )
+        result.expect_met = bool(tolerance.close(actual, wanted.expand_as(actual)).all())
 
 
 @dataclass(frozen=True)
