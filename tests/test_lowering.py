@@ -77,3 +77,37 @@ def test_detached_values_hold_detach_nodes_fixed():
 def test_a_node_without_a_rule_is_a_clear_error():
     with pytest.raises(UnsupportedError, match="cannot evaluate Integral"):
         compile_expression(sympy.Integral(x, x))
+
+
+def autograd(text: str, order: int, at: float) -> float:
+    leaf = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+    value = compile_expression(parse_expression(text))({"x": leaf}, torch.float64)
+    for step in range(order):
+        (value,) = torch.autograd.grad(value, leaf, create_graph=step < order - 1)
+    return value.item()
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "expected"),
+    [
+        ("where(x > 0, sqrt(x), 0)", -1.0, 0.0),  # torch.where alone: nan (0 · inf)
+        ("where(x > 0, x*log(x), 0)", -1.0, 0.0),
+        ("where(x < 1, asin(x), 2x)", 2.0, 2.0),
+        ("where(x > 0, x^2, where(x > -2, sqrt(-x), 1))", -3.0, 0.0),  # nested: the default branch
+        ("where(x > 0, x^2, where(x > -2, sqrt(-x), 1))", -1.0, -0.5),
+    ],
+)
+def test_an_untaken_where_branch_does_not_poison_the_gradient(text, at, expected):
+    assert autograd(text, 1, at) == pytest.approx(expected)
+
+
+def test_a_variable_exponent_has_the_right_second_derivative_at_zero():
+    # torch.pow's double backward gives 1 here; d²/dx² (1+x)^x at 0 is 2.
+    assert autograd("(1+x)^x", 2, 0.0) == pytest.approx(2.0)
+    assert autograd("(-2)^x", 0, 3.0) == pytest.approx(-8.0)  # negative bases keep torch.pow's value
+
+
+def test_softplus_is_not_linear_above_twenty():
+    # torch.nn.functional.softplus is exactly linear above its threshold 20.
+    sigmoid_prime = math.exp(-30) / (1 + math.exp(-30)) ** 2
+    assert autograd("softplus(x)", 2, 30.0) == pytest.approx(sigmoid_prime, rel=1e-9)

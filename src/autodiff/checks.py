@@ -49,7 +49,9 @@ class FiniteDifference:
     def agrees_with(self, value: torch.Tensor, tolerance: Tolerance) -> torch.Tensor:
         value = value.to(torch.float64)
         slack = tolerance.atol + tolerance.rtol * self.estimate.abs() + 10 * self.rounding
-        close = (value - self.estimate).abs() <= slack
+        # A non-finite estimate has no slack to give: it agrees only with a
+        # non-finite value (an infinite slack would accept anything).
+        close = torch.isfinite(self.estimate) & ((value - self.estimate).abs() <= slack)
         both_nonfinite = ~torch.isfinite(value) & ~torch.isfinite(self.estimate)
         return close | both_nonfinite
 

@@ -85,9 +85,9 @@ def _where(sp: Any) -> Callable[..., Any]:
 
 
 def _softplus(torch: Any) -> Callable[..., Any]:
-    import torch.nn.functional
-
-    return torch.nn.functional.softplus
+    # Not torch.nn.functional.softplus: it is exactly linear above its
+    # threshold (20), so its second derivative there is 0, not sigmoid'(x).
+    return lambda x: torch.logaddexp(x, torch.zeros_like(x))
 
 
 def _gamma(torch: Any) -> Callable[..., Any]:

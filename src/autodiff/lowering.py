@@ -48,6 +48,20 @@ def _polygamma(n, x):
     return torch.polygamma(int(n.item()), x)
 
 
+def _pow(base, exponent):
+    """base ** exponent for a tensor exponent.
+
+    torch.pow's double backward drops the exponent's derivative where the
+    exponent is 0 ((1+x)^x: second derivative 1 instead of 2), so a positive
+    base goes through exp(e·log b). The other branch sees a safe base of 1:
+    an untaken branch of torch.where must not produce nan, or its zero
+    gradient becomes 0·nan = nan.
+    """
+    positive = base > 0
+    safe_base = torch.where(positive, base, torch.ones_like(base))
+    return torch.where(positive, torch.exp(exponent * torch.log(safe_base)), torch.pow(base, exponent))
+
+
 def _reduce(op: Op) -> Op:
     return lambda *args: functools.reduce(op, args)
 
@@ -170,35 +184,67 @@ class Program:
             }
         return self._constants[dtype]
 
-    def _emit(self, node) -> int:
-        slot = self._slots.get(node)
+    def _emit(self, node, gate: Optional[int] = None) -> int:
+        """The slot of `node`'s value; under `gate` (a mask slot), variables
+        carry gradient only where the mask holds (see _emit_piecewise)."""
+        key = (gate, node)
+        slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[node] = self._emit_new(node)
+            slot = self._slots[key] = self._emit_new(node, gate)
         return slot
 
     def _append(self, instruction: Instruction) -> int:
         self.instructions.append(instruction)
         return len(self.instructions) - 1
 
-    def _emit_new(self, node) -> int:
+    def _emit_new(self, node, gate: Optional[int]) -> int:
         if isinstance(node, sympy.Symbol):
+            if gate is not None:
+                return self._append(Instruction(_gated, (gate, self._emit(node))))
             return self._append(Instruction(None, name=node.name))
         if not node.free_symbols and (node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom)):
             return self._append(Instruction(None, value=_constant(node)))
         if isinstance(node, sympy.Pow):
             unary = _pow_op(node.exp)
             if unary is not None:
-                return self._append(Instruction(unary, (self._emit(node.base),)))
-            return self._append(Instruction(torch.pow, (self._emit(node.base), self._emit(node.exp))))
+                return self._append(Instruction(unary, (self._emit(node.base, gate),)))
+            return self._append(Instruction(_pow, (self._emit(node.base, gate), self._emit(node.exp, gate))))
         if isinstance(node, sympy.Piecewise):
-            args = tuple(self._emit(part) for pair in node.args for part in pair)
-            return self._append(Instruction(_piecewise, args))
+            return self._emit_piecewise(node, gate)
         for cls in type(node).__mro__:
             op = _NODE_OPS.get(cls)
             if op is not None:
-                args = tuple(self._emit(arg) for arg in node.args)
+                args = tuple(self._emit(arg, gate) for arg in node.args)
                 return self._append(Instruction(op, args, detach=cls is _DETACH))
         raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) with torch")
+
+    def _emit_piecewise(self, node, gate: Optional[int]) -> int:
+        """where(c1, e1, where(c2, e2, …)), each branch fed variables that
+        carry gradient only where that branch is taken.
+
+        torch.where passes a zero gradient to the untaken branch, and a zero
+        times a nan or infinite local derivative (sqrt at -1) is nan: without
+        the gate, where(x > 0, sqrt(x), 0) has gradient nan at x = -1.
+        """
+        args: list[int] = []
+        earlier: Optional[int] = None  # any earlier condition held
+        for value, condition in node.args:
+            held = self._emit(condition, gate)
+            taken = held if earlier is None else self._append(Instruction(_first_hold, (held, earlier)))
+            if gate is not None:
+                taken = self._append(Instruction(torch.logical_and, (taken, gate)))
+            args += [self._emit(value, taken), held]
+            earlier = held if earlier is None else self._append(Instruction(torch.logical_or, (earlier, held)))
+        return self._append(Instruction(_piecewise, tuple(args)))
+
+
+def _gated(mask, variable):
+    # Gradient flows into `variable` only where `mask` holds.
+    return torch.where(mask, variable, variable.detach())
+
+
+def _first_hold(held, earlier):
+    return held & ~earlier
 
 
 def compile_expression(expr) -> Program:

@@ -305,6 +305,9 @@ class Parser:
                 f"{name}() takes {wanted} argument{plural}, got {len(args)}: {spec.signature}",
                 open_paren if not args else close_paren,
             )
+        for number, arg in enumerate(args, start=1):
+            if not arg.free_symbols and arg.is_number and arg.is_extended_real is not True:
+                raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
         return spec.symbolic(self.sympy)(*args)
 
     def arguments(self, name: str) -> list:
