@@ -35,9 +35,9 @@ def as_point(at: PointLike, option: str = "--at", limits: Limits = DEFAULT_LIMIT
 def _value_text(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_value_text(v) for v in value) + "]"
-    if isinstance(value, (int, float)):
-        return repr(float(value))
-    return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)  # ints stay exact; strings are value expressions ("pi/4")
 
 
 @dataclass
@@ -57,10 +57,10 @@ class _Problem:
         """Value and DerivativeResults for each differentiation sequence."""
         from autodiff.lowering import compile_expression
 
-        program = compile_expression(self.expr)
         symbolic = self._symbolic_derivatives(sequences, warnings)
         if self.point is None:
             return None, {key: DerivativeResult(seq, symbolic=_text(symbolic[key])) for key, seq in sequences.items()}
+        program = compile_expression(self.expr)
         value, autograd = self._autograd(program, sequences)
         witnesses = _Witnesses(self, program)
         results = {
