@@ -3,6 +3,10 @@
 Each keeps its own node in the tree, so it prints under its own name and the
 lowering maps it to the matching torch operation (torch.sigmoid, not a
 hand-built 1/(1+exp(-x))).
+
+The `eval` classmethods below are SymPy's evaluation hook (`Function.eval`,
+which folds a call on numbers when SymPy builds the node), not Python's
+`eval`: they receive SymPy objects built by our parser, never text.
 """
 
 from __future__ import annotations
