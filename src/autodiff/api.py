@@ -9,7 +9,7 @@ import warnings as _warnings
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence, Union
 
-from autodiff.errors import PointError, UsageError
+from autodiff.errors import PointError, UnsupportedError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits
 from autodiff.points import Point, natural_order, parse_assignments
 from autodiff.results import DerivativeResult, GradResult, PartialResult
@@ -123,6 +123,12 @@ class _Problem:
             )
         except RecursionError:
             warnings.append("the symbolic derivative is too deeply nested for SymPy; finite differences decided agreement")
+        except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
+            # SymPy is a third-party engine: its failure is a missing witness, not a crash.
+            warnings.append(
+                f"SymPy could not differentiate this expression ({type(error).__name__}: {error}); "
+                "finite differences decided agreement"
+            )
         return {key: None for key in sequences}
 
 
@@ -249,6 +255,7 @@ def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expec
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
     expr = parse_expression(expression, options.limits)
+    text = _printed(expr)
     point = as_point(at, "--at", options.limits)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
@@ -266,14 +273,22 @@ def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expec
     problem = _Problem(
         expr, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance, options.limits
     )
-    return expr, point, problem
+    return expr, text, point, problem
 
 
-def _report_fields(expr, point, problem: _Problem, value, results, warnings) -> dict:
+def _printed(expr) -> str:
+    try:
+        return str(expr)
+    except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
+        # SymPy orders terms by evaluating constants; some it cannot (hypot(2, gamma(-oo))).
+        raise UnsupportedError(f"SymPy cannot print this expression ({type(error).__name__})") from None
+
+
+def _report_fields(expr, text: str, point, problem: _Problem, value, results, warnings) -> dict:
     """The fields every point result shares."""
     symbolic_used = any(r.symbolic_value is not None for r in results.values())
     return {
-        "expression": str(expr),
+        "expression": text,
         "variables": natural_order(symbol.name for symbol in expr.free_symbols),
         "at": None if point is None else dict(point.values),
         "value": value,
@@ -302,14 +317,14 @@ def grad(
         raise UsageError(f"--order must be between 1 and {settings.limits.max_order}, not {order}")
     if wrt and len(set(wrt)) != len(wrt):
         raise UsageError(f"--wrt names a variable twice: {','.join(wrt)}")
-    expr, point, problem = _prepare(expression, at, wrt, expect, settings)
+    expr, text, point, problem = _prepare(expression, at, wrt, expect, settings)
     variables = {symbol.name for symbol in expr.free_symbols}
     names = list(wrt) if wrt else natural_order(variables | set(point.values if point else ()))
     warnings: list[str] = []
     value, results = problem.derivatives({name: [name] * order for name in names}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, names), problem.tolerance)
-    return GradResult(order=order, gradient=results, **_report_fields(expr, point, problem, value, results, warnings))
+    return GradResult(order=order, gradient=results, **_report_fields(expr, text, point, problem, value, results, warnings))
 
 
 def partial(
@@ -328,7 +343,7 @@ def partial(
     settings = _Options(**options)
     if wrt and len(wrt) > settings.limits.max_order:
         raise UsageError(f"--wrt asks for order {len(wrt)}; the limit is {settings.limits.max_order}")
-    expr, point, problem = _prepare(expression, at, wrt, expect, settings)
+    expr, text, point, problem = _prepare(expression, at, wrt, expect, settings)
     if not wrt:
         variables = natural_order(symbol.name for symbol in expr.free_symbols)
         if len(variables) != 1:
@@ -341,7 +356,7 @@ def partial(
     value, results = problem.derivatives({PARTIAL: list(wrt)}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), problem.tolerance)
-    return PartialResult(partial=results[PARTIAL], **_report_fields(expr, point, problem, value, results, warnings))
+    return PartialResult(partial=results[PARTIAL], **_report_fields(expr, text, point, problem, value, results, warnings))
 
 
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results

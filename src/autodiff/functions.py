@@ -144,7 +144,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("heaviside", "step function: 0 below 0, 1/2 at 0, 1 above", lambda s: s.Heaviside),
     _fn("where", "a where cond holds, else b; cond compares with < <= > >= == !=", _where, None, (3, 3), "cond, a, b"),
     _fn("clamp", "x limited to [lo, hi]", _clamp, None, (3, 3), "x, lo, hi"),
-    _fn("hypot", "sqrt(x^2 + y^2) without overflow", _cfunction("hypot"), lambda t: t.hypot, (2, 2), "x, y"),
+    _fn("hypot", "sqrt(x^2 + y^2) without overflow", _custom("hypot"), lambda t: t.hypot, (2, 2), "x, y"),
     _fn("pow", "x raised to the power y, same as x^y", lambda s: s.Pow, None, (2, 2), "x, y"),
     _fn("detach", "x with no gradient flowing through it (torch .detach())", _custom("detach"),
         lambda t: lambda x: x.detach()),

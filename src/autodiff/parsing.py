@@ -305,10 +305,17 @@ class Parser:
                 f"{name}() takes {wanted} argument{plural}, got {len(args)}: {spec.signature}",
                 open_paren if not args else close_paren,
             )
+        sp = self.sympy
         for number, arg in enumerate(args, start=1):
-            if not arg.free_symbols and arg.is_number and arg.is_extended_real is not True:
+            # Refuse what is surely not real (I, 0/0, 1/0); SymPy cannot prove
+            # every real constant real (1/softplus(2)), so unknown is accepted.
+            if arg.is_extended_real is False or arg.has(sp.nan, sp.zoo):
                 raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
-        return spec.symbolic(self.sympy)(*args)
+        try:
+            return spec.symbolic(sp)(*args)
+        except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
+            # SymPy (or mpmath) folding constants it cannot handle: erfc(1e300).
+            raise self.fail(f"cannot evaluate {name}() of these arguments ({type(error).__name__})", open_paren) from None
 
     def arguments(self, name: str) -> list:
         if self.at_op(")"):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sympy
 from sympy import Function, Heaviside, Number, S, exp
+from sympy.codegen import cfunctions
+from sympy.core.logic import fuzzy_and, fuzzy_or
 
 
 class sigmoid(Function):
@@ -32,6 +34,9 @@ class sigmoid(Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
+
 
 class relu(Function):
     """max(x, 0). Its derivative is Heaviside(x), which SymPy takes as 1/2 at 0."""
@@ -47,6 +52,9 @@ class relu(Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_extended_real
+
 
 class softplus(Function):
     """log(1 + e^x); its derivative is sigmoid(x)."""
@@ -59,6 +67,9 @@ class softplus(Function):
 
     def _eval_is_real(self):
         return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
 
 
 class detach(Function):
@@ -104,3 +115,15 @@ class ceiling(sympy.ceiling):
 
     def fdiff(self, argindex=1):
         return S.Zero
+
+
+class hypot(cfunctions.hypot):
+    """sqrt(x² + y²); SymPy's does not know it is positive, so atan2 of it
+    turned into a complex logarithm."""
+
+    def _eval_is_extended_nonnegative(self):
+        return fuzzy_and(arg.is_extended_real for arg in self.args)
+
+    def _eval_is_positive(self):
+        if fuzzy_and(arg.is_extended_real for arg in self.args):
+            return fuzzy_or(arg.is_nonzero for arg in self.args)
