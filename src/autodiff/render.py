@@ -94,13 +94,14 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
 
 def render_report(result: PointReport, console: Console) -> None:
     """grad and partial: the function, the point, f, then one row per derivative."""
-    console.print(f"f({', '.join(result.variables)}) = {result.expression}", soft_wrap=True)
+    # Text, not markup: user text and SymPy output may contain '[...]'.
+    console.print(Text(f"f({', '.join(result.variables)}) = {result.expression}"), soft_wrap=True)
     if result.at is None:
         for derivative in result.derivatives():
-            console.print(f"{derivative_label(derivative.wrt)} = {derivative.symbolic}")
+            console.print(Text(f"{derivative_label(derivative.wrt)} = {derivative.symbolic}"), soft_wrap=True)
         return
-    console.print(f"at {_point_text(result.at)}")
-    console.print(f"f = {format_number(result.value)}")
+    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
+    console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
     console.print(_derivative_table(result))
     for line in _verdicts(result):
         console.print(line)
