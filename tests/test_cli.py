@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from typer.testing import CliRunner
+
 from autodiff import api, cli
+from autodiff.cli import app
 from helpers import invoke, invoke_json, strict_loads
 
 README = Path(__file__).parent.parent / "README.md"
@@ -297,3 +300,37 @@ def test_a_scalar_expectation_applies_to_every_element():
     assert result.exit_code == 0 and report["expect_met"] is True
     result, report = invoke_json("grad", "x^2", "--at", "x=[1,2]", "--expect", "2")
     assert result.exit_code == 1 and report["expect_met"] is False
+
+
+def test_too_few_positional_expectations_are_exit_2():
+    result, report = invoke_json("grad", "x*y^2", "--at", "x=1,y=2", "--wrt", "y,x", "--expect", "4")
+    assert result.exit_code == 2
+    assert report["error"]["message"].startswith("--expect gives 1 value(s) for 2 derivatives (y, x)")
+    result, report = invoke_json("grad", "x*y^2", "--at", "x=1,y=2", "--expect", "y=4")  # named: a subset
+    assert result.exit_code == 0 and report["gradient"]["y"]["expect_met"] is True
+
+
+def test_symbolic_timeout_inf_means_no_limit():
+    result, report = invoke_json("grad", "x^2", "--at", "x=1", "--symbolic-timeout", "inf")
+    assert result.exit_code == 0
+    assert report["checked_by"] == "symbolic" and report["warnings"] == []
+
+
+def test_grad_output_accepts_brackets():
+    _, report = invoke_json("grad", "x^2", "--at", "x=[1,2]", "--grad-output", "[1,2]")
+    assert report["gradient"]["x"]["autograd"] == [2.0, 8.0]
+
+
+def test_a_constant_expression_has_no_argument_list():
+    result = invoke("grad", "2^10", "--at", "x=1")
+    assert result.stdout.startswith("f = 1024\nat x = 1\nf = 1024\n")
+
+
+def test_piped_output_is_not_folded_to_80_columns():
+    # COLUMNS unset and stdout not a terminal: the table keeps every column whole.
+    result = CliRunner().invoke(
+        app, ["grad", "sin(x)*exp(y)*cos(z)+log(x*y*z)", "--at", "x=1,y=2,z=3", "--expect", "1,2,3"],
+        env={"NO_COLOR": "1", "COLUMNS": None},
+    )
+    assert "symbolic value" in result.stdout
+    assert "exp(y)*sin(x)*sin(z) + 1/z" in result.stdout.replace("-exp", "exp")

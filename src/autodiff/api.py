@@ -51,7 +51,6 @@ class _Problem:
     symbolic: bool
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
-    limits: Limits
 
     def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
         """Value and DerivativeResults for each differentiation sequence."""
@@ -61,8 +60,9 @@ class _Problem:
         if self.point is None:
             return None, {key: DerivativeResult(seq, symbolic=_text(symbolic[key])) for key, seq in sequences.items()}
         program = compile_expression(self.expr)
-        value, autograd = self._autograd(program, sequences)
-        witnesses = _Witnesses(self, program)
+        weights = self.grad_output_tensor()
+        value, autograd = self._autograd(program, sequences, weights)
+        witnesses = _Witnesses(self, program, weights)
         results = {
             key: witnesses.cross_check(sequence, autograd[key], symbolic[key], warnings)
             for key, sequence in sequences.items()
@@ -88,13 +88,12 @@ class _Problem:
         weights = torch.tensor(self.grad_output, dtype=getattr(torch, self.dtype))
         return weights.reshape(()) if size is None else weights.expand(size)
 
-    def _autograd(self, program, sequences):
+    def _autograd(self, program, sequences, weights):
         import torch
 
         from autodiff.calculus import derivative, evaluate, gradient
 
         leaves = self.leaves(requires_grad=True)
-        weights = self.grad_output_tensor()
         output = evaluate(program, leaves, getattr(torch, self.dtype))
         if all(len(seq) == 1 for seq in sequences.values()):
             by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
@@ -135,7 +134,7 @@ class _Problem:
 class _Witnesses:
     """The symbolic and finite-difference sides at one point, set up once."""
 
-    def __init__(self, problem: _Problem, program):
+    def __init__(self, problem: _Problem, program, weights):
         import torch
 
         self.problem = problem
@@ -143,7 +142,7 @@ class _Witnesses:
         self.dtype = getattr(torch, problem.dtype)
         self.plain = problem.leaves(requires_grad=False)
         self.float64 = problem.leaves(requires_grad=False, dtype="float64")
-        self.weights = problem.grad_output_tensor()
+        self.weights = weights
 
     def weighted(self, tensor):
         return tensor if self.weights is None else tensor * self.weights
@@ -160,7 +159,6 @@ class _Witnesses:
         import torch
 
         from autodiff.checks import finite_difference
-        from autodiff.errors import UnsupportedError
 
         tolerance = self.problem.tolerance
         result = DerivativeResult(list(sequence), autograd=_numbers(autograd))
@@ -271,7 +269,7 @@ def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expec
     tolerance = Tolerance.for_dtype(options.dtype, options.rtol, options.atol)
     grad_output = list(options.grad_output) if options.grad_output else None
     problem = _Problem(
-        expr, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance, options.limits
+        expr, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance
     )
     return expr, text, point, problem
 

@@ -63,7 +63,7 @@ ExpectOption = Annotated[
     typer.Option(
         "--expect",
         "-e",
-        help="Exit 1 unless autograd gives these values: 38 or 6,4 (in variable order) or x=6,y=4 or x=[8,64].",
+        help="Exit 1 unless autograd gives these values: 38, or 6,4 (one per derivative, in --wrt order), or x=6,y=4, or x=[8,64].",
     ),
 ]
 DtypeOption = Annotated[DType, typer.Option("--dtype", help="Floating-point type of the torch computation.")]
@@ -154,7 +154,7 @@ def grad(
     at: AtOption = None,
     wrt: WrtOption = None,
     order: Annotated[
-        int, typer.Option("--order", "-n", help="Derivative order: the N-th pure partial for each variable.", min=1)
+        int, typer.Option("--order", "-n", help="Derivative order (at most 20): the N-th pure partial for each variable.", min=1)
     ] = 1,
     grad_output: GradOutputOption = None,
     expect: ExpectOption = None,

@@ -191,28 +191,40 @@ class Parser:
         return result
 
     def expr(self):
+        # Terms are collected and added once: adding them one at a time
+        # re-flattens the growing sum each time (quadratic in its length).
         with self.nested():
-            left = self.term()
+            terms = [self.term()]
+            last_op = None
             while self.at_op("+", "-"):
-                op = self.advance()
+                last_op = self.advance()
                 right = self.term()
-                left = self.exact(left + right if op.text == "+" else left - right, op)
-            return left
+                terms.append(right if last_op.text == "+" else -right)
+            if last_op is None:
+                return terms[0]
+            return self.exact(self.sympy.Add(*terms), last_op)
 
     def term(self):
-        left = self.unary()
+        # Factors are multiplied once, as terms are added once; the running
+        # exact coefficient is checked at every step, so 10^3000x * 10^3000x
+        # stops at the second factor without computing anything large.
+        factors = [self.unary()]
+        coefficient = factors[0].as_coeff_Mul()[0]
         while True:
             if self.at_op("*", "/"):
                 op = self.advance()
                 right = self.unary()
-                left = self.exact(left * right if op.text == "*" else left / right, op)
+                factor = right if op.text == "*" else self.sympy.Pow(right, -1)
             elif self.token.kind == "name" or self.at_op("("):
                 op = self.token
-                left = self.exact(left * self.power(), op)  # implicit multiplication
+                factor = self.power()  # implicit multiplication
             elif self.token.kind == "number":
                 raise self.fail(f"missing operator before the number {self.token.text}")
             else:
-                return left
+                break
+            coefficient = self.exact(coefficient * factor.as_coeff_Mul()[0], op)
+            factors.append(factor)
+        return factors[0] if len(factors) == 1 else self.sympy.Mul(*factors)
 
     def unary(self):
         if self.at_op("-", "+"):

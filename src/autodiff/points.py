@@ -159,6 +159,11 @@ def parse_assignments(
             if name in point.values:
                 raise parser.fail(f"{name} is given twice", offset)
             point.values[name] = parser.value(value_offset, value_text)
+    if 0 < positional < len(names or ()):
+        raise PointError(
+            f"{option} gives {positional} value(s) for {len(names)} derivatives ({', '.join(names)}); "
+            "give one per derivative, or name them (x=6)"
+        )
     sizes = {name: len(v) for name, v in point.values.items() if isinstance(v, list)}
     if len(set(sizes.values())) > 1:
         described = ", ".join(f"{name} has {size}" for name, size in sizes.items())
@@ -169,4 +174,6 @@ def parse_assignments(
 def parse_values(text: str, option: str, limits: Limits = DEFAULT_LIMITS) -> list[float]:
     """A plain comma-separated list of constant values (`--grad-output 1,1`)."""
     parser = _ValueParser(option, text, limits)
+    if text.strip().startswith("["):  # `[1,2]` as well as `1,2`
+        return parser.value(0, text)
     return [parser.constant(offset, part) for offset, part in split_top_level(text)]

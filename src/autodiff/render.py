@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from typing import Optional
 
 from rich import box
@@ -23,8 +25,13 @@ MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+PIPED_WIDTH = 200  # columns when stdout is not a terminal and COLUMNS is unset
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False)
+    # Piped output is the answer: never fold it to rich's default 80 columns.
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, width=PIPED_WIDTH if piped else None)
 
 
 def stderr_console() -> Console:
@@ -95,7 +102,8 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
 def render_report(result: PointReport, console: Console) -> None:
     """grad and partial: the function, the point, f, then one row per derivative."""
     # Text, not markup: user text and SymPy output may contain '[...]'.
-    console.print(Text(f"f({', '.join(result.variables)}) = {result.expression}"), soft_wrap=True)
+    arguments = f"({', '.join(result.variables)})" if result.variables else ""
+    console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
     if result.at is None:
         for derivative in result.derivatives():
             console.print(Text(f"{derivative_label(derivative.wrt)} = {derivative.symbolic}"), soft_wrap=True)
@@ -117,7 +125,7 @@ def _derivative_table(result: PointReport) -> Table:
     if size is not None:
         table.add_column("point", **number)
     table.add_column("autograd", **number)
-    table.add_column("symbolic", overflow="fold")
+    table.add_column("symbolic", overflow="fold", min_width=8)
     table.add_column("symbolic value", **number)
     table.add_column("finite diff.", **number)
     if has_expect:

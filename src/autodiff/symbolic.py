@@ -15,6 +15,8 @@ from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
+NO_LIMIT = 1e6  # seconds; a timeout this long (or inf) means no deadline
+
 
 class SymbolicTimeout(Exception):
     """SymPy did not finish within --symbolic-timeout seconds."""
@@ -42,6 +44,8 @@ def with_deadline(work: Callable[[], T], seconds: float) -> T:
     """Run `work`, raising SymbolicTimeout if it takes longer than `seconds`."""
     if seconds <= 0:
         raise SymbolicTimeout()
+    if seconds >= NO_LIMIT:  # `inf`: no deadline (setitimer overflows on huge values)
+        return work()
     if _can_use_alarm():
         with _alarm(seconds):
             return work()
