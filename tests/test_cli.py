@@ -334,3 +334,24 @@ def test_piped_output_is_not_folded_to_80_columns():
     )
     assert "symbolic value" in result.stdout
     assert "exp(y)*sin(x)*sin(z) + 1/z" in result.stdout.replace("-exp", "exp")
+
+
+def test_a_bug_in_json_mode_is_an_error_object_with_exit_70(monkeypatch, capsys):
+    monkeypatch.setattr(api, "grad", lambda *a, **k: (_ for _ in ()).throw(RuntimeError('bad "quote"')))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["grad", "x", "--at", "x=1", "--json"])
+    assert exit_info.value.code == 70
+    assert strict_loads(capsys.readouterr().out) == {
+        "error": {"type": "internal_error", "message": 'internal error: RuntimeError: bad "quote"'}
+    }
+
+
+def test_a_bad_grad_output_is_refused_before_sympy_works(monkeypatch):
+    from autodiff import symbolic
+
+    def never(*args, **kwargs):
+        raise AssertionError("SymPy ran before --grad-output was validated")
+
+    monkeypatch.setattr(symbolic, "symbolic_derivative", never)
+    result, report = invoke_json("grad", "x^2", "--at", "x=[1,2,3]", "--grad-output", "1,2")
+    assert result.exit_code == 2 and "--grad-output has 2 values" in report["error"]["message"]

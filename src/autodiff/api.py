@@ -56,11 +56,12 @@ class _Problem:
         """Value and DerivativeResults for each differentiation sequence."""
         from autodiff.lowering import compile_expression
 
-        symbolic = self._symbolic_derivatives(sequences, warnings)
         if self.point is None:
+            symbolic = self._symbolic_derivatives(sequences, warnings)
             return None, {key: DerivativeResult(seq, symbolic=_text(symbolic[key])) for key, seq in sequences.items()}
+        weights = self.grad_output_tensor()  # validated before any SymPy or torch work
         program = compile_expression(self.expr)
-        weights = self.grad_output_tensor()
+        symbolic = self._symbolic_derivatives(sequences, warnings)
         value, autograd = self._autograd(program, sequences, weights)
         witnesses = _Witnesses(self, program, weights)
         results = {

@@ -116,7 +116,7 @@ def _run(json_output: bool, compute: Callable[[], object], render: Callable[[obj
             typer.echo(renderers.dumps(error.to_json()))
         else:
             renderers.render_error(error, renderers.stderr_console())
-        raise typer.Exit(error.exit_code)
+        raise typer.Exit(error.exit_code) from None
     if json_output:
         typer.echo(renderers.dumps(result.to_json()))
     else:
@@ -210,10 +210,10 @@ def partial(
     )
 
 
-def _usage_error_json(message: str) -> None:
-    from autodiff.render import dumps
+def _error_json(kind: str, message: str) -> None:
+    import json
 
-    typer.echo(dumps({"error": {"type": "usage_error", "message": message}}))
+    typer.echo(json.dumps({"error": {"type": kind, "message": message}}))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -231,16 +231,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Exception as error:  # a bug: one line, exit 70
         message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
         if "--json" in args:
-            typer.echo(f'{{"error": {{"type": "internal_error", "message": {_json_string(message)}}}}}')
+            _error_json("internal_error", message)
         else:
             typer.echo(f"error: {message} (please report this)", err=True)
         sys.exit(EXIT_INTERNAL)
-
-
-def _json_string(text: str) -> str:
-    import json
-
-    return json.dumps(text)
 
 
 def _main_json(args: List[str]) -> None:
@@ -251,7 +245,7 @@ def _main_json(args: List[str]) -> None:
     except Exception as error:
         # click's (or typer's vendored click's) UsageError and BadParameter.
         if hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE:
-            _usage_error_json(error.format_message())
+            _error_json("usage_error", error.format_message())
             sys.exit(EXIT_USAGE)
         raise
     sys.exit(code or 0)
