@@ -700,3 +700,11 @@ def test_natural_order():
     assert natural_order(["x1y10", "x1y2"]) == ["x1y2", "x1y10"]
     assert natural_order({"y", "x"}) == ["x", "y"]
     assert natural_order([]) == []
+
+
+def test_sympy_work_on_a_constant_tower_is_bounded():
+    # SymPy evaluates cos(exp(exp(exp(e)))) to ever more digits while building
+    # log10(2 + ...): without the build limit this never returns.
+    error = parse_error("log10(2 + cos(exp(exp(exp(e))))) + x", limits=Limits(max_build_seconds=0.3))
+    assert isinstance(error, LimitError)
+    assert error.message.startswith("SymPy took longer than 0.3 s to build this expression")

@@ -249,12 +249,12 @@ class _Options:
 
 def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expect: PointLike, options: _Options):
     """Parse and validate everything before torch is imported (errors stay fast)."""
-    from autodiff.parsing import parse_expression
+    from autodiff.parsing import parse_expression, sympy_work
 
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
     expr = parse_expression(expression, options.limits)
-    text = _printed(expr)
+    text = sympy_work(lambda: _printed(expr), expression, options.limits)
     point = as_point(at, "--at", options.limits)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")

@@ -386,12 +386,28 @@ class Parser:
         return node
 
 
+def sympy_work(work, text: str, limits: Limits):
+    """Run SymPy work on a tree (building, printing) within the build limit."""
+    from autodiff.symbolic import SymbolicTimeout, with_deadline
+
+    import sympy  # noqa: F401  (imported outside the deadline: it is not the work)
+
+    try:
+        return with_deadline(work, limits.max_build_seconds)
+    except SymbolicTimeout:
+        raise LimitError(
+            f"SymPy took longer than {limits.max_build_seconds:g} s to build this expression "
+            "(a constant it cannot evaluate quickly, like cos(exp(exp(exp(e))))?)",
+            text,
+        ) from None
+
+
 def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS):
     """Parse one expression into a SymPy tree."""
-    return Parser(text, limits).parse_top(allow_list=False)
+    return sympy_work(lambda: Parser(text, limits).parse_top(allow_list=False), text, limits)
 
 
 def parse_list(text: str, limits: Limits = DEFAULT_LIMITS) -> list:
     """Parse `[f1, f2, ...]` (or a single expression) into a list of SymPy trees."""
-    result = Parser(text, limits).parse_top(allow_list=True)
+    result = sympy_work(lambda: Parser(text, limits).parse_top(allow_list=True), text, limits)
     return result if isinstance(result, list) else [result]
