@@ -205,7 +205,7 @@ class Parser:
             return self.exact(self.sympy.Add(*terms), last_op)
 
     def term(self):
-        # Factors are multiplied once, as terms are added once; the running
+        # Factors are collected and multiplied by `product`; the running
         # exact coefficient is checked at every step, so 10^3000x * 10^3000x
         # stops at the second factor without computing anything large.
         factors = [self.unary()]
@@ -224,7 +224,21 @@ class Parser:
                 break
             coefficient = self.exact(coefficient * factor.as_coeff_Mul()[0], op)
             factors.append(factor)
-        return factors[0] if len(factors) == 1 else self.sympy.Mul(*factors)
+        return self.product(factors)
+
+    def product(self, factors: list):
+        """factors[0] * factors[1] * …, as if multiplied left to right.
+
+        SymPy distributes a number over a sum only in a two-factor product
+        (2*(x+y) is 2*x + 2*y), so while the running product is a number or a
+        sum we multiply step by step; after that no step can distribute, and
+        the rest are multiplied at once (step by step is quadratic)."""
+        left = factors[0]
+        for index in range(1, len(factors)):
+            if not (left.is_Number or left.is_Add):
+                return self.sympy.Mul(left, *factors[index:])
+            left = left * factors[index]
+        return left
 
     def unary(self):
         if self.at_op("-", "+"):
