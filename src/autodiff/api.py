@@ -42,9 +42,15 @@ def _value_text(value: object) -> str:
 
 @dataclass
 class _Problem:
-    """One expression at one point, lowered, with the settings of a run."""
+    """Expressions at one point, with the settings of a run.
 
-    expr: object
+    Every command is a list of derivative tasks, (output, sequence): which
+    expression (a Jacobian has several) and which differentiation sequence.
+    Autograd answers them, SymPy answers them under one deadline, and
+    `_Witnesses` compares the answers with finite differences.
+    """
+
+    exprs: list
     point: Optional[Point]
     dtype: str
     grad_output: Optional[list[float]]
@@ -52,23 +58,32 @@ class _Problem:
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
 
-    def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
-        """Value and DerivativeResults for each differentiation sequence."""
-        from autodiff.lowering import compile_expression
+    @property
+    def expr(self):
+        return self.exprs[0]
 
+    def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
+        """Value and a DerivativeResult for each differentiation sequence of the one expression."""
+        tasks = [(0, list(sequence)) for sequence in sequences.values()]
+        weights = None if self.point is None else self.grad_output_tensor()  # validated before SymPy works
+        symbolic = self.symbolic_derivatives(
+            lambda: [symbolic_derivative(self.expr, sequence) for _, sequence in tasks], len(tasks), warnings
+        )
         if self.point is None:
-            symbolic = self._symbolic_derivatives(sequences, warnings)
-            return None, {key: DerivativeResult(seq, symbolic=_text(symbolic[key])) for key, seq in sequences.items()}
-        weights = self.grad_output_tensor()  # validated before any SymPy or torch work
-        program = compile_expression(self.expr)
-        symbolic = self._symbolic_derivatives(sequences, warnings)
+            return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic)))
+        program = self.program()
         value, autograd = self._autograd(program, sequences, weights)
-        witnesses = _Witnesses(self, program, weights)
-        results = {
-            key: witnesses.cross_check(sequence, autograd[key], symbolic[key], warnings)
-            for key, sequence in sequences.items()
-        }
-        return _numbers(value), results
+        results = _Witnesses(self, program, weights).cross_check(tasks, list(autograd.values()), symbolic, warnings)
+        return _numbers(value), dict(zip(sequences, results))
+
+    def program(self):
+        from autodiff.lowering import compile_expressions
+
+        return compile_expressions(self.exprs)
+
+    @staticmethod
+    def symbolic_only(tasks, symbolic) -> list[DerivativeResult]:
+        return [DerivativeResult(list(sequence), symbolic=_text(s)) for (_, sequence), s in zip(tasks, symbolic)]
 
     def leaves(self, requires_grad: bool, dtype: Optional[str] = None):
         import torch
@@ -103,39 +118,46 @@ class _Problem:
             derivatives = {key: derivative(output, leaves, seq, weights) for key, seq in sequences.items()}
         return output.detach(), derivatives
 
-    def _symbolic_derivatives(self, sequences, warnings):
-        """sympy.diff for each sequence, all under one deadline; None where unavailable."""
-        from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    def symbolic_derivatives(self, work, count: int, warnings) -> list:
+        """Run `work` (a list of SymPy derivatives) and print each, all under
+        one deadline: a list of (derivative, text), or of None where SymPy
+        is off, too slow, or failed."""
+        from autodiff.symbolic import SymbolicTimeout, with_deadline
 
-        if not self.symbolic:
-            return {key: None for key in sequences}
+        def printed():
+            return [(d, str(d)) for d in work()]
 
-        def work():
-            derivatives = {key: symbolic_derivative(self.expr, seq) for key, seq in sequences.items()}
-            return {key: (d, str(d)) for key, d in derivatives.items()}
+        if self.symbolic:
+            try:
+                return with_deadline(printed, self.symbolic_timeout)
+            except SymbolicTimeout:
+                warnings.append(
+                    f"the symbolic derivative took longer than --symbolic-timeout {self.symbolic_timeout:g} s "
+                    "and was stopped; finite differences decided agreement"
+                )
+            except RecursionError:
+                warnings.append(
+                    "the symbolic derivative is too deeply nested for SymPy; finite differences decided agreement"
+                )
+            except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
+                # SymPy is a third-party engine: its failure is a missing witness, not a crash.
+                warnings.append(
+                    f"SymPy could not differentiate this expression ({type(error).__name__}: {error}); "
+                    "finite differences decided agreement"
+                )
+        return [None] * count
 
-        try:
-            return with_deadline(work, self.symbolic_timeout)
-        except SymbolicTimeout:
-            warnings.append(
-                f"the symbolic derivative took longer than --symbolic-timeout {self.symbolic_timeout:g} s "
-                "and was stopped; finite differences decided agreement"
-            )
-        except RecursionError:
-            warnings.append("the symbolic derivative is too deeply nested for SymPy; finite differences decided agreement")
-        except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
-            # SymPy is a third-party engine: its failure is a missing witness, not a crash.
-            warnings.append(
-                f"SymPy could not differentiate this expression ({type(error).__name__}: {error}); "
-                "finite differences decided agreement"
-            )
-        return {key: None for key in sequences}
+
+def symbolic_derivative(expr, sequence):
+    from autodiff.symbolic import symbolic_derivative as diff
+
+    return diff(expr, sequence)
 
 
 class _Witnesses:
     """The symbolic and finite-difference sides at one point, set up once."""
 
-    def __init__(self, problem: _Problem, program, weights):
+    def __init__(self, problem: _Problem, program, weights=None):
         import torch
 
         self.problem = problem
@@ -148,57 +170,90 @@ class _Witnesses:
     def weighted(self, tensor):
         return tensor if self.weights is None else tensor * self.weights
 
-    def symbolic_value(self, derivative_expr, shape):
+    def symbolic_values(self, derivatives, shape, warnings) -> list:
+        """Each symbolic derivative evaluated at the point (None where there is none),
+        all in one compiled program."""
         import torch
 
-        from autodiff.lowering import compile_expression
+        from autodiff.lowering import compile_expressions
+
+        present = [index for index, d in enumerate(derivatives) if d is not None]
+        values: list = [None] * len(derivatives)
+        if not present:
+            return values
+        try:
+            program = compile_expressions([derivatives[index][0] for index in present])
+        except UnsupportedError:
+            # Find the derivative torch cannot evaluate; evaluate the others.
+            for index in present:
+                try:
+                    values[index] = self._evaluate(compile_expressions([derivatives[index][0]]), shape)[0]
+                except UnsupportedError as error:
+                    warnings.append(
+                        f"the symbolic derivative {derivatives[index][1]} could not be evaluated: {error.message}"
+                    )
+            return values
+        for index, value in zip(present, self._evaluate(program, shape)):
+            values[index] = value
+        return values
+
+    def _evaluate(self, program, shape):
+        import torch
 
         with torch.no_grad():
-            return self.weighted(compile_expression(derivative_expr)(self.plain, self.dtype).expand(shape))
+            return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
 
-    def cross_check(self, sequence, autograd, symbolic, warnings) -> DerivativeResult:
+    def cross_check(self, tasks, autograd: list, symbolic: list, warnings) -> list[DerivativeResult]:
+        """Compare each task's autograd value with its symbolic value and a finite difference."""
         import torch
 
-        from autodiff.checks import finite_difference
+        from autodiff.checks import finite_differences
 
         tolerance = self.problem.tolerance
-        result = DerivativeResult(list(sequence), autograd=_numbers(autograd))
-        symbolic_value = None
-        if symbolic is not None:
-            derivative_expr, result.symbolic = symbolic
-            try:
-                symbolic_value = self.symbolic_value(derivative_expr, autograd.shape)
-                result.symbolic_value = _numbers(symbolic_value)
-            except UnsupportedError as error:
-                warnings.append(f"the symbolic derivative {result.symbolic} could not be evaluated: {error.message}")
+        shape = autograd[0].shape if autograd else ()
+        symbolic_values = self.symbolic_values(symbolic, shape, warnings)
+        estimates = finite_differences(self.program, self.float64, tasks)
+        weights = None if self.weights is None else self.weights.to(torch.float64)
+        results, unresolved = [], []
+        for (_, sequence), value, derivative, symbolic_value, witness in zip(
+            tasks, autograd, symbolic, symbolic_values, estimates
+        ):
+            if weights is not None:
+                witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
+            result = DerivativeResult(list(sequence), autograd=_numbers(value), numeric=_numbers(witness.estimate))
+            result.numeric_agree = bool(witness.agrees_with(value, tolerance.for_finite_differences(len(sequence))).all())
+            if symbolic_value is not None:
+                result.symbolic, result.symbolic_value = derivative[1], _numbers(symbolic_value)
+                result.agree = bool(tolerance.close(value, symbolic_value).all())
+                if result.agree and not result.numeric_agree:
+                    unresolved.append((sequence, witness))
+            else:
+                result.symbolic = _text(derivative)
+                result.agree = result.numeric_agree
+            results.append(result)
+        if unresolved:
+            warnings.append(_finite_difference_warning(unresolved))
+        return results
 
-        witness = finite_difference(self.program, self.float64, sequence)
-        if self.weights is not None:
-            weights = self.weights.to(torch.float64)
-            witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
-        result.numeric = _numbers(witness.estimate)
-        numeric_tolerance = tolerance.for_finite_differences(len(sequence))
-        result.numeric_agree = bool(witness.agrees_with(autograd, numeric_tolerance).all())
 
-        if symbolic_value is not None:
-            result.agree = bool(tolerance.close(autograd, symbolic_value).all())
-            if result.agree and not result.numeric_agree:
-                warnings.append(_finite_difference_warning(sequence, witness))
-        else:
-            result.agree = result.numeric_agree
-        return result
-
-
-def _finite_difference_warning(sequence, witness) -> str:
+def _finite_difference_warning(unresolved) -> str:
+    """One warning for every derivative whose finite difference disagrees
+    with autograd and symbolic, which agree with each other."""
     import torch
 
-    label = "".join(sequence)
-    if not bool(torch.isfinite(witness.estimate).all()):
-        return f"finite differences for {label} are not finite: the function is not finite near the point"
+    labels = [label(sequence) for sequence, _ in unresolved]
+    listed = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+    if all(not bool(torch.isfinite(witness.estimate).all()) for _, witness in unresolved):
+        return f"finite differences for {listed} are not finite: the function is not finite near the point"
     return (
-        f"finite differences disagree with autograd and symbolic for {label} "
+        f"finite differences disagree with autograd and symbolic for {listed} "
         "(a kink, a discontinuity or a steep function near the point?)"
     )
+
+
+def label(sequence) -> str:
+    """A derivative's short name: x, xy, xxx."""
+    return "".join(sequence)
 
 
 def _text(symbolic) -> Optional[str]:
@@ -247,18 +302,25 @@ class _Options:
     limits: Limits = DEFAULT_LIMITS
 
 
-def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expect: PointLike, options: _Options):
-    """Parse and validate everything before torch is imported (errors stay fast)."""
-    from autodiff.parsing import parse_expression, sympy_work
+def _prepare(
+    expression: str, at: PointLike, wrt: Optional[Sequence[str]], expect: PointLike, options: _Options,
+    many: bool = False,
+):
+    """Parse and validate everything before torch is imported (errors stay fast).
+
+    `many`: the expression is a list `[f1, f2, ...]` (jacobian).
+    """
+    from autodiff.parsing import parse_expression, parse_list, sympy_work
 
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
-    expr = parse_expression(expression, options.limits)
-    text = sympy_work(lambda: _printed(expr), expression, options.limits)
+    exprs = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
+    texts = sympy_work(lambda: [_printed(expr) for expr in exprs], expression, options.limits)
+    text = "[" + ", ".join(texts) + "]" if many else texts[0]
     point = as_point(at, "--at", options.limits)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
-    variables = {symbol.name for symbol in expr.free_symbols}
+    variables = {symbol.name for expr in exprs for symbol in expr.free_symbols}
     if point is not None:
         missing = natural_order((variables | set(wrt or ())) - set(point.values))
         if missing:
@@ -270,9 +332,44 @@ def _prepare(expression: str, at: PointLike, wrt: Optional[Sequence[str]], expec
     tolerance = Tolerance.for_dtype(options.dtype, options.rtol, options.atol)
     grad_output = list(options.grad_output) if options.grad_output else None
     problem = _Problem(
-        expr, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance
+        exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance
     )
-    return expr, text, point, problem
+    return _Prepared(problem, text, texts, natural_order(variables))
+
+
+@dataclass
+class _Prepared:
+    problem: _Problem
+    text: str  # the expression as SymPy prints it (a list for jacobian)
+    texts: list[str]  # each expression's text
+    variables: list[str]  # the expression's variables, in natural order
+
+    def columns(self, wrt: Optional[Sequence[str]]) -> list[str]:
+        """The variables to differentiate by: --wrt, or every variable of the
+        expression and the point, in natural order."""
+        if wrt:
+            return list(wrt)
+        point = self.problem.point
+        return natural_order(set(self.variables) | set(point.values if point else ()))
+
+    def fields(self, value, derivatives: Sequence[DerivativeResult], warnings) -> dict:
+        """The fields every point result shares."""
+        point = self.problem.point
+        symbolic_used = any(d.symbolic_value is not None for d in derivatives)
+        return {
+            "expression": self.text,
+            "variables": list(self.variables),
+            "at": None if point is None else dict(point.values),
+            "value": value,
+            "checked_by": None if point is None else ("symbolic" if symbolic_used else "numeric"),
+            "warnings": warnings,
+            "dtype": self.problem.dtype,
+        }
+
+
+def _check_distinct(wrt: Optional[Sequence[str]]) -> None:
+    if wrt and len(set(wrt)) != len(wrt):
+        raise UsageError(f"--wrt names a variable twice: {','.join(wrt)}")
 
 
 def _printed(expr) -> str:
@@ -281,20 +378,6 @@ def _printed(expr) -> str:
     except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
         # SymPy orders terms by evaluating constants; some it cannot (hypot(2, gamma(-oo))).
         raise UnsupportedError(f"SymPy cannot print this expression ({type(error).__name__})") from None
-
-
-def _report_fields(expr, text: str, point, problem: _Problem, value, results, warnings) -> dict:
-    """The fields every point result shares."""
-    symbolic_used = any(r.symbolic_value is not None for r in results.values())
-    return {
-        "expression": text,
-        "variables": natural_order(symbol.name for symbol in expr.free_symbols),
-        "at": None if point is None else dict(point.values),
-        "value": value,
-        "checked_by": None if point is None else ("symbolic" if symbolic_used else "numeric"),
-        "warnings": warnings,
-        "dtype": problem.dtype,
-    }
 
 
 def grad(
@@ -314,16 +397,14 @@ def grad(
     settings = _Options(**options)
     if not 1 <= order <= settings.limits.max_order:
         raise UsageError(f"--order must be between 1 and {settings.limits.max_order}, not {order}")
-    if wrt and len(set(wrt)) != len(wrt):
-        raise UsageError(f"--wrt names a variable twice: {','.join(wrt)}")
-    expr, text, point, problem = _prepare(expression, at, wrt, expect, settings)
-    variables = {symbol.name for symbol in expr.free_symbols}
-    names = list(wrt) if wrt else natural_order(variables | set(point.values if point else ()))
+    _check_distinct(wrt)
+    prepared = _prepare(expression, at, wrt, expect, settings)
+    names = prepared.columns(wrt)
     warnings: list[str] = []
-    value, results = problem.derivatives({name: [name] * order for name in names}, warnings)
+    value, results = prepared.problem.derivatives({name: [name] * order for name in names}, warnings)
     if expect is not None:
-        _check_expectations(results, as_point(expect, "--expect", settings.limits, names), problem.tolerance)
-    return GradResult(order=order, gradient=results, **_report_fields(expr, text, point, problem, value, results, warnings))
+        _check_expectations(results, as_point(expect, "--expect", settings.limits, names), prepared.problem.tolerance)
+    return GradResult(order=order, gradient=results, **prepared.fields(value, list(results.values()), warnings))
 
 
 def partial(
@@ -342,9 +423,9 @@ def partial(
     settings = _Options(**options)
     if wrt and len(wrt) > settings.limits.max_order:
         raise UsageError(f"--wrt asks for order {len(wrt)}; the limit is {settings.limits.max_order}")
-    expr, text, point, problem = _prepare(expression, at, wrt, expect, settings)
+    prepared = _prepare(expression, at, wrt, expect, settings)
     if not wrt:
-        variables = natural_order(symbol.name for symbol in expr.free_symbols)
+        variables = prepared.variables
         if len(variables) != 1:
             raise UsageError(
                 f"partial needs --wrt for a function of {', '.join(variables) or 'no variables'}; e.g. --wrt "
@@ -352,10 +433,10 @@ def partial(
             )
         wrt = variables
     warnings: list[str] = []
-    value, results = problem.derivatives({PARTIAL: list(wrt)}, warnings)
+    value, results = prepared.problem.derivatives({PARTIAL: list(wrt)}, warnings)
     if expect is not None:
-        _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), problem.tolerance)
-    return PartialResult(partial=results[PARTIAL], **_report_fields(expr, text, point, problem, value, results, warnings))
+        _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), prepared.problem.tolerance)
+    return PartialResult(partial=results[PARTIAL], **prepared.fields(value, list(results.values()), warnings))
 
 
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results

@@ -7,6 +7,7 @@ sum (or on `grad_output`) gives every element's own derivative.
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Sequence
 
 import torch
@@ -75,3 +76,64 @@ def gradient(
     weights = grad_output if grad_output is not None else torch.ones_like(output)
     grads = _grad(output, [leaves[name] for name in names], weights, create_graph=False)
     return {name: g.detach() for name, g in zip(names, grads)}
+
+
+def stacked_leaves(point: Point, names: Sequence[str], differentiated: Sequence[str], dtype: torch.dtype):
+    """One leaf X of shape (len(differentiated), *point shape) and each
+    variable's tensor: a view X[i] for those differentiated, a constant for
+    the others. Matrices of derivatives are then derivatives with respect to X."""
+    shape = () if point.size is None else (point.size,)
+    stacked = torch.stack(
+        [torch.tensor(point.values[name], dtype=dtype).expand(shape) for name in differentiated]
+    ) if differentiated else torch.zeros((0, *shape), dtype=dtype)
+    stacked.requires_grad_(True)
+    views = {name: stacked[index] for index, name in enumerate(differentiated)}
+    others = {
+        name: torch.tensor(point.values[name], dtype=dtype).expand(shape).clone()
+        for name in names
+        if name not in views
+    }
+    return stacked, {**views, **others}
+
+
+def jacobian_of(outputs: torch.Tensor, leaf: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """∂outputs[k]/∂leaf[j] for every k and j: shape (m, n, *point shape).
+
+    Elements of a vector point are independent, so each output row takes one
+    vector-Jacobian product with a one-hot weight; all m run batched (vmap
+    over the backward), or one by one where an operation has no batching rule.
+    """
+    m, shape = outputs.shape[0], outputs.shape[1:]
+    if not outputs.requires_grad or m == 0:
+        return torch.zeros((m, *leaf.shape), dtype=leaf.dtype)
+    one_hot = torch.eye(m, dtype=outputs.dtype).view(m, m, *([1] * len(shape))).expand(m, m, *shape)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "performance drop … batching rule": the result is still right
+            (rows,) = torch.autograd.grad(
+                outputs, leaf, one_hot, create_graph=create_graph, retain_graph=True,
+                allow_unused=True, materialize_grads=True, is_grads_batched=True,
+            )
+        return rows
+    except RuntimeError:
+        return torch.stack([
+            _grad(outputs, [leaf], one_hot[k], create_graph=create_graph, retain_graph=True)[0] for k in range(m)
+        ])
+
+
+def hessian(program: Program, point: Point, names: Sequence[str], differentiated: Sequence[str], dtype: torch.dtype):
+    """Value, gradient (n, *shape) and Hessian (n, n, *shape): reverse over reverse,
+    the second pass batched over the n gradient entries."""
+    stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
+    output = evaluate(program, leaves, dtype)
+    (first,) = _grad(output, [stacked], torch.ones_like(output), create_graph=True)
+    second = jacobian_of(first, stacked)
+    return output.detach(), first.detach(), second.detach()
+
+
+def jacobian(program: Program, point: Point, names: Sequence[str], differentiated: Sequence[str], dtype: torch.dtype):
+    """Values (m, *shape) and Jacobian (m, n, *shape) of a multi-output program."""
+    stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
+    shape = stacked.shape[1:]
+    outputs = torch.stack([out.expand(shape) for out in program.outputs(leaves, dtype)])
+    return outputs.detach(), jacobian_of(outputs, stacked).detach()

@@ -134,13 +134,19 @@ class Instruction:
 
 
 class Program:
-    """A compiled expression: call it with tensors for its variables."""
+    """A compiled expression: call it with tensors for its variables.
 
-    def __init__(self, expr):
-        self.expr = expr
+    A program compiled from several expressions (a Jacobian's components,
+    a Hessian's symbolic entries) computes their shared subexpressions once;
+    `outputs` gives all their values, calling it the first one's.
+    """
+
+    def __init__(self, *exprs):
+        self.exprs = exprs
         self.instructions: list[Instruction] = []
         self._slots: dict[Any, int] = {}
-        self.output = self._emit(expr)
+        self.output_slots = [self._emit(expr) for expr in exprs]
+        self.output = self.output_slots[0]
         self._constants: dict[torch.dtype, dict[int, torch.Tensor]] = {}
 
     def __call__(
@@ -151,6 +157,16 @@ class Program:
     ) -> torch.Tensor:
         """Run the program; `frozen` overrides the values of some instructions."""
         return self._run(env, dtype, frozen or {})[self.output]
+
+    def outputs(
+        self,
+        env: dict[str, torch.Tensor],
+        dtype: torch.dtype = torch.float64,
+        frozen: Optional[dict[int, torch.Tensor]] = None,
+    ) -> list[torch.Tensor]:
+        """The value of every expression the program was compiled from."""
+        values = self._run(env, dtype, frozen or {})
+        return [values[slot] for slot in self.output_slots]
 
     def detached_values(self, env: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[int, torch.Tensor]:
         """The value of every detach(...) at `env`, to hold fixed while other
@@ -249,3 +265,8 @@ def _first_hold(held, earlier):
 
 def compile_expression(expr) -> Program:
     return Program(expr)
+
+
+def compile_expressions(exprs) -> Program:
+    """One program for several expressions; `Program.outputs` gives each value."""
+    return Program(*exprs)
