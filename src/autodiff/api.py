@@ -9,10 +9,10 @@ import warnings as _warnings
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence, Union
 
-from autodiff.errors import PointError, UnsupportedError, UsageError
+from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits
 from autodiff.points import Point, natural_order, parse_assignments
-from autodiff.results import DerivativeResult, GradResult, PartialResult
+from autodiff.results import DerivativeResult, GradResult, HessianResult, JacobianResult, PartialResult
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -204,36 +204,59 @@ class _Witnesses:
             return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
 
     def cross_check(self, tasks, autograd: list, symbolic: list, warnings) -> list[DerivativeResult]:
-        """Compare each task's autograd value with its symbolic value and a finite difference."""
+        """Compare each task's autograd value with its symbolic value and a
+        finite difference; all tasks at once, as tensors with a task dimension."""
         import torch
 
-        from autodiff.checks import finite_differences
+        from autodiff.checks import Tolerance, finite_differences
 
         tolerance = self.problem.tolerance
-        shape = autograd[0].shape if autograd else ()
-        symbolic_values = self.symbolic_values(symbolic, shape, warnings)
-        estimates = finite_differences(self.program, self.float64, tasks)
-        weights = None if self.weights is None else self.weights.to(torch.float64)
+        values = torch.stack(autograd).to(torch.float64)  # (tasks, *shape)
+        per_task = (len(tasks), *([1] * (values.dim() - 1)))
+        witness = finite_differences(self.program, self.float64, tasks)
+        if self.weights is not None:
+            weights = self.weights.to(torch.float64)
+            witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
+        # Each task's finite-difference tolerance depends on its order: one per row.
+        loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
+        rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
+        atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
+        numeric_agree = witness.agrees_with(values, Tolerance(rtol, atol)).reshape(len(tasks), -1).all(dim=1).tolist()
+
+        symbolic_values = self.symbolic_values(symbolic, values.shape[1:], warnings)
+        present = [index for index, value in enumerate(symbolic_values) if value is not None]
+        agree = list(numeric_agree)  # where there is no symbolic value, finite differences decide
+        shown_symbolic: list = [None] * len(tasks)
+        if present:
+            chosen = torch.tensor(present, dtype=torch.long)
+            exact = torch.stack([symbolic_values[index] for index in present]).to(torch.float64)
+            close = tolerance.close(values[chosen], exact).reshape(len(present), -1).all(dim=1).tolist()
+            for index, ok, shown in zip(present, close, _rows_of(exact)):
+                agree[index], shown_symbolic[index] = ok, shown
+
+        autograd_rows, numeric_rows = _rows_of(values), _rows_of(witness.estimate)
         results, unresolved = [], []
-        for (_, sequence), value, derivative, symbolic_value, witness in zip(
-            tasks, autograd, symbolic, symbolic_values, estimates
-        ):
-            if weights is not None:
-                witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
-            result = DerivativeResult(list(sequence), autograd=_numbers(value), numeric=_numbers(witness.estimate))
-            result.numeric_agree = bool(witness.agrees_with(value, tolerance.for_finite_differences(len(sequence))).all())
-            if symbolic_value is not None:
-                result.symbolic, result.symbolic_value = derivative[1], _numbers(symbolic_value)
-                result.agree = bool(tolerance.close(value, symbolic_value).all())
-                if result.agree and not result.numeric_agree:
-                    unresolved.append((sequence, witness))
-            else:
-                result.symbolic = _text(derivative)
-                result.agree = result.numeric_agree
+        for index, (_, sequence) in enumerate(tasks):
+            result = DerivativeResult(
+                list(sequence),
+                autograd=autograd_rows[index],
+                symbolic=_text(symbolic[index]),
+                symbolic_value=shown_symbolic[index],
+                numeric=numeric_rows[index],
+                agree=agree[index],
+                numeric_agree=numeric_agree[index],
+            )
+            if shown_symbolic[index] is not None and result.agree and not result.numeric_agree:
+                unresolved.append((sequence, witness.estimate[index]))
             results.append(result)
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
+
+
+def _rows_of(stacked):
+    """A (tasks, *shape) tensor as one float (or list of floats) per task."""
+    return stacked.detach().double().tolist()
 
 
 def _finite_difference_warning(unresolved) -> str:
@@ -243,7 +266,7 @@ def _finite_difference_warning(unresolved) -> str:
 
     labels = [label(sequence) for sequence, _ in unresolved]
     listed = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-    if all(not bool(torch.isfinite(witness.estimate).all()) for _, witness in unresolved):
+    if all(not bool(torch.isfinite(estimate).all()) for _, estimate in unresolved):
         return f"finite differences for {listed} are not finite: the function is not finite near the point"
     return (
         f"finite differences disagree with autograd and symbolic for {listed} "
@@ -440,3 +463,208 @@ def partial(
 
 
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results
+
+
+def hessian(
+    expression: str,
+    at: PointLike = None,
+    *,
+    wrt: Optional[Sequence[str]] = None,
+    expect=None,
+    **options,
+) -> HessianResult:
+    """The Hessian of `expression` at `at`: autograd (reverse over reverse)
+    beside SymPy and finite differences, with symmetry, eigenvalues,
+    definiteness and, where the gradient is zero, the kind of critical point.
+    Columns are `wrt`, or every variable in natural order. Without `at`, the
+    symbolic Hessian alone. `expect`: a matrix, [[4, 2], [2, 12]] or "4,2,2,12".
+
+    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    """
+    settings = _Options(**options)
+    _check_distinct(wrt)
+    prepared = _prepare(expression, at, wrt, expect, settings)
+    names = _matrix_columns(prepared, wrt, rows=None, settings=settings)
+    problem, n = prepared.problem, len(names)
+    upper = [(i, j) for i in range(n) for j in range(i, n)]
+    warnings: list[str] = []
+
+    def symbolic_hessian():
+        first = [symbolic_derivative(problem.expr, [name]) for name in names]
+        return [symbolic_derivative(first[i], [names[j]]) for i, j in upper]
+
+    by_entry = dict(zip(upper, problem.symbolic_derivatives(symbolic_hessian, len(upper), warnings)))
+    cells = [(i, j) for i in range(n) for j in range(n)]
+    tasks = [(0, [names[i], names[j]]) for i, j in cells]
+    symbolic = [by_entry[min(i, j), max(i, j)] for i, j in cells]  # Schwarz: mirror the upper triangle
+    fields = {"rows": names, "columns": names}
+    if problem.point is None:
+        entries = _square(problem.symbolic_only(tasks, symbolic), n)
+        return HessianResult(entries=entries, **fields, **prepared.fields(None, [], warnings))
+
+    import torch
+
+    from autodiff.calculus import hessian as autograd_hessian
+
+    program = problem.program()
+    value, gradient, matrix = autograd_hessian(
+        program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+    )
+    autograd = [matrix[i][j] for i, j in cells]
+    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
+    entries = _square(results, n)
+    if expect is not None:
+        _expect_matrix(entries, expect, settings, problem.tolerance)
+    curvature = _Curvature(matrix, gradient, problem.tolerance)
+    return HessianResult(
+        entries=entries,
+        gradient=[_numbers(g) for g in gradient],
+        symmetric=curvature.symmetric,
+        eigenvalues=curvature.eigenvalues,
+        definiteness=curvature.definiteness,
+        critical_point=curvature.critical_point,
+        **fields,
+        **prepared.fields(_numbers(value), results, warnings),
+    )
+
+
+def jacobian(
+    expressions: Union[str, Sequence[str]],
+    at: PointLike = None,
+    *,
+    wrt: Optional[Sequence[str]] = None,
+    expect=None,
+    **options,
+) -> JacobianResult:
+    """The Jacobian ∂f_i/∂x_j of `[f1, f2, ...]` (a string, or a list of
+    expression strings) at `at`, autograd beside SymPy and finite
+    differences. Columns are `wrt`, or every variable in natural order.
+    Without `at`, the symbolic Jacobian alone. `expect`: a matrix.
+
+    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    """
+    settings = _Options(**options)
+    _check_distinct(wrt)
+    text = expressions if isinstance(expressions, str) else "[" + ", ".join(expressions) + "]"
+    prepared = _prepare(text, at, wrt, expect, settings, many=True)
+    problem = prepared.problem
+    names = _matrix_columns(prepared, wrt, rows=len(problem.exprs), settings=settings)
+    tasks = [(k, [name]) for k in range(len(problem.exprs)) for name in names]
+    warnings: list[str] = []
+    symbolic = problem.symbolic_derivatives(
+        lambda: [symbolic_derivative(problem.exprs[k], sequence) for k, sequence in tasks], len(tasks), warnings
+    )
+    fields = {"rows": prepared.texts, "columns": names}
+    if problem.point is None:
+        entries = _square(problem.symbolic_only(tasks, symbolic), len(names))
+        return JacobianResult(entries=entries, **fields, **prepared.fields(None, [], warnings))
+
+    import torch
+
+    from autodiff.calculus import jacobian as autograd_jacobian
+
+    program = problem.program()
+    values, matrix = autograd_jacobian(
+        program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+    )
+    autograd = [matrix[k][j] for k in range(len(problem.exprs)) for j in range(len(names))]
+    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
+    entries = _square(results, len(names))
+    if expect is not None:
+        _expect_matrix(entries, expect, settings, problem.tolerance)
+    value = [_numbers(v) for v in values]
+    return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings))
+
+
+def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Options) -> list[str]:
+    names = prepared.columns(wrt)
+    if not names:
+        raise UsageError("the expression has no variables to differentiate by; name them with --wrt or --at")
+    entries = (rows or len(names)) * len(names)
+    if entries > settings.limits.max_matrix_entries:
+        raise LimitError(
+            f"the matrix would have {entries} entries, more than the limit of {settings.limits.max_matrix_entries}; "
+            "choose fewer variables with --wrt"
+        )
+    return names
+
+
+def _square(results: list, columns: int) -> list[list]:
+    return [results[start : start + columns] for start in range(0, len(results), columns)]
+
+
+def _expect_matrix(entries: list[list[DerivativeResult]], expect, settings: _Options, tolerance) -> None:
+    """Compare each entry's autograd value with the expected matrix (the same at every point)."""
+    import torch
+
+    from autodiff.points import parse_matrix
+
+    shape = (len(entries), len(entries[0]))
+    if isinstance(expect, str):
+        expected = parse_matrix(expect, "--expect", shape, settings.limits)
+    elif isinstance(expect, (list, tuple)) and expect and all(isinstance(e, str) for e in expect):
+        expected = parse_matrix(",".join(expect), "--expect", shape, settings.limits)
+    else:
+        expected = [[float(v) for v in row] for row in expect]
+        if [len(row) for row in expected] != [shape[1]] * shape[0]:
+            raise PointError(f"expect must be a {shape[0]}×{shape[1]} matrix")
+    for row, wanted_row in zip(entries, expected):
+        for entry, wanted in zip(row, wanted_row):
+            entry.expected = wanted
+            actual = torch.tensor(entry.autograd, dtype=torch.float64)
+            entry.expect_met = bool(tolerance.close(actual, torch.tensor(wanted).expand_as(actual)).all())
+
+
+class _Curvature:
+    """Symmetry, eigenvalues and definiteness of an autograd Hessian (n, n, *shape),
+    and the kind of critical point where the gradient (n, *shape) is zero."""
+
+    KINDS = {
+        "positive definite": "local minimum",
+        "negative definite": "local maximum",
+        "indefinite": "saddle point",
+        "positive semidefinite": "inconclusive",
+        "negative semidefinite": "inconclusive",
+        "zero": "inconclusive",
+    }
+
+    def __init__(self, matrix, gradient, tolerance):
+        import torch
+
+        matrix, gradient = matrix.to(torch.float64), gradient.to(torch.float64)
+        self.symmetric = bool(tolerance.close(matrix, matrix.transpose(0, 1)).all())
+        vector = matrix.dim() == 3
+        batch = matrix.permute(2, 0, 1) if vector else matrix.unsqueeze(0)  # (points, n, n)
+        finite = torch.isfinite(batch).flatten(1).all(dim=1)
+        symmetric = (batch + batch.transpose(1, 2)) / 2
+        eigenvalues = torch.linalg.eigvalsh(torch.where(finite.view(-1, 1, 1), symmetric, 0.0))
+        eigenvalues[~finite] = torch.nan
+        flat = gradient.reshape(gradient.shape[0], -1) if gradient.shape[0] else torch.zeros(0, batch.shape[0])
+        critical = tolerance.close(flat, torch.zeros_like(flat)).all(dim=0)
+        kinds = [_definiteness(values, tolerance) for values in eigenvalues]
+        points = [
+            self.KINDS.get(kind) if bool(is_critical) else None for kind, is_critical in zip(kinds, critical)
+        ]
+        columns = eigenvalues.transpose(0, 1)  # (n, points): every number a list over the points
+        self.eigenvalues = [_numbers(column) if vector else column.item() for column in columns]
+        self.definiteness = kinds if vector else kinds[0]
+        self.critical_point = points if vector else points[0]
+
+
+def _definiteness(eigenvalues, tolerance) -> str:
+    """Positive/negative (semi)definite, indefinite or zero; eigenvalues within
+    the tolerance of zero (relative to the largest) count as zero."""
+    import torch
+
+    if not bool(torch.isfinite(eigenvalues).all()):
+        return "undefined"
+    band = tolerance.atol + tolerance.rtol * float(eigenvalues.abs().max())
+    positive, negative = bool((eigenvalues > band).any()), bool((eigenvalues < -band).any())
+    zero = bool((eigenvalues.abs() <= band).any())
+    if positive and negative:
+        return "indefinite"
+    if positive:
+        return "positive semidefinite" if zero else "positive definite"
+    if negative:
+        return "negative semidefinite" if zero else "negative definite"
+    return "zero"

@@ -68,109 +68,113 @@ def finite_difference(
     program: Program, values: dict[str, torch.Tensor], sequence: Sequence[str]
 ) -> FiniteDifference:
     """Estimate ∂ⁿf/∂sequence at `values` (float64 tensors of one shape)."""
-    return finite_differences(program, values, [(0, sequence)])[0]
+    stacked = finite_differences(program, values, [(0, sequence)])
+    return FiniteDifference(stacked.estimate[0], stacked.rounding[0])
 
 
 def finite_differences(
     program: Program, values: dict[str, torch.Tensor], tasks: Sequence[tuple[int, Sequence[str]]]
-) -> list[FiniteDifference]:
-    """Estimate each task's derivative, (output index, sequence), at `values`.
+) -> FiniteDifference:
+    """Estimate each task's derivative, (output index, sequence), at `values`:
+    one FiniteDifference whose tensors have a leading dimension, one per task.
 
     The stencil rows of many tasks (a Hessian has n(n+1)/2 of them) go
     through the program in one batched evaluation, in chunks that bound the
     memory of its intermediate values.
     """
-    plans = [_Plan(output, sequence) for output, sequence in tasks]
+    # ∂²f/∂y∂x and ∂²f/∂x∂y share one stencil: estimate each distinct task once.
+    keys = [(output, tuple(sorted(Counter(sequence).items()))) for output, sequence in tasks]
+    distinct = list(dict.fromkeys(keys))
+    plans = [_Plan(output, dict(counts)) for output, counts in distinct]
     points = max(1, next(iter(values.values())).numel()) if values else 1
     budget = max(1, _CHUNK_ELEMENTS // (points * max(1, len(program.instructions))))
-    estimates: list[FiniteDifference] = []
+    parts: list[FiniteDifference] = []
     chunk: list[_Plan] = []
+    rows = 0
     for plan in plans:
-        if chunk and sum(p.size for p in chunk) + plan.size > budget:
-            estimates += _evaluate(program, values, chunk)
-            chunk = []
+        if chunk and rows + plan.size > budget:
+            parts.append(_evaluate(program, values, chunk))
+            chunk, rows = [], 0
         chunk.append(plan)
-    return estimates + (_evaluate(program, values, chunk) if chunk else [])
+        rows += plan.size
+    if chunk:
+        parts.append(_evaluate(program, values, chunk))
+    position = {key: index for index, key in enumerate(distinct)}
+    order = torch.tensor([position[key] for key in keys], dtype=torch.long)
+    estimate = torch.cat([part.estimate for part in parts])[order]
+    rounding = torch.cat([part.rounding for part in parts])[order]
+    return FiniteDifference(estimate, rounding)
 
 
 _CHUNK_ELEMENTS = 1 << 25  # float64 intermediates per batched evaluation (256 MiB)
-
-
-def _evaluate(program: Program, values: dict[str, torch.Tensor], plans: list["_Plan"]) -> list[FiniteDifference]:
-    names = list(values)
-    column = {name: index for index, name in enumerate(names)}
-    shape = next(iter(values.values())).shape if values else ()
-    weights, row_ids, columns, offsets = [], [], [], []
-    for plan in plans:
-        plan.start = len(weights)
-        for weight, offset in plan.rows():
-            for name, steps_away in offset.items():
-                row_ids.append(len(weights))
-                columns.append(column[name])
-                offsets.append(steps_away)
-            weights.append(weight)
-    rows = len(weights)
-    # moves[row, variable]: how far, in that variable's steps, the row moves it.
-    moves = torch.zeros(rows, len(names), dtype=torch.float64)
-    moves.index_put_(
-        (torch.tensor(row_ids, dtype=torch.long), torch.tensor(columns, dtype=torch.long)),
-        torch.tensor(offsets, dtype=torch.float64),
-    )
-    step = _base_step(values)
-    env = {
-        name: values[name].unsqueeze(0) + moves[:, column[name]].view(rows, *([1] * len(shape))) * step[name]
-        for name in names
-    }
-    # Broadcast the base point's detach(...) values over the rows.
-    frozen = {index: value.unsqueeze(0) for index, value in program.detached_values(values, torch.float64).items()}
-    with torch.no_grad():
-        samples = [out.expand(rows, *shape) for out in program.outputs(env, torch.float64, frozen)]
-    weight_column = torch.tensor(weights, dtype=torch.float64).view(rows, *([1] * len(shape)))
-    return [plan.estimate(samples[plan.output], weight_column, step) for plan in plans]
-
-
-def _base_step(values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Each variable's unit step, relative to its size (an order-dependent factor comes later)."""
-    return {name: value.abs().clamp(min=1.0) for name, value in values.items()}
-
-
-_SCALES = (1.0, 0.5)
+_SCALES = (1.0, 0.5)  # two step sizes, for Richardson extrapolation
 
 
 class _Plan:
-    """The stencil rows of one task: every (offset, weight) combination, at two step sizes."""
+    """One task's stencil: every (offset, weight) combination, at each step size."""
 
-    def __init__(self, output: int, sequence: Sequence[str]):
+    def __init__(self, output: int, counts: dict[str, int]):
         self.output = output
-        self.counts = Counter(sequence)
-        self.h = _EPS ** (1 / (len(sequence) + 4))  # step, in units of _base_step
-        self.combos = list(itertools.product(*(_stencil(count) for count in self.counts.values())))
+        self.counts = counts
+        self.order = sum(counts.values())
+        self.h = _EPS ** (1 / (self.order + 4))  # step, in units of the variable's size
+        self.combos = list(itertools.product(*(_stencil(count) for count in counts.values())))
         self.size = len(self.combos) * len(_SCALES)
-        self.start = 0  # first row in its batch
 
     def rows(self):
+        """(weight, {variable: offset in units of its size}) for each row, scale by scale."""
         for scale in _SCALES:
             for combo in self.combos:
                 offset = {name: o * scale * self.h for name, (o, _) in zip(self.counts, combo)}
                 yield math.prod(weight for _, weight in combo), offset
 
-    def estimate(self, samples: torch.Tensor, weights: torch.Tensor, step) -> FiniteDifference:
-        count = len(self.combos)
-        stop = self.start + count * len(_SCALES)
-        weighted = samples[self.start : stop] * weights[self.start : stop]
-        by_scale = weighted.view(len(_SCALES), count, *samples.shape[1:])
-        magnitude = by_scale.abs().sum(dim=1)  # Σ|w·f|: what rounding of each f can move
-        divisors = [self._step_product(step, scale) for scale in _SCALES]
-        coarse, fine = (by_scale[i].sum(dim=0) / divisors[i] for i in range(len(_SCALES)))
-        coarse_rounding, fine_rounding = (magnitude[i] * _EPS / divisors[i] for i in range(len(_SCALES)))
-        # Richardson: (4·fine - coarse)/3 removes the h² term of the central stencil.
-        extrapolated = (4 * fine - coarse) / 3
-        return FiniteDifference(extrapolated, (4 * fine_rounding + coarse_rounding) / 3)
 
-    def _step_product(self, step, scale: float) -> torch.Tensor:
-        result = torch.ones((), dtype=torch.float64)
-        for name, count in self.counts.items():
-            result = result * (scale * self.h * step[name]) ** count
-        return result
-
-
+def _evaluate(program: Program, values: dict[str, torch.Tensor], plans: list[_Plan]) -> FiniteDifference:
+    names = list(values)
+    column = {name: index for index, name in enumerate(names)}
+    shape = next(iter(values.values())).shape if values else ()
+    weights, row_ids, columns, offsets, segments = [], [], [], [], []
+    for number, plan in enumerate(plans):
+        for row, (weight, offset) in enumerate(plan.rows()):
+            for name, steps_away in offset.items():
+                row_ids.append(len(weights))
+                columns.append(column[name])
+                offsets.append(steps_away)
+            weights.append(weight)
+            segments.append(number * len(_SCALES) + row // len(plan.combos))
+    rows = len(weights)
+    # moves[row, variable]: how far the row moves the variable, in units of its size.
+    moves = torch.zeros(rows, len(names), dtype=torch.float64)
+    moves.index_put_(
+        (torch.tensor(row_ids, dtype=torch.long), torch.tensor(columns, dtype=torch.long)),
+        torch.tensor(offsets, dtype=torch.float64),
+    )
+    size = {name: value.abs().clamp(min=1.0) for name, value in values.items()}  # steps scale with |x|
+    unsqueeze = (rows, *([1] * len(shape)))
+    env = {name: values[name].unsqueeze(0) + moves[:, column[name]].view(unsqueeze) * size[name] for name in names}
+    # Broadcast the base point's detach(...) values over the rows.
+    frozen = {index: value.unsqueeze(0) for index, value in program.detached_values(values, torch.float64).items()}
+    with torch.no_grad():
+        outputs = [out.expand(rows, *shape) for out in program.outputs(env, torch.float64, frozen)]
+    output_of_row = torch.tensor([plan.output for plan in plans for _ in range(plan.size)], dtype=torch.long)
+    samples = torch.stack(outputs)[output_of_row, torch.arange(rows)] if len(outputs) > 1 else outputs[0]
+    weighted = samples * torch.tensor(weights, dtype=torch.float64).view(unsqueeze)
+    segment = torch.tensor(segments, dtype=torch.long)
+    totals = torch.zeros(len(plans) * len(_SCALES), *shape, dtype=torch.float64)
+    sums = totals.index_add(0, segment, weighted).view(len(plans), len(_SCALES), *shape)
+    magnitude = totals.index_add(0, segment, weighted.abs()).view(len(plans), len(_SCALES), *shape)
+    # The product of steps, Π (scale·h·size_v)^count_v, for every plan at once.
+    counts = torch.zeros(len(plans), len(names), dtype=torch.float64)
+    for number, plan in enumerate(plans):
+        for name, count in plan.counts.items():
+            counts[number, column[name]] = count
+    log_size = torch.stack([size[name].expand(shape) for name in names]).log().reshape(len(names), -1)
+    base = (counts @ log_size).exp().view(len(plans), *shape)
+    h_power = torch.tensor([plan.h**plan.order for plan in plans], dtype=torch.float64)
+    order = torch.tensor([plan.order for plan in plans], dtype=torch.float64)
+    per_plan = (len(plans), *([1] * len(shape)))
+    divisors = [base * (h_power * scale**order).view(per_plan) for scale in _SCALES]
+    coarse, fine = (sums[:, i] / divisors[i] for i in range(len(_SCALES)))
+    coarse_rounding, fine_rounding = (magnitude[:, i] * _EPS / divisors[i] for i in range(len(_SCALES)))
+    # Richardson: (4·fine - coarse)/3 removes the h² term of the central stencil.
+    return FiniteDifference((4 * fine - coarse) / 3, (4 * fine_rounding + coarse_rounding) / 3)

@@ -177,3 +177,32 @@ def parse_values(text: str, option: str, limits: Limits = DEFAULT_LIMITS) -> lis
     if text.strip().startswith("["):  # `[1,2]` as well as `1,2`
         return parser.value(0, text)
     return [parser.constant(offset, part) for offset, part in split_top_level(text)]
+
+
+def parse_matrix(text: str, option: str, shape: tuple[int, int], limits: Limits = DEFAULT_LIMITS) -> list[list[float]]:
+    """A rows × columns matrix of constants: `[[4,2],[2,12]]`, or its
+    entries row by row, `4,2,2,12` (`[4,2,2,12]`)."""
+    parser = _ValueParser(option, text, limits)
+    rows, columns = shape
+    stripped = text.strip()
+    lead = len(text) - len(text.lstrip())
+    if stripped.startswith("[") and stripped.endswith("]") and stripped[1:].lstrip().startswith("["):
+        items = split_top_level(stripped[1:-1])
+        matrix = []
+        for offset, item in items:
+            if not item.strip().startswith("["):
+                raise parser.fail("expected a row [a, b, ...]", lead + 1 + offset)
+            row = parser.value(lead + 1 + offset, item)
+            if len(row) != columns:
+                raise parser.fail(f"a row has {len(row)} values; the matrix has {columns} columns", lead + 1 + offset)
+            matrix.append(row)
+        if len(matrix) != rows:
+            raise PointError(f"{option} has {len(matrix)} rows; the matrix has {rows}")
+        return matrix
+    flat = parse_values(text, option, limits)
+    if len(flat) != rows * columns:
+        raise PointError(
+            f"{option} has {len(flat)} values; the {rows}×{columns} matrix has {rows * columns} "
+            "(give them row by row, or as [[...], [...]])"
+        )
+    return [flat[row * columns : (row + 1) * columns] for row in range(rows)]

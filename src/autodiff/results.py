@@ -132,3 +132,74 @@ class PartialResult(PointReport):
 
     def body(self) -> dict:
         return {"partial": {"wrt": list(self.partial.wrt), **self.partial.to_json()}}
+
+
+@dataclass
+class MatrixReport(PointReport):
+    """A matrix of derivatives (Hessian, Jacobian): `entries[i][j]`, one
+    DerivativeResult per entry, rows by `rows`, columns by `columns`."""
+
+    rows: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    entries: list[list[DerivativeResult]] = field(default_factory=list)
+
+    def derivatives(self) -> list[DerivativeResult]:
+        return [entry for row in self.entries for entry in row]
+
+    def matrix(self, attribute: str) -> list:
+        return [[json_number(getattr(entry, attribute)) for entry in row] for row in self.entries]
+
+    def matrix_json(self) -> dict:
+        result = {
+            "variables": list(self.columns),
+            "autograd": self.matrix("autograd"),
+            "symbolic": self.matrix("symbolic"),
+            "symbolic_value": self.matrix("symbolic_value"),
+            "numeric": self.matrix("numeric"),
+            "entry_agree": self.matrix("agree"),
+            "agree": self.agree,
+        }
+        if any(entry.expected is not None for entry in self.derivatives()):
+            result["expected"] = self.matrix("expected")
+            result["expect_met"] = self.expect_met
+        return result
+
+
+@dataclass
+class HessianResult(MatrixReport):
+    """`autodiff hessian`: the Hessian, its symmetry, eigenvalues and definiteness.
+
+    With a vector point, `eigenvalues[k]`, `definiteness`, `gradient[i]` and
+    `critical_point` are lists over the points, like every number.
+    """
+
+    gradient: Optional[list] = None  # autograd's first partials, by column
+    symmetric: Optional[bool] = None
+    eigenvalues: Optional[list] = None
+    definiteness: Union[str, list, None] = None
+    critical_point: Union[str, list, None] = None
+
+    command = "hessian"
+
+    def body(self) -> dict:
+        return {
+            "hessian": {
+                **self.matrix_json(),
+                "symmetric": self.symmetric,
+                "eigenvalues": json_number(self.eigenvalues),
+                "definiteness": self.definiteness,
+                "gradient": json_number(self.gradient),
+                "critical_point": self.critical_point,
+            }
+        }
+
+
+@dataclass
+class JacobianResult(MatrixReport):
+    """`autodiff jacobian`: ∂f_i/∂x_j of a list of functions; `value` is the
+    list of their values, `rows` the functions as SymPy prints them."""
+
+    command = "jacobian"
+
+    def body(self) -> dict:
+        return {"jacobian": {"functions": list(self.rows), **self.matrix_json()}}
