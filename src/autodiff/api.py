@@ -148,10 +148,16 @@ class _Problem:
         return [None] * count
 
 
-def symbolic_derivative(expr, sequence):
+def symbolic_derivative(expr, sequence, symbols=None):
     from autodiff.symbolic import symbolic_derivative as diff
 
-    return diff(expr, sequence)
+    return diff(expr, sequence, symbols)
+
+
+def _symbols(exprs) -> dict:
+    from autodiff.symbolic import symbols_of
+
+    return symbols_of(exprs)
 
 
 class _Witnesses:
@@ -490,8 +496,9 @@ def hessian(
     warnings: list[str] = []
 
     def symbolic_hessian():
-        first = [symbolic_derivative(problem.expr, [name]) for name in names]
-        return [symbolic_derivative(first[i], [names[j]]) for i, j in upper]
+        symbols = _symbols(problem.exprs)
+        first = [symbolic_derivative(problem.expr, [name], symbols) for name in names]
+        return [symbolic_derivative(first[i], [names[j]], symbols) for i, j in upper]
 
     by_entry = dict(zip(upper, problem.symbolic_derivatives(symbolic_hessian, len(upper), warnings)))
     cells = [(i, j) for i in range(n) for j in range(n)]
@@ -551,9 +558,12 @@ def jacobian(
     names = _matrix_columns(prepared, wrt, rows=len(problem.exprs), settings=settings)
     tasks = [(k, [name]) for k in range(len(problem.exprs)) for name in names]
     warnings: list[str] = []
-    symbolic = problem.symbolic_derivatives(
-        lambda: [symbolic_derivative(problem.exprs[k], sequence) for k, sequence in tasks], len(tasks), warnings
-    )
+
+    def symbolic_jacobian():
+        symbols = _symbols(problem.exprs)
+        return [symbolic_derivative(problem.exprs[k], sequence, symbols) for k, sequence in tasks]
+
+    symbolic = problem.symbolic_derivatives(symbolic_jacobian, len(tasks), warnings)
     fields = {"rows": prepared.texts, "columns": names}
     if problem.point is None:
         entries = _square(problem.symbolic_only(tasks, symbolic), len(names))

@@ -125,25 +125,23 @@ def _run(json_output: bool, compute: Callable[[], object], render: Callable[[obj
     raise typer.Exit(result.exit_code)
 
 
-def _derivative_command(function_name: str, json_output: bool, grad_output: Optional[str], no_symbolic: bool,
-                        dtype: DType, **arguments) -> None:
-    """grad, partial, …: one call into autodiff.api, rendered by render_report."""
+def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool, dtype: DType,
+                        grad_output: Optional[str] = None, **arguments) -> None:
+    """grad, partial, hessian, jacobian: one call into autodiff.api, then its renderer."""
 
     def compute():
         from autodiff import api
         from autodiff.points import parse_values
 
-        return getattr(api, function_name)(
-            grad_output=parse_values(grad_output, "--grad-output") if grad_output else None,
-            symbolic=not no_symbolic,
-            dtype=dtype.value,
-            **arguments,
-        )
+        if grad_output:
+            arguments["grad_output"] = parse_values(grad_output, "--grad-output")
+        return getattr(api, function_name)(symbolic=not no_symbolic, dtype=dtype.value, **arguments)
 
     def render(result, console):
-        from autodiff.render import render_report
+        from autodiff.render import render_matrix_report, render_report
+        from autodiff.results import MatrixReport
 
-        render_report(result, console)
+        (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console)
 
     _run(json_output, compute, render)
 
@@ -170,7 +168,7 @@ def grad(
     Without --at, prints the symbolic derivatives only.
     """
     _derivative_command(
-        "grad", json_output, grad_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
+        "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
     )
 
@@ -205,9 +203,98 @@ def partial(
     Without --at, prints the symbolic derivative only.
     """
     _derivative_command(
-        "partial", json_output, grad_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
+        "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
     )
+
+
+MatrixExpectOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--expect",
+        "-e",
+        help="Exit 1 unless autograd gives this matrix: [[4,2],[2,12]], or its entries row by row (4,2,2,12), "
+        "or one row per --expect. The same matrix at every point of a vector point.",
+    ),
+]
+ColumnsOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--wrt",
+        "-w",
+        help="The variables of the columns, comma-separated, in this order (default: every variable, natural order).",
+    ),
+]
+
+
+@app.command()
+def hessian(
+    expression: ExpressionArgument,
+    at: AtOption = None,
+    wrt: ColumnsOption = None,
+    expect: MatrixExpectOption = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """The Hessian matrix, autograd beside symbolic and finite differences, with
+    symmetry, eigenvalues, definiteness and the kind of critical point.
+
+    Without --at, prints the symbolic Hessian only.
+    """
+    _derivative_command(
+        "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
+        expect=_matrix_expect(expect), rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+    )
+
+
+@app.command()
+def jacobian(
+    expressions: Annotated[
+        str,
+        typer.Argument(help='The functions as a list, e.g. "[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian).',
+                       show_default=False),
+    ],
+    at: AtOption = None,
+    wrt: ColumnsOption = None,
+    expect: MatrixExpectOption = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """The Jacobian of a list of functions, autograd beside symbolic and finite differences.
+
+    Without --at, prints the symbolic Jacobian only.
+    """
+    _derivative_command(
+        "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
+        expect=_matrix_expect(expect), rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+    )
+
+
+def _matrix_expect(values: Optional[List[str]]) -> Optional[str]:
+    """One --expect is the matrix; several are its rows."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else "[" + ",".join(values) + "]"
+
+
+@app.command()
+def functions(json_output: JsonOption = False) -> None:
+    """The functions and constants expressions may use, with arity and a description."""
+    from autodiff import render as renderers
+    from autodiff.functions import listing
+
+    if json_output:
+        typer.echo(renderers.dumps(listing()))
+    else:
+        renderers.render_functions(listing(), renderers.stdout_console())
 
 
 def _error_json(kind: str, message: str) -> None:

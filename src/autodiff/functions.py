@@ -168,3 +168,22 @@ CONSTANTS: tuple[ConstantSpec, ...] = (
 )
 
 CONSTANTS_BY_NAME: dict[str, ConstantSpec] = {spec.name: spec for spec in CONSTANTS}
+
+
+def listing() -> dict:
+    """The table as `autodiff functions --json` prints it."""
+    return {
+        "command": "functions",
+        "functions": [
+            {
+                "name": spec.name,
+                "signature": spec.signature,
+                "arity": spec.arity,
+                "min_args": spec.min_args,
+                "max_args": spec.max_args,
+                "description": spec.summary,
+            }
+            for spec in FUNCTIONS
+        ],
+        "constants": [{"name": spec.name, "description": spec.summary} for spec in CONSTANTS],
+    }

@@ -194,7 +194,7 @@ def parse_matrix(text: str, option: str, shape: tuple[int, int], limits: Limits 
                 raise parser.fail("expected a row [a, b, ...]", lead + 1 + offset)
             row = parser.value(lead + 1 + offset, item)
             if len(row) != columns:
-                raise parser.fail(f"a row has {len(row)} values; the matrix has {columns} columns", lead + 1 + offset)
+                raise parser.fail(f"a row has {len(row)} value{'' if len(row) == 1 else 's'}; the matrix has {columns} columns", lead + 1 + offset)
             matrix.append(row)
         if len(matrix) != rows:
             raise PointError(f"{option} has {len(matrix)} rows; the matrix has {rows}")

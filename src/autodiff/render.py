@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, PointReport
+from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 
@@ -63,7 +63,7 @@ def elide(values: list, keep: int = MAX_ROWS) -> list:
     return list(values[: keep // 2]) + ["…"] + list(values[-(keep // 2) :])
 
 
-def derivative_label(sequence: list[str]) -> str:
+def derivative_label(sequence: list[str], function: str = "f") -> str:
     """∂f/∂x, ∂²f/∂x², ∂²f/∂y∂x (the last variable differentiated first in the name)."""
     order = len(sequence)
     power = str(order).translate(_SUPERSCRIPTS) if order > 1 else ""
@@ -75,7 +75,7 @@ def derivative_label(sequence: list[str]) -> str:
         if previous is not None:
             parts.append(f"∂{previous}" + (str(run).translate(_SUPERSCRIPTS) if run > 1 else ""))
         previous, run = name, 1
-    return f"∂{power}f/" + "".join(parts)
+    return f"∂{power}{function}/" + "".join(parts)
 
 
 def mark(ok: Optional[bool]) -> Text:
@@ -101,23 +101,36 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
 
 def render_report(result: PointReport, console: Console) -> None:
     """grad and partial: the function, the point, f, then one row per derivative."""
+    labelled = [(derivative_label(d.wrt), d) for d in result.derivatives()]
+    if not _render_header(result, console, labelled):
+        return
+    console.print(_derivative_table(result, labelled))
+    for line in _verdicts(result, labelled):
+        console.print(line)
+
+
+def _render_header(result: PointReport, console: Console, labelled) -> bool:
+    """The function and the point; without a point, the symbolic derivatives
+    (and False: there is nothing more to show)."""
     # Text, not markup: user text and SymPy output may contain '[...]'.
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
     console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
     if result.at is None:
-        for derivative in result.derivatives():
-            console.print(Text(f"{derivative_label(derivative.wrt)} = {derivative.symbolic}"), soft_wrap=True)
-        return
+        for label, derivative in labelled:
+            console.print(Text(f"{label} = {derivative.symbolic}"), soft_wrap=True)
+        return False
     console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
     console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
-    console.print(_derivative_table(result))
-    for line in _verdicts(result):
-        console.print(line)
+    return True
 
 
-def _derivative_table(result: PointReport) -> Table:
-    size = next((len(v) for v in result.at.values() if isinstance(v, list)), None)
-    has_expect = any(d.expected is not None for d in result.derivatives())
+def _point_size(result: PointReport) -> Optional[int]:
+    return next((len(v) for v in result.at.values() if isinstance(v, list)), None)
+
+
+def _derivative_table(result: PointReport, labelled: list) -> Table:
+    size = _point_size(result)
+    has_expect = any(d.expected is not None for _, d in labelled)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # Numbers never fold or truncate; a long symbolic derivative folds instead.
     number = {"justify": "right", "no_wrap": True, "min_width": 8}
@@ -131,9 +144,8 @@ def _derivative_table(result: PointReport) -> Table:
     if has_expect:
         table.add_column("expected", **number)
     table.add_column("", no_wrap=True)
-    for derivative in result.derivatives():
+    for label, derivative in labelled:
         ok = derivative.agree is not False and derivative.expect_met is not False
-        label = derivative_label(derivative.wrt)
         indices = [None] if size is None else elide(list(range(size)))
         for row, index in enumerate(indices):
             first = row == 0
@@ -153,20 +165,129 @@ def _derivative_table(result: PointReport) -> Table:
     return table
 
 
-def _verdicts(result: PointReport) -> list[Text]:
+def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     lines = []
-    names = [derivative_label(d.wrt) for d in result.derivatives() if d.agree is False]
+    names = [label for label, d in labelled if d.agree is False]
     witness = "symbolic" if result.checked_by == "symbolic" else "finite differences"
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is False:
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
-    unmet = [derivative_label(d.wrt) for d in result.derivatives() if d.expect_met is False]
+    unmet = [label for label, d in labelled if d.expect_met is False]
     if unmet:
         lines.append(Text(f"✗ --expect not met for {', '.join(unmet)}", style="bold red"))
     elif result.expect_met:
         lines.append(Text("✓ --expect met", style="green"))
     return lines
+
+
+MAX_ENTRY_ROWS = 24  # matrix entries listed before the rest are summarised
+MAX_GRID_COLUMNS = 8  # widest matrix drawn as a grid
+
+
+def render_matrix_report(result: MatrixReport, console: Console) -> None:
+    """hessian and jacobian: the entries autograd beside symbolic, the matrix,
+    and for a Hessian its eigenvalues, definiteness and critical point."""
+    hessian = isinstance(result, HessianResult)
+    labelled = _matrix_labels(result, hessian)
+    shown = [(label, d) for label, d, upper in labelled if upper or d.agree is False or d.expect_met is False]
+    if not _render_header(result, console, shown):
+        return
+    listed = _listed(shown)
+    console.print(_derivative_table(result, listed))
+    if len(listed) < len(shown):
+        console.print(Text(f"  … {len(shown) - len(listed)} more entries, all agreeing (--json lists every entry)"))
+    if _point_size(result) is None and len(result.columns) <= MAX_GRID_COLUMNS:
+        console.print(Text("Hessian (autograd)" if hessian else "Jacobian (autograd)"))
+        console.print(_matrix_grid(result, hessian))
+    if hessian:
+        for line in _curvature_lines(result):
+            console.print(line)
+    for line in _verdicts(result, [(label, d) for label, d, _ in labelled]):
+        console.print(line)
+
+
+def _matrix_labels(result: MatrixReport, hessian: bool) -> list:
+    """(label, entry, shown by default) for every entry; a Hessian shows its upper triangle."""
+    labelled = []
+    for i, row in enumerate(result.entries):
+        function = "f" if hessian else f"f{_subscript(i + 1)}"
+        for j, entry in enumerate(row):
+            labelled.append((derivative_label(entry.wrt, function), entry, not hessian or j >= i))
+    return labelled
+
+
+def _subscript(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def _listed(shown: list) -> list:
+    """At most MAX_ENTRY_ROWS entries, keeping every one that failed."""
+    if len(shown) <= MAX_ENTRY_ROWS:
+        return shown
+    failed = [item for item in shown if item[1].agree is False or item[1].expect_met is False]
+    room = max(0, MAX_ENTRY_ROWS - len(failed))
+    keep = {id(item[1]) for item in failed} | {id(item[1]) for item in shown[:room]}
+    return [item for item in shown if id(item[1]) in keep]
+
+
+def _matrix_grid(result: MatrixReport, hessian: bool) -> Table:
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for name in result.columns:
+        table.add_column(name, justify="right", no_wrap=True)
+    for i, row in enumerate(result.entries):
+        label = result.rows[i] if hessian else f"f{_subscript(i + 1)}"
+        table.add_row(label, *(format_number(entry.autograd) for entry in row))
+    return table
+
+
+def _curvature_lines(result: HessianResult) -> list:
+    size = _point_size(result)
+    if size is None:
+        lines = [
+            Text(f"eigenvalues: {', '.join(format_number(v) for v in elide(result.eigenvalues))}"),
+            Text(f"{result.definiteness}{'' if result.symmetric else ' (of the symmetric part: autograd is not symmetric)'}"),
+            Text(_critical_text(result.critical_point, result.definiteness)),
+        ]
+        return lines
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("point", "eigenvalues", "definiteness", "critical point"):
+        table.add_column(name, no_wrap=name != "eigenvalues", overflow="fold")
+    for index in elide(list(range(size))):
+        if index == "…":
+            table.add_row("…", "…", "…", "…")
+            continue
+        eigenvalues = ", ".join(format_number(column[index]) for column in elide(result.eigenvalues))
+        table.add_row(f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—")
+    return [table]
+
+
+def _critical_text(kind: Optional[str], definiteness: str) -> str:
+    if definiteness == "undefined":
+        return "the Hessian is not finite here: no definiteness, no critical-point test"
+    if kind is None:
+        return "not a critical point: the gradient is not zero"
+    if kind == "inconclusive":
+        return "critical point (gradient zero); the second-derivative test is inconclusive"
+    return f"critical point (gradient zero): {kind}"
+
+
+def render_functions(listing: dict, console: Console) -> None:
+    """`autodiff functions`: one row per function, then the constants."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("function", no_wrap=True)
+    table.add_column("arguments", justify="right", no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for function in listing["functions"]:
+        table.add_row(function["signature"], function["arity"], function["description"])
+    console.print(table)
+    constants = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    constants.add_column("constant", no_wrap=True)
+    constants.add_column("description", overflow="fold")
+    for constant in listing["constants"]:
+        constants.add_row(constant["name"], constant["description"])
+    console.print(constants)
 
 
 def render_warnings(warnings: list[str], console: Console) -> None:

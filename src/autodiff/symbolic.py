@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Optional, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -67,10 +67,26 @@ def with_deadline(work: Callable[[], T], seconds: float) -> T:
     return outcome["value"]  # type: ignore[return-value]
 
 
-def symbolic_derivative(expr, sequence: Sequence[str]):
-    """sympy.diff(expr, *sequence), with variables named as in the expression."""
+def symbolic_derivative(expr, sequence: Sequence[str], symbols: Optional[dict] = None):
+    """sympy.diff(expr, *sequence), with variables named as in the expression.
+
+    `symbols` (name → Symbol, from `symbols_of`) saves looking them up in a
+    large expression again for each derivative of it.
+    """
     import sympy
 
-    by_name = {symbol.name: symbol for symbol in expr.free_symbols}
-    symbols = [by_name.get(name) or sympy.Symbol(name, real=True) for name in sequence]
-    return sympy.diff(expr, *symbols)
+    by_name = symbols if symbols is not None else symbols_of([expr])
+    for name in sequence:
+        symbol = by_name.get(name) or sympy.Symbol(name, real=True)
+        if isinstance(expr, sympy.Add):
+            # As Add differentiates, but without asking every term that does
+            # not contain the variable (a 60-variable sum has 59 such terms).
+            expr = sympy.Add(*(sympy.diff(term, symbol) for term in expr.args if symbol in term.free_symbols))
+        else:
+            expr = sympy.diff(expr, symbol)
+    return expr
+
+
+def symbols_of(exprs) -> dict:
+    """The variables of some expressions, by name."""
+    return {symbol.name: symbol for expr in exprs for symbol in expr.free_symbols}
