@@ -257,7 +257,7 @@ def test_version():
     assert result.stdout == f"autodiff {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["grad", "partial"])
+@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian"])
 def test_every_command_has_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0
@@ -355,3 +355,178 @@ def test_a_bad_grad_output_is_refused_before_sympy_works(monkeypatch):
     monkeypatch.setattr(symbolic, "symbolic_derivative", never)
     result, report = invoke_json("grad", "x^2", "--at", "x=[1,2,3]", "--grad-output", "1,2")
     assert result.exit_code == 2 and "--grad-output has 2 values" in report["error"]["message"]
+
+
+def test_functions_command_lists_the_table():
+    from autodiff.functions import CONSTANTS, FUNCTIONS
+
+    result = invoke("functions")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for spec in FUNCTIONS:
+        assert any(line.startswith(spec.signature + " ") and spec.summary in line for line in lines), spec.name
+    assert any(line.split()[:2] == ["atan2(y,", "x)"] and " 2 " in line for line in lines)
+    assert any(line.startswith("min(a, b, ...)") and " 2+ " in line for line in lines)
+    assert any(line.startswith("clamp(x, lo, hi)") and "x limited to [lo, hi]" in line for line in lines)  # not markup
+    for constant in CONSTANTS:
+        assert any(line.startswith(constant.name + " ") and constant.summary in line for line in lines)
+    help_text = invoke("functions", "--help").stdout
+    assert "--json" in help_text and "autodiff functions" in README.read_text()
+
+
+def test_functions_json_is_the_table():
+    from autodiff.functions import CONSTANTS, FUNCTIONS
+
+    result, listing = invoke_json("functions")
+    assert result.exit_code == 0
+    assert listing["command"] == "functions"
+    assert [f["name"] for f in listing["functions"]] == [spec.name for spec in FUNCTIONS]
+    atan2 = next(f for f in listing["functions"] if f["name"] == "atan2")
+    assert atan2 == {
+        "name": "atan2", "signature": "atan2(y, x)", "arity": "2", "min_args": 2, "max_args": 2,
+        "description": atan2["description"],
+    }
+    assert next(f for f in listing["functions"] if f["name"] == "max")["max_args"] is None
+    assert [c["name"] for c in listing["constants"]] == [c.name for c in CONSTANTS]
+
+
+HESSIAN_SADDLE = {
+    "command": "hessian",
+    "expression": "x**2 - y**2",
+    "variables": ["x", "y"],
+    "at": {"x": 0.0, "y": 0.0},
+    "value": 0.0,
+    "dtype": "float64",
+    "hessian": {
+        "variables": ["x", "y"],
+        "autograd": [[2.0, 0.0], [0.0, -2.0]],
+        "symbolic": [["2", "0"], ["0", "-2"]],
+        "symbolic_value": [[2.0, 0.0], [0.0, -2.0]],
+        "entry_agree": [[True, True], [True, True]],
+        "agree": True,
+        "symmetric": True,
+        "eigenvalues": [-2.0, 2.0],
+        "definiteness": "indefinite",
+        "gradient": [0.0, 0.0],
+        "critical_point": "saddle point",
+    },
+    "agree": True,
+    "checked_by": "symbolic",
+    "warnings": [],
+}
+
+
+def test_hessian_json_view_exactly():
+    result, report = invoke_json("hessian", "x^2 - y^2", "--at", "x=0,y=0")
+    assert result.exit_code == 0
+    numeric = report["hessian"].pop("numeric")
+    assert numeric == [[pytest.approx(2.0), pytest.approx(0.0, abs=1e-9)], [pytest.approx(0.0, abs=1e-9), pytest.approx(-2.0)]]
+    assert report == HESSIAN_SADDLE
+
+
+def test_jacobian_json_view_exactly():
+    result, report = invoke_json("jacobian", "[x*y, x+y, sin(x)]", "--at", "x=0,y=2")
+    assert result.exit_code == 0
+    numeric = report["jacobian"].pop("numeric")
+    assert numeric == [[pytest.approx(v, abs=1e-9) for v in row] for row in [[2, 0], [1, 1], [1, 0]]]
+    assert report == {
+        "command": "jacobian",
+        "expression": "[x*y, x + y, sin(x)]",
+        "variables": ["x", "y"],
+        "at": {"x": 0.0, "y": 2.0},
+        "value": [0.0, 2.0, 0.0],
+        "dtype": "float64",
+        "jacobian": {
+            "functions": ["x*y", "x + y", "sin(x)"],
+            "variables": ["x", "y"],
+            "autograd": [[2.0, 0.0], [1.0, 1.0], [1.0, 0.0]],
+            "symbolic": [["y", "x"], ["1", "1"], ["cos(x)", "0"]],
+            "symbolic_value": [[2.0, 0.0], [1.0, 1.0], [1.0, 0.0]],
+            "entry_agree": [[True, True], [True, True], [True, True]],
+            "agree": True,
+        },
+        "agree": True,
+        "checked_by": "symbolic",
+        "warnings": [],
+    }
+
+
+def test_hessian_vector_point_human_view_exactly():
+    result = invoke("hessian", "x^2*y + y^3", "--at", "x=[1,0],y=[2,0]", "--wrt", "y,x")
+    assert result.exit_code == 0
+    assert result.stdout == """\
+f(x, y) = x**2*y + y**3
+at x = [1, 0], y = [2, 0]
+f = [10, 0]
+derivative      point   autograd   symbolic   symbolic value   finite diff.    
+───────────────────────────────────────────────────────────────────────────────
+∂²f/∂y²           [0]         12   6*y                    12             12   ✓
+                  [1]          0                           0              0    
+∂²f/∂x∂y          [0]          2   2*x                     2    1.999999999   ✓
+                  [1]          0                           0              0    
+∂²f/∂x²           [0]          4   2*y                     4    4.000000002   ✓
+                  [1]          0                           0              0    
+point   eigenvalues                definiteness        critical point
+─────────────────────────────────────────────────────────────────────
+[0]     3.527864045, 12.47213595   positive definite   —             
+[1]     0, 0                       zero                inconclusive  
+✓ autograd and symbolic agree
+"""
+
+
+def test_symbolic_only_matrices_human_view_exactly():
+    result = invoke("hessian", "x^2*y + y^3")
+    assert result.exit_code == 0
+    assert result.stdout == "f(x, y) = x**2*y + y**3\n∂²f/∂x² = 2*y\n∂²f/∂y∂x = 2*x\n∂²f/∂y² = 6*y\n"
+    result = invoke("jacobian", "[x*y, exp(y)]")
+    assert result.exit_code == 0
+    assert result.stdout == "f(x, y) = [x*y, exp(y)]\n∂f₁/∂x = y\n∂f₁/∂y = x\n∂f₂/∂x = 0\n∂f₂/∂y = exp(y)\n"
+    result, report = invoke_json("hessian", "x*y")
+    assert report["hessian"]["symbolic"] == [["0", "1"], ["1", "0"]]
+    assert report["hessian"]["autograd"] == [[None, None], [None, None]]
+    assert report["agree"] is None and report["hessian"]["eigenvalues"] is None
+
+
+def test_matrix_expect_unmet_shows_expected_and_exits_1():
+    result = invoke("hessian", "x*y", "--at", "x=1,y=2", "--expect", "[[0,1],[1,5]]")
+    assert result.exit_code == 1
+    assert "✗ --expect not met for ∂²f/∂y²" in result.stdout
+    assert "✓ autograd and symbolic agree" in result.stdout
+
+
+def test_large_hessian_lists_failures_and_summarises_the_rest():
+    text = " + ".join(f"(x{i} - x{i + 1})^2" for i in range(1, 10))
+    at = ",".join(f"x{i}={i}" for i in range(1, 11))
+    result = invoke("hessian", text, "--at", at, "--no-symbolic")
+    assert result.exit_code == 0
+    assert "  … 31 more entries, all agreeing (--json lists every entry)" in result.stdout
+    assert "Hessian (autograd)" not in result.stdout  # 10 columns: no grid
+    assert "positive semidefinite" in result.stdout  # constant direction: all equal
+    result = invoke("hessian", text, "--at", at, "--no-symbolic", "--expect", ",".join(["0"] * 100))
+    assert result.exit_code == 1
+    assert "∂²f/∂x10²" in result.stdout  # a failing entry beyond the first 24 is still listed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["hessian", "3"], "the expression has no variables to differentiate by; name them with --wrt or --at"),
+        (["hessian", "x*y", "--at", "x=1,y=2", "--wrt", "x,x"], "--wrt names a variable twice: x,x"),
+        (["hessian", "x*y", "--at", "x=1,y=2", "--expect", "1,2,3"], "--expect has 3 values; the 2×2 matrix has 4"),
+        (["jacobian", "[x, y]", "--at", "x=1"], "no value for y; add --at y=…"),
+        (["hessian", "[x, y]", "--at", "x=1,y=1"], "a list [f1, f2, ...] is only allowed as the expression of"),
+    ],
+)
+def test_matrix_usage_errors(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    result, report = invoke_json(*args)
+    assert result.exit_code == 2 and message in report["error"]["message"]
+
+
+def test_matrix_limit_is_exit_2_naming_the_limit():
+    from autodiff.limits import Limits
+
+    with pytest.raises(api.LimitError, match="more than the limit of 3"):
+        api.hessian("x*y", at={"x": 1, "y": 2}, limits=Limits(max_matrix_entries=3))

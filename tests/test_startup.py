@@ -21,7 +21,12 @@ print("HEAVY", ",".join(heavy))
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], []], ids=" ".join
+    "args",
+    [
+        ["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], ["hessian", "--help"],
+        ["jacobian", "--help"], ["functions"], ["functions", "--json"], [],
+    ],
+    ids=" ".join,
 )
 def test_help_and_version_import_neither_torch_nor_sympy(args):
     completed = subprocess.run(

@@ -78,6 +78,11 @@ def derivative_label(sequence: list[str], function: str = "f") -> str:
     return f"∂{power}{function}/" + "".join(parts)
 
 
+def _add_row(table: Table, *cells) -> None:
+    """Cells as plain text: user text and SymPy output are never rich markup ("[lo, hi]")."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
 def mark(ok: Optional[bool]) -> Text:
     if ok is None:
         return Text("")
@@ -150,7 +155,7 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
         for row, index in enumerate(indices):
             first = row == 0
             if index == "…":
-                table.add_row("", "…", "…", "", "…", "…", *(["…"] if has_expect else []), "")
+                _add_row(table, "", "…", "…", "", "…", "…", *(["…"] if has_expect else []), "")
                 continue
             cells = [label if first else ""]
             if size is not None:
@@ -161,7 +166,7 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
                 expected = derivative.expected
                 shown = expected[index] if isinstance(expected, list) and index is not None else expected
                 cells.append(format_number(shown))
-            table.add_row(*cells, mark(ok) if first else "")
+            _add_row(table, *cells, mark(ok) if first else "")
     return table
 
 
@@ -238,7 +243,7 @@ def _matrix_grid(result: MatrixReport, hessian: bool) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for i, row in enumerate(result.entries):
         label = result.rows[i] if hessian else f"f{_subscript(i + 1)}"
-        table.add_row(label, *(format_number(entry.autograd) for entry in row))
+        _add_row(table, label, *(format_number(entry.autograd) for entry in row))
     return table
 
 
@@ -256,10 +261,10 @@ def _curvature_lines(result: HessianResult) -> list:
         table.add_column(name, no_wrap=name != "eigenvalues", overflow="fold")
     for index in elide(list(range(size))):
         if index == "…":
-            table.add_row("…", "…", "…", "…")
+            _add_row(table, "…", "…", "…", "…")
             continue
         eigenvalues = ", ".join(format_number(column[index]) for column in elide(result.eigenvalues))
-        table.add_row(f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—")
+        _add_row(table, f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—")
     return [table]
 
 
@@ -280,13 +285,13 @@ def render_functions(listing: dict, console: Console) -> None:
     table.add_column("arguments", justify="right", no_wrap=True)
     table.add_column("description", overflow="fold")
     for function in listing["functions"]:
-        table.add_row(function["signature"], function["arity"], function["description"])
+        _add_row(table, function["signature"], function["arity"], function["description"])
     console.print(table)
     constants = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     constants.add_column("constant", no_wrap=True)
     constants.add_column("description", overflow="fold")
     for constant in listing["constants"]:
-        constants.add_row(constant["name"], constant["description"])
+        _add_row(constants, constant["name"], constant["description"])
     console.print(constants)
 
 
