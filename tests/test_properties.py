@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 
-from autodiff.api import grad
+from autodiff.api import grad, hessian, jacobian, partial
 from autodiff.errors import AutodiffError, LimitError
 from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
 from autodiff.parsing import parse_expression
@@ -491,3 +491,65 @@ def test_regression_tracebacks_from_infinite_constants(text, with_point):
         grad(text, {"x": 0.5} if with_point else None)
     except AutodiffError:
         pass
+
+
+# --------------------------------------------------------------------------
+# (e) matrices: the Hessian and the Jacobian agree with grad and with SymPy
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(text=expressions(depth=3), at=POINTS)
+@example(text="x^2*y + y^3", at={"x": 1.0, "y": 2.0})
+@example(text="where(x > 0, x*y^2, sin(y))", at={"x": -0.5, "y": 1.0})
+def test_hessian_agrees_and_matches_second_partials(text, at):
+    note(f"text={text!r} at={at}")
+    result = built(lambda: hessian(text, at, wrt=["x", "y"]))
+    matrix = result.matrix("autograd")
+    assume(all(_finite_numbers(v) and abs(v) < 1e6 for row in matrix for v in row))
+    assume(_finite_numbers(result.value) and abs(result.value) < 1e6)
+    assert result.checked_by == "symbolic", result.warnings
+    assert result.agree is True, result.to_json()
+    assert result.symmetric is True
+    # The batched Hessian equals partial's one-sequence-at-a-time derivatives.
+    for i, first in enumerate("xy"):
+        for j, second in enumerate("xy"):
+            one = partial(text, at, wrt=[first, second], symbolic=False).partial.autograd
+            assert math.isclose(matrix[i][j], one, rel_tol=1e-9, abs_tol=1e-12), (first, second, matrix, one)
+    eigenvalues = sorted(result.eigenvalues)
+    trace = matrix[0][0] + matrix[1][1]
+    assert math.isclose(sum(eigenvalues), trace, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(first=expressions(depth=3), second=expressions(depth=3), at=POINTS)
+def test_jacobian_rows_are_the_gradients(first, second, at):
+    note(f"[{first}, {second}] at={at}")
+    result = built(lambda: jacobian(f"[{first}, {second}]", at, wrt=["x", "y"]))
+    matrix = result.matrix("autograd")
+    assume(all(_finite_numbers(v) and abs(v) < 1e6 for row in matrix for v in row))
+    assert result.agree is True, result.to_json()
+    for row, text in zip(matrix, (first, second)):
+        gradient = grad(text, at, wrt=["x", "y"], symbolic=False).gradient
+        assert row == [gradient["x"].autograd, gradient["y"].autograd]
+
+
+@settings(max_examples=examples(60), **SETTINGS)
+@given(text=wild_expressions(), at=WILD_POINTS, vector=st.booleans(), command=st.sampled_from(["hessian", "jacobian"]))
+def test_matrix_json_is_always_strict(text, at, vector, command):
+    note(f"{command} text={text!r} at={at}")
+    if vector:
+        at = {"x": [at["x"], 0.5, -at["x"]], "y": at["y"]}
+    function = hessian if command == "hessian" else jacobian
+    try:
+        result = function(f"[{text}, x*y]" if command == "jacobian" else text, at, symbolic_timeout=2.0)
+    except AutodiffError as error:
+        json.loads(json.dumps(error.to_json(), allow_nan=False), parse_constant=_reject_constant)
+        return
+    data = result.to_json()
+    decoded = json.loads(json.dumps(data, allow_nan=False), parse_constant=_reject_constant)
+    assert decoded == data
+    body = decoded[command]
+    for column in ("autograd", "symbolic_value", "numeric"):
+        _only_strings_for_nonfinite(body[column])
+    if command == "hessian":
+        _only_strings_for_nonfinite(body["eigenvalues"])
