@@ -111,3 +111,47 @@ def test_softplus_is_not_linear_above_twenty():
     # torch.nn.functional.softplus is exactly linear above its threshold 20.
     sigmoid_prime = math.exp(-30) / (1 + math.exp(-30)) ** 2
     assert autograd("softplus(x)", 2, 30.0) == pytest.approx(sigmoid_prime, rel=1e-9)
+
+
+def test_several_expressions_share_one_program():
+    from autodiff.lowering import compile_expressions
+    from autodiff.parsing import parse_list
+
+    program = compile_expressions(parse_list("[sin(x^2) + y, cos(sin(x^2)), 3]"))
+    assert [i.op for i in program.instructions].count(torch.sin) == 1
+    env = {"x": torch.tensor(0.5, dtype=torch.float64), "y": torch.tensor(2.0, dtype=torch.float64)}
+    first, second, third = program.outputs(env)
+    assert first.item() == pytest.approx(math.sin(0.25) + 2)
+    assert second.item() == pytest.approx(math.cos(math.sin(0.25)))
+    assert third.item() == 3.0
+    assert program(env).item() == first.item()
+
+
+def test_batched_rows_fall_back_to_one_backward_per_row(monkeypatch):
+    """Where vmap has no batching rule for an operation, each row of a
+    Jacobian is its own backward pass, with the same result."""
+    from autodiff.calculus import hessian
+    from autodiff.points import parse_assignments
+
+    program = compile_expression(parse_expression("x^2*y + sin(x*y) + y^3"))
+    point = parse_assignments(["x=[1,0.5],y=[2,-1]"])
+    expected = hessian(program, point, ["x", "y"], ["x", "y"], torch.float64)
+    real_grad = torch.autograd.grad
+    calls = []
+
+    def no_batching(*args, **kwargs):
+        calls.append(kwargs.get("is_grads_batched", False))
+        if kwargs.get("is_grads_batched"):
+            raise RuntimeError("Batching rule not implemented")
+        return real_grad(*args, **kwargs)
+
+    monkeypatch.setattr(torch.autograd, "grad", no_batching)
+    value, gradient, matrix = hessian(program, point, ["x", "y"], ["x", "y"], torch.float64)
+    assert calls.count(True) == 1 and calls.count(False) == 3  # the gradient, then one pass per row
+    assert torch.equal(value, expected[0]) and torch.equal(gradient, expected[1])
+    assert torch.allclose(matrix, expected[2], rtol=1e-15, atol=0)
+    # x^2*y + sin(xy) + y^3 at (1, 2): H = [[2y - y² sin(xy), 2x + cos(xy) - xy sin(xy)], [·, -x² sin(xy) + 6y]]
+    xs, ys = 1.0, 2.0
+    assert matrix[0, 0, 0].item() == pytest.approx(2 * ys - ys**2 * math.sin(xs * ys))
+    assert matrix[0, 1, 0].item() == pytest.approx(2 * xs + math.cos(xs * ys) - xs * ys * math.sin(xs * ys))
+    assert matrix[1, 1, 0].item() == pytest.approx(-(xs**2) * math.sin(xs * ys) + 6 * ys)
