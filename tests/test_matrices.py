@@ -22,25 +22,24 @@ import math
 import pytest
 import sympy
 import torch
+from helpers import invoke, invoke_json, strict_loads
 
 from autodiff import api
 from autodiff.errors import PointError
 from autodiff.results import DerivativeResult, HessianResult
-from helpers import invoke, invoke_json, strict_loads
 
-NAMES = "x y z w u v r t p a b c d".split()
+NAMES = ["x", "y", "z", "w", "u", "v", "r", "t", "p", "a", "b", "c", "d"]
 SYMBOLS = {name: sympy.Symbol(name, real=True) for name in NAMES}
 x, y, z, w, u, v, r, t, p, a, b, c, d = (SYMBOLS[name] for name in NAMES)
 
 # Against the exact (30-digit) derivative: autograd and symbolic_value in float64.
-EXACT = dict(rel=1e-9, abs=1e-10)
+EXACT = {"rel": 1e-9, "abs": 1e-10}
 # Richardson finite differences: the product's own tolerance for order n is 10^(n-7).
-NUMERIC = {1: dict(rel=1e-6, abs=1e-6), 2: dict(rel=1e-5, abs=1e-5), 3: dict(rel=1e-4, abs=1e-4),
-           4: dict(rel=1e-3, abs=1e-3)}
+NUMERIC = {order: {"rel": 10.0 ** (order - 7), "abs": 10.0 ** (order - 7)} for order in (1, 2, 3, 4)}
 
-sigmoid = lambda e: 1 / (1 + sympy.exp(-e))  # noqa: E731
-softplus = lambda e: sympy.log(1 + sympy.exp(e))  # noqa: E731
-hypot = lambda e, f: sympy.sqrt(e**2 + f**2)  # noqa: E731
+sigmoid = lambda e: 1 / (1 + sympy.exp(-e))
+softplus = lambda e: sympy.log(1 + sympy.exp(e))
+hypot = lambda e, f: sympy.sqrt(e**2 + f**2)
 
 
 # --------------------------------------------------------------------------
@@ -662,6 +661,7 @@ ROSENBROCK_N = 60
 ROSENBROCK = " + ".join(f"100*(x{i+1}-x{i}^2)^2 + (1-x{i})^2" for i in range(1, ROSENBROCK_N))
 ROSENBROCK_AT = {f"x{i}": 1 for i in range(1, ROSENBROCK_N + 1)}
 ROSENBROCK_NAMES = [f"x{i}" for i in range(1, ROSENBROCK_N + 1)]  # natural order: x2 before x10
+SYM_X = [sympy.Symbol(name, real=True) for name in ROSENBROCK_NAMES]
 
 
 def rosenbrock_oracle() -> list[list[float]]:
@@ -689,9 +689,6 @@ def test_rosenbrock_oracle_is_the_textbook_matrix():
     ones = {s: 1 for s in SYM_X}
     for i, j in [(0, 0), (0, 1), (1, 1), (30, 31), (30, 30), (58, 59), (59, 59), (5, 7)]:
         assert float(sympy.diff(full, SYM_X[i], SYM_X[j]).subs(ones)) == matrix[i][j]
-
-
-SYM_X = [sympy.Symbol(name, real=True) for name in ROSENBROCK_NAMES]
 
 
 def test_rosenbrock_60_hessian_numeric():
@@ -753,3 +750,43 @@ def test_deliberately_wrong_expect_fails_every_command():
     assert api.jacobian("[x*y, x+y, sin(x)]", at={"x": 0, "y": 2}, expect="2,0,1,1,1,0.5").exit_code == 1
     assert api.partial("u^3+v^2+4*u*v", at={"u": 3, "v": 4}, wrt=["u", "v"], expect="5").exit_code == 1
     assert api.partial("u^3+v^2+4*u*v", at={"u": 3, "v": 4}, wrt=["u", "v"], expect="4").exit_code == 0
+
+
+# --------------------------------------------------------------------------
+# A zero weight times an infinite local derivative is nan: the batched rows
+# must not let one row's infinity poison another row's entries (regressions).
+
+def test_jacobian_entry_is_not_poisoned_by_another_rows_infinity():
+    result = api.jacobian("[x^2, 1/y]", at={"x": 1, "y": 0})
+    assert result.matrix("symbolic_value") == [[2.0, 0.0], [0.0, "-inf"]]
+    assert result.matrix("autograd") == [[2.0, 0.0], [0.0, "-inf"]]
+    assert result.agree is True
+
+
+def test_hessian_mixed_entry_is_not_poisoned_by_another_columns_infinity():
+    result = api.hessian("x^2 + sqrt(y)", at={"x": 1, "y": 0})
+    mixed = api.partial("x^2 + sqrt(y)", at={"x": 1, "y": 0}, wrt=["x", "y"]).partial.autograd
+    assert mixed == 0.0
+    assert result.matrix("symbolic_value") == [[2.0, 0.0], [0.0, "-inf"]]
+    assert result.matrix("autograd") == [[2.0, mixed], [mixed, "-inf"]]
+    assert result.agree is True
+
+
+def test_hessian_entry_matches_partial_when_another_first_partial_is_nan():
+    # ∂(x^y)/∂y = x^y log(x) is 0*(-inf) = nan at x = 0; ∂²(x^y)/∂x² at (0, 2) is 2
+    # and partial gives 2; so must the Hessian's xx entry, also at a vector point
+    partial_xx = api.partial("x^y", at={"x": 0, "y": 2}, wrt=["x", "x"]).partial.autograd
+    assert partial_xx == 2.0
+    assert api.hessian("x^y", at={"x": 0, "y": 2}).entries[0][0].autograd == partial_xx
+    assert api.hessian("x^y", at={"x": [0, 1], "y": 2}).entries[0][0].autograd == [2.0, 2.0]
+    jacobian = api.jacobian("[x^2, 1/y]", at={"x": [1, 2], "y": [0, 1]})
+    assert jacobian.matrix("autograd") == [[[2.0, 4.0], [0.0, 0.0]], [[0.0, 0.0], ["-inf", -1.0]]]
+
+
+def test_expect_rows_as_a_list_of_texts_in_the_api():
+    # As the CLI's repeated --expect: each text a row.
+    result = api.hessian("x^2*y + y^3", at={"x": 1, "y": 2}, expect=["[4,2]", "[2,12]"])
+    assert result.expect_met is True and result.exit_code == 0
+    result = api.hessian("x^2*y + y^3", at={"x": 1, "y": 2}, expect=["[4,2]", "[2,13]"])
+    assert result.expect_met is False and result.exit_code == 1
+    assert api.hessian("x^2*y + y^3", at={"x": 1, "y": 2}, expect=["[[4,2],[2,12]]"]).expect_met is True

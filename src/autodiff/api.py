@@ -613,7 +613,9 @@ def _expect_matrix(entries: list[list[DerivativeResult]], expect, settings: _Opt
     if isinstance(expect, str):
         expected = parse_matrix(expect, "--expect", shape, settings.limits)
     elif isinstance(expect, (list, tuple)) and expect and all(isinstance(e, str) for e in expect):
-        expected = parse_matrix(",".join(expect), "--expect", shape, settings.limits)
+        # One text is the matrix; several are its rows (`-e [4,2] -e [2,12]`).
+        text = expect[0] if len(expect) == 1 else "[" + ",".join(expect) + "]"
+        expected = parse_matrix(text, "--expect", shape, settings.limits)
     else:
         expected = [[float(v) for v in row] for row in expect]
         if [len(row) for row in expected] != [shape[1]] * shape[0]:

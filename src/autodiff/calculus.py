@@ -127,8 +127,18 @@ def hessian(program: Program, point: Point, names: Sequence[str], differentiated
     stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
     output = evaluate(program, leaves, dtype)
     (first,) = _grad(output, [stacked], torch.ones_like(output), create_graph=True)
-    second = jacobian_of(first, stacked)
-    return output.detach(), first.detach(), second.detach()
+    second = jacobian_of(first, stacked).detach()
+
+    def exact_rows(separate):
+        output = evaluate(program, separate, dtype)
+        firsts = _grad(output, [separate[n] for n in differentiated], torch.ones_like(output), True)
+        return [
+            lambda g=g: torch.stack(_grad(g, [separate[n] for n in differentiated], torch.ones_like(g), False, True))
+            for g in firsts
+        ]
+
+    _repair(second, point, names, dtype, exact_rows)
+    return output.detach(), first.detach(), second
 
 
 def jacobian(program: Program, point: Point, names: Sequence[str], differentiated: Sequence[str], dtype: torch.dtype):
@@ -136,4 +146,31 @@ def jacobian(program: Program, point: Point, names: Sequence[str], differentiate
     stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
     shape = stacked.shape[1:]
     outputs = torch.stack([out.expand(shape) for out in program.outputs(leaves, dtype)])
-    return outputs.detach(), jacobian_of(outputs, stacked).detach()
+    matrix = jacobian_of(outputs, stacked).detach()
+
+    def exact_rows(separate):
+        return [
+            lambda out=out: torch.stack(
+                _grad(out.expand(shape), [separate[n] for n in differentiated], torch.ones(shape, dtype=dtype), False, True)
+            )
+            for out in program.outputs(separate, dtype)
+        ]
+
+    _repair(matrix, point, names, dtype, exact_rows)
+    return outputs.detach(), matrix
+
+
+def _repair(matrix: torch.Tensor, point: Point, names, dtype, exact_rows) -> None:
+    """Recompute, one backward pass each, the rows where the batched pass gave nan.
+
+    The batched pass weights the other rows by zero, and a zero weight times
+    an infinite local derivative elsewhere in the graph is nan: for
+    [x^2, 1/y] at y = 0, ∂(x^2)/∂y would come out nan instead of 0. With a
+    leaf per variable and one row's output alone, that term is not in the
+    graph. Rows without nan are exact already (a nan cannot cancel)."""
+    bad = [row for row in range(matrix.shape[0]) if bool(torch.isnan(matrix[row]).any())]
+    if not bad:
+        return
+    rows = exact_rows(make_leaves(point, list(point.values), dtype, requires_grad=True))
+    for row in bad:
+        matrix[row] = rows[row]()

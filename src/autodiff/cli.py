@@ -247,7 +247,7 @@ def hessian(
     """
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
-        expect=_matrix_expect(expect), rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
     )
 
 
@@ -274,15 +274,8 @@ def jacobian(
     """
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
-        expect=_matrix_expect(expect), rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
     )
-
-
-def _matrix_expect(values: Optional[List[str]]) -> Optional[str]:
-    """One --expect is the matrix; several are its rows."""
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else "[" + ",".join(values) + "]"
 
 
 @app.command()
