@@ -708,3 +708,14 @@ def test_sympy_work_on_a_constant_tower_is_bounded():
     error = parse_error("log10(2 + cos(exp(exp(exp(e))))) + x", limits=Limits(max_build_seconds=0.3))
     assert isinstance(error, LimitError)
     assert error.message.startswith("SymPy took longer than 0.3 s to build this expression")
+
+
+def test_cbrt_of_a_negative_constant_evaluates_to_a_real_number():
+    # SymPy's numeric evaluation (used by its assumptions and printing) must
+    # see the real cube root, not the complex principal one.
+    expr = parse_expression("cbrt(-2 - pi^2)")
+    assert complex(expr.evalf(30)).imag == 0
+    assert float(expr.evalf(30)) == pytest.approx(-((2 + math.pi**2) ** (1 / 3)), rel=1e-15)
+    nested = parse_expression("sin(hypot(2, 1 + (sin(cbrt(-2 - (pi)^2)))^2))")
+    c = -((2 + math.pi**2) ** (1 / 3))
+    assert float(nested.evalf(30)) == pytest.approx(math.sin(math.hypot(2, 1 + math.sin(c) ** 2)), rel=1e-14)

@@ -373,6 +373,7 @@ def _sympy_reference(printed: str):
 @example(text="2^x^2")
 @example(text="x - (y - 1.5)")
 @example(text="sin(acos(sin(atan2(x, 2 + sin(x)))/2))")
+@example(text="sin(hypot(2, 1 + (sin(cbrt(-2 - (pi)^2)))^2))")  # cbrt's evalf was complex
 def test_printing_round_trips(text):
     first = built(lambda: parse_expression(text))
     printed = str(first).replace("**", "^")

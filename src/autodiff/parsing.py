@@ -335,7 +335,7 @@ class Parser:
         for number, arg in enumerate(args, start=1):
             # Refuse what is surely not real (I, 0/0, 1/0); SymPy cannot prove
             # every real constant real (1/softplus(2)), so unknown is accepted.
-            if arg.is_extended_real is False or arg.has(sp.nan, sp.zoo):
+            if _surely_not_real(arg, sp):
                 raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
         try:
             return spec.symbolic(sp)(*args)
@@ -378,7 +378,19 @@ class Parser:
                     f"(the limit is {self.limits.max_exact_digits})",
                     op,
                 )
-        return self.exact(sp.Pow(base, exponent), op)
+        digits = _log2_magnitude(exponent) * 30103 // 100000 if isinstance(exponent, sp.Float) else 0
+        if digits > self.limits.max_exact_digits:
+            # mpmath would turn this exponent into an integer of that many digits.
+            size = f"{float(digits):.3g}" if digits < 10**300 else "(a number of more than 300 digits)"
+            raise self.limit(
+                f"the exponent here is about 10^{size}, too large to evaluate "
+                f"(the limit is 10^{self.limits.max_exact_digits})",
+                op,
+            )
+        try:
+            return self.exact(sp.Pow(base, exponent), op)
+        except (OverflowError, MemoryError):
+            raise self.limit("this power is too large to evaluate", op) from None
 
     def exact(self, node, op: Token):
         """Refuse a node whose exact rational coefficient outgrows the limit
@@ -398,6 +410,21 @@ class Parser:
                     op,
                 )
         return node
+
+
+def _log2_magnitude(number) -> int:
+    """About log2 |number| of a SymPy Float, from its mpmath representation."""
+    _, mantissa, exponent, bits = number._mpf_
+    return 0 if not mantissa else exponent + bits
+
+
+def _surely_not_real(arg, sp) -> bool:
+    try:
+        return arg.is_extended_real is False or arg.has(sp.nan, sp.zoo)
+    except (ArithmeticError, ValueError, TypeError, AttributeError):
+        # SymPy's assumptions evaluate constants numerically, and mpmath can
+        # fail on the way: that proves nothing, so the argument is accepted.
+        return False
 
 
 def sympy_work(work, text: str, limits: Limits):

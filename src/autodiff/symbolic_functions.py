@@ -102,6 +102,15 @@ class cbrt(Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
+    def _eval_evalf(self, prec):
+        # Real for a negative argument too (SymPy's Pow would give the complex
+        # principal root, and then e.g. hypot's mpmath evaluation fails).
+        arg = self.args[0]._eval_evalf(prec)
+        if arg is None or not arg.is_Number or not arg.is_extended_real:
+            return None
+        root = abs(arg) ** sympy.Rational(1, 3)
+        return -root if arg.is_negative else root
+
 
 class floor(sympy.floor):
     """floor with derivative 0 (SymPy leaves it unevaluated); kinks at integers."""
