@@ -653,9 +653,9 @@ class _Curvature:
         eigenvalues[~finite] = torch.nan
         flat = gradient.reshape(gradient.shape[0], -1) if gradient.shape[0] else torch.zeros(0, batch.shape[0])
         critical = tolerance.close(flat, torch.zeros_like(flat)).all(dim=0)
-        kinds = [_definiteness(values, tolerance) for values in eigenvalues]
+        kinds = _definiteness(eigenvalues, tolerance)
         points = [
-            self.KINDS.get(kind) if bool(is_critical) else None for kind, is_critical in zip(kinds, critical)
+            self.KINDS.get(kind) if is_critical else None for kind, is_critical in zip(kinds, critical.tolist())
         ]
         columns = eigenvalues.transpose(0, 1)  # (n, points): every number a list over the points
         self.eigenvalues = [_numbers(column) if vector else column.item() for column in columns]
@@ -663,20 +663,28 @@ class _Curvature:
         self.critical_point = points if vector else points[0]
 
 
-def _definiteness(eigenvalues, tolerance) -> str:
-    """Positive/negative (semi)definite, indefinite or zero; eigenvalues within
-    the tolerance of zero (relative to the largest) count as zero."""
+def _definiteness(eigenvalues, tolerance) -> list[str]:
+    """For each point's eigenvalues (a row): positive/negative (semi)definite,
+    indefinite, zero, or undefined; eigenvalues within the tolerance of zero
+    (relative to the largest) count as zero."""
     import torch
 
-    if not bool(torch.isfinite(eigenvalues).all()):
-        return "undefined"
-    band = tolerance.atol + tolerance.rtol * float(eigenvalues.abs().max())
-    positive, negative = bool((eigenvalues > band).any()), bool((eigenvalues < -band).any())
-    zero = bool((eigenvalues.abs() <= band).any())
-    if positive and negative:
-        return "indefinite"
-    if positive:
-        return "positive semidefinite" if zero else "positive definite"
-    if negative:
-        return "negative semidefinite" if zero else "negative definite"
-    return "zero"
+    finite = torch.isfinite(eigenvalues).all(dim=1)
+    largest = eigenvalues.abs().amax(dim=1, keepdim=True) if eigenvalues.shape[1] else torch.zeros(len(eigenvalues), 1)
+    band = tolerance.atol + tolerance.rtol * largest
+    positive = (eigenvalues > band).any(dim=1).tolist()
+    negative = (eigenvalues < -band).any(dim=1).tolist()
+    zero = (eigenvalues.abs() <= band).any(dim=1).tolist()
+    kinds = []
+    for ok, pos, neg, nil in zip(finite.tolist(), positive, negative, zero):
+        if not ok:
+            kinds.append("undefined")
+        elif pos and neg:
+            kinds.append("indefinite")
+        elif pos:
+            kinds.append("positive semidefinite" if nil else "positive definite")
+        elif neg:
+            kinds.append("negative semidefinite" if nil else "negative definite")
+        else:
+            kinds.append("zero")
+    return kinds
