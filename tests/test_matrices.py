@@ -790,3 +790,81 @@ def test_expect_rows_as_a_list_of_texts_in_the_api():
     result = api.hessian("x^2*y + y^3", at={"x": 1, "y": 2}, expect=["[4,2]", "[2,13]"])
     assert result.expect_met is False and result.exit_code == 1
     assert api.hessian("x^2*y + y^3", at={"x": 1, "y": 2}, expect=["[[4,2],[2,12]]"]).expect_met is True
+
+
+# --------------------------------------------------------------------------
+# found in review
+
+
+def test_hessian_of_many_variables_at_a_vector_point_renders():
+    names = [f"x{i}" for i in range(1, 12)]
+    text = " + ".join(f"{name}^2" for name in names)
+    at = ",".join(["x1=[1,2]"] + [f"{name}=1" for name in names[1:]])
+    result = invoke("hessian", text, "--at", at)
+    assert result.exit_code == 0, result.output
+    assert "[0]     2, 2, 2, 2, 2, …, 2, 2, 2, 2, 2   positive definite" in result.stdout
+
+
+def test_jacobian_help_shows_its_example():
+    assert "[x*y, x+y, sin(x)]" in invoke("jacobian", "--help").stdout
+
+
+def test_no_point_and_no_symbolic_is_a_usage_error():
+    for command in ("grad", "hessian"):
+        result = invoke(command, "x^2*y", "--no-symbolic")
+        assert result.exit_code == 2
+        assert "without --at there is only the symbolic derivative" in result.stderr
+
+
+def test_symbolic_timeout_without_a_point_says_what_is_missing():
+    result = invoke("hessian", "sin(x)^40*cos(y)^40", "--symbolic-timeout", "0")
+    assert result.exit_code == 0
+    assert "∂²f/∂x² = (not available: see the warning)" in result.stdout
+    assert "was stopped" in result.stderr and "decided agreement" not in result.stderr
+
+
+def test_matrix_values_limit_counts_points():
+    from autodiff.limits import Limits
+
+    limits = Limits(max_matrix_values=7)
+    assert api.hessian("x*y", at={"x": 1, "y": 2}, limits=limits).agree is True  # 4 numbers
+    with pytest.raises(api.LimitError, match=r"4 entries at 2 points are 8 numbers, more than the limit of 7"):
+        api.hessian("x*y", at={"x": [1, 2], "y": 2}, limits=limits)
+
+
+def test_a_bad_matrix_expect_fails_before_the_computation(monkeypatch):
+    from autodiff import calculus
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed before --expect was read")
+
+    monkeypatch.setattr(calculus, "hessian", never)
+    result = invoke("hessian", "x*y", "--at", "x=1,y=2", "--expect", "1,2,3")
+    assert result.exit_code == 2 and "--expect has 3 values" in result.stderr
+
+
+def test_jacobian_finite_difference_warning_names_the_function():
+    # floor is flat for autograd and SymPy; its jump right next to x = 1 - 1e-9
+    # makes the finite difference disagree: the warning names ∂f₂/∂x.
+    result = api.jacobian("[x^2, floor(x)]", at={"x": 1 - 1e-9})
+    assert result.agree is True
+    assert any("∂f₂/∂x" in warning and "∂f₁" not in warning for warning in result.warnings), result.warnings
+
+
+def test_verdict_lists_at_most_ten_names():
+    text = "+".join(f"relu(x{i})" for i in range(1, 7)) + "*(" + "+".join(f"x{i}" for i in range(1, 7)) + ")"
+    at = ",".join(f"x{i}=0" for i in range(1, 7))
+    result = invoke("hessian", text, "--at", at, env={"COLUMNS": "1000"})
+    assert result.exit_code == 1
+    verdict = next(line for line in result.stdout.splitlines() if line.startswith("✗ autograd"))
+    labels = verdict.split(" disagree for ", 1)[1].split(", ")
+    assert len(labels) == 11 and labels[-1].startswith("and ") and labels[-1].endswith(" more")
+
+
+def test_jacobian_of_many_functions_is_linear():
+    # One backward pass per function through its own graph: 400 functions stay quick.
+    text = "[" + ", ".join(f"{i}*x + y" for i in range(400)) + "]"
+    result = api.jacobian(text, at={"x": 1, "y": 2}, symbolic=False)
+    assert result.agree is True
+    assert [row[0].autograd for row in result.entries] == [float(i) for i in range(400)]
+    assert all(row[1].autograd == 1.0 for row in result.entries)

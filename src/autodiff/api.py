@@ -12,7 +12,15 @@ from typing import Mapping, Optional, Sequence, Union
 from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits
 from autodiff.points import Point, natural_order, parse_assignments
-from autodiff.results import DerivativeResult, GradResult, HessianResult, JacobianResult, PartialResult
+from autodiff.results import (
+    DerivativeResult,
+    GradResult,
+    HessianResult,
+    JacobianResult,
+    PartialResult,
+    derivative_label,
+    subscript,
+)
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -127,23 +135,21 @@ class _Problem:
         def printed():
             return [(d, str(d)) for d in work()]
 
+        decided = "; finite differences decided agreement" if self.point is not None else ""
         if self.symbolic:
             try:
                 return with_deadline(printed, self.symbolic_timeout)
             except SymbolicTimeout:
                 warnings.append(
                     f"the symbolic derivative took longer than --symbolic-timeout {self.symbolic_timeout:g} s "
-                    "and was stopped; finite differences decided agreement"
+                    f"and was stopped{decided}"
                 )
             except RecursionError:
-                warnings.append(
-                    "the symbolic derivative is too deeply nested for SymPy; finite differences decided agreement"
-                )
+                warnings.append(f"the symbolic derivative is too deeply nested for SymPy{decided}")
             except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
                 # SymPy is a third-party engine: its failure is a missing witness, not a crash.
                 warnings.append(
-                    f"SymPy could not differentiate this expression ({type(error).__name__}: {error}); "
-                    "finite differences decided agreement"
+                    f"SymPy could not differentiate this expression ({type(error).__name__}: {error}){decided}"
                 )
         return [None] * count
 
@@ -253,11 +259,17 @@ class _Witnesses:
                 numeric_agree=numeric_agree[index],
             )
             if shown_symbolic[index] is not None and result.agree and not result.numeric_agree:
-                unresolved.append((sequence, witness.estimate[index]))
+                unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
+
+
+    def label(self, task) -> str:
+        output, sequence = task
+        function = f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
+        return derivative_label(sorted(sequence) if len(sequence) == 2 else sequence, function)
 
 
 def _rows_of(stacked):
@@ -270,19 +282,16 @@ def _finite_difference_warning(unresolved) -> str:
     with autograd and symbolic, which agree with each other."""
     import torch
 
-    labels = [label(sequence) for sequence, _ in unresolved]
+    labels = list(dict.fromkeys(label for label, _ in unresolved))  # ∂²f/∂x∂y and ∂²f/∂y∂x: one estimate
     listed = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-    if all(not bool(torch.isfinite(estimate).all()) for _, estimate in unresolved):
-        return f"finite differences for {listed} are not finite: the function is not finite near the point"
+    finite = [bool(torch.isfinite(estimate).all()) for _, estimate in unresolved]
+    if not any(finite):
+        where = "at some points" if any(bool(torch.isfinite(e).any()) for _, e in unresolved) else "here"
+        return f"finite differences for {listed} are not finite {where}: the function is not finite near the point"
     return (
         f"finite differences disagree with autograd and symbolic for {listed} "
         "(a kink, a discontinuity or a steep function near the point?)"
     )
-
-
-def label(sequence) -> str:
-    """A derivative's short name: x, xy, xxx."""
-    return "".join(sequence)
 
 
 def _text(symbolic) -> Optional[str]:
@@ -349,6 +358,8 @@ def _prepare(
     point = as_point(at, "--at", options.limits)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
+    if point is None and not options.symbolic:
+        raise UsageError("without --at there is only the symbolic derivative, and --no-symbolic turns it off: add --at")
     variables = {symbol.name for expr in exprs for symbol in expr.free_symbols}
     if point is not None:
         missing = natural_order((variables | set(wrt or ())) - set(point.values))
@@ -492,6 +503,7 @@ def hessian(
     prepared = _prepare(expression, at, wrt, expect, settings)
     names = _matrix_columns(prepared, wrt, rows=None, settings=settings)
     problem, n = prepared.problem, len(names)
+    expected = _expected_matrix(expect, (n, n), settings)
     upper = [(i, j) for i in range(n) for j in range(i, n)]
     warnings: list[str] = []
 
@@ -520,8 +532,7 @@ def hessian(
     autograd = [matrix[i][j] for i, j in cells]
     results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
     entries = _square(results, n)
-    if expect is not None:
-        _expect_matrix(entries, expect, settings, problem.tolerance)
+    _meet_expectations(entries, expected, problem.tolerance)
     curvature = _Curvature(matrix, gradient, problem.tolerance)
     return HessianResult(
         entries=entries,
@@ -556,6 +567,7 @@ def jacobian(
     prepared = _prepare(text, at, wrt, expect, settings, many=True)
     problem = prepared.problem
     names = _matrix_columns(prepared, wrt, rows=len(problem.exprs), settings=settings)
+    expected = _expected_matrix(expect, (len(problem.exprs), len(names)), settings)
     tasks = [(k, [name]) for k in range(len(problem.exprs)) for name in names]
     warnings: list[str] = []
 
@@ -580,8 +592,7 @@ def jacobian(
     autograd = [matrix[k][j] for k in range(len(problem.exprs)) for j in range(len(names))]
     results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
     entries = _square(results, len(names))
-    if expect is not None:
-        _expect_matrix(entries, expect, settings, problem.tolerance)
+    _meet_expectations(entries, expected, problem.tolerance)
     value = [_numbers(v) for v in values]
     return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings))
 
@@ -596,6 +607,13 @@ def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Op
             f"the matrix would have {entries} entries, more than the limit of {settings.limits.max_matrix_entries}; "
             "choose fewer variables with --wrt"
         )
+    point = prepared.problem.point
+    values = entries * (point.size or 1) if point is not None else 0
+    if values > settings.limits.max_matrix_values:
+        raise LimitError(
+            f"{entries} entries at {point.size} points are {values} numbers, more than the limit of "
+            f"{settings.limits.max_matrix_values}; choose fewer variables with --wrt or fewer points"
+        )
     return names
 
 
@@ -603,23 +621,34 @@ def _square(results: list, columns: int) -> list[list]:
     return [results[start : start + columns] for start in range(0, len(results), columns)]
 
 
-def _expect_matrix(entries: list[list[DerivativeResult]], expect, settings: _Options, tolerance) -> None:
+def _expected_matrix(expect, shape: tuple[int, int], settings: _Options) -> Optional[list[list[float]]]:
+    """The expected matrix, parsed before any heavy work: a text (`[[4,2],[2,12]]`,
+    `4,2,2,12`), texts that are its rows, or nested numbers."""
+    from autodiff.points import parse_matrix
+
+    if expect is None:
+        return None
+    if isinstance(expect, str):
+        return parse_matrix(expect, "--expect", shape, settings.limits)
+    if isinstance(expect, (list, tuple)) and expect and all(isinstance(e, str) for e in expect):
+        # One text is the matrix; several are its rows (`-e [4,2] -e [2,12]`).
+        text = expect[0] if len(expect) == 1 else "[" + ",".join(expect) + "]"
+        return parse_matrix(text, "--expect", shape, settings.limits)
+    try:
+        expected = [[float(v) for v in row] for row in expect]
+    except (TypeError, ValueError):
+        expected = None
+    if expected is None or [len(row) for row in expected] != [shape[1]] * shape[0]:
+        raise PointError(f"expect must be a {shape[0]}×{shape[1]} matrix")
+    return expected
+
+
+def _meet_expectations(entries: list[list[DerivativeResult]], expected, tolerance) -> None:
     """Compare each entry's autograd value with the expected matrix (the same at every point)."""
     import torch
 
-    from autodiff.points import parse_matrix
-
-    shape = (len(entries), len(entries[0]))
-    if isinstance(expect, str):
-        expected = parse_matrix(expect, "--expect", shape, settings.limits)
-    elif isinstance(expect, (list, tuple)) and expect and all(isinstance(e, str) for e in expect):
-        # One text is the matrix; several are its rows (`-e [4,2] -e [2,12]`).
-        text = expect[0] if len(expect) == 1 else "[" + ",".join(expect) + "]"
-        expected = parse_matrix(text, "--expect", shape, settings.limits)
-    else:
-        expected = [[float(v) for v in row] for row in expect]
-        if [len(row) for row in expected] != [shape[1]] * shape[0]:
-            raise PointError(f"expect must be a {shape[0]}×{shape[1]} matrix")
+    if expected is None:
+        return
     for row, wanted_row in zip(entries, expected):
         for entry, wanted in zip(row, wanted_row):
             entry.expected = wanted

@@ -87,7 +87,20 @@ def finite_differences(
     distinct = list(dict.fromkeys(keys))
     plans = [_Plan(output, dict(counts)) for output, counts in distinct]
     points = max(1, next(iter(values.values())).numel()) if values else 1
-    budget = max(1, _CHUNK_ELEMENTS // (points * max(1, len(program.instructions))))
+    per_row = points * max(1, len(program.instructions))
+    largest = max(plan.size for plan in plans)
+    if points > 1 and largest * per_row > _CHUNK_ELEMENTS:
+        # Even one task's rows are too many at every point at once: take the
+        # points in slices (each point's estimate depends on that point alone).
+        width = max(1, _CHUNK_ELEMENTS // (largest * max(1, len(program.instructions))))
+        parts = [
+            finite_differences(program, {name: value[start : start + width] for name, value in values.items()}, tasks)
+            for start in range(0, points, width)
+        ]
+        return FiniteDifference(
+            torch.cat([part.estimate for part in parts], dim=1), torch.cat([part.rounding for part in parts], dim=1)
+        )
+    budget = max(1, _CHUNK_ELEMENTS // per_row)
     parts: list[FiniteDifference] = []
     chunk: list[_Plan] = []
     rows = 0
@@ -156,8 +169,13 @@ def _evaluate(program: Program, values: dict[str, torch.Tensor], plans: list[_Pl
     frozen = {index: value.unsqueeze(0) for index, value in program.detached_values(values, torch.float64).items()}
     with torch.no_grad():
         outputs = [out.expand(rows, *shape) for out in program.outputs(env, torch.float64, frozen)]
-    output_of_row = torch.tensor([plan.output for plan in plans for _ in range(plan.size)], dtype=torch.long)
-    samples = torch.stack(outputs)[output_of_row, torch.arange(rows)] if len(outputs) > 1 else outputs[0]
+    samples = outputs[0]
+    if len(outputs) > 1:  # each row from its own task's output
+        samples = torch.empty(rows, *shape, dtype=torch.float64)
+        start = 0
+        for plan in plans:
+            samples[start : start + plan.size] = outputs[plan.output][start : start + plan.size]
+            start += plan.size
     weighted = samples * torch.tensor(weights, dtype=torch.float64).view(unsqueeze)
     segment = torch.tensor(segments, dtype=torch.long)
     totals = torch.zeros(len(plans) * len(_SCALES), *shape, dtype=torch.float64)

@@ -255,7 +255,7 @@ def hessian(
 def jacobian(
     expressions: Annotated[
         str,
-        typer.Argument(help='The functions as a list, e.g. "[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian).',
+        typer.Argument(help='The functions as a list, e.g. "\\[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian).',
                        show_default=False),
     ],
     at: AtOption = None,

@@ -19,6 +19,7 @@ class Limits:
     max_points: int = 10_000_000  # elements in a vector or grid point
     max_order: int = 20  # derivative order
     max_matrix_entries: int = 40_000  # entries of a Hessian or Jacobian (200 variables' Hessian)
+    max_matrix_values: int = 20_000_000  # entries × points of a Hessian or Jacobian
     # SymPy evaluates constants while it builds and prints a tree; a tower
     # like cos(exp(exp(exp(e)))) would take it forever.
     max_build_seconds: float = 5.0

@@ -18,11 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport
+from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, derivative_label, subscript
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 
-_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 PIPED_WIDTH = 200  # columns when stdout is not a terminal and COLUMNS is unset
@@ -61,21 +60,6 @@ def elide(values: list, keep: int = MAX_ROWS) -> list:
     if len(values) <= keep:
         return list(values)
     return list(values[: keep // 2]) + ["…"] + list(values[-(keep // 2) :])
-
-
-def derivative_label(sequence: list[str], function: str = "f") -> str:
-    """∂f/∂x, ∂²f/∂x², ∂²f/∂y∂x (the last variable differentiated first in the name)."""
-    order = len(sequence)
-    power = str(order).translate(_SUPERSCRIPTS) if order > 1 else ""
-    parts, previous, run = [], None, 0
-    for name in list(reversed(sequence)) + [None]:
-        if name == previous:
-            run += 1
-            continue
-        if previous is not None:
-            parts.append(f"∂{previous}" + (str(run).translate(_SUPERSCRIPTS) if run > 1 else ""))
-        previous, run = name, 1
-    return f"∂{power}{function}/" + "".join(parts)
 
 
 def _add_row(table: Table, *cells) -> None:
@@ -122,7 +106,8 @@ def _render_header(result: PointReport, console: Console, labelled) -> bool:
     console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
     if result.at is None:
         for label, derivative in labelled:
-            console.print(Text(f"{label} = {derivative.symbolic}"), soft_wrap=True)
+            shown = "(not available: see the warning)" if derivative.symbolic is None else derivative.symbolic
+            console.print(Text(f"{label} = {shown}"), soft_wrap=True)
         return False
     console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
     console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
@@ -172,18 +157,22 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
 
 def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     lines = []
-    names = [label for label, d in labelled if d.agree is False]
+    names = _capped([label for label, d in labelled if d.agree is False])
     witness = "symbolic" if result.checked_by == "symbolic" else "finite differences"
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is False:
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
-    unmet = [label for label, d in labelled if d.expect_met is False]
+    unmet = _capped([label for label, d in labelled if d.expect_met is False])
     if unmet:
         lines.append(Text(f"✗ --expect not met for {', '.join(unmet)}", style="bold red"))
     elif result.expect_met:
         lines.append(Text("✓ --expect met", style="green"))
     return lines
+
+
+def _capped(labels: list[str], keep: int = 10) -> list[str]:
+    return labels if len(labels) <= keep else labels[:keep] + [f"and {len(labels) - keep} more"]
 
 
 MAX_ENTRY_ROWS = 24  # matrix entries listed before the rest are summarised
@@ -195,7 +184,7 @@ def render_matrix_report(result: MatrixReport, console: Console) -> None:
     and for a Hessian its eigenvalues, definiteness and critical point."""
     hessian = isinstance(result, HessianResult)
     labelled = _matrix_labels(result, hessian)
-    shown = [(label, d) for label, d, upper in labelled if upper or d.agree is False or d.expect_met is False]
+    shown = [(label, d) for label, d, listed in labelled if listed]
     if not _render_header(result, console, shown):
         return
     listed = _listed(shown)
@@ -212,25 +201,27 @@ def render_matrix_report(result: MatrixReport, console: Console) -> None:
         console.print(line)
 
 
+def _fails(entry: DerivativeResult) -> bool:
+    return entry.agree is False or entry.expect_met is False
+
+
 def _matrix_labels(result: MatrixReport, hessian: bool) -> list:
-    """(label, entry, shown by default) for every entry; a Hessian shows its upper triangle."""
+    """(label, entry, listed) for every entry; a Hessian lists its upper
+    triangle, and a lower entry only where it fails and its mirror does not."""
     labelled = []
     for i, row in enumerate(result.entries):
-        function = "f" if hessian else f"f{_subscript(i + 1)}"
+        function = "f" if hessian else f"f{subscript(i + 1)}"
         for j, entry in enumerate(row):
-            labelled.append((derivative_label(entry.wrt, function), entry, not hessian or j >= i))
+            listed = not hessian or j >= i or (_fails(entry) and not _fails(result.entries[j][i]))
+            labelled.append((derivative_label(entry.wrt, function), entry, listed))
     return labelled
-
-
-def _subscript(number: int) -> str:
-    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _listed(shown: list) -> list:
     """At most MAX_ENTRY_ROWS entries, keeping every one that failed."""
     if len(shown) <= MAX_ENTRY_ROWS:
         return shown
-    failed = [item for item in shown if item[1].agree is False or item[1].expect_met is False]
+    failed = [item for item in shown if _fails(item[1])]
     room = max(0, MAX_ENTRY_ROWS - len(failed))
     keep = {id(item[1]) for item in failed} | {id(item[1]) for item in shown[:room]}
     return [item for item in shown if id(item[1]) in keep]
@@ -242,7 +233,7 @@ def _matrix_grid(result: MatrixReport, hessian: bool) -> Table:
     for name in result.columns:
         table.add_column(name, justify="right", no_wrap=True)
     for i, row in enumerate(result.entries):
-        label = result.rows[i] if hessian else f"f{_subscript(i + 1)}"
+        label = result.rows[i] if hessian else f"f{subscript(i + 1)}"
         _add_row(table, label, *(format_number(entry.autograd) for entry in row))
     return table
 
@@ -263,7 +254,9 @@ def _curvature_lines(result: HessianResult) -> list:
         if index == "…":
             _add_row(table, "…", "…", "…", "…")
             continue
-        eigenvalues = ", ".join(format_number(column[index]) for column in elide(result.eigenvalues))
+        eigenvalues = ", ".join(
+            column if column == "…" else format_number(column[index]) for column in elide(result.eigenvalues)
+        )
         _add_row(table, f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—")
     return [table]
 

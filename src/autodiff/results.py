@@ -25,6 +25,28 @@ def json_number(value: Any) -> Any:
     return value
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def derivative_label(sequence: list[str], function: str = "f") -> str:
+    """∂f/∂x, ∂²f/∂x², ∂²f/∂y∂x (the last variable differentiated first in the name)."""
+    order = len(sequence)
+    power = str(order).translate(_SUPERSCRIPTS) if order > 1 else ""
+    parts, previous, run = [], None, 0
+    for name in list(reversed(sequence)) + [None]:
+        if name == previous:
+            run += 1
+            continue
+        if previous is not None:
+            parts.append(f"∂{previous}" + (str(run).translate(_SUPERSCRIPTS) if run > 1 else ""))
+        previous, run = name, 1
+    return f"∂{power}{function}/" + "".join(parts)
+
+
+def subscript(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
 @dataclass
 class DerivativeResult:
     """One derivative (a gradient entry, or a partial), from every side."""
