@@ -868,3 +868,18 @@ def test_jacobian_of_many_functions_is_linear():
     assert result.agree is True
     assert [row[0].autograd for row in result.entries] == [float(i) for i in range(400)]
     assert all(row[1].autograd == 1.0 for row in result.entries)
+
+
+def test_a_symbolic_entry_torch_cannot_evaluate_is_warned_once(monkeypatch):
+    from autodiff import lowering
+
+    monkeypatch.delitem(lowering._NODE_OPS, sympy.cos)  # as if cos had no torch lowering
+    result = api.hessian("sin(x)*y", at={"x": 0.5, "y": 2})
+    assert [w for w in result.warnings if "could not be evaluated" in w] == [
+        "the symbolic derivative cos(x) could not be evaluated: cannot evaluate cos (cos(x)) with torch"
+    ]
+    mixed = result.entries[0][1]
+    assert mixed.symbolic == "cos(x)" and mixed.symbolic_value is None
+    assert mixed.agree is True and mixed.numeric == pytest.approx(math.cos(0.5), rel=1e-7)  # numeric decides
+    assert result.entries[0][0].symbolic_value == pytest.approx(-2 * math.sin(0.5))
+    assert result.agree is True and result.exit_code == 0

@@ -185,8 +185,6 @@ class _Witnesses:
     def symbolic_values(self, derivatives, shape, warnings) -> list:
         """Each symbolic derivative evaluated at the point (None where there is none),
         all in one compiled program."""
-        import torch
-
         from autodiff.lowering import compile_expressions
 
         present = [index for index, d in enumerate(derivatives) if d is not None]
@@ -196,14 +194,18 @@ class _Witnesses:
         try:
             program = compile_expressions([derivatives[index][0] for index in present])
         except UnsupportedError:
-            # Find the derivative torch cannot evaluate; evaluate the others.
+            # Find the derivatives torch cannot evaluate (each once: a Hessian
+            # mirrors its entries); evaluate the others.
+            evaluated: dict = {}
             for index in present:
-                try:
-                    values[index] = self._evaluate(compile_expressions([derivatives[index][0]]), shape)[0]
-                except UnsupportedError as error:
-                    warnings.append(
-                        f"the symbolic derivative {derivatives[index][1]} could not be evaluated: {error.message}"
-                    )
+                expr, text = derivatives[index]
+                if expr not in evaluated:
+                    try:
+                        evaluated[expr] = self._evaluate(compile_expressions([expr]), shape)[0]
+                    except UnsupportedError as error:
+                        evaluated[expr] = None
+                        warnings.append(f"the symbolic derivative {text} could not be evaluated: {error.message}")
+                values[index] = evaluated[expr]
             return values
         for index, value in zip(present, self._evaluate(program, shape)):
             values[index] = value
