@@ -17,6 +17,7 @@ from autodiff.results import (
     GradResult,
     HessianResult,
     JacobianResult,
+    GraphReport,
     PartialResult,
     derivative_label,
     subscript,
@@ -719,3 +720,26 @@ def _definiteness(eigenvalues, tolerance) -> list[str]:
         else:
             kinds.append("zero")
     return kinds
+
+
+def graph(expression: str, at: PointLike, **options) -> GraphReport:
+    """The autograd graph of `expression` at `at`: grad_fn nodes from the
+    output back to the leaves, each tensor's data, requires_grad, is_leaf,
+    grad_fn and (after backward on the output, weighted by ones) grad.
+
+    Options: limits.
+    """
+    settings = _Options(**options)
+    if at is None:
+        raise UsageError("graph needs a point to run the forward pass: add --at")
+    prepared = _prepare(expression, at, None, None, settings)
+    problem = prepared.problem
+    from autodiff.graph import trace
+
+    nodes, output, leaves, value = trace(problem.program(), problem.point, list(problem.point.values))
+    warnings = []
+    if output is None:
+        warnings.append("the output does not require grad (a constant, or everything detached): there is no graph")
+    fields = prepared.fields(_numbers(value), [], warnings)
+    del fields["checked_by"], fields["dtype"]
+    return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)

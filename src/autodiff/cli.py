@@ -278,6 +278,42 @@ def jacobian(
     )
 
 
+class GraphFormat(str, Enum):
+    tree = "tree"
+    dot = "dot"
+    json = "json"
+
+
+@app.command()
+def graph(
+    expression: ExpressionArgument,
+    at: AtOption = None,
+    output_format: Annotated[
+        GraphFormat,
+        typer.Option("--format", "-f", help="tree (for people), dot (Graphviz: pipe into `dot -Tsvg`) or json."),
+    ] = GraphFormat.tree,
+    json_output: JsonOption = False,
+) -> None:
+    """The autograd graph: grad_fn nodes from the output back to the leaves, with each
+    tensor's data, requires_grad, is_leaf, grad_fn and grad after backward."""
+    as_json = json_output or output_format is GraphFormat.json
+
+    def compute():
+        from autodiff import api
+
+        return api.graph(expression, at)
+
+    def render(result, console):
+        from autodiff import render as renderers
+
+        if output_format is GraphFormat.dot:
+            typer.echo(renderers.graph_dot(result))
+        else:
+            renderers.render_graph(result, console)
+
+    _run(as_json, compute, render)
+
+
 @app.command()
 def functions(json_output: JsonOption = False) -> None:
     """The functions and constants expressions may use, with arity and a description."""

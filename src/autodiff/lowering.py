@@ -168,6 +168,14 @@ class Program:
         values = self._run(env, dtype, frozen or {})
         return [values[slot] for slot in self.output_slots]
 
+    def trace(self, env: dict[str, torch.Tensor], dtype: torch.dtype = torch.float64) -> list[Any]:
+        """Every instruction's value, in order (`autodiff graph` reads the intermediates)."""
+        return self._run(env, dtype, {})
+
+    def expr_of(self, slot: int):
+        """The SymPy node an instruction computes."""
+        return next(node for (_, node), index in self._slots.items() if index == slot)
+
     def detached_values(self, env: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[int, torch.Tensor]:
         """The value of every detach(...) at `env`, to hold fixed while other
         evaluations move the variables (finite differences), as autograd does."""

@@ -288,6 +288,79 @@ def render_functions(listing: dict, console: Console) -> None:
     console.print(constants)
 
 
+def render_graph(result, console: Console) -> None:
+    """`autodiff graph`: the grad_fn tree from the output back to the leaves;
+    a node reached again is named, not expanded again (the graph is a DAG)."""
+    from rich.tree import Tree
+
+    arguments = f"({', '.join(result.variables)})" if result.variables else ""
+    console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
+    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
+    console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
+    by_id = {node.id: node for node in result.nodes}
+    if result.output is not None:
+        tree = Tree(_graph_label(by_id[result.output]))
+        shown = {result.output}
+        stack = [(tree, by_id[result.output])]
+        while stack:
+            branch, node = stack.pop()
+            children = []
+            for child_id in node.inputs:
+                child = by_id[child_id]
+                if child_id in shown:
+                    branch.add(Text(f"{_graph_title(child)} #{child.id} (shared: shown above)"))
+                    continue
+                shown.add(child_id)
+                children.append((branch.add(_graph_label(child)), child))
+            stack.extend(reversed(children))
+        console.print(tree)
+    console.print(Text("leaves after backward:"))
+    for name, info in result.leaves.items():
+        grad = format_number(info["grad"]) if info["grad"] is not None else "None (no gradient path from the output)"
+        console.print(Text(f"  {name}: data={format_number(info['data'])}  requires_grad={info['requires_grad']}  "
+                           f"is_leaf={info['is_leaf']}  grad={grad}"), soft_wrap=True)
+
+
+def _graph_label(node) -> Text:
+    if node.kind == "untracked":
+        return Text(f"∅ {node.name}", style="dim")
+    label = Text(f"{_graph_title(node)} #{node.id}", style="bold" if node.kind == "function" else "cyan")
+    if node.tensor is not None:
+        info = node.tensor
+        grad = "None" if info["grad"] is None else format_number(info["grad"])
+        label.append(
+            f"  data={format_number(info['data'])} requires_grad={info['requires_grad']} is_leaf={info['is_leaf']}"
+            f" grad_fn={info['grad_fn']} grad={grad}"
+        )
+    return label
+
+
+def _graph_title(node) -> str:
+    return f"{node.variable} ({node.name})" if node.kind == "leaf" else node.name
+
+
+def graph_dot(result) -> str:
+    """Graphviz DOT: one node per grad_fn, leaf and untracked input; an edge
+    from each input to the node that consumed it (the forward direction)."""
+    lines = ["digraph autograd {", '  rankdir="BT";', '  node [shape=box, fontname="monospace"];']
+    for node in result.nodes:
+        parts = [_graph_title(node)]
+        if node.tensor is not None:
+            parts.append(f"data = {format_number(node.tensor['data'])}")
+            if node.tensor["grad"] is not None:
+                parts.append(f"grad = {format_number(node.tensor['grad'])}")
+        style = {"leaf": ', style=filled, fillcolor="lightblue"', "untracked": ", style=dashed"}.get(node.kind, "")
+        lines.append(f'  n{node.id} [label="{_dot_escape(chr(10).join(parts))}"{style}];')
+    for source, target in result.edges():
+        lines.append(f"  n{target} -> n{source};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _dot_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def render_warnings(warnings: list[str], console: Console) -> None:
     for warning in warnings:
         console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)

@@ -225,3 +225,52 @@ class JacobianResult(MatrixReport):
 
     def body(self) -> dict:
         return {"jacobian": {"functions": list(self.rows), **self.matrix_json()}}
+
+
+@dataclass
+class GraphReport:
+    """`autodiff graph`: the autograd graph from the output back to the leaves.
+
+    `nodes` are autodiff.graph.GraphNode objects, the output first; `leaves`
+    holds every variable's tensor attributes after backward (a variable with
+    `grad` None has no gradient path from the output)."""
+
+    expression: str
+    variables: list[str]
+    at: dict
+    value: Number
+    nodes: list = field(default_factory=list)
+    output: Optional[int] = None
+    leaves: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    command = "graph"
+    exit_code = EXIT_OK
+
+    def edges(self) -> list[tuple[int, int]]:
+        """(from, to): gradient flows from a node to each of its inputs."""
+        return [(node.id, child) for node in self.nodes for child in node.inputs]
+
+    def to_json(self) -> dict:
+        return {
+            "command": self.command,
+            "expression": self.expression,
+            "variables": list(self.variables),
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "value": json_number(self.value),
+            "output": self.output,
+            "nodes": [
+                {
+                    "id": node.id,
+                    "kind": node.kind,
+                    "name": node.name,
+                    "variable": node.variable,
+                    "inputs": list(node.inputs),
+                    "tensor": None if node.tensor is None else {k: json_number(v) for k, v in node.tensor.items()},
+                }
+                for node in self.nodes
+            ],
+            "edges": [{"from": a, "to": b} for a, b in self.edges()],
+            "leaves": {name: {k: json_number(v) for k, v in info.items()} for name, info in self.leaves.items()},
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,154 @@
+"""The autograd graph of an expression at a point.
+
+The lowered program runs forward on leaf tensors (`requires_grad=True`),
+then backward; the graph is read from the output's `grad_fn` and each
+node's `next_functions`, back to the `AccumulateGrad` node of every leaf.
+Every intermediate tensor is kept with `retain_grad()`, so its `.grad` can
+be shown beside `data`, `requires_grad`, `is_leaf` and `grad_fn`. A node is
+visited once however many paths reach it: the graph is a DAG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from autodiff.calculus import make_leaves
+from autodiff.lowering import Program
+from autodiff.points import Point
+
+
+@dataclass
+class GraphNode:
+    id: int
+    kind: str  # "function" (a grad_fn), "leaf" (AccumulateGrad), or "untracked" (an input without gradient)
+    name: str  # AddBackward0, AccumulateGrad, detach(y), constant
+    inputs: list[int] = field(default_factory=list)  # the nodes it passes gradient to, in next_functions order
+    variable: Optional[str] = None  # a leaf's variable
+    tensor: Optional[dict] = None  # data, requires_grad, is_leaf, grad_fn, grad: of the tensor this node made
+
+
+def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphNode], Optional[int], dict, Any]:
+    """Nodes (output first), the output node's id (None when nothing is
+    tracked), each leaf's attributes by variable, and the output value."""
+    dtype = torch.float64
+    leaves = make_leaves(point, names, dtype, requires_grad=True)
+    values = program.trace(leaves, dtype)
+    output = values[program.output]
+    made_by: dict[int, tuple[int, torch.Tensor]] = {}  # id(grad_fn) → (instruction, tensor)
+    for index, value in enumerate(values):
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+            made_by.setdefault(id(value.grad_fn), (index, value))
+            value.retain_grad()
+    if output.requires_grad:
+        output.backward(torch.ones_like(output))
+    leaf_names = {id(tensor): name for name, tensor in leaves.items()}
+    leaf_info = {name: describe(tensor) for name, tensor in leaves.items()}
+    if output.grad_fn is None:
+        return [], None, leaf_info, output.detach()
+    walker = _Walker(program, made_by, leaf_names)
+    walker.visit(output.grad_fn)
+    # Number the nodes 1, 2, … in the order of the walk (the output is 1).
+    number = {node.id: index for index, node in enumerate(walker.nodes, start=1)}
+    for node in walker.nodes:
+        node.id, node.inputs = number[node.id], [number[i] for i in node.inputs]
+    return walker.nodes, 1, leaf_info, output.detach()
+
+
+class _Walker:
+    def __init__(self, program: Program, made_by: dict, leaf_names: dict):
+        self.program = program
+        self.made_by = made_by
+        self.leaf_names = leaf_names
+        self.nodes: list[GraphNode] = []
+        self.seen: set[int] = set()
+        self.untracked = 0
+        self.pending: list[GraphNode] = []  # untracked inputs of the node being built
+        self.owner: dict[int, int] = {}  # id(grad_fn) → instruction, for nodes inside an instruction
+        self.remaining: dict[int, Any] = {}  # instruction → its untracked arguments not yet shown
+
+    def visit(self, function) -> int:
+        # Iterative depth-first walk: a deep expression must not hit Python's recursion limit.
+        stack = [function]
+        while stack:
+            fn = stack.pop()
+            if id(fn) in self.seen:
+                continue
+            self.seen.add(id(fn))
+            node = self.node(fn)
+            self.nodes.append(node)
+            self.nodes.extend(self.pending)
+            self.pending = []
+            stack.extend(reversed([child for child, _ in fn.next_functions if child is not None]))
+        return id(function)
+
+    def node(self, fn) -> GraphNode:
+        name = fn.name().rsplit("::", 1)[-1]  # torch::autograd::AccumulateGrad → AccumulateGrad
+        if hasattr(fn, "variable"):  # AccumulateGrad: the leaf's own node
+            tensor = fn.variable
+            return GraphNode(id(fn), "leaf", name, variable=self.leaf_names.get(id(tensor)), tensor=describe(tensor))
+        made = self.made_by.get(id(fn))
+        node = GraphNode(id(fn), "function", name, tensor=describe(made[1]) if made else None)
+        # A node with no tensor of its own is inside an instruction (the inner
+        # additions of a sum): it belongs to the instruction of its consumer.
+        instruction = made[0] if made else self.owner.get(id(fn))
+        for child, _ in fn.next_functions:
+            if child is not None:
+                if id(child) not in self.made_by and instruction is not None:
+                    self.owner.setdefault(id(child), instruction)
+                node.inputs.append(id(child))
+            else:
+                node.inputs.append(self.untracked_node(self.next_untracked(instruction)))
+        return node
+
+    def next_untracked(self, instruction: Optional[int]) -> Optional[int]:
+        """The instruction's next argument without gradient (a constant or detach(...)), in order."""
+        if instruction is None:
+            return None
+        if instruction not in self.remaining:
+            self.remaining[instruction] = iter(self.untracked_arguments(instruction))
+        return next(self.remaining[instruction], None)
+
+    def untracked_arguments(self, instruction: int) -> list[int]:
+        instructions = self.program.instructions
+        return [
+            i for i in instructions[instruction].args
+            if instructions[i].detach or (instructions[i].op is None and instructions[i].name is None)
+        ]
+
+    def untracked_node(self, instruction: Optional[int]) -> int:
+        """An input that passes no gradient back: a constant, or detach(...)."""
+        self.untracked += 1
+        name = "constant"
+        if instruction is not None:
+            source = self.program.instructions[instruction]
+            if source.detach:
+                name = f"detach({_text(self.program, instruction)}): tracking stops"
+            elif not isinstance(source.value, bool):
+                name = f"constant {source.value:g}"
+        self.pending.append(GraphNode(-self.untracked, "untracked", name))
+        return -self.untracked
+
+
+def _text(program: Program, index: int) -> str:
+    """The argument of a detach(...) instruction, as SymPy prints it."""
+    return str(program.expr_of(program.instructions[index].args[0]))
+
+
+def describe(tensor: torch.Tensor) -> dict:
+    """The attributes the tutorials teach, as plain values."""
+    grad = tensor.grad
+    return {
+        "data": _plain(tensor.detach()),
+        "requires_grad": tensor.requires_grad,
+        "is_leaf": tensor.is_leaf,
+        "grad_fn": None if tensor.grad_fn is None else tensor.grad_fn.name(),
+        "grad": None if grad is None else _plain(grad),
+    }
+
+
+def _plain(tensor: torch.Tensor):
+    values = tensor.double()
+    return values.item() if values.dim() == 0 else values.tolist()
