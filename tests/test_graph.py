@@ -149,3 +149,10 @@ def test_deep_expression_does_not_recurse():
     text = "x" + "+sin(x)" * 300
     report = api.graph(text, at={"x": 0.5})
     assert report.leaves["x"]["grad"] == pytest.approx(1 + 300 * __import__("math").cos(0.5))
+
+
+def test_the_output_may_be_a_leaf_itself():
+    result, report = invoke_json("graph", "x", "--at", "x=1,y=2")
+    assert result.exit_code == 0 and report["warnings"] == []
+    assert kinds(report) == [("leaf", "AccumulateGrad", "x")]
+    assert report["nodes"][0]["tensor"]["grad"] == 1.0 and report["leaves"]["y"]["grad"] is None

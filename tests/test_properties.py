@@ -554,3 +554,32 @@ def test_matrix_json_is_always_strict(text, at, vector, command):
         _only_strings_for_nonfinite(body[column])
     if command == "hessian":
         _only_strings_for_nonfinite(body["eigenvalues"])
+
+
+# --------------------------------------------------------------------------
+# (f) the graph: its leaves' .grad is grad's autograd column
+
+
+@settings(max_examples=examples(60), **SETTINGS)
+@given(text=expressions(depth=3), at=POINTS, vector=st.booleans())
+@example(text="where(x > 0, x*y^2, sin(y)) + detach(x)*y", at={"x": -0.5, "y": 1.0}, vector=False)
+def test_graph_leaves_hold_the_gradient(text, at, vector):
+    from autodiff.api import graph
+
+    note(f"text={text!r} at={at}")
+    if vector:
+        at = {"x": [at["x"], 0.5], "y": at["y"]}
+    report = built(lambda: graph(text, at))
+    data = report.to_json()
+    assert json.loads(json.dumps(data, allow_nan=False), parse_constant=_reject_constant) == data
+    ids = {node.id for node in report.nodes}
+    assert all(child in ids for node in report.nodes for child in node.inputs)
+    assert len(ids) == len(report.nodes)  # each node once: a DAG, not a tree
+    gradient = grad(text, at, wrt=["x", "y"], symbolic=False).gradient
+    for name in ("x", "y"):
+        shown = report.leaves[name]["grad"]
+        expected = gradient[name].autograd
+        if shown is None:  # no gradient path: autograd's gradient is 0
+            assert expected == 0.0 or expected == [0.0, 0.0] or (vector and expected == [0.0] * 2), (name, expected)
+        else:
+            assert shown == pytest.approx(expected, rel=1e-12, abs=1e-300, nan_ok=True), (name, shown, expected)

@@ -47,6 +47,9 @@ def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphN
     leaf_names = {id(tensor): name for name, tensor in leaves.items()}
     leaf_info = {name: describe(tensor) for name, tensor in leaves.items()}
     if output.grad_fn is None:
+        if output.requires_grad:  # the output is a leaf itself (f = x): its own AccumulateGrad
+            node = GraphNode(1, "leaf", "AccumulateGrad", variable=leaf_names.get(id(output)), tensor=describe(output))
+            return [node], 1, leaf_info, output.detach()
         return [], None, leaf_info, output.detach()
     walker = _Walker(program, made_by, leaf_names)
     walker.visit(output.grad_fn)
