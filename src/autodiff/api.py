@@ -6,7 +6,7 @@ public Python API.
 from __future__ import annotations
 
 import warnings as _warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Sequence, Union
 
 from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
@@ -19,6 +19,7 @@ from autodiff.results import (
     JacobianResult,
     GraphReport,
     PartialResult,
+    PlotReport,
     derivative_label,
     subscript,
 )
@@ -743,3 +744,98 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     fields = prepared.fields(_numbers(value), [], warnings)
     del fields["checked_by"], fields["dtype"]
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
+
+
+PRIMES = {1: "′", 2: "″", 3: "‴"}
+
+
+def plot(
+    expression: str,
+    *,
+    over: Optional[str] = None,
+    points: int = 400,
+    order: int = 1,
+    at: PointLike = None,
+    **options,
+) -> PlotReport:
+    """f and its first `order` derivatives over the range `over` ("x=-5:5"; default
+    -5:5 of the one free variable), the others fixed by `at`. Autograd
+    differentiates the whole grid at once (backward on the sum); the symbolic
+    derivative is evaluated on the same grid and compared.
+
+    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    """
+    from autodiff.points import grid, parse_range
+
+    settings = _Options(**options)
+    if not 1 <= order <= 3:
+        raise UsageError(f"--order must be 1, 2 or 3 for plot, not {order}")
+    if not 2 <= points <= settings.limits.max_points:
+        raise UsageError(f"--points must be between 2 and {settings.limits.max_points}, not {points}")
+    name, start, stop = parse_range(over, "--range", settings.limits) if over else ("", -5.0, 5.0)
+    fixed = as_point(at, "--at", settings.limits)
+    if fixed is not None and fixed.size is not None:
+        raise PointError("plot fixes the other variables at single values; --at takes no vectors here")
+    prepared = _prepare(expression, None, None, None, replace(settings, symbolic=True))
+    if not name:
+        free = [v for v in prepared.variables if fixed is None or v not in fixed.values]
+        if len(free) > 1:
+            raise UsageError(f"plot draws one variable; choose it with --range, e.g. --range {free[0]}=-5:5")
+        name = free[0] if free else "x"
+    others = {} if fixed is None else {k: v for k, v in fixed.values.items() if k != name}
+    missing = [v for v in prepared.variables if v != name and v not in others]
+    if missing:
+        raise PointError(f"no value for {', '.join(missing)}; add --at {','.join(f'{v}=…' for v in missing)}")
+    values = grid(start, stop, points)
+    point = Point({name: values, **others})
+    problem = replace(prepared.problem, point=point, symbolic=settings.symbolic)
+    warnings: list[str] = []
+    sequences = [[name] * k for k in range(1, order + 1)]
+    symbolic = problem.symbolic_derivatives(
+        lambda: [symbolic_derivative(problem.expr, sequence) for sequence in sequences], order, warnings
+    )
+    import torch
+
+    from autodiff.calculus import make_leaves
+
+    dtype = getattr(torch, problem.dtype)
+    program = problem.program()
+    leaves = make_leaves(point, list(point.values), dtype, requires_grad=True)
+    current = program(leaves, dtype).expand(points)
+    f = current.detach()
+    curves = []
+    witnesses = _Witnesses(problem, program)
+    exact = witnesses.symbolic_values(symbolic, (points,), warnings)
+    for k in range(1, order + 1):
+        if current.requires_grad:
+            (current,) = torch.autograd.grad(current, leaves[name], torch.ones_like(current), create_graph=k < order)
+        else:
+            current = torch.zeros_like(current)
+        curves.append(_curve(k, current.detach(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+    checked = "symbolic" if all(c["symbolic_values"] is not None for c in curves) else None
+    return PlotReport(
+        expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=_numbers(f),
+        curves=curves, checked_by=checked, warnings=warnings,
+    )
+
+
+def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
+    import torch
+
+    curve = {
+        "order": k,
+        "label": "f" + PRIMES[k],
+        "autograd": _numbers(autograd),
+        "symbolic": _text(symbolic),
+        "symbolic_values": None,
+        "max_abs_difference": None,
+        "agree": None,
+    }
+    if exact is not None:
+        exact = exact.to(torch.float64)
+        both = torch.isfinite(exact) & torch.isfinite(autograd)
+        difference = (autograd.to(torch.float64) - exact).abs()[both]
+        curve["symbolic_values"] = _numbers(exact)
+        curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
+        curve["agree"] = bool(tolerance.close(autograd, exact).all())
+    return curve

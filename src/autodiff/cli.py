@@ -278,6 +278,61 @@ def jacobian(
     )
 
 
+@app.command()
+def plot(
+    expression: ExpressionArgument,
+    over: Annotated[
+        Optional[str],
+        typer.Option("--range", "-r", help="The variable and its range, x=-5:5 (default: the one variable, -5 to 5)."),
+    ] = None,
+    points: Annotated[int, typer.Option("--points", "-p", help="Sample points on the range.", min=2)] = 400,
+    order: Annotated[
+        int, typer.Option("--order", "-n", help="Derivatives to draw beside f: 1 (f′), 2 (f′, f″) or 3.", min=1, max=3)
+    ] = 1,
+    at: Annotated[
+        Optional[List[str]], typer.Option("--at", "-a", help="Values for the other variables: --at y=2.")
+    ] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="Write a .png, .svg or .pdf figure instead of drawing in the terminal.")
+    ] = None,
+    width: Annotated[
+        Optional[int], typer.Option("--width", help="Width: pixels for --output (default 800), columns in the terminal.", min=20)
+    ] = None,
+    height: Annotated[
+        Optional[int], typer.Option("--height", help="Height: pixels for --output (default 500), rows in the terminal.", min=8)
+    ] = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """f beside its derivative(s) over a range: autograd on the whole grid at once,
+    checked against the symbolic derivative on the same grid."""
+
+    def compute():
+        from autodiff import api
+
+        result = api.plot(
+            expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
+            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout,
+        )
+        if output:
+            from autodiff.plotting import write_file
+
+            write_file(result, output, width or 800, height or 500)
+            result.output = output
+        return result
+
+    def render(result, console):
+        from autodiff.render import render_plot
+
+        render_plot(result, console, width, height)
+
+    _run(json_output, compute, render)
+
+
 class GraphFormat(str, Enum):
     tree = "tree"
     dot = "dot"

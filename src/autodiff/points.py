@@ -206,3 +206,19 @@ def parse_matrix(text: str, option: str, shape: tuple[int, int], limits: Limits 
             "(give them row by row, or as [[...], [...]])"
         )
     return [flat[row * columns : (row + 1) * columns] for row in range(rows)]
+
+
+def parse_range(text: str, option: str = "--range", limits: Limits = DEFAULT_LIMITS) -> tuple[str, float, float]:
+    """`x=-5:5` (or `-5:5`, name left to the caller: "") → (name, start, stop), start < stop."""
+    parser = _ValueParser(option, text, limits)
+    match = _ASSIGNMENT.match(text)
+    name, offset = (match.group(1), match.end()) if match else ("", 0)
+    parts = split_top_level(text[offset:], ":")
+    if len(parts) != 2:
+        raise parser.fail("a range is name=start:stop, e.g. x=-5:5", offset)
+    (start_offset, start_text), (stop_offset, stop_text) = parts
+    start = parser.constant(offset + start_offset, start_text)
+    stop = parser.constant(offset + stop_offset, stop_text)
+    if not start < stop:
+        raise parser.fail(f"the range must go up: {start:g} is not below {stop:g}", offset)
+    return name, start, stop

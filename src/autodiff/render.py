@@ -361,6 +361,29 @@ def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def render_plot(result, console: Console, width: Optional[int] = None, height: Optional[int] = None) -> None:
+    """The chart sized to the terminal (or --width/--height), then one line per
+    derivative: the largest |autograd − symbolic| on the grid."""
+    if result.output is None:
+        from autodiff.plotting import terminal_chart
+
+        color = console.is_terminal and not console.no_color
+        chart = terminal_chart(
+            result, width or min(console.width, 120), height or max(12, min(console.height - 6, 30)), color
+        )
+        console.file.write(chart.rstrip("\n") + "\n")
+        console.file.flush()
+    else:
+        console.print(Text(f"wrote {result.output}"), soft_wrap=True)
+    for curve in result.curves:
+        if curve["agree"] is None:
+            console.print(Text(f"{curve['label']}: no symbolic derivative to compare (see the warning)"))
+            continue
+        difference = curve["max_abs_difference"]
+        shown = "no point where both are finite" if difference is None else format_number(difference)
+        console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown} "), mark(curve["agree"]))
+
+
 def render_warnings(warnings: list[str], console: Console) -> None:
     for warning in warnings:
         console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)

@@ -274,3 +274,56 @@ class GraphReport:
             "leaves": {name: {k: json_number(v) for k, v in info.items()} for name, info in self.leaves.items()},
             "warnings": list(self.warnings),
         }
+
+
+@dataclass
+class PlotReport:
+    """`autodiff plot`: f and its derivatives sampled over a range of one variable.
+
+    `curves[k]` is the k-th derivative (k = 1..order): autograd's values on
+    the whole grid, the symbolic derivative and its values, the largest
+    |autograd − symbolic| where both are finite, and whether they agree.
+    """
+
+    expression: str
+    variable: str
+    start: float
+    stop: float
+    at: dict
+    x: list
+    f: list
+    curves: list = field(default_factory=list)
+    checked_by: Optional[str] = None
+    output: Optional[str] = None
+    warnings: list[str] = field(default_factory=list)
+
+    command = "plot"
+
+    @property
+    def agree(self) -> Optional[bool]:
+        verdicts = [curve["agree"] for curve in self.curves if curve["agree"] is not None]
+        return all(verdicts) if verdicts else None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CHECK_FAILED if self.agree is False else EXIT_OK
+
+    def to_json(self) -> dict:
+        return {
+            "command": self.command,
+            "expression": self.expression,
+            "variable": self.variable,
+            "range": [self.start, self.stop],
+            "points": len(self.x),
+            "at": {name: json_number(v) for name, v in self.at.items()},
+            "x": json_number(self.x),
+            "f": json_number(self.f),
+            "derivatives": [
+                {key: (json_number(value) if key != "symbolic" else value) for key, value in curve.items()}
+                for curve in self.curves
+            ],
+            "agree": self.agree,
+            "checked_by": self.checked_by,
+            "output": self.output,
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,111 @@
+"""Pictures of f beside its derivatives: a terminal chart (plotext) and image
+files (matplotlib, imported only when a file is written).
+
+Points where a curve is not finite are gaps: each curve is drawn as its
+finite runs, never as a spike to ±1e308.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from autodiff.errors import UsageError
+from autodiff.results import PlotReport
+
+COLORS = ("blue", "red", "green", "magenta")  # f, f′, f″, f‴: distinct in the terminal
+FILE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+FORMATS = (".png", ".svg", ".pdf")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def series(report: PlotReport) -> list[tuple[str, list]]:
+    """(label, values) for f and each derivative (autograd's)."""
+    return [("f", report.f)] + [(curve["label"] + " (autograd)", curve["autograd"]) for curve in report.curves]
+
+
+def finite_runs(xs: list, ys: list) -> list[tuple[list, list]]:
+    """The stretches of (x, y) where y is finite: a gap at every other point."""
+    runs: list[tuple[list, list]] = []
+    current: tuple[list, list] = ([], [])
+    for x, y in zip(xs, ys):
+        if isinstance(y, float) and math.isfinite(y):
+            current[0].append(x)
+            current[1].append(y)
+        elif current[0]:
+            runs.append(current)
+            current = ([], [])
+    if current[0]:
+        runs.append(current)
+    return runs
+
+
+def terminal_chart(report: PlotReport, width: int, height: int, color: bool) -> str:
+    """The chart as text, `width` × `height` characters, in colour or not."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("pro" if color else "clear")
+    for (label, values), line_color in zip(series(report), COLORS):
+        runs = finite_runs(report.x, values)
+        for index, (xs, ys) in enumerate(runs):
+            # One legend entry per curve, however many gaps split it.
+            plt.plot(xs, ys, label=label if index == 0 else None, color=line_color, marker="braille")
+    plt.title(f"f({report.variable}) = {report.expression}")
+    plt.xlabel(report.variable)
+    chart = plt.build()
+    plt.clear_figure()
+    return chart if color else _ANSI.sub("", chart)
+
+
+def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
+    """A figure with labelled axes, a legend and the expression typeset as its title."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"--output must end in {', '.join(FORMATS)}, not {suffix or 'no extension'!r}")
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError(
+            "--output needs matplotlib: pip install 'autodiff[plot]' (or pip install matplotlib)"
+        ) from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    dpi = 100
+    figure, axes = pyplot.subplots(figsize=(width / dpi, height / dpi), dpi=dpi)
+    try:
+        variable = report.variable
+        names = [f"$f({variable})$"] + [
+            f"$f{chr(39) * curve['order']}({variable})$" for curve in report.curves
+        ]
+        for (_, values), name, line_color in zip(series(report), names, FILE_COLORS):
+            ys = [v if isinstance(v, float) and math.isfinite(v) else math.nan for v in values]
+            axes.plot(report.x, ys, label=name, color=line_color, linewidth=1.6)  # nan: a gap
+        axes.set_xlabel(f"${variable}$")
+        axes.set_ylabel("value")
+        axes.axhline(0, color="0.8", linewidth=0.8, zorder=0)
+        axes.grid(True, color="0.92")
+        axes.legend(loc="best")
+        axes.set_title(_title(report), pad=10)
+        figure.tight_layout()
+        try:
+            figure.savefig(path, dpi=dpi)
+        except ValueError:  # mathtext cannot typeset this title: plain text instead
+            axes.set_title(f"f({variable}) = {report.expression}", pad=10)
+            figure.savefig(path, dpi=dpi)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        pyplot.close(figure)
+
+
+def _title(report: PlotReport) -> str:
+    import sympy
+
+    from autodiff.parsing import parse_expression
+
+    latex = sympy.latex(parse_expression(report.expression))
+    return f"$f({report.variable}) = {latex}$"
