@@ -257,7 +257,7 @@ def test_version():
     assert result.stdout == f"autodiff {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian", "graph"])
+@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian", "graph", "plot"])
 def test_every_command_has_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0

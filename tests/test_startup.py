@@ -24,7 +24,7 @@ print("HEAVY", ",".join(heavy))
     "args",
     [
         ["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], ["hessian", "--help"],
-        ["jacobian", "--help"], ["graph", "--help"], ["functions"], ["functions", "--json"], [],
+        ["jacobian", "--help"], ["graph", "--help"], ["plot", "--help"], ["functions"], ["functions", "--json"], [],
     ],
     ids=" ".join,
 )

@@ -815,7 +815,7 @@ def plot(
     checked = "symbolic" if all(c["symbolic_values"] is not None for c in curves) else None
     return PlotReport(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=_numbers(f),
-        curves=curves, checked_by=checked, warnings=warnings,
+        curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
 
 

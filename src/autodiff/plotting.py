@@ -78,23 +78,23 @@ def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
     figure, axes = pyplot.subplots(figsize=(width / dpi, height / dpi), dpi=dpi)
     try:
         variable = report.variable
-        names = [f"$f({variable})$"] + [
-            f"$f{chr(39) * curve['order']}({variable})$" for curve in report.curves
-        ]
+        primes = {1: "′", 2: "″", 3: "‴"}
+        names = [f"f({variable})"] + [f"f{primes[curve['order']]}({variable})" for curve in report.curves]
         for (_, values), name, line_color in zip(series(report), names, FILE_COLORS):
             ys = [v if isinstance(v, float) and math.isfinite(v) else math.nan for v in values]
             axes.plot(report.x, ys, label=name, color=line_color, linewidth=1.6)  # nan: a gap
-        axes.set_xlabel(f"${variable}$")
+        axes.set_xlabel(variable)
         axes.set_ylabel("value")
         axes.axhline(0, color="0.8", linewidth=0.8, zorder=0)
         axes.grid(True, color="0.92")
         axes.legend(loc="best")
         axes.set_title(_title(report), pad=10)
-        figure.tight_layout()
         try:
+            figure.tight_layout()
             figure.savefig(path, dpi=dpi)
-        except ValueError:  # mathtext cannot typeset this title: plain text instead
+        except ValueError:  # mathtext cannot typeset this title (a Piecewise): plain text instead
             axes.set_title(f"f({variable}) = {report.expression}", pad=10)
+            figure.tight_layout()
             figure.savefig(path, dpi=dpi)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
@@ -105,7 +105,6 @@ def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
 def _title(report: PlotReport) -> str:
     import sympy
 
-    from autodiff.parsing import parse_expression
-
-    latex = sympy.latex(parse_expression(report.expression))
-    return f"$f({report.variable}) = {latex}$"
+    if report.tree is None:
+        return f"f({report.variable}) = {report.expression}"
+    return f"$f({report.variable}) = {sympy.latex(report.tree)}$"

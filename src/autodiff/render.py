@@ -377,11 +377,11 @@ def render_plot(result, console: Console, width: Optional[int] = None, height: O
         console.print(Text(f"wrote {result.output}"), soft_wrap=True)
     for curve in result.curves:
         if curve["agree"] is None:
-            console.print(Text(f"{curve['label']}: no symbolic derivative to compare (see the warning)"))
+            console.print(Text(f"{curve['label']}: not compared (no symbolic derivative)"))
             continue
         difference = curve["max_abs_difference"]
         shown = "no point where both are finite" if difference is None else format_number(difference)
-        console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown} "), mark(curve["agree"]))
+        console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
 
 
 def render_warnings(warnings: list[str], console: Console) -> None:

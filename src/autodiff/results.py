@@ -296,6 +296,7 @@ class PlotReport:
     checked_by: Optional[str] = None
     output: Optional[str] = None
     warnings: list[str] = field(default_factory=list)
+    tree: Any = field(default=None, repr=False)  # the SymPy expression (for a typeset title); not in JSON
 
     command = "plot"
 
