@@ -127,3 +127,10 @@ def test_symbolic_disagreement_fails(monkeypatch):
     report = api.plot("sin(x)", points=5)
     assert report.curves[0]["agree"] is False and report.exit_code == 1
     assert report.curves[0]["max_abs_difference"] == pytest.approx(1.0)
+
+
+def test_a_function_that_does_not_use_the_plotted_variable_is_flat():
+    _, report = invoke_json("plot", "x", "--range", "y=0:1", "--at", "x=2", "--points", "3", "--order", "2")
+    assert report["f"] == [2.0, 2.0, 2.0]
+    assert [d["autograd"] for d in report["derivatives"]] == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert report["agree"] is True

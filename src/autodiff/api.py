@@ -808,7 +808,10 @@ def plot(
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
     for k in range(1, order + 1):
         if current.requires_grad:
-            (current,) = torch.autograd.grad(current, leaves[name], torch.ones_like(current), create_graph=k < order)
+            (current,) = torch.autograd.grad(
+                current, leaves[name], torch.ones_like(current), create_graph=k < order,
+                allow_unused=True, materialize_grads=True,  # f may not depend on the plotted variable
+            )
         else:
             current = torch.zeros_like(current)
         curves.append(_curve(k, current.detach(), symbolic[k - 1], exact[k - 1], problem.tolerance))
