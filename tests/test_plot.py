@@ -134,3 +134,53 @@ def test_a_function_that_does_not_use_the_plotted_variable_is_flat():
     assert report["f"] == [2.0, 2.0, 2.0]
     assert [d["autograd"] for d in report["derivatives"]] == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     assert report["agree"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plot", "sin(x)", "-r", "x=-1e308:1e308"], "the range is too wide"),
+        (["plot", "sin(x)", "-r", "x=-1e308:1e308", "-o", "h.png"], "the range is too wide"),
+        (["plot", "pi", "-r", "pi=0:1"], "--range names pi, which is a constant"),
+        (["plot", "sin(x)", "-o", "w.png", "--width", "100000"], "less than or equal to 10000"),
+    ],
+)
+def test_plot_inputs_found_in_review(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert result.exit_code == 2 and message in result.stdout + result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_large_values_get_short_ticks_and_a_chart():
+    result = invoke("plot", "exp(100*x)", "--width", "80", "--height", "12")
+    assert result.exit_code == 0
+    assert "1.404e+219┤" in result.stdout and "f′ (autograd)" in result.stdout
+
+
+def test_a_chart_plotext_cannot_lay_out_is_exit_2_not_a_crash(monkeypatch):
+    import plotext
+
+    def broken(*args, **kwargs):
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr(plotext, "build", broken)
+    result = invoke("plot", "sin(x)")
+    assert result.exit_code == 2
+    assert "the terminal chart cannot be drawn for these values (OverflowError)" in result.stderr
+
+
+def test_many_points_are_thinned_for_the_terminal():
+    from autodiff.plotting import terminal_chart
+
+    report = api.plot("sin(x)", points=200_000, symbolic=False)
+    chart = terminal_chart(report, 60, 12, color=False)
+    assert len(chart.splitlines()) >= 12 and "f(x) = sin(x)" in chart
+
+
+def test_one_sided_non_finite_points_are_counted():
+    result = invoke("plot", "x^x", "--points", "5", "--range", "x=0:1", env={"COLUMNS": "300"})
+    assert result.exit_code == 1  # at 0: autograd 0, symbolic -inf
+    assert "where both are finite; 1 point(s) where only one is ✗" in result.stdout
+    _, report = invoke_json("plot", "x^x", "--points", "5", "--range", "x=0:1")
+    assert report["derivatives"][0]["nonfinite_mismatches"] == 1

@@ -111,17 +111,17 @@ def _run(json_output: bool, compute: Callable[[], object], render: Callable[[obj
 
     try:
         result = compute()
+        if json_output:
+            typer.echo(renderers.dumps(result.to_json()))
+        else:
+            render(result, renderers.stdout_console())  # may refuse too: a chart it cannot draw
+            renderers.render_warnings(result.warnings, renderers.stderr_console())
     except AutodiffError as error:
         if json_output:
             typer.echo(renderers.dumps(error.to_json()))
         else:
             renderers.render_error(error, renderers.stderr_console())
         raise typer.Exit(error.exit_code) from None
-    if json_output:
-        typer.echo(renderers.dumps(result.to_json()))
-    else:
-        render(result, renderers.stdout_console())
-        renderers.render_warnings(result.warnings, renderers.stderr_console())
     raise typer.Exit(result.exit_code)
 
 
@@ -296,15 +296,17 @@ def plot(
         Optional[str], typer.Option("--output", "-o", help="Write a .png, .svg or .pdf figure instead of drawing in the terminal.")
     ] = None,
     width: Annotated[
-        Optional[int], typer.Option("--width", help="Width: pixels for --output (default 800), columns in the terminal.", min=20)
+        Optional[int],
+        typer.Option("--width", help="Width: pixels for --output (default 800), columns in the terminal.", min=20, max=10000),
     ] = None,
     height: Annotated[
-        Optional[int], typer.Option("--height", help="Height: pixels for --output (default 500), rows in the terminal.", min=8)
+        Optional[int],
+        typer.Option("--height", help="Height: pixels for --output (default 500), rows in the terminal.", min=8, max=10000),
     ] = None,
     rtol: RtolOption = None,
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
-    no_symbolic: NoSymbolicOption = False,
+    no_symbolic: Annotated[bool, typer.Option("--no-symbolic", help="Skip SymPy: the curves are drawn, not compared.")] = False,
     symbolic_timeout: TimeoutOption = 5.0,
     json_output: JsonOption = False,
 ) -> None:

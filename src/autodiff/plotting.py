@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 
 from autodiff.errors import UsageError
@@ -42,22 +43,50 @@ def finite_runs(xs: list, ys: list) -> list[tuple[list, list]]:
 
 
 def terminal_chart(report: PlotReport, width: int, height: int, color: bool) -> str:
-    """The chart as text, `width` × `height` characters, in colour or not."""
+    """The chart as text, `width` × `height` characters, in colour or not.
+
+    Curves are thinned to a few samples per column (a million points draw
+    no better than a few hundred), and the ticks are ours, in short
+    scientific notation where needed, so large values cannot crowd the axes.
+    """
     import plotext as plt
 
+    stride = max(1, len(report.x) // (4 * width))
+    xs_all = report.x[::stride]
+    curves = [(label, values[::stride]) for label, values in series(report)]
+    finite = [y for _, values in curves for y in values if isinstance(y, float) and math.isfinite(y)]
     plt.clear_figure()
-    plt.plotsize(width, height)
-    plt.theme("pro" if color else "clear")
-    for (label, values), line_color in zip(series(report), COLORS):
-        runs = finite_runs(report.x, values)
-        for index, (xs, ys) in enumerate(runs):
-            # One legend entry per curve, however many gaps split it.
-            plt.plot(xs, ys, label=label if index == 0 else None, color=line_color, marker="braille")
-    plt.title(f"f({report.variable}) = {report.expression}")
-    plt.xlabel(report.variable)
-    chart = plt.build()
-    plt.clear_figure()
+    try:
+        plt.plotsize(width, height)
+        plt.theme("pro" if color else "clear")
+        for (label, values), line_color in zip(curves, COLORS):
+            for index, (xs, ys) in enumerate(finite_runs(xs_all, values)):
+                # One legend entry per curve, however many gaps split it.
+                plt.plot(xs, ys, label=label if index == 0 else None, color=line_color, marker="braille")
+        plt.xticks(*_ticks(report.start, report.stop))
+        if finite:
+            plt.yticks(*_ticks(min(finite), max(finite)))
+        plt.title(f"f({report.variable}) = {report.expression}")
+        plt.xlabel(report.variable)
+        chart = plt.build()
+    except (ArithmeticError, ValueError, IndexError) as error:  # plotext's scales: spans it cannot lay out
+        raise UsageError(
+            f"the terminal chart cannot be drawn for these values ({type(error).__name__}); "
+            "use --output for a file, or --json for the numbers"
+        ) from None
+    finally:
+        plt.clear_figure()
     return chart if color else _ANSI.sub("", chart)
+
+
+def _ticks(low: float, high: float, count: int = 5) -> tuple[list[float], list[str]]:
+    if not (math.isfinite(low) and math.isfinite(high)) or not math.isfinite(high - low):
+        raise ValueError("span")
+    if high == low:
+        return [low], [f"{low:.4g}"]
+    step = (high - low) / (count - 1)
+    ticks = [low + i * step for i in range(count - 1)] + [high]
+    return ticks, [f"{tick:.4g}" if abs(tick) > abs(step) * 1e-9 else "0" for tick in ticks]
 
 
 def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
@@ -75,6 +104,7 @@ def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
     from matplotlib import pyplot
 
     dpi = 100
+    warnings.filterwarnings("ignore", message="Tight layout not applied")  # a tiny figure: drawn as it is
     figure, axes = pyplot.subplots(figsize=(width / dpi, height / dpi), dpi=dpi)
     try:
         variable = report.variable

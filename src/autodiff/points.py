@@ -125,8 +125,12 @@ class _ValueParser:
 def grid(start: float, stop: float, count: int) -> list[float]:
     if count == 1:
         return [start]
-    step = (stop - start) / (count - 1)
-    return [start + i * step for i in range(count - 1)] + [stop]
+    last = count - 1
+    step = (stop - start) / last
+    if math.isfinite(step):
+        return [start + i * step for i in range(last)] + [stop]
+    # stop - start overflows (-1e308:1e308): start·(1 - t) + stop·t does not.
+    return [start * (1 - i / last) + stop * (i / last) for i in range(last)] + [stop]
 
 
 _ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)")
@@ -221,4 +225,6 @@ def parse_range(text: str, option: str = "--range", limits: Limits = DEFAULT_LIM
     stop = parser.constant(offset + stop_offset, stop_text)
     if not start < stop:
         raise parser.fail(f"the range must go up: {start:g} is not below {stop:g}", offset)
+    if not math.isfinite(stop - start):
+        raise parser.fail("the range is too wide: stop - start overflows a float", offset)
     return name, start, stop

@@ -381,6 +381,9 @@ def render_plot(result, console: Console, width: Optional[int] = None, height: O
             continue
         difference = curve["max_abs_difference"]
         shown = "no point where both are finite" if difference is None else format_number(difference)
+        mismatches = curve.get("nonfinite_mismatches") or 0
+        if mismatches:
+            shown += f" where both are finite; {mismatches} point(s) where only one is"
         console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
 
 
