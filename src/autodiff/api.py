@@ -777,6 +777,8 @@ def plot(
     fixed = as_point(at, "--at", settings.limits)
     if fixed is not None and fixed.size is not None:
         raise PointError("plot fixes the other variables at single values; --at takes no vectors here")
+    # Parsed without a point (the grid is built below); `symbolic=True` only
+    # because _prepare refuses "no --at and --no-symbolic", which plot allows.
     prepared = _prepare(expression, None, None, None, replace(settings, symbolic=True))
     if name in CONSTANTS_BY_NAME:
         raise UsageError(f"--range names {name}, which is a constant, not a variable")
