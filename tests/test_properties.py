@@ -143,11 +143,28 @@ def _check_three_way(text: str, at: dict, order: int = 1) -> None:
         assert math.isclose(entry.autograd, entry.symbolic_value, rel_tol=1e-7, abs_tol=1e-9), entry
         assert entry.agree is True, entry
         # the finite-difference witness, in float64, where its stencil resolves the function
-        if _stencil_resolves(text, at, name, order, entry.autograd):
+        rtol, atol = (1e-5, 1e-6) if order == 1 else (1e-4, 1e-5)
+        if _stencil_resolves(text, at, name, order, entry.autograd) and _rounding_small(result.value, at[name], order, atol):
             assert _finite_numbers(entry.numeric), entry
-            rtol, atol = (1e-5, 1e-6) if order == 1 else (1e-4, 1e-5)
             assert math.isclose(entry.autograd, entry.numeric, rel_tol=rtol, abs_tol=atol), entry
     assert result.agree is True and result.exit_code == 0
+
+
+def _rounding_small(value: float, x: float, order: int, atol: float) -> bool:
+    """Whether rounding in f's samples stays below the test's tolerance.
+
+    Each sample of f carries an error of about eps·|f|; a stencil for the
+    n-th derivative divides by hⁿ. Where f is large and its derivative tiny
+    (hypot(x + cos(x), 1 + sinh(2π)²): f ≈ 7e4, f″ ≈ 3e-15 at 0) that error
+    is far above the test's absolute tolerance: the tool's own verdict
+    (numeric_agree) carries a rounding bound, the fixed tolerance here does not.
+    """
+    eps = 2.220446049250313e-16
+    step = eps ** (1 / (order + 4)) * max(abs(x), 1.0)
+    rounding = abs(value) * eps * 2**order / step**order
+    small = rounding <= atol / 10
+    event(f"order {order}: finite differences {'compared' if small else 'skipped (rounding)'}")
+    return small
 
 
 def _sympy_value_is_moderate_real(text: str, at: dict) -> bool:
@@ -192,6 +209,7 @@ def test_autograd_symbolic_and_finite_differences_agree(text, at):
 @given(text=expressions(depth=3), at=POINTS)
 @example(text="(2 + sin(x))^tanh(y)", at={"x": 0.0, "y": 0.0})
 @example(text="softplus(10x)", at={"x": 2.05, "y": 0.0})
+@example(text="hypot(x + cos(x), 1 + (sinh(2pi))^2)", at={"x": 0.0, "y": 0.0})  # rounding, found in CI
 def test_second_derivatives_agree(text, at):
     _check_three_way(text, at, order=2)
 
