@@ -267,20 +267,25 @@ def test_issue_hessian_eigenvalues():
 # 3. vector points
 
 
+def assert_every_entry_per_point(result, per_point, order):
+    """Each entry's autograd, symbolic and numeric columns are lists over the
+    points, equal to the oracle matrix at each point."""
+    for i, row in enumerate(result.entries):
+        for j, entry in enumerate(row):
+            for column in ("autograd", "symbolic_value", "numeric"):
+                got = getattr(entry, column)
+                assert isinstance(got, list) and len(got) == len(per_point), (column, got)
+                tolerance = NUMERIC[order] if column == "numeric" else EXACT
+                assert got == pytest.approx([m[i][j] for m in per_point], **tolerance), (column, i, j)
+
+
 def test_hessian_vector_point_every_number_is_a_list():
     at = {"x": [1, 0], "y": [2, 0]}
     expr = x**2 * y + y**3
     result = api.hessian("x^2*y + y^3", at=at)
     assert result.agree is True and result.exit_code == 0
     per_point = [oracle_hessian(expr, ["x", "y"], e) for e in elements(at)]
-    for i in range(2):
-        for j in range(2):
-            entry = result.entries[i][j]
-            for column in ("autograd", "symbolic_value", "numeric"):
-                got = getattr(entry, column)
-                assert isinstance(got, list) and len(got) == 2, (column, got)
-                tolerance = NUMERIC[2] if column == "numeric" else EXACT
-                assert got == pytest.approx([m[i][j] for m in per_point], **tolerance), (column, i, j)
+    assert_every_entry_per_point(result, per_point, order=2)
     assert result.value == pytest.approx([10.0, 0.0], **EXACT)
     assert result.definiteness == ["positive definite", "zero"]
     assert result.critical_point == [None, "inconclusive"]
@@ -406,14 +411,7 @@ def test_jacobian_vector_point_every_number_is_a_list():
     result = api.jacobian("[x*y, x+y, sin(x)]", at=at)
     assert result.agree is True and result.exit_code == 0
     per_point = [oracle_jacobian(exprs, ["x", "y"], e) for e in elements(at)]
-    for i in range(3):
-        for j in range(2):
-            entry = result.entries[i][j]
-            for column in ("autograd", "symbolic_value", "numeric"):
-                got = getattr(entry, column)
-                assert isinstance(got, list) and len(got) == 3, (column, got)
-                tolerance = NUMERIC[1] if column == "numeric" else EXACT
-                assert got == pytest.approx([m[i][j] for m in per_point], **tolerance), (column, i, j)
+    assert_every_entry_per_point(result, per_point, order=1)
     assert len(result.value) == 3
     for k, expr in enumerate(exprs):
         assert result.value[k] == pytest.approx([evaluate(expr, e) for e in elements(at)], **EXACT)
