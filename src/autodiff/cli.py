@@ -6,14 +6,25 @@ that need them, so `--help` and `--version` stay fast.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Callable, List, Optional
 
 import typer
 
 from autodiff import __version__
-from autodiff.errors import EXIT_INTERNAL, EXIT_USAGE, AutodiffError
+from autodiff.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CHECK_FAILED,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    AutodiffError,
+)
+from autodiff.streaming import STDIN
 
 app = typer.Typer(
     name="autodiff",
@@ -105,37 +116,143 @@ def _split(values: Optional[List[str]]) -> Optional[List[str]]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
-def _run(json_output: bool, compute: Callable[[], object], render: Callable[[object, object], None]) -> None:
-    """Run one command: errors become one line (or a JSON object) and an exit code."""
+def _run(
+    json_output: bool,
+    compute: Callable[[str], object],
+    render: Callable[[object, object], None],
+    expression: str,
+    prepare: Optional[Callable[[], None]] = None,
+) -> None:
+    """Answer `expression`, or each line of standard input when it is `-`;
+    exit with the answer's code (the most severe one when streaming)."""
+    if expression != STDIN:
+        _run_one(json_output, lambda: _prepared(prepare, compute, expression), render)
+    with _quiet_when_the_reader_leaves():
+        # Streaming: what every line shares (--at, --grad-output) is parsed once.
+        if prepare is not None:
+            code = _answer(json_output, prepare, render, line=None)
+            if code != EXIT_OK:
+                raise typer.Exit(code)
+        raise typer.Exit(_stream(json_output, compute, render))
+
+
+def _run_one(json_output: bool, compute: Callable[[], object], render) -> None:
+    with _quiet_when_the_reader_leaves():
+        raise typer.Exit(_answer(json_output, compute, render))
+
+
+def _prepared(prepare, compute, expression):
+    if prepare is not None:
+        prepare()
+    return compute(expression)
+
+
+def _answer(json_output: bool, compute: Callable[[], object], render, line: Optional[int] = None) -> int:
+    """Compute and print one answer (or its error); return its exit code.
+
+    `line`: the input line it answers, when streaming; JSON objects then
+    carry it, and human-readable errors and warnings name it.
+    """
     from autodiff import render as renderers
 
     try:
         result = compute()
+        if result is None:  # a preparation step: nothing to print
+            return EXIT_OK
         if json_output:
-            typer.echo(renderers.dumps(result.to_json()))
+            _echo_json(result.to_json(), line)
         else:
             render(result, renderers.stdout_console())  # may refuse too: a chart it cannot draw
-            renderers.render_warnings(result.warnings, renderers.stderr_console())
+            renderers.render_warnings(result.warnings, renderers.stderr_console(), _where(line))
+        return result.exit_code
     except AutodiffError as error:
         if json_output:
-            typer.echo(renderers.dumps(error.to_json()))
+            _echo_json(error.to_json(), line)
         else:
-            renderers.render_error(error, renderers.stderr_console())
-        raise typer.Exit(error.exit_code) from None
-    raise typer.Exit(result.exit_code)
+            renderers.render_error(error, renderers.stderr_console(), _where(line))
+        return error.exit_code
+
+
+def _where(line: Optional[int]) -> str:
+    return "" if line is None else f"line {line}: "
+
+
+def _echo_json(payload: dict, line: Optional[int]) -> None:
+    from autodiff.render import dumps
+
+    typer.echo(dumps(payload if line is None else {"line": line, **payload}))
+
+
+# When several answers differ, the exit status is the most severe of them.
+_SEVERITY = {EXIT_OK: 0, EXIT_CHECK_FAILED: 1, EXIT_USAGE: 2, EXIT_INTERNAL: 3}
+
+
+def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
+    """Answer each expression line of standard input in turn, in one process."""
+    from autodiff.streaming import expression_lines, text_stdin
+
+    worst, printed = EXIT_OK, False
+    for number, text in expression_lines(text_stdin()):
+        if printed and not json_output:
+            typer.echo("")  # a blank line between two tables
+        try:
+            code = _answer(json_output, lambda: _line(compute, text), render, line=number)
+        except BrokenPipeError:
+            raise
+        except Exception as error:  # a bug on one line must not desynchronise the stream
+            code = _report_bug(error, json_output, number)
+        printed = code in (EXIT_OK, EXIT_CHECK_FAILED)
+        worst = max(worst, code, key=lambda c: _SEVERITY.get(c, 3))
+    return worst
+
+
+def _line(compute, text):
+    if isinstance(text, AutodiffError):  # the line itself was refused (too long)
+        raise text
+    return compute(text)
+
+
+@contextmanager
+def _quiet_when_the_reader_leaves():
+    """`autodiff grad - --json < many | head -1`: when the reader closes the
+    pipe, stop without a traceback or a message, exit 141 like other Unix
+    tools killed by SIGPIPE."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
+
+
+def _report_bug(error: Exception, json_output: bool, line: Optional[int] = None) -> int:
+    message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
+    if json_output:
+        payload = {"error": {"type": "internal_error", "message": message}}
+        typer.echo(json.dumps(payload if line is None else {"line": line, **payload}))
+    else:
+        typer.echo(f"{_where(line)}error: {message} (please report this)", err=True)
+    return EXIT_INTERNAL
 
 
 def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool, dtype: DType,
                         grad_output: Optional[str] = None, **arguments) -> None:
     """grad, partial, hessian, jacobian: one call into autodiff.api, then its renderer."""
+    key = "expressions" if function_name == "jacobian" else "expression"
+    expression = arguments.pop(key)
 
-    def compute():
+    def prepare():
         from autodiff import api
         from autodiff.points import parse_values
 
         if grad_output:
             arguments["grad_output"] = parse_values(grad_output, "--grad-output")
-        return getattr(api, function_name)(symbolic=not no_symbolic, dtype=dtype.value, **arguments)
+        arguments["at"] = api.as_point(arguments["at"])
+
+    def compute(text: str):
+        from autodiff import api
+
+        return getattr(api, function_name)(text, symbolic=not no_symbolic, dtype=dtype.value, **arguments)
 
     def render(result, console):
         from autodiff.render import render_matrix_report, render_report
@@ -143,7 +260,7 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
 
         (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console)
 
-    _run(json_output, compute, render)
+    _run(json_output, compute, render, expression, prepare)
 
 
 @app.command()
@@ -332,7 +449,7 @@ def plot(
 
         render_plot(result, console, width, height)
 
-    _run(json_output, compute, render)
+    _run_one(json_output, compute, render)
 
 
 class GraphFormat(str, Enum):
@@ -355,10 +472,17 @@ def graph(
     tensor's data, requires_grad, is_leaf, grad_fn and grad after backward."""
     as_json = json_output or output_format is GraphFormat.json
 
-    def compute():
+    point = {"at": at}
+
+    def prepare():
         from autodiff import api
 
-        return api.graph(expression, at)
+        point["at"] = api.as_point(at)
+
+    def compute(text: str):
+        from autodiff import api
+
+        return api.graph(text, point["at"])
 
     def render(result, console):
         from autodiff import render as renderers
@@ -368,7 +492,7 @@ def graph(
         else:
             renderers.render_graph(result, console)
 
-    _run(as_json, compute, render)
+    _run(as_json, compute, render, expression, prepare)
 
 
 @app.command()
@@ -377,10 +501,11 @@ def functions(json_output: JsonOption = False) -> None:
     from autodiff import render as renderers
     from autodiff.functions import listing
 
-    if json_output:
-        typer.echo(renderers.dumps(listing()))
-    else:
-        renderers.render_functions(listing(), renderers.stdout_console())
+    with _quiet_when_the_reader_leaves():
+        if json_output:
+            typer.echo(renderers.dumps(listing()))
+        else:
+            renderers.render_functions(listing(), renderers.stdout_console())
 
 
 def _error_json(kind: str, message: str) -> None:
@@ -401,13 +526,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        try:
+            with _quiet_when_the_reader_leaves():
+                raise
+        except typer.Exit as leaving:
+            sys.exit(leaving.exit_code)
     except Exception as error:  # a bug: one line, exit 70
-        message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
-        if "--json" in args:
-            _error_json("internal_error", message)
-        else:
-            typer.echo(f"error: {message} (please report this)", err=True)
-        sys.exit(EXIT_INTERNAL)
+        sys.exit(_report_bug(error, "--json" in args))
 
 
 def _main_json(args: List[str]) -> None:

@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141  # the reader closed the output early (128 + SIGPIPE, as other Unix tools)
 
 
 class AutodiffError(Exception):

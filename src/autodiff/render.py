@@ -27,10 +27,19 @@ MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 PIPED_WIDTH = 200  # columns when stdout is not a terminal and COLUMNS is unset
 
 
+class _AnswerConsole(Console):
+    """rich exits 1 when the reader of stdout goes away; 1 means "a check
+    failed" here, so the error is handed to the CLI, which exits 141."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stdout_console() -> Console:
     # Piped output is the answer: never fold it to rich's default 80 columns.
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-    return Console(highlight=False, width=PIPED_WIDTH if piped else None)
+    return _AnswerConsole(highlight=False, width=PIPED_WIDTH if piped else None)
 
 
 def stderr_console() -> Console:
@@ -387,12 +396,13 @@ def render_plot(result, console: Console, width: Optional[int] = None, height: O
         console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
 
 
-def render_warnings(warnings: list[str], console: Console) -> None:
+def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:
+    """`where`: a prefix naming the input, e.g. "line 3: " when streaming."""
     for warning in warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+        console.print(Text(f"{where}warning: {warning}", style="yellow"), soft_wrap=True)
 
 
-def render_error(error: AutodiffError, console: Console) -> None:
-    console.print(Text(f"error: {error.message}", style="bold red"), soft_wrap=True)
+def render_error(error: AutodiffError, console: Console, where: str = "") -> None:
+    console.print(Text(f"{where}error: {error.message}", style="bold red"), soft_wrap=True)
     for line in error.caret_lines():
         console.print(Text(line), soft_wrap=True)

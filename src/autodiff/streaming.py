@@ -1,0 +1,56 @@
+"""Reading expressions from standard input, one per line (`autodiff grad -`).
+
+Lines are read one at a time, so answers flow while input is still coming
+(a pipeline, a terminal), and no line is held in memory beyond the length
+limit: an overlong line is skipped to its end and reported as an error for
+that line, never read whole.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import Iterator, Optional, TextIO, Union
+
+from autodiff.errors import LimitError
+from autodiff.limits import DEFAULT_LIMITS, Limits
+
+STDIN = "-"  # the expression argument that means "read them from standard input"
+
+
+def text_stdin() -> TextIO:
+    """Standard input as UTF-8 text; undecodable bytes become U+FFFD, which
+    the parser then rejects at its column (never a crash)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already text (an embedding application, a test harness)
+        return sys.stdin
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None)
+
+
+def expression_lines(
+    stream: TextIO, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[tuple[int, Union[str, LimitError]]]:
+    """(line number, expression text) for each line that holds an expression.
+
+    Blank lines and lines whose first non-blank character is `#` are skipped
+    (their numbers still count). A line longer than the expression limit
+    yields a LimitError in place of its text.
+    """
+    number = 0
+    while True:
+        line = stream.readline(limits.max_length + 1)
+        if not line:
+            return
+        number += 1
+        error: Optional[LimitError] = None
+        if not line.endswith("\n") and len(line) > limits.max_length:
+            error = LimitError(
+                f"line {number} is longer than the limit of {limits.max_length} characters"
+            )
+            while line and not line.endswith("\n"):  # skip the rest of it
+                line = stream.readline(limits.max_length + 1)
+        text = line.strip()
+        if error is not None:
+            yield number, error
+        elif text and not text.startswith("#"):
+            yield number, text
