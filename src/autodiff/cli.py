@@ -44,8 +44,19 @@ class DType(str, Enum):
 
 
 # Arguments and options shared by every command, declared once.
+def _complete_expression(incomplete: str):
+    from autodiff.completion import expression_completions
+
+    return expression_completions(incomplete)
+
+
 ExpressionArgument = Annotated[
-    str, typer.Argument(help='The expression, e.g. "6*x^2+2*x+4" (see `autodiff functions`).', show_default=False)
+    str,
+    typer.Argument(
+        help='The expression, e.g. "6*x^2+2*x+4" (see `autodiff functions`); - reads one per line from stdin.',
+        show_default=False,
+        autocompletion=_complete_expression,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (strict JSON) instead of a table.")]
 AtOption = Annotated[
@@ -372,8 +383,8 @@ def hessian(
 def jacobian(
     expressions: Annotated[
         str,
-        typer.Argument(help='The functions as a list, e.g. "\\[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian).',
-                       show_default=False),
+        typer.Argument(help='The functions as a list, e.g. "\\[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian); '
+                       "- reads one list per line from stdin.", show_default=False, autocompletion=_complete_expression),
     ],
     at: AtOption = None,
     wrt: ColumnsOption = None,
@@ -496,6 +507,54 @@ def graph(
 
 
 @app.command()
+def check(
+    files: Annotated[
+        List[str],
+        typer.Argument(help="TOML case files (the format of the README's case files); - reads one from stdin.",
+                       show_default=False),
+    ],
+    select: Annotated[
+        Optional[List[str]],
+        typer.Option("-k", "--select", help="Run only the cases whose name contains this text (case-insensitive; repeatable: any)."),
+    ] = None,
+    junit: Annotated[
+        Optional[str], typer.Option("--junit", help="Also write a JUnit XML report to this file, for CI systems.")
+    ] = None,
+    rtol: Annotated[
+        Optional[float], typer.Option("--rtol", help="Relative tolerance for cases that set none (default 1e-7).", min=0)
+    ] = None,
+    atol: Annotated[
+        Optional[float], typer.Option("--atol", help="Absolute tolerance for cases that set none (default 1e-9).", min=0)
+    ] = None,
+    dtype: DtypeOption = DType.float64,
+    symbolic_timeout: TimeoutOption = 5.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Run case files of expressions and expected values in one process: a line per
+    case, the details of each failure, and `N passed, M failed`. Exit 0 only when
+    every case passes."""
+
+    def compute():
+        from autodiff.cases import check as run_cases, check_writable, write_junit
+
+        if junit:
+            check_writable(junit)
+        report = run_cases(
+            files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout
+        )
+        if junit:
+            write_junit(report, junit)
+        return report
+
+    def render(report, console):
+        from autodiff.render import render_check
+
+        render_check(report, console)
+
+    _run_one(json_output, compute, render)
+
+
+@app.command()
 def functions(json_output: JsonOption = False) -> None:
     """The functions and constants expressions may use, with arity and a description."""
     from autodiff import render as renderers
@@ -508,6 +567,27 @@ def functions(json_output: JsonOption = False) -> None:
             renderers.render_functions(listing(), renderers.stdout_console())
 
 
+class CompletionShell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+@app.command()
+def completion(
+    shell: Annotated[CompletionShell, typer.Argument(help="The shell to print the script for.", show_default=False)],
+) -> None:
+    """Print the shell completion script (the files in completions/ are its output).
+
+    bash: autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff
+    """
+    from autodiff.completion import Shell, script
+
+    with _quiet_when_the_reader_leaves():
+        typer.echo(script(Shell(shell.value)), nl=False)
+
+
 def _error_json(kind: str, message: str) -> None:
     import json
 
@@ -517,6 +597,10 @@ def _error_json(kind: str, message: str) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point: never a traceback, always a documented exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if os.environ.get("_AUTODIFF_COMPLETE"):  # the shell asks for completions (completions/)
+        from autodiff.completion import setup
+
+        setup()
     try:
         if "--json" in args:
             _main_json(args)

@@ -406,3 +406,44 @@ def render_error(error: AutodiffError, console: Console, where: str = "") -> Non
     console.print(Text(f"{where}error: {error.message}", style="bold red"), soft_wrap=True)
     for line in error.caret_lines():
         console.print(Text(line), soft_wrap=True)
+
+
+def render_check(report, console: Console) -> None:
+    """`autodiff check`: a line per case, the details of each failure, and
+    the closing count (`16 passed, 0 failed`)."""
+    several_files = len(report.files) > 1
+    file = None
+    for result in report.results:
+        if several_files and result.case.file != file:
+            file = result.case.file
+            console.print(Text(file, style="bold"))
+        console.print(_case_line(result))
+    broken = [r for r in report.results if r.outcome in ("failed", "error")]
+    for result in broken:
+        console.print()
+        console.print(Text(f"✗ {result.case.name} ({result.case.where})", style="bold red"))
+        point = ", ".join(f"{name} = {_case_value(v)}" for name, v in result.case.data["at"].items())
+        console.print(Text(f"  {result.expression}" + (f" at {point}" if point else "")))
+        lines = [f.message for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
+        for line in lines:
+            console.print(Text(f"  {line}"), soft_wrap=True)
+    if broken:
+        console.print()
+    style = "bold red" if broken else "bold green"
+    console.print(Text(report.summary(), style=style))
+
+
+def _case_line(result) -> Text:
+    if result.outcome == "passed":
+        return Text.assemble(("✓", "green"), f" {result.case.name}")
+    if result.outcome == "skipped":
+        reason = f" ({result.message})" if result.message else ""
+        return Text.assemble(("-", "yellow"), f" {result.case.name}", (f" skipped{reason}", "yellow"))
+    label = " error" if result.outcome == "error" else ""
+    return Text.assemble(("✗", "red"), f" {result.case.name}", (label, "red"))
+
+
+def _case_value(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_case_value(v) for v in value) + "]"
+    return format_number(value) if not isinstance(value, str) else value

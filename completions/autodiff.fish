@@ -1,0 +1,1 @@
+complete --command autodiff --no-files --arguments "(env _AUTODIFF_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) autodiff)" --condition "env _AUTODIFF_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) autodiff"

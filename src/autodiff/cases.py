@@ -1,0 +1,577 @@
+"""Case files for `autodiff check`: TOML in the format of the project's seeds
+(`[[case]]` tables with `expr`, `at` and expectations), validated before
+anything runs, then run in one process and reported like a test runner —
+as a summary, as JSON, and as JUnit XML for CI systems.
+
+A malformed file (bad TOML, an unknown key, a missing `expr`, a value of the
+wrong type) is a usage error naming the file, the case and the key: nothing
+runs. An expression that does not parse, or a point it cannot be evaluated
+at, fails its case and the run goes on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, AutodiffError, UsageError
+from autodiff.results import DerivativeResult, derivative_label, json_number, subscript
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+STDIN = "-"
+
+
+class CaseFileError(UsageError):
+    """A case file that cannot be read or does not follow the format."""
+
+    type = "invalid_case_file"
+
+
+# What each key of a case holds, for the messages about a wrong one.
+CASE_KEYS = {
+    "name": "a string",
+    "expr": "an expression string (a list of them for a jacobian case)",
+    "at": "a table of values, e.g. { x = 3, y = [1, 2] }",
+    "value": "a number, or a list for a vector point",
+    "grad": "a table of expected derivatives, e.g. { x = 18 }",
+    "order": "a whole number ≥ 1",
+    "partial": "a table { wrt = [\"u\", \"v\"], expect = 4 }",
+    "hessian": "a matrix, e.g. [[2, 0], [0, 2]]",
+    "jacobian": "a matrix, e.g. [[1, 1], [1, -1]]",
+    "grad_output": "a number or a list of numbers",
+    "rtol": "a number ≥ 0",
+    "atol": "a number ≥ 0",
+    "skip": "true, or a string giving the reason",
+}
+PARTIAL_KEYS = {"wrt": "a variable name or a list of them", "expect": "a number, or a list for a vector point"}
+VALUE = "a number, a constant expression as a string (\"pi/4\"), or a list of them"
+
+
+@dataclass
+class Case:
+    file: str
+    index: int  # 1-based, in its file
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return self.data.get("name") or _expression_text(self.data["expr"])
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}, case {self.index}"
+
+
+@dataclass
+class Failure:
+    """One unmet expectation or disagreement in a case."""
+
+    what: str  # "f", "∂f/∂x", "H[x,y]", or "error"
+    reason: str  # "expected", "disagree", "no symbolic", "error"
+    message: str
+    expected: Any = None
+    derivative: Optional[DerivativeResult] = None
+
+    def to_json(self) -> dict:
+        result = {"what": self.what, "reason": self.reason, "message": self.message}
+        if self.expected is not None:
+            result["expected"] = json_number(self.expected)
+        if self.derivative is not None:
+            result.update(self.derivative.to_json())
+            result.pop("expected", None)
+            result.pop("expect_met", None)
+            if self.derivative.expected is not None:
+                result["expected"] = json_number(self.derivative.expected)
+        return result
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    outcome: str  # "passed", "failed", "skipped" or "error" (a bug in autodiff)
+    seconds: float = 0.0
+    failures: list[Failure] = field(default_factory=list)
+    reports: list = field(default_factory=list)  # the command results the case ran
+    message: Optional[str] = None  # why it was skipped, or the internal error
+
+    @property
+    def expression(self) -> str:
+        return self.reports[0].expression if self.reports else _expression_text(self.case.data["expr"])
+
+    def to_json(self) -> dict:
+        result = {
+            "file": self.case.file,
+            "index": self.case.index,
+            "name": self.case.name,
+            "expression": self.expression,
+            "outcome": self.outcome,
+            "seconds": round(self.seconds, 6),
+            "failures": [failure.to_json() for failure in self.failures],
+            "results": [report.to_json() for report in self.reports],
+        }
+        if self.message is not None:
+            result["message"] = self.message
+        return result
+
+
+@dataclass
+class CheckReport:
+    """`autodiff check`: every selected case's result, in file order."""
+
+    files: list[str]
+    results: list[CaseResult]
+    deselected: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    command = "check"
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    @property
+    def exit_code(self) -> int:
+        if self.count("error"):
+            return EXIT_INTERNAL
+        return EXIT_CHECK_FAILED if self.count("failed") else EXIT_OK
+
+    def summary(self) -> str:
+        """`16 passed, 0 failed`, then skipped, errors and deselected where there are any."""
+        parts = [f"{self.count('passed')} passed", f"{self.count('failed')} failed"]
+        if self.count("skipped"):
+            parts.append(f"{self.count('skipped')} skipped")
+        if self.count("error"):
+            parts.append(f"{self.count('error')} error{'s' if self.count('error') != 1 else ''}")
+        if self.deselected:
+            parts.append(f"{self.deselected} deselected")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "command": self.command,
+            "files": list(self.files),
+            "passed": self.count("passed"),
+            "failed": self.count("failed"),
+            "skipped": self.count("skipped"),
+            "errors": self.count("error"),
+            "deselected": self.deselected,
+            "seconds": round(self.seconds, 6),
+            "summary": self.summary(),
+            "cases": [result.to_json() for result in self.results],
+        }
+
+    def to_junit(self) -> str:
+        return junit_xml(self)
+
+
+# --- reading and validating ---------------------------------------------------
+
+
+def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
+    """Every case of every file, validated; CaseFileError on the first problem."""
+    if not paths:
+        raise CaseFileError("check needs at least one case file")
+    cases: list[Case] = []
+    for path in paths:
+        text = _read(path, read_stdin)
+        label = "<stdin>" if path == STDIN else path
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise CaseFileError(f"{label}: not valid TOML: {error}") from None
+        cases.extend(_cases_of(document, label))
+    return cases
+
+
+def _read(path: str, read_stdin) -> str:
+    if path == STDIN:
+        return (read_stdin or sys.stdin.read)()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CaseFileError(f"cannot read case file {path}: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CaseFileError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+
+
+def _cases_of(document: dict, label: str) -> list[Case]:
+    unknown = sorted(set(document) - {"case"})
+    if unknown:
+        raise CaseFileError(
+            f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables only"
+        )
+    tables = document.get("case")
+    if not isinstance(tables, list) or not tables:
+        raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
+    cases = []
+    for index, data in enumerate(tables, start=1):
+        if not isinstance(data, dict):
+            raise CaseFileError(f"{label}: case {index} is not a table; write [[case]]")
+        case = Case(label, index, data)
+        _validate(case)
+        cases.append(case)
+    return cases
+
+
+def _validate(case: Case) -> None:
+    data = case.data
+    named = f"{case.file}: case {case.index}"
+    if isinstance(data.get("name"), str):
+        named += f" ({data['name']!r})"
+
+    def fail(key: str, problem: str) -> CaseFileError:
+        return CaseFileError(f"{named}: {key}: {problem}")
+
+    for key in data:
+        if key not in CASE_KEYS:
+            close = difflib.get_close_matches(key, CASE_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(CASE_KEYS)}"
+            raise fail(repr(key), f"unknown key{hint}")
+    for key in ("expr", "at"):
+        if key not in data:
+            raise CaseFileError(f"{named}: missing key {key!r}: {CASE_KEYS[key]}")
+
+    def check(key: str, ok: bool) -> None:
+        if key in data and not ok:
+            raise fail(key, f"expected {CASE_KEYS[key]}, got {_describe(data[key])}")
+
+    expr = data["expr"]
+    check("expr", isinstance(expr, str) or ("jacobian" in data and _is_list_of(expr, str) and expr))
+    check("name", isinstance(data.get("name"), str))
+    check("at", isinstance(data["at"], dict))
+    check("value", _is_value(data.get("value")) or _is_matrix(data.get("value")))
+    check("grad", isinstance(data.get("grad"), dict) and bool(data.get("grad")))
+    for table in ("at", "grad"):
+        for name, value in data.get(table, {}).items():
+            if not _is_value(value):
+                raise fail(f"{table}.{name}", f"expected {VALUE}, got {_describe(value)}")
+    check("order", _is_int(data.get("order")) and data.get("order", 0) >= 1)
+    check("hessian", _is_matrix(data.get("hessian")))
+    check("jacobian", _is_matrix(data.get("jacobian")))
+    check("grad_output", _is_number(data.get("grad_output")) or (_is_list_of(data.get("grad_output"), _NUMBER) and data.get("grad_output")))
+    check("rtol", _is_number(data.get("rtol")) and data.get("rtol", 0) >= 0)
+    check("atol", _is_number(data.get("atol")) and data.get("atol", 0) >= 0)
+    check("skip", isinstance(data.get("skip"), (bool, str)))
+    if "partial" in data:
+        partial = data["partial"]
+        if not isinstance(partial, dict):
+            raise fail("partial", f"expected {CASE_KEYS['partial']}, got {_describe(partial)}")
+        for key in partial:
+            if key not in PARTIAL_KEYS:
+                raise fail(f"partial.{key}", f"unknown key; known keys: {', '.join(PARTIAL_KEYS)}")
+        wrt = partial.get("wrt")
+        if wrt is None:
+            raise CaseFileError(f"{named}: missing key 'partial.wrt' ({PARTIAL_KEYS['wrt']})")
+        if not (isinstance(wrt, str) or (_is_list_of(wrt, str) and wrt)):
+            raise fail("partial.wrt", f"expected {PARTIAL_KEYS['wrt']}, got {_describe(wrt)}")
+        if "expect" in partial and not _is_value(partial["expect"]):
+            raise fail("partial.expect", f"expected {PARTIAL_KEYS['expect']}, got {_describe(partial['expect'])}")
+
+
+_NUMBER = (int, float)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_scalar(value) -> bool:
+    """A number, or a constant expression as text ("pi/4", "sqrt(2)")."""
+    return _is_number(value) or isinstance(value, str)
+
+
+def _is_list_of(value, kind) -> bool:
+    if not isinstance(value, list):
+        return False
+    if kind is _NUMBER:
+        return all(_is_number(v) for v in value)
+    return all(isinstance(v, kind) for v in value)
+
+
+def _is_value(value) -> bool:
+    return _is_scalar(value) or (isinstance(value, list) and bool(value) and all(_is_scalar(v) for v in value))
+
+
+def _is_matrix(value) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(row, list) and row and all(_is_scalar(v) for v in row) for row in value)
+    )
+
+
+def _describe(value) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if _is_number(value):
+        return f"the number {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def _expression_text(expr) -> str:
+    return expr if isinstance(expr, str) else "[" + ", ".join(expr) + "]"
+
+
+def _text(value) -> str:
+    """A TOML value as the text of an --at or --expect value."""
+    if isinstance(value, list):
+        return "[" + ",".join(_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# --- running ------------------------------------------------------------------
+
+
+def select(cases: list[Case], patterns: Optional[Sequence[str]]) -> list[Case]:
+    """The cases whose name contains any of `patterns` (case-insensitive)."""
+    if not patterns:
+        return cases
+    lowered = [pattern.lower() for pattern in patterns]
+    return [case for case in cases if any(pattern in case.name.lower() for pattern in lowered)]
+
+
+def check(
+    paths: Sequence[str],
+    *,
+    select_names: Optional[Sequence[str]] = None,
+    dtype: str = "float64",
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+    symbolic_timeout: float = 5.0,
+    read_stdin=None,
+) -> CheckReport:
+    """Run the case files `paths` (`-` is standard input) in this process.
+
+    `select_names`: run only the cases whose name contains one of these
+    (case-insensitive). `rtol`/`atol` apply to cases that set none.
+    """
+    started = time.perf_counter()
+    cases = load_cases(list(paths), read_stdin)
+    chosen = select(cases, select_names)
+    if not chosen:
+        raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
+    import autodiff.api  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
+    options = {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout}
+    results = [run_case(case, options) for case in chosen]
+    files = list(dict.fromkeys("<stdin>" if path == STDIN else path for path in paths))
+    return CheckReport(files, results, len(cases) - len(chosen), time.perf_counter() - started)
+
+
+def run_case(case: Case, options: dict) -> CaseResult:
+    """One case: its commands, then every expectation and cross-check."""
+    skip = case.data.get("skip", False)
+    if skip:
+        return CaseResult(case, "skipped", message=skip if isinstance(skip, str) else None)
+    started = time.perf_counter()
+    reports: list = []
+    try:
+        failures = _run(case, options, reports)
+    except AutodiffError as error:  # the case's own input is bad: the case fails
+        failures = [Failure("error", error.type, error.message)]
+    except RecursionError:
+        failures = [Failure("error", "limit_exceeded", "the expression is too deeply nested")]
+    except Exception as error:  # a bug in autodiff: reported, and the run goes on
+        message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
+        return CaseResult(case, "error", time.perf_counter() - started, reports=reports, message=message)
+    outcome = "failed" if failures else "passed"
+    return CaseResult(case, outcome, time.perf_counter() - started, failures, reports)
+
+
+def _run(case: Case, options: dict, reports: list) -> list[Failure]:
+    from autodiff import api
+
+    data = case.data
+    settings = {
+        **options,
+        "rtol": data.get("rtol", options.get("rtol")),
+        "atol": data.get("atol", options.get("atol")),
+    }
+    at = {name: _text(value) for name, value in data["at"].items()}
+    grad_output = data.get("grad_output")
+    if grad_output is not None:
+        grad_output = [float(v) for v in (grad_output if isinstance(grad_output, list) else [grad_output])]
+    expr = _expression_text(data["expr"])
+    if "jacobian" in data:
+        reports.append(api.jacobian(expr, at, expect=_text(data["jacobian"]), **settings))
+    if "hessian" in data:
+        reports.append(api.hessian(expr, at, expect=_text(data["hessian"]), **settings))
+    if "partial" in data:
+        partial = data["partial"]
+        wrt = [partial["wrt"]] if isinstance(partial["wrt"], str) else list(partial["wrt"])
+        expect = [_text(partial["expect"])] if "expect" in partial else None
+        reports.append(api.partial(expr, at, wrt=wrt, expect=expect, grad_output=grad_output, **settings))
+    if "grad" in data or not reports:
+        expect = {name: _text(value) for name, value in data["grad"].items()} if "grad" in data else None
+        reports.append(
+            api.grad(expr, at, order=data.get("order", 1), expect=expect, grad_output=grad_output, **settings)
+        )
+    failures = []
+    if "value" in data:
+        failures.extend(_value_failures(reports[0], data["value"], settings))
+    for report in reports:
+        failures.extend(_report_failures(report))
+    return failures
+
+
+def _value_failures(report, expected, settings) -> list[Failure]:
+    from autodiff.checks import DEFAULT_TOLERANCES
+    from autodiff.points import parse_matrix, parse_values
+
+    text = _text(expected)
+    if _is_matrix(expected):
+        wanted: Any = parse_matrix(text, "value", (len(expected), len(expected[0])))
+    else:
+        values = parse_values(text, "value")
+        wanted = values if isinstance(expected, list) else values[0]
+    default_rtol, default_atol = DEFAULT_TOLERANCES[settings["dtype"]]
+    rtol = default_rtol if settings["rtol"] is None else settings["rtol"]
+    atol = default_atol if settings["atol"] is None else settings["atol"]
+    if _close(report.value, wanted, rtol, atol):
+        return []
+    from autodiff.render import format_number
+
+    return [Failure("f", "expected", f"f: expected {format_number(wanted)}, got {format_number(report.value)}", wanted)]
+
+
+def _close(actual, expected, rtol: float, atol: float) -> bool:
+    if isinstance(expected, list) or isinstance(actual, list):
+        if not isinstance(expected, list):
+            expected = [expected] * len(actual)
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return False
+        return all(_close(a, e, rtol, atol) for a, e in zip(actual, expected))
+    if actual is None:
+        return False
+    if actual != actual or expected != expected:  # nan
+        return actual != actual and expected != expected
+    if actual == expected:  # equal infinities
+        return True
+    return abs(actual - expected) <= atol + rtol * abs(expected)
+
+
+def _report_failures(report) -> list[Failure]:
+    from autodiff.results import MatrixReport
+
+    failures = []
+    if report.checked_by != "symbolic":
+        why = "; ".join(report.warnings) or "SymPy gave no derivative"
+        failures.append(Failure("symbolic", "no symbolic", f"no symbolic derivative to compare with: {why}"))
+    for label, derivative in _labelled(report, isinstance(report, MatrixReport)):
+        if derivative.expect_met is False:
+            failures.append(Failure(label, "expected", _detail(label, derivative, "expected"), derivative=derivative))
+        elif derivative.agree is False:
+            failures.append(Failure(label, "disagree", _detail(label, derivative, "disagree"), derivative=derivative))
+    return failures
+
+
+def _labelled(report, matrix: bool):
+    if not matrix:
+        return [(derivative_label(d.wrt), d) for d in report.derivatives()]
+    labels = []
+    for i, row in enumerate(report.entries):
+        for j, entry in enumerate(row):
+            if report.command == "hessian":
+                labels.append((f"H[{report.rows[i]},{report.columns[j]}]", entry))
+            else:
+                labels.append((derivative_label(entry.wrt, f"f{subscript(i + 1)}"), entry))
+    return labels
+
+
+def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
+    from autodiff.render import format_number
+
+    parts = []
+    if reason == "expected":
+        parts.append(f"expected {format_number(derivative.expected)}")
+    parts.append(f"autograd {format_number(derivative.autograd)}")
+    if derivative.symbolic is not None:
+        parts.append(f"symbolic {derivative.symbolic} = {format_number(derivative.symbolic_value)}")
+    parts.append(f"finite diff. {format_number(derivative.numeric)}")
+    verdict = "" if reason == "expected" else " (autograd and symbolic disagree)"
+    return f"{label}: " + ", ".join(parts) + verdict
+
+
+# --- JUnit XML ----------------------------------------------------------------
+
+
+def junit_xml(report: CheckReport) -> str:
+    """The report as JUnit XML (the schema Jenkins, GitLab and GitHub
+    reporters read): one <testsuite> per file, one <testcase> per case."""
+    import xml.etree.ElementTree as ET
+
+    def counts(results: list[CaseResult]) -> dict:
+        return {
+            "tests": str(len(results)),
+            "failures": str(sum(r.outcome == "failed" for r in results)),
+            "errors": str(sum(r.outcome == "error" for r in results)),
+            "skipped": str(sum(r.outcome == "skipped" for r in results)),
+            "time": f"{sum(r.seconds for r in results):.6f}",
+        }
+
+    root = ET.Element("testsuites", {"name": "autodiff check", **counts(report.results)})
+    for file in report.files:
+        results = [r for r in report.results if r.case.file == file]
+        suite = ET.SubElement(root, "testsuite", {"name": file, **counts(results)})
+        for result in results:
+            testcase = ET.SubElement(
+                suite,
+                "testcase",
+                {
+                    "classname": Path(file).stem if file != "<stdin>" else "stdin",
+                    "name": result.case.name,
+                    "file": file,
+                    "time": f"{result.seconds:.6f}",
+                },
+            )
+            if result.outcome == "failed":
+                first = result.failures[0]
+                element = ET.SubElement(testcase, "failure", {"message": first.message, "type": first.reason})
+                element.text = "\n".join([f"{result.expression} at {_point_text(result)}"] + [f.message for f in result.failures])
+            elif result.outcome == "error":
+                element = ET.SubElement(testcase, "error", {"message": result.message or "", "type": "internal_error"})
+            elif result.outcome == "skipped":
+                ET.SubElement(testcase, "skipped", {"message": result.message or "skipped"})
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _point_text(result: CaseResult) -> str:
+    return ", ".join(f"{name} = {_text(value)}" for name, value in result.case.data["at"].items())
+
+
+def check_writable(path: str) -> None:
+    """Refuse a --junit path that cannot be written, before any case runs."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--junit {path} is a directory; name a file")
+    if not target.parent.is_dir():
+        raise UsageError(f"--junit {path}: the directory {target.parent} does not exist")
+
+
+def write_junit(report: CheckReport, path: str) -> None:
+    try:
+        Path(path).write_text(report.to_junit(), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write --junit {path}: {error.strerror or error}") from None
