@@ -18,9 +18,10 @@ def strict_loads(text: str):
     return json.loads(text, parse_constant=reject_constant)
 
 
-def invoke(*args: str, env: dict | None = None):
-    """Run `autodiff ARGS` in process; output is not a terminal, so no colour."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "100", "NO_COLOR": "1", **(env or {})})
+def invoke(*args: str, env: dict | None = None, input=None):
+    """Run `autodiff ARGS` in process; output is not a terminal, so no colour.
+    `input`: standard input (text or bytes)."""
+    return CliRunner().invoke(app, list(args), input=input, env={"COLUMNS": "100", "NO_COLOR": "1", **(env or {})})
 
 
 def invoke_json(*args: str):

@@ -41,19 +41,28 @@ def test_the_function_table_lists_every_function_and_constant():
 
 
 def readme_examples():
-    """Each `$ autodiff ...` block in the README with the output it shows."""
+    """Each `$ autodiff ...` (or `$ printf '...' | autodiff ...`) block in the
+    README with the output it shows."""
     examples = []
-    for block in re.findall(r"```\n(\$ autodiff .*?)```", README, re.S):
+    for block in re.findall(r"```\n(\$ (?:printf '[^']*' \| )?autodiff .*?)```", README, re.S):
         for part in re.split(r"\n(?=\$ )", block.strip("\n")):
             command, _, output = part.partition("\n")
             examples.append((command[2:], output))
     return examples
 
 
+def test_the_readme_has_a_streaming_example():
+    assert any(command.startswith("printf ") for command, _ in readme_examples())
+
+
 @pytest.mark.parametrize(("command", "output"), readme_examples(), ids=lambda v: v[:40] if isinstance(v, str) else "")
 def test_readme_examples_print_what_the_readme_shows(command, output):
+    stdin = None
+    if command.startswith("printf "):  # printf 'a\nb\n' | autodiff ...
+        printed, command = command.split(" | ", 1)
+        stdin = shlex.split(printed)[1].encode().decode("unicode_escape")
     args = shlex.split(command.split(" > /dev/null")[0].split(";")[0])[1:]
-    result = invoke(*args)
+    result = invoke(*args, input=stdin)
     if "> /dev/null; echo $?" in command:
         assert str(result.exit_code) == output.strip()
         return
@@ -62,3 +71,24 @@ def test_readme_examples_print_what_the_readme_shows(command, output):
         assert re.sub(r'"numeric": [^,]*', "", shown.strip()) == re.sub(r'"numeric": [^,]*', "", output.strip())
     else:
         assert shown.rstrip("\n") == output.rstrip("\n")
+
+
+def test_the_python_api_examples_run():
+    """The README's `pycon` blocks are doctests, run from the repository root."""
+    import doctest
+    import os
+
+    blocks = re.findall(r"```pycon\n(.*?)```", README, re.S)
+    assert blocks, "the README has no Python API examples"
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        for number, block in enumerate(blocks):
+            test = parser.get_doctest(block, {}, f"README pycon block {number + 1}", "README.md", 0)
+            runner.run(test)
+    finally:
+        os.chdir(here)
+    summary = runner.summarize(verbose=False)
+    assert summary.attempted > 10
+    assert summary.failed == 0

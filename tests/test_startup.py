@@ -25,6 +25,7 @@ print("HEAVY", ",".join(heavy))
     [
         ["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], ["hessian", "--help"],
         ["jacobian", "--help"], ["graph", "--help"], ["plot", "--help"], ["functions"], ["functions", "--json"], [],
+        ["check", "--help"], ["completion", "bash"], ["completion", "--help"],
     ],
     ids=" ".join,
 )

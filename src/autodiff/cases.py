@@ -12,6 +12,7 @@ at, fails its case and the run goes on.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -193,13 +194,19 @@ def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
 
 def _read(path: str, read_stdin) -> str:
     if path == STDIN:
-        return (read_stdin or sys.stdin.read)()
+        if read_stdin is not None:
+            return read_stdin()
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:  # already text (an embedding application)
+            return sys.stdin.read()
+        data, path = buffer.read(), "<stdin>"
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise CaseFileError(f"cannot read case file {path}: {error.strerror or error}") from None
     try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise CaseFileError(f"cannot read case file {path}: {error.strerror or error}") from None
-    try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CaseFileError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
 
@@ -372,7 +379,9 @@ def check(
     chosen = select(cases, select_names)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
-    import autodiff.api  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
+    import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
+
+    import autodiff.checks  # noqa: F401
     options = {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout}
     results = [run_case(case, options) for case in chosen]
     files = list(dict.fromkeys("<stdin>" if path == STDIN else path for path in paths))
@@ -437,14 +446,18 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
 
 def _value_failures(report, expected, settings) -> list[Failure]:
     from autodiff.checks import DEFAULT_TOLERANCES
-    from autodiff.points import parse_matrix, parse_values
+    from autodiff.points import parse_values
 
-    text = _text(expected)
+    def number(value) -> float:
+        # TOML's inf and nan are numbers here; strings are constant expressions ("pi^2/4").
+        return float(value) if _is_number(value) else parse_values(value, "value")[0]
+
     if _is_matrix(expected):
-        wanted: Any = parse_matrix(text, "value", (len(expected), len(expected[0])))
+        wanted: Any = [[number(v) for v in row] for row in expected]
+    elif isinstance(expected, list):
+        wanted = [number(v) for v in expected]
     else:
-        values = parse_values(text, "value")
-        wanted = values if isinstance(expected, list) else values[0]
+        wanted = number(expected)
     default_rtol, default_atol = DEFAULT_TOLERANCES[settings["dtype"]]
     rtol = default_rtol if settings["rtol"] is None else settings["rtol"]
     atol = default_atol if settings["atol"] is None else settings["atol"]
@@ -475,7 +488,7 @@ def _report_failures(report) -> list[Failure]:
     from autodiff.results import MatrixReport
 
     failures = []
-    if report.checked_by != "symbolic":
+    if report.derivatives() and report.checked_by != "symbolic":
         why = "; ".join(report.warnings) or "SymPy gave no derivative"
         failures.append(Failure("symbolic", "no symbolic", f"no symbolic derivative to compare with: {why}"))
     for label, derivative in _labelled(report, isinstance(report, MatrixReport)):
@@ -516,6 +529,14 @@ def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
 # --- JUnit XML ----------------------------------------------------------------
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: control characters become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def junit_xml(report: CheckReport) -> str:
     """The report as JUnit XML (the schema Jenkins, GitLab and GitHub
     reporters read): one <testsuite> per file, one <testcase> per case."""
@@ -533,26 +554,28 @@ def junit_xml(report: CheckReport) -> str:
     root = ET.Element("testsuites", {"name": "autodiff check", **counts(report.results)})
     for file in report.files:
         results = [r for r in report.results if r.case.file == file]
-        suite = ET.SubElement(root, "testsuite", {"name": file, **counts(results)})
+        suite = ET.SubElement(root, "testsuite", {"name": _xml_text(file), **counts(results)})
         for result in results:
             testcase = ET.SubElement(
                 suite,
                 "testcase",
                 {
-                    "classname": Path(file).stem if file != "<stdin>" else "stdin",
-                    "name": result.case.name,
-                    "file": file,
+                    "classname": _xml_text(Path(file).stem if file != "<stdin>" else "stdin"),
+                    "name": _xml_text(result.case.name),
+                    "file": _xml_text(file),
                     "time": f"{result.seconds:.6f}",
                 },
             )
             if result.outcome == "failed":
                 first = result.failures[0]
-                element = ET.SubElement(testcase, "failure", {"message": first.message, "type": first.reason})
-                element.text = "\n".join([f"{result.expression} at {_point_text(result)}"] + [f.message for f in result.failures])
+                element = ET.SubElement(testcase, "failure", {"message": _xml_text(first.message), "type": first.reason})
+                lines = [f"{result.expression} at {_point_text(result)}"] + [f.message for f in result.failures]
+                element.text = _xml_text("\n".join(lines))
             elif result.outcome == "error":
-                element = ET.SubElement(testcase, "error", {"message": result.message or "", "type": "internal_error"})
+                message = _xml_text(result.message or "")
+                ET.SubElement(testcase, "error", {"message": message, "type": "internal_error"})
             elif result.outcome == "skipped":
-                ET.SubElement(testcase, "skipped", {"message": result.message or "skipped"})
+                ET.SubElement(testcase, "skipped", {"message": _xml_text(result.message or "skipped")})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

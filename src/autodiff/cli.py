@@ -202,17 +202,22 @@ def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
     """Answer each expression line of standard input in turn, in one process."""
     from autodiff.streaming import expression_lines, text_stdin
 
-    worst, printed = EXIT_OK, False
+    worst, tables = EXIT_OK, 0
+
+    def separated(result, console):
+        nonlocal tables
+        if tables:
+            console.print()  # a blank line between two tables
+        render(result, console)
+        tables += 1
+
     for number, text in expression_lines(text_stdin()):
-        if printed and not json_output:
-            typer.echo("")  # a blank line between two tables
         try:
-            code = _answer(json_output, lambda: _line(compute, text), render, line=number)
+            code = _answer(json_output, lambda: _line(compute, text), separated, line=number)
         except BrokenPipeError:
             raise
         except Exception as error:  # a bug on one line must not desynchronise the stream
             code = _report_bug(error, json_output, number)
-        printed = code in (EXIT_OK, EXIT_CHECK_FAILED)
         worst = max(worst, code, key=lambda c: _SEVERITY.get(c, 3))
     return worst
 

@@ -416,21 +416,21 @@ def render_check(report, console: Console) -> None:
     for result in report.results:
         if several_files and result.case.file != file:
             file = result.case.file
-            console.print(Text(file, style="bold"))
-        console.print(_case_line(result))
+            console.print(Text(file, style="bold"), soft_wrap=True)
+        console.print(_case_line(result), soft_wrap=True)
     broken = [r for r in report.results if r.outcome in ("failed", "error")]
     for result in broken:
         console.print()
-        console.print(Text(f"✗ {result.case.name} ({result.case.where})", style="bold red"))
+        console.print(Text(f"✗ {result.case.name} ({result.case.where})", style="bold red"), soft_wrap=True)
         point = ", ".join(f"{name} = {_case_value(v)}" for name, v in result.case.data["at"].items())
-        console.print(Text(f"  {result.expression}" + (f" at {point}" if point else "")))
+        console.print(Text(f"  {result.expression}" + (f" at {point}" if point else "")), soft_wrap=True)
         lines = [f.message for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
         for line in lines:
             console.print(Text(f"  {line}"), soft_wrap=True)
     if broken:
         console.print()
     style = "bold red" if broken else "bold green"
-    console.print(Text(report.summary(), style=style))
+    console.print(Text(report.summary(), style=style), soft_wrap=True)
 
 
 def _case_line(result) -> Text:

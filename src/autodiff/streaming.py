@@ -24,7 +24,7 @@ def text_stdin() -> TextIO:
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # already text (an embedding application, a test harness)
         return sys.stdin
-    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None)
+    return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="replace", newline=None)
 
 
 def expression_lines(
@@ -44,11 +44,13 @@ def expression_lines(
         number += 1
         error: Optional[LimitError] = None
         if not line.endswith("\n") and len(line) > limits.max_length:
-            error = LimitError(
-                f"line {number} is longer than the limit of {limits.max_length} characters"
-            )
-            while line and not line.endswith("\n"):  # skip the rest of it
+            comment, blank = line.lstrip().startswith("#"), not line.strip()
+            while line and not line.endswith("\n"):  # read on to the end of the line, keeping none of it
                 line = stream.readline(limits.max_length + 1)
+                blank = blank and not line.strip()
+            if not (comment or blank):
+                error = LimitError(f"line {number} is longer than the limit of {limits.max_length} characters")
+            line = ""
         text = line.strip()
         if error is not None:
             yield number, error
