@@ -533,3 +533,30 @@ def test_matrix_limit_is_exit_2_naming_the_limit():
 
     with pytest.raises(api.LimitError, match="more than the limit of 3"):
         api.hessian("x*y", at={"x": 1, "y": 2}, limits=Limits(max_matrix_entries=3))
+
+
+def test_the_python_api_accepts_strings_where_the_cli_does():
+    import autodiff
+
+    assert autodiff.partial("x^2*y", at={"x": 1, "y": 2}, wrt="x,y").partial.autograd == 2.0
+    assert autodiff.grad("x^2", at={"x": [1, 2]}, grad_output="1,2").gradient["x"].autograd == [2.0, 8.0]
+    assert autodiff.grad("x^2", at="x=3", expect=6).expect_met is True
+    assert autodiff.grad("x^2", at={"x": 3}, expect=7).expect_met is False
+
+
+@pytest.mark.parametrize("at", [{"x": "2,y=3"}, {"y=3,x": 2}, {"x": "[1,2],y=[3,4]"}])
+def test_a_mapping_point_cannot_name_other_variables(at):
+    import autodiff
+
+    with pytest.raises(autodiff.AutodiffError) as caught:
+        autodiff.grad("x*y", at=at)
+    assert caught.value.type == "invalid_point"
+
+
+def test_jacobian_of_a_python_list_parses_each_function_alone():
+    import autodiff
+
+    with pytest.raises(autodiff.AutodiffError) as caught:
+        autodiff.jacobian(["x*y", "x+y, x"], at={"x": 1, "y": 2})
+    assert caught.value.type == "parse_error"
+    assert autodiff.jacobian(["x*y", "x+y"], at={"x": 1, "y": 2}).matrix("autograd") == [[2.0, 1.0], [1.0, 1.0]]

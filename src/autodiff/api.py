@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence, Union
 from autodiff.functions import CONSTANTS_BY_NAME
 from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits
-from autodiff.points import Point, natural_order, parse_assignments
+from autodiff.points import Point, natural_order, parse_assignments, point_from_mapping
 from autodiff.results import (
     DerivativeResult,
     GradResult,
@@ -34,18 +34,23 @@ DTYPES = ("float64", "float32")
 
 
 def as_point(at: PointLike, option: str = "--at", limits: Limits = DEFAULT_LIMITS, names=None) -> Optional[Point]:
-    """A Point from CLI texts (`["x=3,y=4"]`), a mapping (`{"x": 3}`) or a Point."""
+    """A Point from CLI texts (`["x=3,y=4"]` or `"x=3,y=4"`), a mapping
+    (`{"x": 3}`), a Point, or (with `names`, for expectations) a bare number."""
     if at is None or isinstance(at, Point):
         return at
     if isinstance(at, Mapping):
-        texts = [f"{name}={_value_text(value)}" for name, value in at.items()]
-        return parse_assignments(texts, option, limits)
+        return point_from_mapping({name: value_text(value) for name, value in at.items()}, option, limits)
+    if isinstance(at, (int, float)) and not isinstance(at, bool):
+        at = value_text(at)
+    if isinstance(at, str):
+        at = [at]
     return parse_assignments(list(at), option, limits, names)
 
 
-def _value_text(value: object) -> str:
+def value_text(value: object) -> str:
+    """A number, string or list as the text of an --at or --expect value."""
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_value_text(v) for v in value) + "]"
+        return "[" + ",".join(value_text(v) for v in value) + "]"
     if isinstance(value, float):
         return repr(value)
     return str(value)  # ints stay exact; strings are value expressions ("pi/4")
@@ -359,7 +364,11 @@ def _prepare(
 
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
-    exprs = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
+    if many and not isinstance(expression, str):  # a list of functions: each parsed on its own
+        exprs = [parse_expression(text, options.limits) for text in expression]
+        expression = "[" + ", ".join(expression) + "]"
+    else:
+        exprs = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
     texts = sympy_work(lambda: [_printed(expr) for expr in exprs], expression, options.limits)
     text = "[" + ", ".join(texts) + "]" if many else texts[0]
     point = as_point(at, "--at", options.limits)
@@ -377,7 +386,14 @@ def _prepare(
     from autodiff.checks import Tolerance  # imports torch
 
     tolerance = Tolerance.for_dtype(options.dtype, options.rtol, options.atol)
-    grad_output = list(options.grad_output) if options.grad_output else None
+    grad_output = options.grad_output
+    if isinstance(grad_output, str):
+        from autodiff.points import parse_values
+
+        grad_output = parse_values(grad_output, "--grad-output", options.limits)
+    elif isinstance(grad_output, (int, float)):
+        grad_output = [float(grad_output)]
+    grad_output = list(grad_output) if grad_output else None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance
     )
@@ -414,6 +430,15 @@ class _Prepared:
         }
 
 
+def _names(wrt) -> Optional[list[str]]:
+    """`wrt` as a list of names: "x,y" and "x" are accepted as well as ["x", "y"]."""
+    if wrt is None:
+        return None
+    if isinstance(wrt, str):
+        return [name.strip() for name in wrt.split(",") if name.strip()]
+    return list(wrt)
+
+
 def _check_distinct(wrt: Optional[Sequence[str]]) -> None:
     if wrt and len(set(wrt)) != len(wrt):
         raise UsageError(f"--wrt names a variable twice: {','.join(wrt)}")
@@ -441,6 +466,7 @@ def grad(
 
     Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
     """
+    wrt = _names(wrt)
     settings = _Options(**options)
     if not 1 <= order <= settings.limits.max_order:
         raise UsageError(f"--order must be between 1 and {settings.limits.max_order}, not {order}")
@@ -467,6 +493,7 @@ def partial(
 
     Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
     """
+    wrt = _names(wrt)
     settings = _Options(**options)
     if wrt and len(wrt) > settings.limits.max_order:
         raise UsageError(f"--wrt asks for order {len(wrt)}; the limit is {settings.limits.max_order}")
@@ -505,6 +532,7 @@ def hessian(
 
     Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
     """
+    wrt = _names(wrt)
     settings = _Options(**options)
     _check_distinct(wrt)
     prepared = _prepare(expression, at, wrt, expect, settings)
@@ -568,10 +596,14 @@ def jacobian(
 
     Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
     """
+    wrt = _names(wrt)
     settings = _Options(**options)
     _check_distinct(wrt)
-    text = expressions if isinstance(expressions, str) else "[" + ", ".join(expressions) + "]"
-    prepared = _prepare(text, at, wrt, expect, settings, many=True)
+    if not isinstance(expressions, str):
+        expressions = list(expressions)
+        if not expressions or not all(isinstance(e, str) for e in expressions):
+            raise UsageError("jacobian needs a list of expression strings, or one string \"[f1, f2]\"")
+    prepared = _prepare(expressions, at, wrt, expect, settings, many=True)
     problem = prepared.problem
     names = _matrix_columns(prepared, wrt, rows=len(problem.exprs), settings=settings)
     expected = _expected_matrix(expect, (len(problem.exprs), len(names)), settings)

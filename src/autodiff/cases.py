@@ -17,17 +17,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, AutodiffError, UsageError
 from autodiff.results import DerivativeResult, derivative_label, json_number, subscript
+from autodiff.streaming import STDIN
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-STDIN = "-"
 
 
 class CaseFileError(UsageError):
@@ -188,6 +188,8 @@ def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise CaseFileError(f"{label}: not valid TOML: {error}") from None
+        except RecursionError:
+            raise CaseFileError(f"{label}: arrays or tables nested too deeply") from None
         cases.extend(_cases_of(document, label))
     return cases
 
@@ -269,6 +271,11 @@ def _validate(case: Case) -> None:
     check("rtol", _is_number(data.get("rtol")) and data.get("rtol", 0) >= 0)
     check("atol", _is_number(data.get("atol")) and data.get("atol", 0) >= 0)
     check("skip", isinstance(data.get("skip"), (bool, str)))
+    commands = [key for key in ("grad", "partial", "hessian", "jacobian") if key in data]
+    if "order" in data and commands and "grad" not in commands:
+        raise fail("order", "applies to grad only; for a repeated partial use partial.wrt = [\"x\", \"x\"]")
+    if "grad_output" in data and commands and not {"grad", "partial"} & set(commands):
+        raise fail("grad_output", "applies to grad and partial only")
     if "partial" in data:
         partial = data["partial"]
         if not isinstance(partial, dict):
@@ -289,7 +296,14 @@ _NUMBER = (int, float)
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+    """An int or float that fits a float (TOML integers are unbounded)."""
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _is_int(value) -> bool:
@@ -330,6 +344,8 @@ def _describe(value) -> str:
         return "a list" if value else "an empty list"
     if isinstance(value, str):
         return f"the string {value!r}"
+    if isinstance(value, int) and not _is_number(value):
+        return f"an integer of {len(str(abs(value)))} digits, too large for a float"
     if _is_number(value):
         return f"the number {value!r}"
     return f"a {type(value).__name__}"
@@ -341,11 +357,18 @@ def _expression_text(expr) -> str:
 
 def _text(value) -> str:
     """A TOML value as the text of an --at or --expect value."""
-    if isinstance(value, list):
-        return "[" + ",".join(_text(v) for v in value) + "]"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    from autodiff.api import value_text
+
+    return value_text(value)
+
+
+def point_text(at: dict) -> str:
+    """`x = 2, y = [1, 2]`: a case's point as its reports show it."""
+
+    def shown(value) -> str:
+        return "[" + ", ".join(shown(v) for v in value) + "]" if isinstance(value, list) else _text(value)
+
+    return ", ".join(f"{name} = {shown(value)}" for name, value in at.items())
 
 
 # --- running ------------------------------------------------------------------
@@ -360,7 +383,7 @@ def select(cases: list[Case], patterns: Optional[Sequence[str]]) -> list[Case]:
 
 
 def check(
-    paths: Sequence[str],
+    paths: Union[str, Sequence[str]],
     *,
     select_names: Optional[Sequence[str]] = None,
     dtype: str = "float64",
@@ -375,7 +398,8 @@ def check(
     (case-insensitive). `rtol`/`atol` apply to cases that set none.
     """
     started = time.perf_counter()
-    cases = load_cases(list(paths), read_stdin)
+    paths = list(dict.fromkeys([paths] if isinstance(paths, str) else paths))  # a file named twice runs once
+    cases = load_cases(paths, read_stdin)
     chosen = select(cases, select_names)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
@@ -391,8 +415,8 @@ def check(
 def run_case(case: Case, options: dict) -> CaseResult:
     """One case: its commands, then every expectation and cross-check."""
     skip = case.data.get("skip", False)
-    if skip:
-        return CaseResult(case, "skipped", message=skip if isinstance(skip, str) else None)
+    if skip is True or isinstance(skip, str):
+        return CaseResult(case, "skipped", message=skip or None if isinstance(skip, str) else None)
     started = time.perf_counter()
     reports: list = []
     try:
@@ -410,6 +434,7 @@ def run_case(case: Case, options: dict) -> CaseResult:
 
 def _run(case: Case, options: dict, reports: list) -> list[Failure]:
     from autodiff import api
+    from autodiff.points import point_from_mapping
 
     data = case.data
     settings = {
@@ -417,11 +442,11 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         "rtol": data.get("rtol", options.get("rtol")),
         "atol": data.get("atol", options.get("atol")),
     }
-    at = {name: _text(value) for name, value in data["at"].items()}
+    at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at")
     grad_output = data.get("grad_output")
     if grad_output is not None:
         grad_output = [float(v) for v in (grad_output if isinstance(grad_output, list) else [grad_output])]
-    expr = _expression_text(data["expr"])
+    expr = data["expr"]  # a list of functions stays a list: each is parsed on its own
     if "jacobian" in data:
         reports.append(api.jacobian(expr, at, expect=_text(data["jacobian"]), **settings))
     if "hessian" in data:
@@ -432,7 +457,9 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         expect = [_text(partial["expect"])] if "expect" in partial else None
         reports.append(api.partial(expr, at, wrt=wrt, expect=expect, grad_output=grad_output, **settings))
     if "grad" in data or not reports:
-        expect = {name: _text(value) for name, value in data["grad"].items()} if "grad" in data else None
+        expect = None
+        if "grad" in data:
+            expect = point_from_mapping({name: _text(value) for name, value in data["grad"].items()}, "grad")
         reports.append(
             api.grad(expr, at, order=data.get("order", 1), expect=expect, grad_output=grad_output, **settings)
         )
@@ -445,8 +472,11 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
 
 
 def _value_failures(report, expected, settings) -> list[Failure]:
-    from autodiff.checks import DEFAULT_TOLERANCES
+    import torch
+
+    from autodiff.checks import Tolerance
     from autodiff.points import parse_values
+    from autodiff.render import format_number
 
     def number(value) -> float:
         # TOML's inf and nan are numbers here; strings are constant expressions ("pi^2/4").
@@ -458,30 +488,16 @@ def _value_failures(report, expected, settings) -> list[Failure]:
         wanted = [number(v) for v in expected]
     else:
         wanted = number(expected)
-    default_rtol, default_atol = DEFAULT_TOLERANCES[settings["dtype"]]
-    rtol = default_rtol if settings["rtol"] is None else settings["rtol"]
-    atol = default_atol if settings["atol"] is None else settings["atol"]
-    if _close(report.value, wanted, rtol, atol):
+    tolerance = Tolerance.for_dtype(settings["dtype"], settings["rtol"], settings["atol"])
+    actual = torch.tensor(report.value, dtype=torch.float64)
+    target = torch.tensor(wanted, dtype=torch.float64)
+    try:
+        met = bool(tolerance.close(actual, target.expand_as(actual)).all())
+    except RuntimeError:  # shapes that do not match: a list for a single point, say
+        met = False
+    if met:
         return []
-    from autodiff.render import format_number
-
     return [Failure("f", "expected", f"f: expected {format_number(wanted)}, got {format_number(report.value)}", wanted)]
-
-
-def _close(actual, expected, rtol: float, atol: float) -> bool:
-    if isinstance(expected, list) or isinstance(actual, list):
-        if not isinstance(expected, list):
-            expected = [expected] * len(actual)
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return False
-        return all(_close(a, e, rtol, atol) for a, e in zip(actual, expected))
-    if actual is None:
-        return False
-    if actual != actual or expected != expected:  # nan
-        return actual != actual and expected != expected
-    if actual == expected:  # equal infinities
-        return True
-    return abs(actual - expected) <= atol + rtol * abs(expected)
 
 
 def _report_failures(report) -> list[Failure]:
@@ -551,7 +567,9 @@ def junit_xml(report: CheckReport) -> str:
             "time": f"{sum(r.seconds for r in results):.6f}",
         }
 
-    root = ET.Element("testsuites", {"name": "autodiff check", **counts(report.results)})
+    totals = counts(report.results)
+    del totals["skipped"]  # not an attribute of <testsuites> in the JUnit XSD
+    root = ET.Element("testsuites", {"name": "autodiff check", **totals})
     for file in report.files:
         results = [r for r in report.results if r.case.file == file]
         suite = ET.SubElement(root, "testsuite", {"name": _xml_text(file), **counts(results)})
@@ -562,14 +580,14 @@ def junit_xml(report: CheckReport) -> str:
                 {
                     "classname": _xml_text(Path(file).stem if file != "<stdin>" else "stdin"),
                     "name": _xml_text(result.case.name),
-                    "file": _xml_text(file),
                     "time": f"{result.seconds:.6f}",
                 },
             )
             if result.outcome == "failed":
                 first = result.failures[0]
                 element = ET.SubElement(testcase, "failure", {"message": _xml_text(first.message), "type": first.reason})
-                lines = [f"{result.expression} at {_point_text(result)}"] + [f.message for f in result.failures]
+                lines = [f"{result.expression} at {point_text(result.case.data['at'])}"]
+                lines += [f.message for f in result.failures]
                 element.text = _xml_text("\n".join(lines))
             elif result.outcome == "error":
                 message = _xml_text(result.message or "")
@@ -578,10 +596,6 @@ def junit_xml(report: CheckReport) -> str:
                 ET.SubElement(testcase, "skipped", {"message": _xml_text(result.message or "skipped")})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _point_text(result: CaseResult) -> str:
-    return ", ".join(f"{name} = {_text(value)}" for name, value in result.case.data["at"].items())
 
 
 def check_writable(path: str) -> None:

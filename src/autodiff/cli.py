@@ -18,12 +18,13 @@ import typer
 from autodiff import __version__
 from autodiff.errors import (
     EXIT_BROKEN_PIPE,
-    EXIT_CHECK_FAILED,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
     AutodiffError,
+    most_severe,
 )
+from autodiff.completion import Shell
 from autodiff.streaming import STDIN
 
 app = typer.Typer(
@@ -137,7 +138,7 @@ def _run(
     """Answer `expression`, or each line of standard input when it is `-`;
     exit with the answer's code (the most severe one when streaming)."""
     if expression != STDIN:
-        _run_one(json_output, lambda: _prepared(prepare, compute, expression), render)
+        return _run_one(json_output, lambda: _prepared(prepare, compute, expression), render)
     with _quiet_when_the_reader_leaves():
         # Streaming: what every line shares (--at, --grad-output) is parsed once.
         if prepare is not None:
@@ -194,10 +195,6 @@ def _echo_json(payload: dict, line: Optional[int]) -> None:
     typer.echo(dumps(payload if line is None else {"line": line, **payload}))
 
 
-# When several answers differ, the exit status is the most severe of them.
-_SEVERITY = {EXIT_OK: 0, EXIT_CHECK_FAILED: 1, EXIT_USAGE: 2, EXIT_INTERNAL: 3}
-
-
 def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
     """Answer each expression line of standard input in turn, in one process."""
     from autodiff.streaming import expression_lines, text_stdin
@@ -213,12 +210,12 @@ def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
 
     for number, text in expression_lines(text_stdin()):
         try:
-            code = _answer(json_output, lambda: _line(compute, text), separated, line=number)
+            code = _answer(json_output, lambda text=text: _line(compute, text), separated, line=number)
         except BrokenPipeError:
             raise
         except Exception as error:  # a bug on one line must not desynchronise the stream
             code = _report_bug(error, json_output, number)
-        worst = max(worst, code, key=lambda c: _SEVERITY.get(c, 3))
+        worst = most_severe(worst, code)
     return worst
 
 
@@ -244,8 +241,7 @@ def _quiet_when_the_reader_leaves():
 def _report_bug(error: Exception, json_output: bool, line: Optional[int] = None) -> int:
     message = f"internal error: {type(error).__name__}: {error}".splitlines()[0]
     if json_output:
-        payload = {"error": {"type": "internal_error", "message": message}}
-        typer.echo(json.dumps(payload if line is None else {"line": line, **payload}))
+        _echo_json({"error": {"type": "internal_error", "message": message}}, line)
     else:
         typer.echo(f"{_where(line)}error: {message} (please report this)", err=True)
     return EXIT_INTERNAL
@@ -526,10 +522,10 @@ def check(
         Optional[str], typer.Option("--junit", help="Also write a JUnit XML report to this file, for CI systems.")
     ] = None,
     rtol: Annotated[
-        Optional[float], typer.Option("--rtol", help="Relative tolerance for cases that set none (default 1e-7).", min=0)
+        Optional[float], typer.Option("--rtol", help="Relative tolerance for cases that set none (default 1e-7; 1e-4 for float32).", min=0)
     ] = None,
     atol: Annotated[
-        Optional[float], typer.Option("--atol", help="Absolute tolerance for cases that set none (default 1e-9).", min=0)
+        Optional[float], typer.Option("--atol", help="Absolute tolerance for cases that set none (default 1e-9; 1e-5 for float32).", min=0)
     ] = None,
     dtype: DtypeOption = DType.float64,
     symbolic_timeout: TimeoutOption = 5.0,
@@ -542,12 +538,12 @@ def check(
     def compute():
         from autodiff.cases import check as run_cases, check_writable, write_junit
 
-        if junit:
+        if junit is not None:
             check_writable(junit)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout
         )
-        if junit:
+        if junit is not None:
             write_junit(report, junit)
         return report
 
@@ -572,30 +568,21 @@ def functions(json_output: JsonOption = False) -> None:
             renderers.render_functions(listing(), renderers.stdout_console())
 
 
-class CompletionShell(str, Enum):
-    bash = "bash"
-    zsh = "zsh"
-    fish = "fish"
-    powershell = "powershell"
-
-
 @app.command()
 def completion(
-    shell: Annotated[CompletionShell, typer.Argument(help="The shell to print the script for.", show_default=False)],
+    shell: Annotated[Shell, typer.Argument(help="The shell to print the script for.", show_default=False)],
 ) -> None:
     """Print the shell completion script (the files in completions/ are its output).
 
     bash: autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff
     """
-    from autodiff.completion import Shell, script
+    from autodiff.completion import script
 
     with _quiet_when_the_reader_leaves():
-        typer.echo(script(Shell(shell.value)), nl=False)
+        typer.echo(script(shell), nl=False)
 
 
 def _error_json(kind: str, message: str) -> None:
-    import json
-
     typer.echo(json.dumps({"error": {"type": kind, "message": message}}))
 
 

@@ -8,7 +8,8 @@ names inside an expression. Only typer and the function table load: no torch,
 no SymPy.
 
 bash's script differs from typer's in one line: after a function name and
-its `(` it asks for no trailing space, so the argument can follow.
+its `(` it asks for no trailing space, so the argument can follow. zsh's
+also works when autoloaded from `$fpath` (typer's only when sourced).
 """
 
 from __future__ import annotations
@@ -47,6 +48,22 @@ BASH_SCRIPT = """
 complete -o default -F %(complete_func)s %(prog_name)s
 """
 
+# typer's zsh script, made to work when autoloaded from $fpath too: there
+# the file's body is the completion function, so it must answer at once.
+ZSH_SCRIPT = """
+#compdef %(prog_name)s
+
+%(complete_func)s() {
+  eval $(env _TYPER_COMPLETE_ARGS="${words[1,$CURRENT]}" %(autocomplete_var)s=complete_zsh %(prog_name)s)
+}
+
+if [[ "${funcstack[1]}" == "_%(prog_name)s" ]]; then
+  %(complete_func)s "$@"  # autoloaded from $fpath: complete now
+else
+  compdef %(complete_func)s %(prog_name)s  # sourced
+fi
+"""
+
 _TRAILING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -69,12 +86,9 @@ def script(shell: Shell) -> str:
     setup()
     from typer._completion_shared import get_completion_script
 
-    if shell is Shell.bash:
-        text = BASH_SCRIPT % {
-            "complete_func": "_autodiff_completion",
-            "autocomplete_var": COMPLETE_VAR,
-            "prog_name": PROG_NAME,
-        }
+    own = {Shell.bash: BASH_SCRIPT, Shell.zsh: ZSH_SCRIPT}.get(shell)
+    if own is not None:
+        text = own % {"complete_func": "_autodiff_completion", "autocomplete_var": COMPLETE_VAR, "prog_name": PROG_NAME}
         return text.strip() + "\n"
     return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell.value).strip() + "\n"
 

@@ -12,6 +12,15 @@ EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141  # the reader closed the output early (128 + SIGPIPE, as other Unix tools)
 
 
+_SEVERITY = {EXIT_OK: 0, EXIT_CHECK_FAILED: 1, EXIT_USAGE: 2, EXIT_INTERNAL: 3}
+
+
+def most_severe(*codes: int) -> int:
+    """Of several answers' exit codes, the one a run exits with: a bug (70),
+    then bad input (2), then a failed check (1), then success (0)."""
+    return max(codes, key=lambda code: _SEVERITY.get(code, 3))
+
+
 class AutodiffError(Exception):
     """A user-facing error: one line of message, an exit code, a JSON type."""
 

@@ -175,6 +175,27 @@ def parse_assignments(
     return point
 
 
+_NAME = re.compile(r"[^\W\d]\w*\Z")
+
+
+def point_from_mapping(values: dict[str, str], option: str = "--at", limits: Limits = DEFAULT_LIMITS) -> Point:
+    """A Point from {name: value text}, each value parsed on its own: a value
+    holding `,y=3` stays one (bad) value instead of naming another variable."""
+    point = Point()
+    for name, text in values.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise PointError(f"{option}: {name!r} is not a variable name")
+        parser = _ValueParser(f"{option} {name}", text, limits)
+        if len(split_top_level(text)) > 1:
+            raise parser.fail("expected one value (a number, an expression or a [vector])", 0)
+        point.values[name] = parser.value(0, text)
+    sizes = {name: len(v) for name, v in point.values.items() if isinstance(v, list)}
+    if len(set(sizes.values())) > 1:
+        described = ", ".join(f"{name} has {size}" for name, size in sizes.items())
+        raise PointError(f"{option}: vectors must have the same length ({described})")
+    return point
+
+
 def parse_values(text: str, option: str, limits: Limits = DEFAULT_LIMITS) -> list[float]:
     """A plain comma-separated list of constant values (`--grad-output 1,1`)."""
     parser = _ValueParser(option, text, limits)

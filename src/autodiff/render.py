@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from typing import Optional
 
@@ -411,22 +412,24 @@ def render_error(error: AutodiffError, console: Console, where: str = "") -> Non
 def render_check(report, console: Console) -> None:
     """`autodiff check`: a line per case, the details of each failure, and
     the closing count (`16 passed, 0 failed`)."""
+    from autodiff.cases import point_text
+
     several_files = len(report.files) > 1
     file = None
     for result in report.results:
         if several_files and result.case.file != file:
             file = result.case.file
-            console.print(Text(file, style="bold"), soft_wrap=True)
+            console.print(Text(_printable(file), style="bold"), soft_wrap=True)
         console.print(_case_line(result), soft_wrap=True)
     broken = [r for r in report.results if r.outcome in ("failed", "error")]
     for result in broken:
         console.print()
-        console.print(Text(f"✗ {result.case.name} ({result.case.where})", style="bold red"), soft_wrap=True)
-        point = ", ".join(f"{name} = {_case_value(v)}" for name, v in result.case.data["at"].items())
-        console.print(Text(f"  {result.expression}" + (f" at {point}" if point else "")), soft_wrap=True)
+        console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)
+        point = point_text(result.case.data["at"])
+        console.print(Text(_printable(f"  {result.expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
         lines = [f.message for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
         for line in lines:
-            console.print(Text(f"  {line}"), soft_wrap=True)
+            console.print(Text(_printable(f"  {line}")), soft_wrap=True)
     if broken:
         console.print()
     style = "bold red" if broken else "bold green"
@@ -434,16 +437,20 @@ def render_check(report, console: Console) -> None:
 
 
 def _case_line(result) -> Text:
+    name = _printable(result.case.name)
     if result.outcome == "passed":
-        return Text.assemble(("✓", "green"), f" {result.case.name}")
+        return Text.assemble(("✓", "green"), f" {name}")
     if result.outcome == "skipped":
-        reason = f" ({result.message})" if result.message else ""
-        return Text.assemble(("-", "yellow"), f" {result.case.name}", (f" skipped{reason}", "yellow"))
+        reason = f" ({_printable(result.message)})" if result.message else ""
+        return Text.assemble(("-", "yellow"), f" {name}", (f" skipped{reason}", "yellow"))
     label = " error" if result.outcome == "error" else ""
-    return Text.assemble(("✗", "red"), f" {result.case.name}", (label, "red"))
+    return Text.assemble(("✗", "red"), f" {name}", (label, "red"))
 
 
-def _case_value(value) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_case_value(v) for v in value) + "]"
-    return format_number(value) if not isinstance(value, str) else value
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """Text from a case file without control characters: an escape sequence
+    in a case name must not rewrite the terminal or a CI log."""
+    return _CONTROL.sub("\ufffd", text)
