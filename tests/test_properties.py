@@ -541,6 +541,10 @@ def test_hessian_agrees_and_matches_second_partials(text, at):
 
 @settings(max_examples=examples(40), **SETTINGS)
 @given(first=expressions(depth=3), second=expressions(depth=3), at=POINTS)
+# A CI draw: the two functions share 2 + sin(x), so backward through the
+# joint program adds the same terms in another order: one ulp apart.
+@example(first="sin(atan2(y, 2 + sin(x)))", second="sin(y / (1 + (y)^2) + (2 + sin(x))^tanh(y))",
+         at={"x": 0.0, "y": 1.0})
 def test_jacobian_rows_are_the_gradients(first, second, at):
     note(f"[{first}, {second}] at={at}")
     result = built(lambda: jacobian(f"[{first}, {second}]", at, wrt=["x", "y"]))
@@ -549,7 +553,10 @@ def test_jacobian_rows_are_the_gradients(first, second, at):
     assert result.agree is True, result.to_json()
     for row, text in zip(matrix, (first, second)):
         gradient = grad(text, at, wrt=["x", "y"], symbolic=False).gradient
-        assert row == [gradient["x"].autograd, gradient["y"].autograd]
+        # Shared subexpressions are computed once in the Jacobian's program, so
+        # its backward may sum the same terms in another order: rounding only.
+        expected = [gradient["x"].autograd, gradient["y"].autograd]
+        assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(row, expected)), (row, expected)
 
 
 @settings(max_examples=examples(60), **SETTINGS)
