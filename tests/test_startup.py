@@ -60,3 +60,20 @@ def test_python_dash_m_runs_the_cli():
     )
     assert completed.returncode == 0, completed.stderr
     assert '"autograd": 38.0' in completed.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["grad", "x+", "--at", "x=1"], ["grad", "9^9^9^9", "--at", "x=1"], ["hessian", "x*", "--at", "x=pi"],
+     ["grad", "x+", "--at", "x=1", "--grad-output", "1", "--json"]],
+    ids=" ".join,
+)
+def test_a_bad_expression_is_reported_before_torch_loads(args):
+    """The expression is parsed before --at is evaluated (which needs torch):
+    a typo costs SymPy's import, not PyTorch's."""
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, timeout=120
+    )
+    lines = completed.stdout.splitlines()
+    assert lines[-2] == "EXIT 2", completed.stdout + completed.stderr
+    assert "torch" not in lines[-1], lines[-1]

@@ -138,7 +138,9 @@ def _run(
     """Answer `expression`, or each line of standard input when it is `-`;
     exit with the answer's code (the most severe one when streaming)."""
     if expression != STDIN:
-        return _run_one(json_output, lambda: _prepared(prepare, compute, expression), render)
+        # The library parses the expression before the point: a typo in the
+        # expression is reported before torch is loaded to evaluate `--at`.
+        return _run_one(json_output, lambda: compute(expression), render)
     with _quiet_when_the_reader_leaves():
         # Streaming: what every line shares (--at, --grad-output) is parsed once.
         if prepare is not None:
@@ -151,12 +153,6 @@ def _run(
 def _run_one(json_output: bool, compute: Callable[[], object], render) -> None:
     with _quiet_when_the_reader_leaves():
         raise typer.Exit(_answer(json_output, compute, render))
-
-
-def _prepared(prepare, compute, expression):
-    if prepare is not None:
-        prepare()
-    return compute(expression)
 
 
 def _answer(json_output: bool, compute: Callable[[], object], render, line: Optional[int] = None) -> int:
@@ -253,7 +249,10 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
     key = "expressions" if function_name == "jacobian" else "expression"
     expression = arguments.pop(key)
 
-    def prepare():
+    if grad_output:
+        arguments["grad_output"] = grad_output  # the library parses the text
+
+    def prepare():  # streaming: what every line shares is parsed once
         from autodiff import api
         from autodiff.points import parse_values
 
