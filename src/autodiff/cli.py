@@ -511,14 +511,16 @@ def check(
     files: Annotated[
         List[str],
         typer.Argument(help="TOML case files (the format of the README's case files); - reads one from stdin.",
-                       show_default=False),
+                       show_default=False, metavar="FILE"),
     ],
     select: Annotated[
         Optional[List[str]],
-        typer.Option("-k", "--select", help="Run only the cases whose name contains this text (case-insensitive; repeatable: any)."),
+        typer.Option("-k", "--select", metavar="TEXT",
+                     help="Run only the cases whose name contains this text (case-insensitive; repeatable: any)."),
     ] = None,
     junit: Annotated[
-        Optional[str], typer.Option("--junit", help="Also write a JUnit XML report to this file, for CI systems.")
+        Optional[str],
+        typer.Option("--junit", metavar="FILE", help="Also write a JUnit XML report to this file, for CI systems."),
     ] = None,
     rtol: Annotated[
         Optional[float], typer.Option("--rtol", help="Relative tolerance for cases that set none (default 1e-7; 1e-4 for float32).", min=0)
