@@ -29,8 +29,7 @@ def __getattr__(name: str):
             from autodiff import api
 
             function = getattr(api, name)
-        globals()[name] = function  # later lookups skip this hook
-        return function
+        return function  # not cached: autodiff.grad is always autodiff.api.grad
     raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
 
 
