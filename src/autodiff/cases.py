@@ -83,14 +83,10 @@ class Failure:
 
     def to_json(self) -> dict:
         result = {"what": self.what, "reason": self.reason, "message": self.message}
-        if self.expected is not None:
+        if self.derivative is not None:  # its values, and its `expected` where it has one
+            result.update((key, value) for key, value in self.derivative.to_json().items() if key != "expect_met")
+        elif self.expected is not None:
             result["expected"] = json_number(self.expected)
-        if self.derivative is not None:
-            result.update(self.derivative.to_json())
-            result.pop("expected", None)
-            result.pop("expect_met", None)
-            if self.derivative.expected is not None:
-                result["expected"] = json_number(self.derivative.expected)
         return result
 
 
@@ -195,13 +191,14 @@ def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
 
 
 def _read(path: str, read_stdin) -> str:
+    label = "<stdin>" if path == STDIN else path
     if path == STDIN:
         if read_stdin is not None:
             return read_stdin()
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:  # already text (an embedding application)
             return sys.stdin.read()
-        data, path = buffer.read(), "<stdin>"
+        data = buffer.read()
     else:
         try:
             data = Path(path).read_bytes()
@@ -210,7 +207,7 @@ def _read(path: str, read_stdin) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise CaseFileError(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+        raise CaseFileError(f"{label}: not UTF-8 text (byte {error.start + 1})") from None
 
 
 def _cases_of(document: dict, label: str) -> list[Case]:

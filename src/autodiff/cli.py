@@ -44,13 +44,13 @@ class DType(str, Enum):
     float32 = "float32"
 
 
-# Arguments and options shared by every command, declared once.
 def _complete_expression(incomplete: str):
     from autodiff.completion import expression_completions
 
     return expression_completions(incomplete)
 
 
+# Arguments and options shared by every command, declared once.
 ExpressionArgument = Annotated[
     str,
     typer.Argument(
