@@ -27,3 +27,13 @@ def invoke(*args: str, env: dict | None = None, input=None):
 def invoke_json(*args: str):
     result = invoke(*args, "--json")
     return result, strict_loads(result.stdout)
+
+
+def wrong_symbolic(monkeypatch) -> None:
+    """Make the symbolic side wrong by one (a bug in the symbolic engine):
+    every derivative SymPy gives is `d + 1`, so autograd and symbolic
+    disagree wherever the derivative exists."""
+    import autodiff.api
+
+    right = autodiff.api.symbolic_derivative
+    monkeypatch.setattr(autodiff.api, "symbolic_derivative", lambda *args: right(*args) + 1)

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 import autodiff
 import autodiff.cases as cases
 from autodiff.cli import app
-from helpers import invoke, invoke_json, strict_loads
+from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -366,8 +366,28 @@ def test_wrong_expectations_in_the_json_view(write):
     assert cases_["right"]["failures"] == [] and cases_["right"]["results"][0]["value"] == 9.0
 
 
-def test_autograd_and_symbolic_disagreeing_fails_the_case(write):
-    # relu at 0: autograd takes the subgradient 0, SymPy's Heaviside(0) is 1/2.
+def test_autograd_and_symbolic_disagreeing_fails_the_case(write, monkeypatch):
+    wrong_symbolic(monkeypatch)  # SymPy says 2*x + 1
+    write("wrong.toml", """\
+        [[case]]
+        name = "square"
+        expr = "x^2"
+        at = { x = 3 }
+        grad = { x = 6 }
+        """)
+    result = invoke("check", "wrong.toml")
+    assert result.exit_code == 1
+    detail = block(result, "✗ square (wrong.toml, case 1)")[2]
+    assert detail.startswith("  ∂f/∂x: autograd 6, symbolic 2*x + 1 = 7, finite diff.")
+    assert detail.endswith("(autograd and symbolic disagree)")
+    _, report = invoke_json("check", "wrong.toml")
+    [f] = report["cases"][0]["failures"]
+    assert (f["reason"], f["agree"], f["autograd"], f["symbolic_value"]) == ("disagree", False, 6.0, 7.0)
+
+
+def test_a_kink_is_not_a_failure(write):
+    # relu at 0: autograd takes the subgradient 0, SymPy's Heaviside(0) is
+    # 1/2; the derivative does not exist, which is a warning, not a mismatch.
     write("kink.toml", """\
         [[case]]
         name = "relu at its kink"
@@ -375,14 +395,11 @@ def test_autograd_and_symbolic_disagreeing_fails_the_case(write):
         at = { x = 0 }
         grad = { x = 0 }
         """)
-    result = invoke("check", "kink.toml")
-    assert result.exit_code == 1
-    detail = block(result, "✗ relu at its kink (kink.toml, case 1)")[2]
-    assert detail.startswith("  ∂f/∂x: autograd 0, symbolic Heaviside(x) = 0.5, finite diff.")
-    assert detail.endswith("(autograd and symbolic disagree)")
-    _, report = invoke_json("check", "kink.toml")
-    [f] = report["cases"][0]["failures"]
-    assert (f["reason"], f["agree"], f["autograd"], f["symbolic_value"]) == ("disagree", False, 0.0, 0.5)
+    result, report = invoke_json("check", "kink.toml")
+    assert result.exit_code == 0, result.stdout
+    [case] = report["cases"]
+    entry = case["results"][0]["gradient"]["x"]
+    assert (entry["differentiable"], entry["left"], entry["right"], entry["agree"]) == (False, 0.0, 1.0, None)
 
 
 def test_no_symbolic_derivative_fails_the_case(write):

@@ -47,7 +47,8 @@ def test_headline_json_view_exactly():
         "dtype": "float64",
         "order": 1,
         "gradient": {
-            "x": {"autograd": 38.0, "symbolic": "12*x + 2", "symbolic_value": 38.0, "agree": True, "numeric_agree": True}
+            "x": {"autograd": 38.0, "symbolic": "12*x + 2", "symbolic_value": 38.0, "agree": True, "numeric_agree": True,
+                  "differentiable": True}
         },
         "agree": True,
         "checked_by": "symbolic",
@@ -406,6 +407,7 @@ HESSIAN_SADDLE = {
         "symbolic": [["2", "0"], ["0", "-2"]],
         "symbolic_value": [[2.0, 0.0], [0.0, -2.0]],
         "entry_agree": [[True, True], [True, True]],
+        "differentiable": [[True, True], [True, True]],
         "agree": True,
         "symmetric": True,
         "eigenvalues": [-2.0, 2.0],
@@ -446,6 +448,7 @@ def test_jacobian_json_view_exactly():
             "symbolic": [["y", "x"], ["1", "1"], ["cos(x)", "0"]],
             "symbolic_value": [[2.0, 0.0], [1.0, 1.0], [1.0, 0.0]],
             "entry_agree": [[True, True], [True, True], [True, True]],
+            "differentiable": [[True, True], [True, True], [True, True]],
             "agree": True,
         },
         "agree": True,

@@ -216,10 +216,11 @@ EXACT_MESSAGES = [
     ("x; y", "only one expression is allowed at column 2"),
     ("x.real", "'.' is not an operator; attribute access is not part of the language at column 2"),
     ("sin", "sin is a function; call it as sin(x) at column 1"),
-    ("9^9^9^9", "the exact value of this power would have about 3.7e+08 digits (the limit is 4000) at column 4"),
-    ("7" * 5000, "an integer literal of 5000 digits (the limit is 1000 digits) at column 1"),
-    ("(" * 200 + "x" + ")" * 200, "the expression nests deeper than 100 levels at column 101"),
-    (_TOO_LONG, f"the expression is {len(_TOO_LONG)} characters long; the limit is {_LIMIT}"),
+    ("9^9^9^9", "the exact value of this power would have about 3.7e+08 digits (the limit is 4000; raise it with --limit exact-digits=N) at column 4"),
+    ("7" * 5000, "an integer literal of 5000 digits (the limit is 1000 digits; raise it with --limit integer-digits=5000) at column 1"),
+    ("(" * 200 + "x" + ")" * 200, "the expression nests deeper than 100 levels (raise it with --limit depth=N) at column 101"),
+    (_TOO_LONG, f"the expression is {len(_TOO_LONG)} characters long; the limit is {_LIMIT} "
+     f"(raise it with --limit length={len(_TOO_LONG)})"),
 ]
 
 

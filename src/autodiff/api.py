@@ -11,7 +11,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 from autodiff.functions import CONSTANTS_BY_NAME
 from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
-from autodiff.limits import DEFAULT_LIMITS, Limits
+from autodiff.limits import DEFAULT_LIMITS, Limits, as_limits, bytes_text, raise_hint
 from autodiff.points import Point, natural_order, parse_assignments, point_from_mapping
 from autodiff.results import (
     DerivativeResult,
@@ -22,6 +22,8 @@ from autodiff.results import (
     PartialResult,
     PlotReport,
     derivative_label,
+    number_text,
+    shortened,
     subscript,
 )
 
@@ -73,6 +75,7 @@ class _Problem:
     symbolic: bool
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def expr(self):
@@ -89,7 +92,9 @@ class _Problem:
             return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic)))
         program = self.program()
         value, autograd = self._autograd(program, sequences, weights)
-        results = _Witnesses(self, program, weights).cross_check(tasks, list(autograd.values()), symbolic, warnings)
+        results = _Witnesses(self, program, weights).cross_check(
+            tasks, list(autograd.values()), symbolic, warnings, [value]
+        )
         return _numbers(value), dict(zip(sequences, results))
 
     def program(self):
@@ -123,7 +128,7 @@ class _Problem:
     def _autograd(self, program, sequences, weights):
         import torch
 
-        from autodiff.calculus import derivative, evaluate, gradient
+        from autodiff.calculus import Budget, derivative, evaluate, gradient
 
         leaves = self.leaves(requires_grad=True)
         output = evaluate(program, leaves, getattr(torch, self.dtype))
@@ -131,7 +136,8 @@ class _Problem:
             by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
             derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
         else:
-            derivatives = {key: derivative(output, leaves, seq, weights) for key, seq in sequences.items()}
+            budget = Budget(self.limits.max_autograd_seconds)  # one budget for all the sequences
+            derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
         return output.detach(), derivatives
 
     def symbolic_derivatives(self, work, count: int, warnings) -> list:
@@ -225,63 +231,225 @@ class _Witnesses:
         with torch.no_grad():
             return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
 
-    def cross_check(self, tasks, autograd: list, symbolic: list, warnings) -> list[DerivativeResult]:
+    def cross_check(self, tasks, autograd: list, symbolic: list, warnings, f_values: list) -> list[DerivativeResult]:
         """Compare each task's autograd value with its symbolic value and a
-        finite difference; all tasks at once, as tensors with a task dimension."""
+        finite difference; all tasks at once, as tensors with a task dimension.
+
+        Not compared (design §6), each with a warning: points where f is not
+        finite (outside its domain), points where the derivative does not
+        exist (a kink: left and right derivatives differ), and points where
+        the derivative is not finite on every side that computed it.
+        `f_values`: each output's value at the point.
+        """
         import torch
 
         from autodiff.checks import Tolerance, finite_differences
+        from autodiff.kinks import find_kinks
 
         if not tasks:  # a constant at an empty point: nothing to differentiate
             return []
         tolerance = self.problem.tolerance
         values = torch.stack(autograd).to(torch.float64)  # (tasks, *shape)
-        per_task = (len(tasks), *([1] * (values.dim() - 1)))
+        shape = values.shape[1:]
+        per_task = (len(tasks), *([1] * len(shape)))
         witness = finite_differences(self.program, self.float64, tasks)
         if self.weights is not None:
             weights = self.weights.to(torch.float64)
             witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
+        symbolic_values = self.symbolic_values(symbolic, shape, warnings)
+        present = [index for index, value in enumerate(symbolic_values) if value is not None]
+        exact = torch.full_like(values, torch.nan)
+        for index in present:
+            exact[index] = symbolic_values[index].to(torch.float64)
+
+        f_defined = [torch.isfinite(f.detach().to(torch.float64)).expand(shape) for f in f_values]
+        undefined = torch.stack([~f_defined[output] for output, _ in tasks])
+        kinks = find_kinks(
+            self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
+        )
+        if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
+            kinks.mask &= ~undefined.reshape(kinks.mask.shape)
+        kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
+        infinite = ~torch.isfinite(values) & ~torch.isfinite(exact) & ~undefined & ~kinked
+        # At a switch SymPy may have no value where the derivative exists
+        # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
+        at_switch = torch.zeros_like(undefined) if kinks is None else kinks.candidates.view(undefined.shape)
+        with_symbolic = torch.tensor([index in present for index in range(len(tasks))]).view(per_task)
+        no_symbolic = at_switch & with_symbolic & torch.isnan(exact) & torch.isfinite(values) & ~undefined & ~kinked
+        missing = undefined | kinked | infinite  # the derivative does not exist
+        excluded = missing | no_symbolic
+
+        def verdicts(close):
+            flat_close, flat_excluded = close.reshape(len(tasks), -1), excluded.reshape(len(tasks), -1)
+            ok = (flat_close | flat_excluded).all(dim=1).tolist()
+            compared = (~flat_excluded).any(dim=1).tolist()
+            return [verdict if any_compared else None for verdict, any_compared in zip(ok, compared)]
+
         # Each task's finite-difference tolerance depends on its order: one per row.
         loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
         rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
         atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
-        numeric_agree = witness.agrees_with(values, Tolerance(rtol, atol)).reshape(len(tasks), -1).all(dim=1).tolist()
+        numeric_agree = verdicts(witness.agrees_with(values, Tolerance(rtol, atol)))
+        symbolic_agree = verdicts(tolerance.close(values, exact))
+        agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
 
-        symbolic_values = self.symbolic_values(symbolic, values.shape[1:], warnings)
-        present = [index for index, value in enumerate(symbolic_values) if value is not None]
-        agree = list(numeric_agree)  # where there is no symbolic value, finite differences decide
-        shown_symbolic: list = [None] * len(tasks)
-        if present:
-            chosen = torch.tensor(present, dtype=torch.long)
-            exact = torch.stack([symbolic_values[index] for index in present]).to(torch.float64)
-            close = tolerance.close(values[chosen], exact).reshape(len(present), -1).all(dim=1).tolist()
-            for index, ok, shown in zip(present, close, _rows_of(exact)):
-                agree[index], shown_symbolic[index] = ok, shown
-
-        autograd_rows, numeric_rows = _rows_of(values), _rows_of(witness.estimate)
+        autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
+        differentiable = (~missing).tolist()
+        sided = _one_sided_rows(kinks, kinked, values, shape)
         results, unresolved = [], []
         for index, (_, sequence) in enumerate(tasks):
             result = DerivativeResult(
                 list(sequence),
                 autograd=autograd_rows[index],
                 symbolic=_text(symbolic[index]),
-                symbolic_value=shown_symbolic[index],
+                symbolic_value=exact_rows[index] if index in present else None,
                 numeric=numeric_rows[index],
                 agree=agree[index],
                 numeric_agree=numeric_agree[index],
+                differentiable=differentiable[index],
+                **sided[index],
             )
-            if shown_symbolic[index] is not None and result.agree and not result.numeric_agree:
+            if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
+        warnings.extend(self._domain_warnings(tasks, f_values, undefined))
+        warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
+        warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))
+        warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
 
+    def where(self, element: int) -> str:
+        """The point, or the element of a vector point, as `x=-1, y=2`."""
+        size = self.problem.point.size
+        parts = []
+        for name, value in self.float64.items():
+            flat = value.reshape(-1)
+            parts.append(f"{name}={number_text(float(flat[element if flat.numel() > 1 else 0]))}")
+        return ", ".join(parts) + (f" (point [{element}])" if size is not None else "")
+
+    @staticmethod
+    def _elements(mask) -> tuple[int, int]:
+        """The first element where `mask` holds, and how many more there are."""
+        flat = mask.reshape(-1).nonzero().flatten()
+        return int(flat[0]), len(flat) - 1
+
+    def _function(self, output: int) -> str:
+        return f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
+
+    def _domain_warnings(self, tasks, f_values, undefined) -> list[str]:
+        from autodiff.domains import find_culprit
+
+        found = []
+        for output in dict.fromkeys(output for output, _ in tasks):
+            rows = [index for index, (o, _) in enumerate(tasks) if o == output]
+            mask = undefined[rows[0]]
+            if not bool(mask.any()):
+                continue
+            element, more = self._elements(mask)
+            culprit = find_culprit(self.program, self.plain, output, element, self.dtype)
+            value = number_text(float(f_values[output].detach().reshape(-1)[element if f_values[output].numel() > 1 else 0]))
+            where = self.where(element) + _more_points(more)
+            cause = culprit.describe(where) if culprit else f"{self._function(output)} is {value} at {where}"
+            found.append(f"{cause}; {self._function(output)} is not defined there and its derivatives are not compared")
+        return found
+
+    def _kink_warnings(self, tasks, kinks, values, exact, present) -> list[str]:
+        from autodiff.kinks import convention
+
+        if kinks is None or not bool(kinks.mask.any()):
+            return []
+        found = []
+        for index, task in enumerate(tasks):
+            mask = kinks.mask[index]
+            if not bool(mask.any()):
+                continue
+            element, more = self._elements(mask)
+            left, right = float(kinks.left[index, element]), float(kinks.right[index, element])
+            autograd = float(values[index].reshape(-1)[element])
+            side = convention(autograd, left, right)
+            gives = f"autograd gives {number_text(autograd)}" + (
+                f" (the {side}-hand derivative)" if side in ("left", "right") else " (their average)" if side == "average" else ""
+            )
+            if index in present:
+                gives += f", SymPy {number_text(float(exact[index].reshape(-1)[element]))}"
+            found.append(
+                f"{self.label(task)} does not exist at {self.where(element)}{_more_points(more)}, where "
+                f"{shortened(str(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
+                f"right {number_text(right)}); {gives}"
+            )
+        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives do not exist at the point")
+
+    def _no_symbolic_warnings(self, tasks, no_symbolic, values, symbolic) -> list[str]:
+        found = []
+        for index, task in enumerate(tasks):
+            if bool(no_symbolic[index].any()):
+                element, more = self._elements(no_symbolic[index])
+                found.append(
+                    f"{self.label(task)} at {self.where(element)}{_more_points(more)}: SymPy's "
+                    f"{shortened(symbolic[index][1])} has no value there (a switch point); autograd gives "
+                    f"{number_text(float(values[index].reshape(-1)[element]))}, not compared"
+                )
+        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives have no symbolic value at the point")
+
+    def _infinite_warnings(self, tasks, infinite, values, exact, symbolic) -> list[str]:
+        from autodiff.domains import find_culprit
+        from autodiff.lowering import compile_expressions
+
+        found = []
+        for index, task in enumerate(tasks):
+            mask = infinite[index]
+            if not bool(mask.any()):
+                continue
+            element, more = self._elements(mask)
+            autograd = number_text(float(values[index].reshape(-1)[element]))
+            where = self.where(element) + _more_points(more)
+            sides = f"autograd {autograd}"
+            culprit = None
+            if symbolic[index] is not None:
+                sides += f", symbolic {number_text(float(exact[index].reshape(-1)[element]))}"
+                culprit = find_culprit(compile_expressions([symbolic[index][0]]), self.plain, 0, element, self.dtype)
+            cause = f"; in {shortened(symbolic[index][1])}, {culprit.describe()}" if culprit else ""
+            found.append(f"{self.label(task)} is not finite at {where} and is not compared ({sides}{cause})")
+        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives are not finite at the point")
 
     def label(self, task) -> str:
         output, sequence = task
         function = f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
         return derivative_label(sorted(sequence) if len(sequence) == 2 else sequence, function)
+
+
+def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
+    """Per task: left, right and convention at the kinks (None elsewhere),
+    shaped like the point's numbers; empty where the task has no kink."""
+    from autodiff.kinks import convention
+
+    if kinks is None or not bool(kinked.any()):
+        return [{} for _ in range(len(values))]
+    rows = []
+    for index in range(len(values)):
+        if not bool(kinked[index].any()):
+            rows.append({})
+            continue
+        lefts, rights = kinks.left[index].tolist(), kinks.right[index].tolist()
+        autograd = values[index].reshape(-1).tolist()
+        flags = kinks.mask[index].tolist()
+        left = [l if flag else None for l, flag in zip(lefts, flags)]
+        right = [r if flag else None for r, flag in zip(rights, flags)]
+        sides = [convention(a, l, r) if flag else None for a, l, r, flag in zip(autograd, lefts, rights, flags)]
+        if not shape:
+            left, right, sides = left[0], right[0], sides[0]
+        rows.append({"left": left, "right": right, "convention": sides})
+    return rows
+
+
+def _more_points(more: int) -> str:
+    return f" and at {more} other point{'s' if more > 1 else ''}" if more else ""
+
+
+def _capped_warnings(found: list[str], rest: str, keep: int = 5) -> list[str]:
+    return found if len(found) <= keep else found[:keep] + [f"{len(found) - keep} {rest}"]
 
 
 def _rows_of(stacked):
@@ -349,7 +517,36 @@ class _Options:
     symbolic_timeout: float = 5.0
     rtol: Optional[float] = None
     atol: Optional[float] = None
-    limits: Limits = DEFAULT_LIMITS
+    limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
+
+    def __post_init__(self):
+        object.__setattr__(self, "limits", as_limits(self.limits))
+
+
+def _check_order(order: int, limits: Limits, option: str = "--order") -> None:
+    if order > limits.max_order:
+        raise LimitError(f"{option} asks for order {order}; the limit is {limits.max_order} ({raise_hint('order', order)})")
+
+
+def _check_memory(exprs, size: Optional[int], limits: Limits, copies: int = 1) -> None:
+    """Refuse a point whose tensors would not fit in memory: every distinct
+    subexpression keeps a value per element for backward, and its gradient
+    another (`copies`: how many derivatives are kept at once, as for a matrix)."""
+    if not size:
+        return
+    memory = limits.memory()
+    if memory is None:
+        return
+    import sympy
+
+    nodes = len({node for expr in exprs for node in sympy.preorder_traversal(expr)})
+    needed = size * 8 * (4 * nodes + 8 * copies + 16)
+    if needed > memory:
+        raise LimitError(
+            f"{size} points of this expression need about {bytes_text(needed)}, more than the memory limit of "
+            f"{bytes_text(memory)}{' (half the available memory)' if limits.max_memory is None else ''}; "
+            f"use fewer points, or {raise_hint('memory', needed)}"
+        )
 
 
 def _prepare(
@@ -382,6 +579,7 @@ def _prepare(
         if missing:
             given = ",".join(f"{name}=…" for name in missing)
             raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
+        _check_memory(exprs, point.size, options.limits)
 
     from autodiff.checks import Tolerance  # imports torch
 
@@ -395,7 +593,8 @@ def _prepare(
         grad_output = [float(grad_output)]
     grad_output = list(grad_output) if grad_output else None
     problem = _Problem(
-        exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance
+        exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
+        options.limits,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
 
@@ -468,8 +667,9 @@ def grad(
     """
     wrt = _names(wrt)
     settings = _Options(**options)
-    if not 1 <= order <= settings.limits.max_order:
-        raise UsageError(f"--order must be between 1 and {settings.limits.max_order}, not {order}")
+    if order < 1:
+        raise UsageError(f"--order must be at least 1, not {order}")
+    _check_order(order, settings.limits)
     _check_distinct(wrt)
     prepared = _prepare(expression, at, wrt, expect, settings)
     names = prepared.columns(wrt)
@@ -495,8 +695,8 @@ def partial(
     """
     wrt = _names(wrt)
     settings = _Options(**options)
-    if wrt and len(wrt) > settings.limits.max_order:
-        raise UsageError(f"--wrt asks for order {len(wrt)}; the limit is {settings.limits.max_order}")
+    if wrt:
+        _check_order(len(wrt), settings.limits, "--wrt")
     prepared = _prepare(expression, at, wrt, expect, settings)
     if not wrt:
         variables = prepared.variables
@@ -565,7 +765,7 @@ def hessian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = [matrix[i][j] for i, j in cells]
-    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
+    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
     curvature = _Curvature(matrix, gradient, problem.tolerance)
@@ -629,7 +829,7 @@ def jacobian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = [matrix[k][j] for k in range(len(problem.exprs)) for j in range(len(names))]
-    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings)
+    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
     entries = _square(results, len(names))
     _meet_expectations(entries, expected, problem.tolerance)
     value = [_numbers(v) for v in values]
@@ -644,14 +844,16 @@ def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Op
     if entries > settings.limits.max_matrix_entries:
         raise LimitError(
             f"the matrix would have {entries} entries, more than the limit of {settings.limits.max_matrix_entries}; "
-            "choose fewer variables with --wrt"
+            f"choose fewer variables with --wrt, or {raise_hint('matrix-entries', entries)}"
         )
     point = prepared.problem.point
+    _check_memory(prepared.problem.exprs, point.size if point is not None else None, settings.limits, copies=entries)
     values = entries * (point.size or 1) if point is not None else 0
     if values > settings.limits.max_matrix_values:
         raise LimitError(
             f"{entries} entries at {point.size} points are {values} numbers, more than the limit of "
-            f"{settings.limits.max_matrix_values}; choose fewer variables with --wrt or fewer points"
+            f"{settings.limits.max_matrix_values}; choose fewer variables with --wrt or fewer points, "
+            f"or {raise_hint('matrix-values', values)}"
         )
     return names
 
@@ -805,8 +1007,12 @@ def plot(
     settings = _Options(**options)
     if not 1 <= order <= 3:
         raise UsageError(f"--order must be 1, 2 or 3 for plot, not {order}")
-    if not 2 <= points <= settings.limits.max_points:
-        raise UsageError(f"--points must be between 2 and {settings.limits.max_points}, not {points}")
+    if points < 2:
+        raise UsageError(f"--points must be at least 2, not {points}")
+    if points > settings.limits.max_points:
+        raise LimitError(
+            f"--points {points} is more than the limit of {settings.limits.max_points} ({raise_hint('points', points)})"
+        )
     name, start, stop = parse_range(over, "--range", settings.limits) if over else ("", -5.0, 5.0)
     fixed = as_point(at, "--at", settings.limits)
     if fixed is not None and fixed.size is not None:
@@ -825,6 +1031,7 @@ def plot(
     missing = [v for v in prepared.variables if v != name and v not in others]
     if missing:
         raise PointError(f"no value for {', '.join(missing)}; add --at {','.join(f'{v}=…' for v in missing)}")
+    _check_memory(prepared.problem.exprs, points, settings.limits, copies=order)
     values = grid(start, stop, points)
     point = Point({name: values, **others})
     problem = replace(prepared.problem, point=point, symbolic=settings.symbolic)

@@ -7,6 +7,7 @@ sum (or on `grad_output`) gives every element's own derivative.
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Optional, Sequence
 
@@ -45,11 +46,54 @@ def _grad(output, inputs, grad_output, create_graph, retain_graph=None):
     )
 
 
+class Budget:
+    """Stops a nested derivative whose remaining orders would outlast `seconds`.
+
+    Each order differentiates the graph of the last, which can be several
+    times larger: the time of the next orders is predicted from the growth
+    of the last two, and the work stops as soon as the prediction (not the
+    clock) passes the limit.
+    """
+
+    def __init__(self, seconds: Optional[float]):
+        self.seconds = seconds
+        self.started = time.perf_counter()
+        self.previous: Optional[float] = None
+
+    def step(self, spent: float, done: int, total: int) -> None:
+        remaining = total - done
+        if self.seconds is None or remaining <= 0:
+            return
+        growth = max(1.0, spent / self.previous) if self.previous and self.previous > 1e-3 else 1.0
+        self.previous = spent
+        predicted = sum(spent * growth**k for k in range(1, remaining + 1))
+        elapsed = time.perf_counter() - self.started
+        if spent > 1e-3 and elapsed + predicted > self.seconds:
+            from autodiff.errors import LimitError
+            from autodiff.limits import raise_hint
+
+            raise LimitError(
+                f"autograd's derivative of order {total} would take {_duration(elapsed + predicted)} "
+                f"(order {done} took {spent:.2g} s, {growth:.2g}× the order before): more than the limit of "
+                f"{self.seconds:g} s; lower the order, or {raise_hint('autograd-seconds')}"
+            )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"about {seconds:.0f} s"
+    if seconds < 7200:
+        return f"about {seconds / 60:.0f} minutes"
+    hours = seconds / 3600
+    return f"about {hours:.0f} hours" if hours < 48 else "days" if hours < 24 * 365 else "years"
+
+
 def derivative(
     output: torch.Tensor,
     leaves: dict[str, torch.Tensor],
     sequence: Sequence[str],
     grad_output: Optional[torch.Tensor] = None,
+    budget: Optional[Budget] = None,
 ) -> torch.Tensor:
     """∂ⁿ output / ∂sequence[-1] … ∂sequence[0], as sympy.diff(f, *sequence).
 
@@ -62,7 +106,10 @@ def derivative(
     for step, name in enumerate(sequence):
         last = step == len(sequence) - 1
         weights = grad_output if (last and grad_output is not None) else torch.ones_like(current)
+        started = time.perf_counter()
         (current,) = _grad(current, [leaves[name]], weights, create_graph=not last, retain_graph=True)
+        if budget is not None:
+            budget.step(time.perf_counter() - started, step + 1, len(sequence))
     return current.detach()
 
 

@@ -388,12 +388,17 @@ def check(
     atol: Optional[float] = None,
     symbolic_timeout: float = 5.0,
     read_stdin=None,
+    limits=None,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
     `select_names`: run only the cases whose name contains one of these
     (case-insensitive). `rtol`/`atol` apply to cases that set none.
+    `limits`: as for every command (a Limits, or {"points": 10**8}).
     """
+    from autodiff.limits import as_limits
+
+    limits = as_limits(limits)
     started = time.perf_counter()
     paths = list(dict.fromkeys([paths] if isinstance(paths, str) else paths))  # a file named twice runs once
     cases = load_cases(paths, read_stdin)
@@ -403,7 +408,7 @@ def check(
     import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
 
     import autodiff.checks  # noqa: F401
-    options = {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout}
+    options = {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "limits": limits}
     results = [run_case(case, options) for case in chosen]
     files = list(dict.fromkeys("<stdin>" if path == STDIN else path for path in paths))
     return CheckReport(files, results, len(cases) - len(chosen), time.perf_counter() - started)
@@ -439,7 +444,7 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         "rtol": data.get("rtol", options.get("rtol")),
         "atol": data.get("atol", options.get("atol")),
     }
-    at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at")
+    at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at", options["limits"])
     grad_output = data.get("grad_output")
     if grad_output is not None:
         grad_output = [float(v) for v in (grad_output if isinstance(grad_output, list) else [grad_output])]

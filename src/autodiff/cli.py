@@ -97,6 +97,16 @@ TimeoutOption = Annotated[
     float,
     typer.Option("--symbolic-timeout", help="Seconds SymPy may take before it is stopped.", min=0),
 ]
+LimitOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--limit",
+        metavar="NAME=VALUE",
+        help="Raise (or lower) a limit, e.g. points=1e8 or memory=8G (repeatable). Names: length, depth, "
+        "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, memory.",
+        show_default=False,
+    ),
+]
 GradOutputOption = Annotated[
     Optional[str],
     typer.Option(
@@ -119,6 +129,13 @@ def _root(
     ] = False,
 ) -> None:
     """Derivatives from PyTorch autograd, checked against SymPy and finite differences."""
+
+
+def _limits(texts: Optional[List[str]]):
+    """--limit NAME=VALUE options, as a Limits (parsed on first use: errors exit 2)."""
+    from autodiff.limits import as_limits
+
+    return as_limits(texts or None)
 
 
 def _split(values: Optional[List[str]]) -> Optional[List[str]]:
@@ -257,8 +274,8 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
         from autodiff.points import parse_values
 
         if grad_output:
-            arguments["grad_output"] = parse_values(grad_output, "--grad-output")
-        arguments["at"] = api.as_point(arguments["at"])
+            arguments["grad_output"] = parse_values(grad_output, "--grad-output", _limits(arguments["limits"]))
+        arguments["at"] = api.as_point(arguments["at"], limits=_limits(arguments["limits"]))
 
     def compute(text: str):
         from autodiff import api
@@ -289,6 +306,7 @@ def grad(
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Value and gradient at a point, autograd beside symbolic and finite differences.
@@ -297,7 +315,7 @@ def grad(
     """
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
     )
 
 
@@ -324,6 +342,7 @@ def partial(
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """One partial derivative, possibly mixed or repeated, autograd beside symbolic.
@@ -332,7 +351,7 @@ def partial(
     """
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
     )
 
 
@@ -366,6 +385,7 @@ def hessian(
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The Hessian matrix, autograd beside symbolic and finite differences, with
@@ -375,7 +395,7 @@ def hessian(
     """
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
     )
 
 
@@ -394,6 +414,7 @@ def jacobian(
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The Jacobian of a list of functions, autograd beside symbolic and finite differences.
@@ -402,7 +423,7 @@ def jacobian(
     """
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
     )
 
 
@@ -436,6 +457,7 @@ def plot(
     dtype: DtypeOption = DType.float64,
     no_symbolic: Annotated[bool, typer.Option("--no-symbolic", help="Skip SymPy: the curves are drawn, not compared.")] = False,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """f beside its derivative(s) over a range: autograd on the whole grid at once,
@@ -446,7 +468,7 @@ def plot(
 
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
-            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout,
+            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, limits=_limits(limit),
         )
         if output:
             from autodiff.plotting import write_file
@@ -477,6 +499,7 @@ def graph(
         GraphFormat,
         typer.Option("--format", "-f", help="tree (for people), dot (Graphviz: pipe into `dot -Tsvg`) or json."),
     ] = GraphFormat.tree,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The autograd graph: grad_fn nodes from the output back to the leaves, with each
@@ -488,12 +511,12 @@ def graph(
     def prepare():
         from autodiff import api
 
-        point["at"] = api.as_point(at)
+        point["at"] = api.as_point(at, limits=_limits(limit))
 
     def compute(text: str):
         from autodiff import api
 
-        return api.graph(text, point["at"])
+        return api.graph(text, point["at"], limits=_limits(limit))
 
     def render(result, console):
         from autodiff import render as renderers
@@ -530,6 +553,7 @@ def check(
     ] = None,
     dtype: DtypeOption = DType.float64,
     symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Run case files of expressions and expected values in one process: a line per
@@ -542,7 +566,8 @@ def check(
         if junit is not None:
             check_writable(junit)
         report = run_cases(
-            files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout
+            files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
+            limits=_limits(limit),
         )
         if junit is not None:
             write_junit(report, junit)

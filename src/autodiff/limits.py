@@ -2,12 +2,20 @@
 
 The defaults never bother an honest user; they stop inputs that would hang
 the tool or exhaust memory (`9^9^9^9`, a 10^12-point grid) before any work is
-done.
+done. Every limit has a name; `--limit NAME=VALUE` (or `limits={NAME:
+VALUE}` in the Python API) sets it, and every message about a limit says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import math
+import os
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Mapping, Optional, Sequence, Union
+
+from autodiff.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,116 @@ class Limits:
     # SymPy evaluates constants while it builds and prints a tree; a tower
     # like cos(exp(exp(exp(e)))) would take it forever.
     max_build_seconds: float = 5.0
+    # Each order of a nested autograd derivative can cost several times the
+    # last (sin·exp·cos·tanh: ×4 per order); a derivative predicted to take
+    # longer is stopped early.
+    max_autograd_seconds: float = 10.0
+    # Bytes the tensors of one command may take; None: half the memory
+    # available when the command starts.
+    max_memory: Optional[int] = None
+
+    def memory(self) -> Optional[int]:
+        """The memory limit in bytes (None when the available memory is unknown)."""
+        if self.max_memory is not None:
+            return self.max_memory
+        available = available_memory()
+        return None if available is None else available // 2
 
 
 DEFAULT_LIMITS = Limits()
+
+# The names of --limit, and the field each sets.
+NAMES = {
+    "length": "max_length",
+    "depth": "max_depth",
+    "integer-digits": "max_integer_digits",
+    "exact-digits": "max_exact_digits",
+    "points": "max_points",
+    "order": "max_order",
+    "matrix-entries": "max_matrix_entries",
+    "matrix-values": "max_matrix_values",
+    "build-seconds": "max_build_seconds",
+    "autograd-seconds": "max_autograd_seconds",
+    "memory": "max_memory",
+}
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def raise_hint(name: str, needed: Optional[Union[int, float]] = None) -> str:
+    """`raise it with --limit points=N` (with the value needed, where known)."""
+    value = "N" if needed is None else (_bytes_text(needed) if name == "memory" else f"{needed:g}" if isinstance(needed, float) else str(needed))
+    return f"raise it with --limit {name}={value}"
+
+
+def as_limits(limits: Union[Limits, Mapping[str, object], Sequence[str], None]) -> Limits:
+    """Limits from a Limits, a mapping {name: value} or texts ["points=1e8"]."""
+    if limits is None:
+        return DEFAULT_LIMITS
+    if isinstance(limits, Limits):
+        return limits
+    if isinstance(limits, str):
+        limits = [limits]
+    if not isinstance(limits, Mapping):
+        pairs = {}
+        for text in limits:
+            name, equals, value = str(text).partition("=")
+            if not equals:
+                raise UsageError(f"--limit takes NAME=VALUE, not {text!r}; names: {', '.join(NAMES)}")
+            pairs[name.strip()] = value.strip()
+        limits = pairs
+    changes = {}
+    for name, value in limits.items():
+        field = NAMES.get(str(name).replace("_", "-"))
+        if field is None:
+            close = difflib.get_close_matches(str(name), NAMES, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise UsageError(f"--limit has no limit {name!r}; {hint}names: {', '.join(NAMES)}")
+        changes[field] = _value(name, field, value)
+    return replace(DEFAULT_LIMITS, **changes)
+
+
+def _value(name: str, field: str, value: object):
+    text = str(value).strip()
+    sized = re.fullmatch(r"([0-9.eE+-]+)\s*([KMGT]?)(?:i?B)?", text, re.IGNORECASE) if field == "max_memory" else None
+    try:
+        number = float(sized.group(1)) * _UNITS[sized.group(2).upper()] if sized else float(text)
+    except (ValueError, OverflowError):
+        raise UsageError(f"--limit {name} must be a number{' (with K, M, G or T)' if field == 'max_memory' else ''}, not {text!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise UsageError(f"--limit {name} must be a positive finite number, not {text!r}")
+    kind = next(f.type for f in fields(Limits) if f.name == field)
+    if "float" in str(kind):
+        return number
+    if number != int(number):
+        raise UsageError(f"--limit {name} must be a whole number, not {text!r}")
+    return int(number)
+
+
+def available_memory() -> Optional[int]:
+    """Bytes of memory available now (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _bytes_text(size: float) -> str:
+    """`22K`, `3.2G`: rounded up, so that a suggested limit is enough."""
+    for unit in ("T", "G", "M", "K"):
+        if size >= _UNITS[unit]:
+            tenths = math.ceil(size * 10 / _UNITS[unit])
+            return f"{tenths // 10}{unit}" if tenths % 10 == 0 else f"{tenths / 10:g}{unit}"
+    return f"{math.ceil(size)}"
+
+
+def bytes_text(size: float) -> str:
+    """A size for a message: 1.5 GiB, 300 MiB."""
+    text = _bytes_text(size)
+    return text[:-1] + f" {text[-1]}iB" if text[-1] in "KMGT" else f"{text} bytes"

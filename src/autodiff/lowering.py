@@ -92,6 +92,8 @@ _NODE_OPS: dict[type, Op] = {
     sympy.And: _reduce(torch.logical_and),
     sympy.Or: _reduce(torch.logical_or),
     sympy.Not: torch.logical_not,
+    # where(where(c, a, b) > 1, ...): SymPy folds the inner where into the condition as ITE(c, a > 1, b > 1).
+    sympy.ITE: torch.where,
     **_FUNCTION_OPS,
 }
 

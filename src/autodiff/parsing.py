@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 from autodiff.errors import LimitError, ParseError
 from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
-from autodiff.limits import DEFAULT_LIMITS, Limits
+from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
 _TOKEN = re.compile(
     r"""
@@ -110,7 +110,8 @@ class _Nesting:
         if parser.depth > parser.limits.max_depth:
             column = parser.token.column
             raise LimitError(
-                f"the expression nests deeper than {parser.limits.max_depth} levels at column {column}",
+                f"the expression nests deeper than {parser.limits.max_depth} levels "
+                f"({raise_hint('depth')}) at column {column}",
                 parser.text,
                 column,
             )
@@ -132,7 +133,10 @@ class Parser:
         self.symbols: dict[str, Any] = {}
         if len(text) > limits.max_length:
             raise LimitError(
-                f"the expression is {len(text)} characters long; the limit is {limits.max_length}", text, None
+                f"the expression is {len(text)} characters long; the limit is {limits.max_length} "
+                f"({raise_hint('length', len(text))})",
+                text,
+                None,
             )
         self.tokens = tokenize(text)
         self.index = 0
@@ -297,7 +301,7 @@ class Parser:
             if len(text) > self.limits.max_integer_digits:
                 raise self.limit(
                     f"an integer literal of {len(text)} digits (the limit is "
-                    f"{self.limits.max_integer_digits} digits)",
+                    f"{self.limits.max_integer_digits} digits; {raise_hint('integer-digits', len(text))})",
                     token,
                 )
             return self.sympy.Integer(int(text))
@@ -375,7 +379,7 @@ class Parser:
             if digits > self.limits.max_exact_digits:
                 raise self.limit(
                     f"the exact value of this power would have about {digits:.3g} digits "
-                    f"(the limit is {self.limits.max_exact_digits})",
+                    f"(the limit is {self.limits.max_exact_digits}; {raise_hint('exact-digits')})",
                     op,
                 )
         digits = _log2_magnitude(exponent) * 30103 // 100000 if isinstance(exponent, sp.Float) else 0
@@ -384,7 +388,7 @@ class Parser:
             size = f"{float(digits):.3g}" if digits < 10**300 else "(a number of more than 300 digits)"
             raise self.limit(
                 f"the exponent here is about 10^{size}, too large to evaluate "
-                f"(the limit is 10^{self.limits.max_exact_digits})",
+                f"(the limit is 10^{self.limits.max_exact_digits}; {raise_hint('exact-digits')})",
                 op,
             )
         try:
@@ -406,7 +410,7 @@ class Parser:
             if (bits - 1) * math.log10(2) >= self.limits.max_exact_digits:  # log10 of the number, at least
                 raise self.limit(
                     f"an exact number here would have more than {self.limits.max_exact_digits} digits "
-                    f"(the limit is {self.limits.max_exact_digits})",
+                    f"(the limit is {self.limits.max_exact_digits}; {raise_hint('exact-digits')})",
                     op,
                 )
         return node
@@ -438,7 +442,7 @@ def sympy_work(work, text: str, limits: Limits):
     except SymbolicTimeout:
         raise LimitError(
             f"SymPy took longer than {limits.max_build_seconds:g} s to build this expression "
-            "(a constant it cannot evaluate quickly, like cos(exp(exp(exp(e))))?)",
+            f"(a constant it cannot evaluate quickly, like cos(exp(exp(exp(e))))?); {raise_hint('build-seconds')}",
             text,
         ) from None
 

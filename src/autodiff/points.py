@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from autodiff.errors import AutodiffError, LimitError, PointError
-from autodiff.limits import DEFAULT_LIMITS, Limits
+from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
 Value = Union[float, list[float]]
 
@@ -119,7 +119,7 @@ class _ValueParser:
         return grid(self.constant(offset, start), self.constant(offset + stop_offset, stop), int(count))
 
     def too_many(self, count: int) -> str:
-        return f"{count} points is more than the limit of {self.limits.max_points}"
+        return f"{count} points is more than the limit of {self.limits.max_points} ({raise_hint('points', count)})"
 
 
 def grid(start: float, stop: float, count: int) -> list[float]:

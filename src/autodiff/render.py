@@ -77,9 +77,10 @@ def _add_row(table: Table, *cells) -> None:
     table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
 
 
-def mark(ok: Optional[bool]) -> Text:
+def mark(ok: Optional[bool], excluded: bool = False) -> Text:
+    """✓, ✗, or for a derivative not compared because it does not exist, ⚠."""
     if ok is None:
-        return Text("")
+        return Text("⚠", style="yellow") if excluded else Text("")
     return Text("✓", style="green") if ok else Text("✗", style="bold red")
 
 
@@ -161,7 +162,8 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
                 expected = derivative.expected
                 shown = expected[index] if isinstance(expected, list) and index is not None else expected
                 cells.append(format_number(shown))
-            _add_row(table, *cells, mark(ok) if first else "")
+            verdict = ok if derivative.agree is not None or not ok else None
+            _add_row(table, *cells, mark(verdict, _missing(derivative)) if first else "")
     return table
 
 
@@ -171,6 +173,8 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     witness = "symbolic" if result.checked_by == "symbolic" else "finite differences"
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
+    elif result.agree is None and any(_missing(d) for _, d in labelled):
+        lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is False:
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
     unmet = _capped([label for label, d in labelled if d.expect_met is False])
@@ -179,6 +183,12 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     elif result.expect_met:
         lines.append(Text("✓ --expect met", style="green"))
     return lines
+
+
+def _missing(derivative: DerivativeResult) -> bool:
+    """Whether the derivative does not exist somewhere (a kink, outside the domain, infinite)."""
+    flags = derivative.differentiable
+    return flags is False or (isinstance(flags, list) and not all(flags))
 
 
 def _capped(labels: list[str], keep: int = 10) -> list[str]:
@@ -231,7 +241,7 @@ def _listed(shown: list) -> list:
     """At most MAX_ENTRY_ROWS entries, keeping every one that failed."""
     if len(shown) <= MAX_ENTRY_ROWS:
         return shown
-    failed = [item for item in shown if _fails(item[1])]
+    failed = [item for item in shown if _fails(item[1]) or _missing(item[1])]
     room = max(0, MAX_ENTRY_ROWS - len(failed))
     keep = {id(item[1]) for item in failed} | {id(item[1]) for item in shown[:room]}
     return [item for item in shown if id(item[1]) in keep]

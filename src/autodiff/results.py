@@ -25,6 +25,20 @@ def json_number(value: Any) -> Any:
     return value
 
 
+def number_text(value: float) -> str:
+    """A number in a message: ten significant digits, nan, inf or -inf."""
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.10g}"
+
+
+def shortened(text: str, width: int = 60) -> str:
+    """Text cut to `width` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -60,6 +74,18 @@ class DerivativeResult:
     numeric_agree: Optional[bool] = None
     expected: Optional[Number] = None
     expect_met: Optional[bool] = None
+    # Whether the derivative exists at the point (a list over a vector
+    # point): false at a kink, outside f's domain, or where it is infinite.
+    differentiable: Union[bool, list, None] = None
+    # At a kink: the one-sided derivatives and which of them autograd gave
+    # ("left", "right", "average", "other"); None where there is no kink.
+    left: Optional[Number] = None
+    right: Optional[Number] = None
+    convention: Union[str, list, None] = None
+
+    @property
+    def kinked(self) -> bool:
+        return self.convention is not None
 
     def to_json(self) -> dict:
         return {
@@ -69,6 +95,11 @@ class DerivativeResult:
             "numeric": json_number(self.numeric),
             "agree": self.agree,
             "numeric_agree": self.numeric_agree,
+            "differentiable": self.differentiable,
+            **(
+                {"left": json_number(self.left), "right": json_number(self.right), "convention": self.convention}
+                if self.kinked else {}
+            ),
             **({"expected": json_number(self.expected), "expect_met": self.expect_met} if self.expected is not None else {}),
         }
 
@@ -171,6 +202,16 @@ class MatrixReport(PointReport):
     def matrix(self, attribute: str) -> list:
         return [[json_number(getattr(entry, attribute)) for entry in row] for row in self.entries]
 
+    def _sided(self, attribute: str) -> list:
+        """A matrix of one-sided values: null (a list of nulls at a vector point) where there is no kink."""
+        def shown(entry):
+            value = getattr(entry, attribute)
+            if value is None and isinstance(entry.autograd, list):
+                return [None] * len(entry.autograd)
+            return json_number(value)
+
+        return [[shown(entry) for entry in row] for row in self.entries]
+
     def matrix_json(self) -> dict:
         result = {
             "variables": list(self.columns),
@@ -179,8 +220,11 @@ class MatrixReport(PointReport):
             "symbolic_value": self.matrix("symbolic_value"),
             "numeric": self.matrix("numeric"),
             "entry_agree": self.matrix("agree"),
+            "differentiable": self.matrix("differentiable"),
             "agree": self.agree,
         }
+        if any(entry.kinked for entry in self.derivatives()):
+            result.update({key: self._sided(key) for key in ("left", "right", "convention")})
         if any(entry.expected is not None for entry in self.derivatives()):
             result["expected"] = self.matrix("expected")
             result["expect_met"] = self.expect_met

@@ -13,7 +13,7 @@ import sys
 from typing import Iterator, Optional, TextIO, Union
 
 from autodiff.errors import LimitError
-from autodiff.limits import DEFAULT_LIMITS, Limits
+from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
 STDIN = "-"  # the expression argument that means "read them from standard input"
 
@@ -49,7 +49,9 @@ def expression_lines(
                 line = stream.readline(limits.max_length + 1)
                 blank = blank and not line.strip()
             if not (comment or blank):
-                error = LimitError(f"line {number} is longer than the limit of {limits.max_length} characters")
+                error = LimitError(
+                    f"line {number} is longer than the limit of {limits.max_length} characters ({raise_hint('length')})"
+                )
             line = ""
         text = line.strip()
         if error is not None:

@@ -31,6 +31,9 @@ class sigmoid(Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + exp(-x))
 
+    def _eval_evalf(self, prec):  # a number for a constant argument: max(sigmoid(1), x) compares it
+        return self.rewrite(exp)._eval_evalf(prec)
+
     def _eval_is_real(self):
         return self.args[0].is_real
 
@@ -43,7 +46,7 @@ class relu(Function):
 
     @classmethod
     def eval(cls, x):
-        if x.is_Number:
+        if x.is_Number or (x.is_number and x.is_extended_real):  # relu(pi) is pi
             return sympy.Max(x, 0)
 
     def fdiff(self, argindex=1):
@@ -64,6 +67,9 @@ class softplus(Function):
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sympy.log(1 + exp(x))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.log)._eval_evalf(prec)
 
     def _eval_is_real(self):
         return self.args[0].is_real
