@@ -338,7 +338,9 @@ class _Witnesses:
     def _function(self, output: int) -> str:
         return f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
 
-    def _domain_warnings(self, tasks, f_values, undefined) -> list[str]:
+    def _domain_warnings(
+        self, tasks, f_values, undefined, consequence: str = "its derivatives are not compared"
+    ) -> list[str]:
         from autodiff.domains import find_culprit
 
         found = []
@@ -352,7 +354,7 @@ class _Witnesses:
             value = number_text(float(f_values[output].detach().reshape(-1)[element if f_values[output].numel() > 1 else 0]))
             where = self.where(element) + _more_points(more)
             cause = culprit.describe(where) if culprit else f"{self._function(output)} is {value} at {where}"
-            found.append(f"{cause}; {self._function(output)} is not defined there and its derivatives are not compared")
+            found.append(f"{cause}; {self._function(output)} is not defined there and {consequence}")
         return found
 
     def _kink_warnings(self, tasks, kinks, values, exact, present) -> list[str]:
@@ -1051,6 +1053,9 @@ def plot(
     f = current.detach()
     curves = []
     witnesses = _Witnesses(problem, program)
+    undefined = ~torch.isfinite(f).unsqueeze(0)
+    if bool(undefined.any()):
+        warnings += witnesses._domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
     for k in range(1, order + 1):
         if current.requires_grad:

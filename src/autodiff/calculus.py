@@ -81,7 +81,7 @@ class Budget:
 
 def _duration(seconds: float) -> str:
     if seconds < 120:
-        return f"about {seconds:.0f} s"
+        return f"about {seconds:.2g} s"
     if seconds < 7200:
         return f"about {seconds / 60:.0f} minutes"
     hours = seconds / 3600

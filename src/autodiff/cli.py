@@ -103,7 +103,8 @@ LimitOption = Annotated[
         "--limit",
         metavar="NAME=VALUE",
         help="Raise (or lower) a limit, e.g. points=1e8 or memory=8G (repeatable). Names: length, depth, "
-        "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, memory.",
+        "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, "
+        "autograd-seconds, memory.",
         show_default=False,
     ),
 ]
@@ -151,9 +152,11 @@ def _run(
     render: Callable[[object, object], None],
     expression: str,
     prepare: Optional[Callable[[], None]] = None,
+    limit: Optional[List[str]] = None,
 ) -> None:
     """Answer `expression`, or each line of standard input when it is `-`;
-    exit with the answer's code (the most severe one when streaming)."""
+    exit with the answer's code (the most severe one when streaming).
+    `limit`: the --limit texts (a streamed line is held to their length)."""
     if expression != STDIN:
         # The library parses the expression before the point: a typo in the
         # expression is reported before torch is loaded to evaluate `--at`.
@@ -164,7 +167,7 @@ def _run(
             code = _answer(json_output, prepare, render, line=None)
             if code != EXIT_OK:
                 raise typer.Exit(code)
-        raise typer.Exit(_stream(json_output, compute, render))
+        raise typer.Exit(_stream(json_output, compute, render, _limits(limit)))
 
 
 def _run_one(json_output: bool, compute: Callable[[], object], render) -> None:
@@ -208,7 +211,7 @@ def _echo_json(payload: dict, line: Optional[int]) -> None:
     typer.echo(dumps(payload if line is None else {"line": line, **payload}))
 
 
-def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
+def _stream(json_output: bool, compute: Callable[[str], object], render, limits) -> int:
     """Answer each expression line of standard input in turn, in one process."""
     from autodiff.streaming import expression_lines, text_stdin
 
@@ -221,7 +224,7 @@ def _stream(json_output: bool, compute: Callable[[str], object], render) -> int:
         render(result, console)
         tables += 1
 
-    for number, text in expression_lines(text_stdin()):
+    for number, text in expression_lines(text_stdin(), limits):
         try:
             code = _answer(json_output, lambda text=text: _line(compute, text), separated, line=number)
         except BrokenPipeError:
@@ -288,7 +291,7 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
 
         (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console)
 
-    _run(json_output, compute, render, expression, prepare)
+    _run(json_output, compute, render, expression, prepare, arguments["limits"])
 
 
 @app.command()
@@ -526,7 +529,7 @@ def graph(
         else:
             renderers.render_graph(result, console)
 
-    _run(as_json, compute, render, expression, prepare)
+    _run(as_json, compute, render, expression, prepare, limit)
 
 
 @app.command()

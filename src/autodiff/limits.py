@@ -63,6 +63,7 @@ NAMES = {
     "autograd-seconds": "max_autograd_seconds",
     "memory": "max_memory",
 }
+_PYTHON_DIGITS = 4300  # sys.get_int_max_str_digits(): int ↔ str beyond it raises ValueError
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -111,6 +112,12 @@ def _value(name: str, field: str, value: object):
     kind = next(f.type for f in fields(Limits) if f.name == field)
     if "float" in str(kind):
         return number
+    if field == "max_memory":
+        return math.ceil(number)  # bytes: 25.3K is 25,908 bytes (rounded up)
+    if field == "max_exact_digits" and number > _PYTHON_DIGITS:
+        raise UsageError(
+            f"--limit exact-digits can be at most {_PYTHON_DIGITS}: Python itself refuses to print longer integers"
+        )
     if number != int(number):
         raise UsageError(f"--limit {name} must be a whole number, not {text!r}")
     return int(number)
@@ -135,8 +142,8 @@ def _bytes_text(size: float) -> str:
     """`22K`, `3.2G`: rounded up, so that a suggested limit is enough."""
     for unit in ("T", "G", "M", "K"):
         if size >= _UNITS[unit]:
-            tenths = math.ceil(size * 10 / _UNITS[unit])
-            return f"{tenths // 10}{unit}" if tenths % 10 == 0 else f"{tenths / 10:g}{unit}"
+            tenths = math.ceil(size * 10 / _UNITS[unit])  # exact integers: never rounded down
+            return f"{tenths // 10}{unit}" if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}{unit}"
     return f"{math.ceil(size)}"
 
 

@@ -449,7 +449,9 @@ def render_check(report, console: Console) -> None:
 def _case_line(result) -> Text:
     name = _printable(result.case.name)
     if result.outcome == "passed":
-        return Text.assemble(("✓", "green"), f" {name}")
+        missing = any(_missing(d) for report in result.reports for d in report.derivatives())
+        note = (" (a derivative does not exist at the point: not compared; --json has the warnings)", "yellow")
+        return Text.assemble(("✓", "green"), f" {name}", *([note] if missing else []))
     if result.outcome == "skipped":
         reason = f" ({_printable(result.message)})" if result.message else ""
         return Text.assemble(("-", "yellow"), f" {name}", (f" skipped{reason}", "yellow"))
