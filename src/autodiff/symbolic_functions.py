@@ -12,6 +12,7 @@ which folds a call on numbers when SymPy builds the node), not Python's
 from __future__ import annotations
 
 import sympy
+from mpmath.libmp import prec_to_dps
 from sympy import Function, Heaviside, Number, S, exp
 from sympy.codegen import cfunctions
 from sympy.core.logic import fuzzy_and, fuzzy_or
@@ -32,7 +33,8 @@ class sigmoid(Function):
         return 1 / (1 + exp(-x))
 
     def _eval_evalf(self, prec):  # a number for a constant argument: max(sigmoid(1), x) compares it
-        return self.rewrite(exp)._eval_evalf(prec)
+        # Not self.rewrite(exp): that rewrites sin(2) inside into complex exponentials.
+        return (1 / (1 + exp(-self.args[0]))).evalf(prec_to_dps(prec))
 
     def _eval_is_real(self):
         return self.args[0].is_real
@@ -69,7 +71,7 @@ class softplus(Function):
         return sympy.log(1 + exp(x))
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.log)._eval_evalf(prec)
+        return sympy.log(1 + exp(self.args[0])).evalf(prec_to_dps(prec))
 
     def _eval_is_real(self):
         return self.args[0].is_real
