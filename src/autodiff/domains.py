@@ -76,7 +76,7 @@ def _ancestors(program: Program, slot: int) -> set[int]:
 
 def _reason(node, args: list[float], value: float) -> str:
     if not args:
-        return "not a real number"
+        return "too large for float64" if math.isinf(value) else "not a real number"
     a = args[0]
     name = type(node).__name__
     if isinstance(node, sympy.Pow):

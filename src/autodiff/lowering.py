@@ -106,13 +106,21 @@ def _pow_op(exponent) -> Optional[Op]:
         return torch.rsqrt
     if exponent == -1:
         return torch.reciprocal
-    if isinstance(exponent, sympy.Integer):
+    if isinstance(exponent, sympy.Integer) and abs(int(exponent)) <= 2**53:
         power = int(exponent)
         return lambda x: torch.pow(x, power)
     if exponent.is_Number and exponent.is_real:
-        power = float(exponent)
+        try:
+            power = float(exponent)  # an integer beyond int64 too: torch.pow takes no such int
+        except OverflowError:
+            raise UnsupportedError(f"the exponent {_digits(exponent)} is beyond the range of float64") from None
         return lambda x: torch.pow(x, power)
     return None
+
+
+def _digits(number) -> str:
+    text = str(abs(int(number)))
+    return f"{'-' if number < 0 else ''}{text[0]}…({len(text)} digits)" if len(text) > 20 else str(number)
 
 
 def _constant(node) -> float | bool:

@@ -305,6 +305,21 @@ class Parser:
                     token,
                 )
             return self.sympy.Integer(int(text))
+        exponent = re.search(r"[eE]([+-]?[0-9]+)$", text)
+        if exponent and len(exponent.group(1).lstrip("+-").lstrip("0")) > len(str(self.limits.max_exact_digits)):
+            # SymPy would build the exact integer 10^exponent, in C code no deadline stops: 1e99999999.
+            raise self.limit(
+                f"a decimal literal whose exponent has {len(exponent.group(1).lstrip('+-'))} digits (the limit is "
+                f"10^{self.limits.max_exact_digits}; {raise_hint('exact-digits')})",
+                token,
+            )
+        if exponent and abs(int(exponent.group(1))) > self.limits.max_exact_digits:
+            raise self.limit(
+                f"a decimal literal of about 10^{exponent.group(1).lstrip('+')} (the limit is "
+                f"10^{'-' if exponent.group(1).startswith('-') else ''}{self.limits.max_exact_digits}; "
+                f"{raise_hint('exact-digits')})",
+                token,
+            )
         return self.sympy.Float(text)
 
     def name(self, token: Token):
@@ -343,8 +358,8 @@ class Parser:
                 raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
         try:
             return spec.symbolic(sp)(*args)
-        except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
-            # SymPy (or mpmath) folding constants it cannot handle: erfc(1e300).
+        except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
+            # SymPy (or mpmath) folding constants it cannot handle: erfc(1e300), sin(cosh(1e308)).
             raise self.fail(f"cannot evaluate {name}() of these arguments ({type(error).__name__})", open_paren) from None
 
     def arguments(self, name: str) -> list:

@@ -21,7 +21,9 @@ Value = Union[float, list[float]]
 
 def natural_key(name: str):
     """Sort key putting x2 before x10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+    # A run of digits as (length, digits): numeric order without int(), which
+    # refuses more than 4300 digits.
+    return [(len(part.lstrip("0")), part.lstrip("0")) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def natural_order(names) -> list[str]:

@@ -49,7 +49,13 @@ def stderr_console() -> Console:
 
 def dumps(payload: dict) -> str:
     """Strict JSON: callers have already turned non-finite floats into strings."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    if _SURROGATE.search(text):  # an undecodable byte of the input: escaped, or stdout cannot encode it
+        return json.dumps(payload, ensure_ascii=True, allow_nan=False)
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def format_number(value) -> str:
