@@ -623,7 +623,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         setup()
     try:
-        if "--json" in args:
+        if _wants_json(args):
             _main_json(args)
         else:
             app(args=args, prog_name="autodiff")
@@ -638,7 +638,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         except typer.Exit as leaving:
             sys.exit(leaving.exit_code)
     except Exception as error:  # a bug: one line, exit 70
-        sys.exit(_report_bug(error, "--json" in args))
+        sys.exit(_report_bug(error, _wants_json(args)))
+
+
+def _wants_json(args: List[str]) -> bool:
+    """--json, or graph's --format json (-f json, --format=json): errors are JSON too."""
+    pairs = zip(args, args[1:])
+    return "--json" in args or "--format=json" in args or any(
+        option in ("--format", "-f") and value == "json" for option, value in pairs
+    )
 
 
 def _main_json(args: List[str]) -> None:
