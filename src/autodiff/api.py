@@ -258,7 +258,7 @@ class _Witnesses:
             weights = self.weights.to(torch.float64)
             witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
         symbolic_values = self.symbolic_values(symbolic, shape, warnings)
-        present = [index for index, value in enumerate(symbolic_values) if value is not None]
+        present = {index for index, value in enumerate(symbolic_values) if value is not None}
         exact = torch.full_like(values, torch.nan)
         for index in present:
             exact[index] = symbolic_values[index].to(torch.float64)
