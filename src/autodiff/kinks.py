@@ -195,13 +195,13 @@ def find_kinks(
                 lo, hi = lo * flat_weights[index], hi * flat_weights[index]
             # A broken lower derivative leaves no derivative even where both sides agree (sign at 0: +∞, +∞).
             differ = ~torch.isclose(lo, hi, equal_nan=True, **_SAME) | broken
-            new = differ & ~mask[t, index]
+            new = differ & ~mask[t, index] & candidates_of[t, index]  # only at the task's own switches
             chosen = index[new]
             mask[t, chosen] = True
             left[t, chosen], right[t, chosen] = lo[new], hi[new]
             if bool(new.any()) and first_switch[t] is None:
                 point = int(chosen[0])
-                first_switch[t] = next(s for s, m in plans[t][name] if bool(m[point]))
+                first_switch[t] = next((s for s, m in plans[t][name] if bool(m[point])), plans[t][name][0][0])
     return Kinks(mask, left, right, first_switch, candidates_of)
 
 
