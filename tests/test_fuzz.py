@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.control import _current_build_context
 
 from fuzz import generators as gen
+from helpers import invoke
 from fuzz.oracle import (
     OracleFailure,
     known_bug,
@@ -411,3 +412,22 @@ def test_regression_variable_name_with_many_digits():
                                   ["graph", "x", "--at", "x=1", "--format", "json", "--bogus"]])
 def test_regression_graph_format_json_usage_error_is_json(argv):
     run_cli(argv)
+
+
+def test_regression_case_file_integer_beyond_pythons_digit_limit():
+    # Found by the second campaign: tomllib raised Python's ValueError for an
+    # integer of 5,000 digits (exit 70); now an invalid case file (exit 2).
+    case = '[[case]]\nexpr = "x"\nat = { x = ' + "9" * 5000 + " }\n"
+    result = invoke("check", "-", "--json", input=case)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["type"] == "invalid_case_file"
+
+
+def test_regression_hessian_eigenvalues_that_do_not_converge():
+    # Found by the second campaign: eigvalsh raised LinAlgError on entries near 1e308 (exit 70).
+    from autodiff import api
+
+    at = {"x": "[1.9883333927170215,-1.2583147266227357,-1.090434957141241]", "y": [0, 0.001, 1.9861455829196726]}
+    result = api.hessian("1e308 / x - y * ceil((y))", at=at, symbolic_timeout=1.0)
+    assert len(result.definiteness) == 3
+    json.loads(json.dumps(result.to_json()), parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))

@@ -926,7 +926,10 @@ class _Curvature:
         batch = matrix.permute(2, 0, 1) if vector else matrix.unsqueeze(0)  # (points, n, n)
         finite = torch.isfinite(batch).flatten(1).all(dim=1)
         symmetric = (batch + batch.transpose(1, 2)) / 2
-        eigenvalues = torch.linalg.eigvalsh(torch.where(finite.view(-1, 1, 1), symmetric, 0.0))
+        try:
+            eigenvalues = torch.linalg.eigvalsh(torch.where(finite.view(-1, 1, 1), symmetric, 0.0))
+        except torch.linalg.LinAlgError:  # entries near 1e308: no convergence; point by point, nan where it fails
+            eigenvalues = torch.stack([_eigenvalues(matrix) for matrix in symmetric])
         eigenvalues[~finite] = torch.nan
         flat = gradient.reshape(gradient.shape[0], -1) if gradient.shape[0] else torch.zeros(0, batch.shape[0])
         critical = tolerance.close(flat, torch.zeros_like(flat)).all(dim=0)
@@ -938,6 +941,15 @@ class _Curvature:
         self.eigenvalues = [_numbers(column) if vector else column.item() for column in columns]
         self.definiteness = kinds if vector else kinds[0]
         self.critical_point = points if vector else points[0]
+
+
+def _eigenvalues(matrix):
+    import torch
+
+    try:
+        return torch.linalg.eigvalsh(matrix if bool(torch.isfinite(matrix).all()) else torch.zeros_like(matrix))
+    except torch.linalg.LinAlgError:
+        return torch.full(matrix.shape[:1], torch.nan, dtype=matrix.dtype)
 
 
 def _definiteness(eigenvalues, tolerance) -> list[str]:

@@ -186,6 +186,8 @@ def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
             raise CaseFileError(f"{label}: not valid TOML: {error}") from None
         except RecursionError:
             raise CaseFileError(f"{label}: arrays or tables nested too deeply") from None
+        except ValueError as error:  # Python refuses integers of more than 4300 digits
+            raise CaseFileError(f"{label}: a number too long to read ({str(error).split(':')[0]})") from None
         cases.extend(_cases_of(document, label))
     return cases
 
