@@ -11,7 +11,7 @@ process (autodiff.cli.main), and as case files to `check`.
 The oracle (tests/fuzz/oracle.py): a result or an AutodiffError (CLI: exit
 0, 1 or 2, no traceback); every .to_json() and --json output strict JSON; no
 file written; no hang (a deadline per input). Bugs it found are pinned by the
-regression tests at the end; one still open is a strict xfail there and is
+regression tests at the end (none is open now); an open one is a strict xfail there,
 counted apart by the campaigns (oracle.known_bug), so that they keep looking
 for new ones.
 

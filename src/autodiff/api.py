@@ -313,7 +313,7 @@ class _Witnesses:
             if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
-        warnings.extend(self._domain_warnings(tasks, f_values, undefined))
+        warnings.extend(self.domain_warnings(tasks, f_values, undefined))
         warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
         warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
@@ -324,10 +324,7 @@ class _Witnesses:
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
         size = self.problem.point.size
-        parts = []
-        for name, value in self.float64.items():
-            flat = value.reshape(-1)
-            parts.append(f"{name}={number_text(float(flat[element if flat.numel() > 1 else 0]))}")
+        parts = [f"{name}={_shown(value, element)}" for name, value in self.float64.items()]
         return ", ".join(parts) + (f" (point [{element}])" if size is not None else "")
 
     @staticmethod
@@ -339,9 +336,10 @@ class _Witnesses:
     def _function(self, output: int) -> str:
         return f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
 
-    def _domain_warnings(
+    def domain_warnings(
         self, tasks, f_values, undefined, consequence: str = "its derivatives are not compared"
     ) -> list[str]:
+        """Per output where f is not finite: the operation that made it so, and where."""
         from autodiff.domains import find_culprit
 
         found = []
@@ -352,7 +350,7 @@ class _Witnesses:
                 continue
             element, more = self._elements(mask)
             culprit = find_culprit(self.program, self.plain, output, element, self.dtype)
-            value = number_text(float(f_values[output].detach().reshape(-1)[element if f_values[output].numel() > 1 else 0]))
+            value = _shown(f_values[output], element)
             where = self.where(element) + _more_points(more)
             cause = culprit.describe(where) if culprit else f"{self._function(output)} is {value} at {where}"
             found.append(f"{cause}; {self._function(output)} is not defined there and {consequence}")
@@ -376,13 +374,13 @@ class _Witnesses:
                 f" (the {side}-hand derivative)" if side in ("left", "right") else " (their average)" if side == "average" else ""
             )
             if index in present:
-                gives += f", SymPy {number_text(float(exact[index].reshape(-1)[element]))}"
+                gives += f", SymPy {_shown(exact[index], element)}"
             found.append(
                 f"{self.label(task)} does not exist at {self.where(element)}{_more_points(more)}, where "
                 f"{shortened(str(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
                 f"right {number_text(right)}); {gives}"
             )
-        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives do not exist at the point")
+        return _capped_warnings(found, "more derivatives do not exist at the point")
 
     def _no_symbolic_warnings(self, tasks, no_symbolic, values, symbolic) -> list[str]:
         found = []
@@ -392,9 +390,9 @@ class _Witnesses:
                 found.append(
                     f"{self.label(task)} at {self.where(element)}{_more_points(more)}: SymPy's "
                     f"{shortened(symbolic[index][1])} has no value there (a switch point); autograd gives "
-                    f"{number_text(float(values[index].reshape(-1)[element]))}, not compared"
+                    f"{_shown(values[index], element)}, not compared"
                 )
-        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives have no symbolic value at the point")
+        return _capped_warnings(found, "more derivatives have no symbolic value at the point")
 
     def _infinite_warnings(self, tasks, infinite, values, exact, symbolic) -> list[str]:
         from autodiff.domains import find_culprit
@@ -406,16 +404,16 @@ class _Witnesses:
             if not bool(mask.any()):
                 continue
             element, more = self._elements(mask)
-            autograd = number_text(float(values[index].reshape(-1)[element]))
+            autograd = _shown(values[index], element)
             where = self.where(element) + _more_points(more)
             sides = f"autograd {autograd}"
             culprit = None
             if symbolic[index] is not None:
-                sides += f", symbolic {number_text(float(exact[index].reshape(-1)[element]))}"
+                sides += f", symbolic {_shown(exact[index], element)}"
                 culprit = find_culprit(compile_expressions([symbolic[index][0]]), self.plain, 0, element, self.dtype)
             cause = f"; in {shortened(symbolic[index][1])}, {culprit.describe()}" if culprit else ""
             found.append(f"{self.label(task)} is not finite at {where} and is not compared ({sides}{cause})")
-        return _capped_warnings(list(dict.fromkeys(found)), "more derivatives are not finite at the point")
+        return _capped_warnings(found, "more derivatives are not finite at the point")
 
     def label(self, task) -> str:
         output, sequence = task
@@ -447,11 +445,19 @@ def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
     return rows
 
 
+def _shown(tensor, element: int) -> str:
+    """One element of a tensor (a 0-d tensor broadcasts) as message text."""
+    flat = tensor.detach().reshape(-1)
+    return number_text(float(flat[element if flat.numel() > 1 else 0]))
+
+
 def _more_points(more: int) -> str:
     return f" and at {more} other point{'s' if more > 1 else ''}" if more else ""
 
 
 def _capped_warnings(found: list[str], rest: str, keep: int = 5) -> list[str]:
+    """Distinct warnings (a Hessian's mirrored entries give the same one), at most `keep` and a count."""
+    found = list(dict.fromkeys(found))
     return found if len(found) <= keep else found[:keep] + [f"{len(found) - keep} {rest}"]
 
 
@@ -1072,7 +1078,7 @@ def plot(
     witnesses = _Witnesses(problem, program)
     undefined = ~torch.isfinite(f).unsqueeze(0)
     if bool(undefined.any()):
-        warnings += witnesses._domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
+        warnings += witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
     for k in range(1, order + 1):
         if current.requires_grad:
