@@ -4,9 +4,6 @@ Only typer is imported at start-up; torch and SymPy load inside the commands
 that need them, so `--help` and `--version` stay fast.
 """
 
-from __future__ import annotations
-
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -34,6 +31,9 @@ app = typer.Typer(
         "and a finite-difference estimate, with a verdict on whether they agree."
     ),
     add_completion=False,
+    # Plain help (click's format): typer's rich help imports rich's markdown
+    # and table machinery, which triples the time of `autodiff --help`.
+    rich_markup_mode=None,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -612,6 +612,8 @@ def completion(
 
 
 def _error_json(kind: str, message: str) -> None:
+    import json
+
     typer.echo(json.dumps({"error": {"type": kind, "message": message}}))
 
 

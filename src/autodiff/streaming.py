@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Iterator, Optional, TextIO, Union
+from typing import TYPE_CHECKING, Iterator, Optional, TextIO, Union
 
 from autodiff.errors import LimitError
-from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
+
+if TYPE_CHECKING:  # limits are imported on use: the command line imports this module at start-up
+    from autodiff.limits import Limits
 
 STDIN = "-"  # the expression argument that means "read them from standard input"
 
@@ -28,7 +30,7 @@ def text_stdin() -> TextIO:
 
 
 def expression_lines(
-    stream: TextIO, limits: Limits = DEFAULT_LIMITS
+    stream: TextIO, limits: Optional[Limits] = None
 ) -> Iterator[tuple[int, Union[str, LimitError]]]:
     """(line number, expression text) for each line that holds an expression.
 
@@ -36,6 +38,9 @@ def expression_lines(
     (their numbers still count). A line longer than the expression limit
     yields a LimitError in place of its text.
     """
+    from autodiff.limits import DEFAULT_LIMITS, raise_hint
+
+    limits = DEFAULT_LIMITS if limits is None else limits
     number = 0
     while True:
         line = stream.readline(limits.max_length + 1)
