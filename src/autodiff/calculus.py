@@ -33,8 +33,15 @@ def evaluate(program: Program, leaves: dict[str, torch.Tensor], dtype: torch.dty
 
 
 def _grad(output, inputs, grad_output, create_graph, retain_graph=None):
+    """torch.autograd.grad with `grad_output` None meaning ones.
+
+    A scalar output is given no explicit ones: torch checks an explicit
+    `grad_outputs` with its symbolic-shapes machinery, whose first import
+    costs a one-shot `grad` some 60 ms."""
     if not output.requires_grad:  # a constant, or everything detached
         return [torch.zeros_like(leaf) for leaf in inputs]
+    if grad_output is None and output.dim() > 0:
+        grad_output = torch.ones_like(output)
     return torch.autograd.grad(
         output,
         inputs,
@@ -105,7 +112,7 @@ def derivative(
     current = output
     for step, name in enumerate(sequence):
         last = step == len(sequence) - 1
-        weights = grad_output if (last and grad_output is not None) else torch.ones_like(current)
+        weights = grad_output if last else None
         started = time.perf_counter()
         (current,) = _grad(current, [leaves[name]], weights, create_graph=not last, retain_graph=True)
         if budget is not None:
@@ -120,8 +127,7 @@ def gradient(
     grad_output: Optional[torch.Tensor] = None,
 ) -> dict[str, torch.Tensor]:
     """Every first partial in one backward pass."""
-    weights = grad_output if grad_output is not None else torch.ones_like(output)
-    grads = _grad(output, [leaves[name] for name in names], weights, create_graph=False)
+    grads = _grad(output, [leaves[name] for name in names], grad_output, create_graph=False)
     return {name: g.detach() for name, g in zip(names, grads)}
 
 
@@ -173,14 +179,14 @@ def hessian(program: Program, point: Point, names: Sequence[str], differentiated
     the second pass batched over the n gradient entries."""
     stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
     output = evaluate(program, leaves, dtype)
-    (first,) = _grad(output, [stacked], torch.ones_like(output), create_graph=True)
+    (first,) = _grad(output, [stacked], None, create_graph=True)
     second = jacobian_of(first, stacked).detach()
 
     def exact_rows(separate):
         output = evaluate(program, separate, dtype)
-        firsts = _grad(output, [separate[n] for n in differentiated], torch.ones_like(output), True)
+        firsts = _grad(output, [separate[n] for n in differentiated], None, True)
         return [
-            lambda g=g: torch.stack(_grad(g, [separate[n] for n in differentiated], torch.ones_like(g), False, True))
+            lambda g=g: torch.stack(_grad(g, [separate[n] for n in differentiated], None, False, True))
             for g in firsts
         ]
 
@@ -198,7 +204,7 @@ def jacobian(program: Program, point: Point, names: Sequence[str], differentiate
     stacked, leaves = stacked_leaves(point, names, differentiated, dtype)
     shape = stacked.shape[1:]
     outputs = [out.expand(shape) for out in program.outputs(leaves, dtype)]
-    rows = [_grad(out, [stacked], torch.ones(shape, dtype=dtype), create_graph=False, retain_graph=True)[0]
+    rows = [_grad(out, [stacked], None, create_graph=False, retain_graph=True)[0]
             for out in outputs]
     return torch.stack(outputs).detach(), torch.stack(rows).detach()
 

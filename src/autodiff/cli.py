@@ -628,7 +628,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if _wants_json(args):
             _main_json(args)
         else:
-            app(args=args, prog_name="autodiff")
+            _command()(args=args, prog_name="autodiff")
     except SystemExit:
         raise
     except KeyboardInterrupt:
@@ -643,6 +643,16 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(_report_bug(error, _wants_json(args)))
 
 
+def _command():
+    """The click command typer builds from `app`, with our own option
+    converters in place of typer's pydantic layer (see coercion.py)."""
+    from autodiff.coercion import install
+
+    command = typer.main.get_command(app)
+    install(command)
+    return command
+
+
 def _wants_json(args: List[str]) -> bool:
     """--json, or graph's --format json (-f json, --format=json): errors are JSON too."""
     pairs = zip(args, args[1:])
@@ -653,7 +663,7 @@ def _wants_json(args: List[str]) -> bool:
 
 def _main_json(args: List[str]) -> None:
     """Like app(), but usage errors (bad option values) become JSON error objects."""
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         code = command.main(args=args, prog_name="autodiff", standalone_mode=False)
     except Exception as error:
