@@ -77,3 +77,42 @@ def test_a_bad_expression_is_reported_before_torch_loads(args):
     lines = completed.stdout.splitlines()
     assert lines[-2] == "EXIT 2", completed.stdout + completed.stderr
     assert "torch" not in lines[-1], lines[-1]
+
+
+def _script(*args, **run):
+    return subprocess.run([sys.executable, "-m", "autodiff", *args], capture_output=True, text=True, timeout=120, **run)
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [(["grad", "x^2", "--at", "x=3"], 0), (["grad", "x^2", "--at", "x=3", "--expect", "5"], 1),
+     (["grad", "x+", "--at", "x=3"], 2), (["grad", "x", "--at", "x=1", "--order", "0"], 2), (["--version"], 0)],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
+)
+def test_the_console_script_keeps_every_exit_code(args, code):
+    """The script skips Python's teardown (os._exit): the exit code must survive it."""
+    completed = _script(*args)
+    assert completed.returncode == code, completed.stderr
+    assert completed.stdout or completed.stderr
+
+
+def test_the_console_script_flushes_a_large_answer_before_it_exits(tmp_path):
+    """Nothing written is lost to os._exit: a 20,000-point answer arrives whole, to a file and to a pipe."""
+    import json
+
+    args = ("grad", "x^2", "--at", "x=0:1:20000", "--json")
+    with open(tmp_path / "out.json", "w") as out:
+        assert subprocess.run([sys.executable, "-m", "autodiff", *args], stdout=out, timeout=120).returncode == 0
+    for text in ((tmp_path / "out.json").read_text(), _script(*args).stdout):
+        report = json.loads(text)
+        assert len(report["gradient"]["x"]["autograd"]) == 20000
+        assert report["gradient"]["x"]["autograd"][-1] == 2.0
+
+
+def test_sys_exit_with_text_still_reads_as_python_would():
+    from autodiff import __main__
+
+    probe = "import sys\nfrom autodiff.__main__ import _leave\nprint('out', end='')\n_leave('stopped here')\n"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (1, "out", "stopped here\n")
+    assert __main__._leave.__doc__
