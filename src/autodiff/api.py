@@ -777,7 +777,7 @@ def hessian(
     value, gradient, matrix = autograd_hessian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
-    autograd = [matrix[i][j] for i, j in cells]
+    autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
     results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
@@ -841,7 +841,7 @@ def jacobian(
     values, matrix = autograd_jacobian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
-    autograd = [matrix[k][j] for k in range(len(problem.exprs)) for j in range(len(names))]
+    autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
     results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
     entries = _square(results, len(names))
     _meet_expectations(entries, expected, problem.tolerance)
