@@ -1,0 +1,366 @@
+"""The benchmarks of design §8, one function per `--only` name.
+
+Every figure is a ratio against a baseline measured in the same run, on the
+same machine, so that a slow or busy machine moves both sides:
+
+  oneshot  `autodiff grad` as a whole process vs `python -c "import torch, sympy"`
+  help     `autodiff --help` vs `python -c "import typer"`
+  version  `autodiff --version` vs the same
+  stream   expressions a second through `autodiff grad -` (import subtracted)
+           vs a naive one-process loop (naive_stream.py)
+  grid     api.grad on 10^7 grid points vs eager torch by hand: time and
+           peak memory of the work (grid_worker.py)
+  hessian  api.hessian of a 60-variable function vs torch.func.hessian
+           (hessian_worker.py)
+  memory   each command's whole-process peak RSS vs the import floor's
+
+Each function takes the Settings and returns table Rows; a measurement that
+cannot be trusted raises measure.BenchmarkError.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+import workloads
+from measure import (
+    MIB,
+    KIB,
+    BenchmarkError,
+    Comparison,
+    cli_command,
+    compare_processes,
+    median,
+    pairwise_ratios,
+    run_process,
+    shown,
+)
+from report import Row, Target, error_row
+
+HERE = Path(__file__).resolve().parent
+IMPORT_FLOOR = [sys.executable, "-c", "import torch, sympy"]
+TYPER_FLOOR = [sys.executable, "-c", "import typer"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repetitions; `quick()` for the smoke test."""
+
+    oneshot_pairs: int = 7
+    startup_pairs: int = 15
+    stream_count: int = 1000
+    stream_runs: int = 3
+    grid_points: int = 10**7
+    grid_runs: int = 3
+    grid_default_runs: int = 1  # the informational symbolic-on run
+    grid_budget_s: float = 40.0  # stop a side's timed runs after this long (at least one run)
+    hessian_variables: int = 60
+    hessian_runs: int = 7
+    memory_runs: int = 1
+    timeout_s: float = 300.0  # any one process
+
+    @classmethod
+    def quick(cls) -> "Settings":
+        return cls(
+            oneshot_pairs=1, startup_pairs=2, stream_count=200, stream_runs=1, grid_points=10**5, grid_runs=2,
+            hessian_variables=6, hessian_runs=2, memory_runs=1, timeout_s=120.0,
+        )
+
+    def with_runs(self, runs: int) -> "Settings":
+        """Every repetition count set to `runs` (--runs)."""
+        return replace(
+            self, oneshot_pairs=runs, startup_pairs=runs, stream_runs=runs, grid_runs=runs,
+            grid_default_runs=runs, hessian_runs=runs, memory_runs=runs,
+        )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _timed_command(command: list[str], settings: Settings, **kwargs) -> Callable:
+    return lambda: run_process(command, timeout=settings.timeout_s, **kwargs)
+
+
+def _time_row(name: str, label: str, comparison: Comparison, target: Optional[Target]) -> Row:
+    """A row from interleaved whole-process runs: medians of each side, and the
+    median of the pairwise ratios (ours / baseline)."""
+    ratios = pairwise_ratios(comparison.a_times, comparison.b_times)
+    return Row(
+        name, label, "s",
+        ours=median(comparison.a_times),
+        baseline=median(comparison.b_times),
+        ratio=comparison.ratio,
+        target=target,
+        notes=[_spread(ratios, "interleaved pairs")],
+        samples=comparison.samples(),
+    )
+
+
+def _spread(ratios: list[float], what: str) -> str:
+    return f"ratio = median over {len(ratios)} {what}; range {min(ratios):.2f} to {max(ratios):.2f}"
+
+
+def run_worker(script: str, args: list[str], settings: Settings) -> dict:
+    """Run a worker script with this interpreter; its last stdout line is its JSON."""
+    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+        stdout = Path(folder) / "stdout"
+        run_process([sys.executable, str(HERE / script), *args], stdout_path=stdout, timeout=settings.timeout_s)
+        lines = stdout.read_text().splitlines()
+    if not lines:
+        raise BenchmarkError(f"{script} printed nothing")
+    return json.loads(lines[-1])
+
+
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _close(a: float, b: float, rtol: float = 1e-9) -> bool:
+    return abs(a - b) <= rtol * max(abs(a), abs(b)) + 1e-12
+
+
+# ------------------------------------------------------------------ startup
+
+
+def oneshot(settings: Settings) -> list[Row]:
+    """One `grad` as a user runs it, against the cost of importing its two
+    heavy dependencies: what the tool adds on top of the floor."""
+    command = cli_command() + ["grad", "6*x^2+2*x+4", "--at", "x=3"]
+    comparison = compare_processes(
+        _timed_command(command, settings), _timed_command(IMPORT_FLOOR, settings), settings.oneshot_pairs
+    )
+    return [_time_row("oneshot", "oneshot: grad vs import torch, sympy", comparison, Target("<=", 1.15))]
+
+
+def _startup(name: str, option: str, settings: Settings) -> list[Row]:
+    """`--help`/`--version` must not import torch or SymPy: the floor is typer's import."""
+    comparison = compare_processes(
+        _timed_command(cli_command() + [option], settings),
+        _timed_command(TYPER_FLOOR, settings),
+        settings.startup_pairs,
+    )
+    return [_time_row(name, f"{name}: {option} vs import typer", comparison, Target("<=", 1.5))]
+
+
+def help_(settings: Settings) -> list[Row]:
+    return _startup("help", "--help", settings)
+
+
+def version(settings: Settings) -> list[Row]:
+    return _startup("version", "--version", settings)
+
+
+# ------------------------------------------------------------------- stream
+
+
+def stream(settings: Settings) -> list[Row]:
+    """Expressions a second through `autodiff grad - --json`, one process.
+
+    rate = N / (T(N+1 lines) - T(1 line)): both runs pay the same import and
+    the same first line, so the difference is the N expressions alone. The
+    baseline is the naive loop's own timing of the same N expressions. Both
+    sides' derivatives are compared line by line, so that the rates are of
+    the same work.
+    """
+    count = settings.stream_count
+    expressions = workloads.stream_expressions(count)
+    command = cli_command() + ["grad", "-", "--at", f"x={workloads.STREAM_POINT}", "--json"]
+    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+        folder = Path(folder)
+        lines = workloads.stream_lines(expressions)
+        (folder / "all.txt").write_text("\n".join(lines) + "\n")
+        (folder / "first.txt").write_text(lines[0] + "\n")
+        many = _timed_command(command, settings, stdin_path=folder / "all.txt", stdout_path=folder / "ours.jsonl")
+        one = _timed_command(command, settings, stdin_path=folder / "first.txt")
+        one()  # one unmeasured run warms the caches for both
+        comparison = compare_processes(many, one, settings.stream_runs, warmup=False)
+        ours_lines = _json_lines(folder / "ours.jsonl")
+
+        run_process(
+            [sys.executable, str(HERE / "naive_stream.py"), "--count", str(count)],
+            stdout_path=folder / "naive.jsonl",
+            timeout=settings.timeout_s,
+        )
+        naive_lines = _json_lines(folder / "naive.jsonl")
+
+    _same_stream_answers(ours_lines, naive_lines[:-1], count + 1)
+    naive = naive_lines[-1]["summary"]
+    t_many, t_one = median(comparison.a_times), median(comparison.b_times)
+    samples = {
+        "expressions": count, "t_all_lines_s": comparison.a_times, "t_1_line_s": comparison.b_times, "naive": naive,
+    }
+    label = f"stream: {count} expressions/s vs naive loop"
+    if t_many <= t_one:
+        raise BenchmarkError(
+            f"{count + 1} lines took no longer than 1 ({t_many:.3f} s vs {t_one:.3f} s): "
+            "too few expressions to measure a rate"
+        )
+    rate = count / (t_many - t_one)
+    return [
+        Row(
+            "stream", label, "/s",
+            ours=rate,
+            baseline=naive["rate"],
+            ratio=rate / naive["rate"],
+            target=Target(">=", 1000, on="ours"),
+            notes=[
+                f"ours = {count} / (T({count + 1} lines) {t_many:.2f} s - T(1 line) {t_one:.2f} s), "
+                f"medians of {settings.stream_runs}; ratio = ours / naive (higher is better)"
+            ],
+            samples=samples,
+        )
+    ]
+
+
+def _same_stream_answers(ours: list[dict], naive: list[dict], lines: int) -> None:
+    """Every line answered, without error, with the naive loop's derivative."""
+    if len(ours) != lines or len(naive) != lines:
+        raise BenchmarkError(f"expected {lines} answers; autodiff gave {len(ours)}, the naive loop {len(naive)}")
+    for mine, theirs in zip(ours, naive):
+        if "error" in mine:
+            raise BenchmarkError(f"autodiff failed on line {mine.get('line')}: {mine['error']}")
+        autograd = mine["gradient"]["x"]["autograd"]
+        if not (isinstance(autograd, float) and _close(autograd, theirs["autograd"])):
+            raise BenchmarkError(
+                f"line {theirs['line']} ({theirs['expression']}): autodiff gives {autograd}, "
+                f"the naive loop {theirs['autograd']}: not the same work"
+            )
+
+
+# --------------------------------------------------------------------- grid
+
+
+def grid(settings: Settings) -> list[Row]:
+    """api.grad on a 10^7-point grid vs the function by hand in eager torch:
+    the median time and the peak memory of the work, each side in its own
+    worker process. Ours with the default options (symbolic on) is shown
+    beside them for information."""
+    points = settings.grid_points
+
+    def side(name: str, runs: int) -> dict:
+        args = ["--side", name, "--points", str(points), "--runs", str(runs), "--budget", str(settings.grid_budget_s)]
+        return run_worker("grid_worker.py", args, settings)
+
+    size = f"10^{len(str(points)) - 1}" if str(points).strip("0") == "1" else f"{points:,}"
+    hand = side("hand", settings.grid_runs)
+    ours = side("ours", settings.grid_runs)
+    _same_sums("ours", ours, hand)
+    rows = _grid_rows("grid", f"grid {size}: {{what}} vs eager torch", "symbolic off", ours, hand, Target("<=", 1.2))
+    try:
+        default = side("ours-default", settings.grid_default_runs)
+        _same_sums("ours-default", default, hand)
+        rows += _grid_rows("grid", f"grid {size}: {{what}}, symbolic on", "symbolic on", default, hand, None)
+    except BenchmarkError as error:
+        rows.append(error_row("grid", f"grid {size}: symbolic on", str(error)))
+    return rows
+
+
+def _grid_rows(name: str, label: str, side: str, ours: dict, hand: dict, target: Optional[Target]) -> list[Row]:
+    """Time and memory rows of one of our sides against the hand-written one.
+    `label` has a {what} for "time" or "memory"; `side` names ours in the notes."""
+    samples = {"ours": ours, "hand": hand}
+    ours_time, hand_time = median(ours["times_s"]), median(hand["times_s"])
+    ours_mib, hand_mib = ours["peak_bytes"] / MIB, hand["peak_bytes"] / MIB
+    runs = f"time, {side}: median of timed runs (ours {len(ours['times_s'])}, eager torch {len(hand['times_s'])})"
+    memory = f"memory: peak RSS of the work minus RSS before it, first timed run, via {ours['memory_method']}"
+    return [
+        Row(name, label.format(what="time"), "s", ours_time, hand_time, ours_time / hand_time, target,
+            notes=[runs], samples=samples),
+        Row(name, label.format(what="memory"), "MiB", ours_mib, hand_mib,
+            ours_mib / hand_mib if hand_mib else float("nan"), target, notes=[memory]),
+    ]
+
+
+def _same_sums(side: str, ours: dict, hand: dict) -> None:
+    if len(ours["checksum"]) != 2 or not all(_close(a, b) for a, b in zip(ours["checksum"], hand["checksum"])):
+        raise BenchmarkError(
+            f"{side} and hand give different sums of f and f' on the grid ({ours['checksum']} vs "
+            f"{hand['checksum']}): not the same work"
+        )
+
+
+# ------------------------------------------------------------------ hessian
+
+
+def hessian(settings: Settings) -> list[Row]:
+    """Our autograd Hessian (the expression parsed and lowered once) vs
+    torch.func.hessian of the same function written by hand term by term
+    (the target); for information, vs a hand-vectorised rewrite, and the
+    whole api.hessian call (symbolic off, with its finite-difference
+    witness). Interleaved in one worker process, which first checks that
+    all the matrices agree."""
+    n = settings.hessian_variables
+    result = run_worker("hessian_worker.py", ["--variables", str(n), "--runs", str(settings.hessian_runs)], settings)
+    if not result["agree"]:
+        raise BenchmarkError(
+            f"the two Hessians differ by up to {result['max_abs_difference']:g}: not the same work"
+        )
+    rows = []
+    for key, baseline, label, target in (
+        ("engine_s", "hand_s", f"hessian n={n}: autograd vs torch.func", Target("<=", 1.5)),
+        ("engine_s", "vector_s", f"hessian n={n}: vs torch.func, vectorised", None),
+        ("ours_s", "hand_s", f"hessian n={n}: whole call vs torch.func", None),
+    ):
+        ratios = pairwise_ratios(result[key], result[baseline])
+        rows.append(
+            Row(
+                "hessian", label, "s",
+                ours=median(result[key]),
+                baseline=median(result[baseline]),
+                ratio=median(ratios),
+                target=target,
+                notes=[_spread(ratios, "interleaved runs in one process")
+                       + f"; matrices agree (max |difference| {result['max_abs_difference']:.1e})"],
+                samples=result,
+            )
+        )
+    return rows
+
+
+# ------------------------------------------------------------------- memory
+
+
+def memory(settings: Settings) -> list[Row]:
+    """Each command's whole-process peak RSS with a small realistic input,
+    beside the import floor's (informational: no target). A command may exit
+    1 (a check that failed) and still be measured; the note says so."""
+    runs = settings.memory_runs
+
+    def peaks(command: list[str]) -> tuple[list[int], set[int]]:
+        done = [run_process(command, timeout=settings.timeout_s, ok_codes=(0, 1)) for _ in range(runs)]
+        return [run.max_rss_kib for run in done], {run.returncode for run in done}
+
+    floor, _ = peaks(IMPORT_FLOOR)
+    floor_mib = median(floor) * KIB / MIB
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+        for name, args in workloads.command_lines(workloads.case_file(Path(folder))).items():
+            command = cli_command() + args
+            try:
+                kib, codes = peaks(command)
+            except BenchmarkError as error:
+                rows.append(error_row("memory", f"memory: {name}", str(error)))
+                continue
+            mib = median(kib) * KIB / MIB
+            notes = [f"{shown(command)} exited {sorted(codes)}"] if codes != {0} else []
+            rows.append(
+                Row("memory", f"memory: {name} vs import floor", "MiB", mib, floor_mib, mib / floor_mib, None,
+                    notes=notes, samples={"max_rss_kib": kib, "floor_max_rss_kib": floor, "command": args})
+            )
+    return rows
+
+
+FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
+    "oneshot": oneshot,
+    "help": help_,
+    "version": version,
+    "stream": stream,
+    "grid": grid,
+    "hessian": hessian,
+    "memory": memory,
+}
