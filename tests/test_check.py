@@ -24,12 +24,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
 from typer.testing import CliRunner
 
 import autodiff
 import autodiff.cases as cases
 from autodiff.cli import app
-from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
+from autodiff.points import is_vector
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,7 +108,7 @@ def without_seconds(value):
 
 def close(actual, expected, rel=1e-9, abs_=1e-9) -> bool:
     if isinstance(expected, list):
-        return isinstance(actual, list) and len(actual) == len(expected) and all(
+        return is_vector(actual) and len(actual) == len(expected) and all(
             close(a, e, rel, abs_) for a, e in zip(actual, expected)
         )
     return math.isclose(actual, expected, rel_tol=rel, abs_tol=abs_)

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from autodiff.api import grad, hessian, jacobian, partial
+from autodiff.points import is_vector
 
 INF = math.inf
 HYPOTHESIS = settings(deadline=None, database=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
@@ -40,7 +41,7 @@ def only(result):
 def close(actual, expected, tol=1e-6) -> bool:
     """Numbers (or lists with None) equal up to `tol`; infinities exactly."""
     if isinstance(expected, list):
-        return isinstance(actual, list) and len(actual) == len(expected) and all(
+        return is_vector(actual) and len(actual) == len(expected) and all(
             close(a, e, tol) for a, e in zip(actual, expected)
         )
     if expected is None or actual is None:

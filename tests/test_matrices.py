@@ -26,6 +26,7 @@ from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
 
 from autodiff import api
 from autodiff.errors import PointError
+from autodiff.points import is_vector
 from autodiff.results import DerivativeResult, HessianResult
 
 NAMES = ["x", "y", "z", "w", "u", "v", "r", "t", "p", "a", "b", "c", "d"]
@@ -274,12 +275,12 @@ def assert_every_entry_per_point(result, per_point, order):
         for j, entry in enumerate(row):
             for column in ("autograd", "symbolic_value", "numeric"):
                 got = getattr(entry, column)
-                assert isinstance(got, list) and len(got) == len(per_point), (column, got)
+                assert is_vector(got) and len(got) == len(per_point), (column, got)
                 tolerance = NUMERIC[order] if column == "numeric" else EXACT
                 assert got == pytest.approx([m[i][j] for m in per_point], **tolerance), (column, i, j)
 
 
-def test_hessian_vector_point_every_number_is_a_list():
+def test_hessian_vector_point_every_number_is_a_vector():
     at = {"x": [1, 0], "y": [2, 0]}
     expr = x**2 * y + y**3
     result = api.hessian("x^2*y + y^3", at=at)
@@ -291,7 +292,7 @@ def test_hessian_vector_point_every_number_is_a_list():
     assert result.critical_point == [None, "inconclusive"]
     assert len(result.eigenvalues) == 2
     for k in range(2):
-        assert isinstance(result.eigenvalues[k], list) and len(result.eigenvalues[k]) == 2
+        assert is_vector(result.eigenvalues[k]) and len(result.eigenvalues[k]) == 2
     for point, matrix in enumerate(per_point):
         wanted = torch.linalg.eigvalsh(torch.tensor(matrix, dtype=torch.float64)).tolist()
         assert [result.eigenvalues[k][point] for k in range(2)] == pytest.approx(wanted, **EXACT)

@@ -29,6 +29,7 @@ from autodiff.api import grad
 from autodiff.checks import FiniteDifference, Tolerance
 from autodiff.errors import AutodiffError
 from autodiff.functions import FUNCTIONS
+from autodiff.points import is_vector
 
 X, Y, Z = sympy.symbols("x y z", real=True)
 SYMBOLS = {"x": X, "y": Y, "z": Z}
@@ -362,7 +363,7 @@ def test_vector_points_give_elementwise_results(text, expr, at):
     assert result.agree is True, result.to_json()
     size = max(len(v) for v in at.values() if isinstance(v, list))
     values = oracle_vector(expr, at, [])
-    assert isinstance(result.value, list) and len(result.value) == size
+    assert is_vector(result.value) and len(result.value) == size
     for got, want in zip(result.value, values):
         assert_close(got, want, EXACT_RTOL, EXACT_ATOL, f"value of {text}")
     for name in sorted(at):
@@ -371,7 +372,7 @@ def test_vector_points_give_elementwise_results(text, expr, at):
         for column, rtol, atol in (("autograd", EXACT_RTOL, EXACT_ATOL), ("symbolic_value", EXACT_RTOL, EXACT_ATOL),
                                    ("numeric", 1e-6, 1e-7)):
             got = getattr(entry, column)
-            assert isinstance(got, list) and len(got) == size, (column, got)
+            assert is_vector(got) and len(got) == size, (column, got)
             for i, (g, w) in enumerate(zip(got, expected)):
                 assert_close(g, w, rtol, atol, f"{column} d{text}/d{name} element {i}")
 

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import invoke, invoke_json
+
+from autodiff.points import is_vector
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +52,7 @@ def cli_args(case: dict) -> list[str]:
 
 def assert_close(actual, expected, rel=1e-9, abs_=1e-9):
     if isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected)
+        assert is_vector(actual) and len(actual) == len(expected)
         for a, e in zip(actual, expected):
             assert math.isclose(a, e, rel_tol=rel, abs_tol=abs_), (actual, expected)
     else:

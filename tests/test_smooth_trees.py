@@ -63,6 +63,7 @@ from autodiff.checks import DEFAULT_TOLERANCES, Tolerance, finite_difference
 from autodiff.functions import FUNCTIONS
 from autodiff.lowering import compile_expression
 from autodiff.parsing import parse_expression
+from autodiff.points import is_vector
 
 # --------------------------------------------------------------------------
 # the generator: every function of the table, smooth at every real point
@@ -171,7 +172,7 @@ def _strict_json(result) -> dict:
 
 
 def _never_false(flag) -> bool:
-    if isinstance(flag, list):  # per element, with vector points
+    if is_vector(flag):  # per element, with vector points
         return all(_never_false(item) for item in flag)
     return flag is not False
 
@@ -387,7 +388,7 @@ def test_no_kink_false_alarms_at_smooth_points(text, at):
     # An element that overflows is not a smooth point: its nan or inf is
     # rightly "not defined". Only draws moderate at every element are checked.
     numbers = [result.value] + [entry.autograd for entry in result.gradient.values()]
-    elements = [v for value in numbers for v in (value if isinstance(value, list) else [value])]
+    elements = [v for value in numbers for v in (value if is_vector(value) else [value])]
     _filter(all(_moderate(v) for v in elements), "an element not finite or beyond 1e6")
     _assert_no_false_alarm(data)
 

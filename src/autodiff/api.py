@@ -22,6 +22,8 @@ from autodiff.results import (
     GraphReport,
     PartialResult,
     PlotReport,
+    Values,
+    as_tensor,
     derivative_label,
     number_text,
     shortened,
@@ -123,7 +125,7 @@ class _Problem:
         size = self.point.size
         if len(self.grad_output) not in (1, size or 1):
             raise PointError(f"--grad-output has {len(self.grad_output)} values; the point has {size or 1} element(s)")
-        weights = torch.tensor(self.grad_output, dtype=getattr(torch, self.dtype))
+        weights = as_tensor(self.grad_output, getattr(torch, self.dtype))
         return weights.reshape(()) if size is None else weights.expand(size)
 
     def _autograd(self, program, sequences, weights):
@@ -295,7 +297,7 @@ class _Witnesses:
         agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
 
         autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
-        differentiable = (~missing).tolist()
+        differentiable = _rows_of_flags(~missing)
         sided = _one_sided_rows(kinks, kinked, values, shape)
         results, unresolved = [], []
         for index, (_, sequence) in enumerate(tasks):
@@ -445,6 +447,11 @@ def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
     return rows
 
 
+def _rows_of_flags(stacked) -> list:
+    """A (tasks, *shape) bool tensor as one bool (or Values of bools) per task."""
+    return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
+
+
 def _shown(tensor, element: int) -> str:
     """One element of a tensor (a 0-d tensor broadcasts) as message text."""
     flat = tensor.detach().reshape(-1)
@@ -462,8 +469,9 @@ def _capped_warnings(found: list[str], rest: str, keep: int = 5) -> list[str]:
 
 
 def _rows_of(stacked):
-    """A (tasks, *shape) tensor as one float (or list of floats) per task."""
-    return stacked.detach().double().tolist()
+    """A (tasks, *shape) tensor as one float (or Values, over a vector point) per task."""
+    stacked = stacked.detach().double()
+    return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
 
 
 def _finite_difference_warning(unresolved) -> str:
@@ -488,11 +496,11 @@ def _text(symbolic) -> Optional[str]:
 
 
 def _numbers(tensor):
-    """A 0-d tensor as a float, a vector as a list of floats."""
+    """A 0-d tensor as a float, a vector as Values."""
     if tensor is None:
         return None
     values = tensor.detach().double()
-    return values.item() if values.dim() == 0 else values.tolist()
+    return values.item() if values.dim() == 0 else Values(values)
 
 
 def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tolerance) -> None:
@@ -507,8 +515,8 @@ def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tol
         result.expected = expected
         if result.autograd is None:
             continue
-        actual = torch.tensor(result.autograd, dtype=torch.float64)
-        wanted = torch.tensor(expected, dtype=torch.float64)
+        actual = as_tensor(result.autograd, torch.float64)
+        wanted = as_tensor(expected, torch.float64)
         if wanted.dim() and wanted.shape != actual.shape:
             raise PointError(
                 f"--expect gives {wanted.numel()} values for {name}; the point has {actual.numel() or 1} element(s)"
@@ -906,8 +914,8 @@ def _meet_expectations(entries: list[list[DerivativeResult]], expected, toleranc
     for row, wanted_row in zip(entries, expected):
         for entry, wanted in zip(row, wanted_row):
             entry.expected = wanted
-            actual = torch.tensor(entry.autograd, dtype=torch.float64)
-            entry.expect_met = bool(tolerance.close(actual, torch.tensor(wanted).expand_as(actual)).all())
+            actual = as_tensor(entry.autograd, torch.float64)
+            entry.expect_met = bool(tolerance.close(actual, as_tensor(wanted, torch.float64).expand_as(actual)).all())
 
 
 class _Curvature:

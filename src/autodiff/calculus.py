@@ -14,16 +14,26 @@ from typing import Optional, Sequence
 import torch
 
 from autodiff.lowering import Program
-from autodiff.points import Point
+from autodiff.points import Grid, Point, Vector
+
+
+def value_tensor(value, dtype: torch.dtype, shape) -> torch.Tensor:
+    """A fresh tensor of `shape` holding a point's value: a number broadcast,
+    a vector, or a grid computed in torch (never through a Python list)."""
+    if isinstance(value, Grid):
+        tensor = value.tensor(dtype)
+    elif isinstance(value, Vector):
+        tensor = getattr(value, "tensor", None)
+        tensor = tensor.to(dtype, copy=True) if tensor is not None else torch.tensor(value.tolist(), dtype=dtype)
+    else:
+        tensor = torch.tensor(value, dtype=dtype)
+    return tensor if tensor.shape == shape else tensor.expand(shape).clone()
 
 
 def make_leaves(point: Point, names: Sequence[str], dtype: torch.dtype, requires_grad: bool = True):
     """One leaf tensor per variable, all broadcast to the point's shape."""
-    shape = () if point.size is None else (point.size,)
-    return {
-        name: torch.tensor(point.values[name], dtype=dtype).expand(shape).clone().requires_grad_(requires_grad)
-        for name in names
-    }
+    shape = torch.Size(() if point.size is None else (point.size,))
+    return {name: value_tensor(point.values[name], dtype, shape).requires_grad_(requires_grad) for name in names}
 
 
 def evaluate(program: Program, leaves: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
@@ -135,17 +145,13 @@ def stacked_leaves(point: Point, names: Sequence[str], differentiated: Sequence[
     """One leaf X of shape (len(differentiated), *point shape) and each
     variable's tensor: a view X[i] for those differentiated, a constant for
     the others. Matrices of derivatives are then derivatives with respect to X."""
-    shape = () if point.size is None else (point.size,)
+    shape = torch.Size(() if point.size is None else (point.size,))
     stacked = torch.stack(
-        [torch.tensor(point.values[name], dtype=dtype).expand(shape) for name in differentiated]
+        [value_tensor(point.values[name], dtype, shape) for name in differentiated]
     ) if differentiated else torch.zeros((0, *shape), dtype=dtype)
     stacked.requires_grad_(True)
     views = {name: stacked[index] for index, name in enumerate(differentiated)}
-    others = {
-        name: torch.tensor(point.values[name], dtype=dtype).expand(shape).clone()
-        for name in names
-        if name not in views
-    }
+    others = {name: value_tensor(point.values[name], dtype, shape) for name in names if name not in views}
     return stacked, {**views, **others}
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, AutodiffError, UsageError
-from autodiff.results import DerivativeResult, derivative_label, json_number, subscript
+from autodiff.results import DerivativeResult, as_tensor, derivative_label, json_number, subscript
 from autodiff.streaming import STDIN
 
 if sys.version_info >= (3, 11):
@@ -493,8 +493,8 @@ def _value_failures(report, expected, settings) -> list[Failure]:
     else:
         wanted = number(expected)
     tolerance = Tolerance.for_dtype(settings["dtype"], settings["rtol"], settings["atol"])
-    actual = torch.tensor(report.value, dtype=torch.float64)
-    target = torch.tensor(wanted, dtype=torch.float64)
+    actual = as_tensor(report.value, torch.float64)
+    target = as_tensor(wanted, torch.float64)
     try:
         met = bool(tolerance.close(actual, target.expand_as(actual)).all())
     except RuntimeError:  # shapes that do not match: a list for a single point, say

@@ -10,13 +10,99 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from autodiff.errors import AutodiffError, LimitError, PointError
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
-Value = Union[float, list[float]]
+
+
+class Vector(Sequence):
+    """A sequence of numbers kept outside a Python list: a grid's formula,
+    or a tensor (results.Values). A list of 10^7 floats costs 320 MB and a
+    second to build; these cost their numbers' bytes, or nothing.
+
+    It reads like a list: len, indexing, slicing (to a list), iteration, and
+    equality with any list, tuple or Vector of the same numbers.
+    """
+
+    def tolist(self) -> list:
+        raise NotImplementedError
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, Vector)):
+            return len(self) == len(other) and self.tolist() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if len(self) <= 10:
+            return repr(self.tolist())
+        return f"[{self[0]!r}, {self[1]!r}, ..., {self[-1]!r}] ({len(self)} values)"
+
+
+def is_vector(value) -> bool:
+    """Whether a value of a point or a result has one number per element."""
+    return isinstance(value, (list, Vector))
+
+
+class Grid(Vector):
+    """start:stop:count, both ends included, computed on demand: the i-th
+    value is start + i·step and the last is stop, the same float64 numbers
+    whether read one by one here or built as a tensor (`tensor`)."""
+
+    def __init__(self, start: float, stop: float, count: int):
+        self.start, self.stop, self.count = start, stop, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _fraction_form(self) -> bool:
+        # stop - start overflows (-1e308:1e308): start·(1 - t) + stop·t does not.
+        return not math.isfinite((self.stop - self.start) / max(self.count - 1, 1))
+
+    def _at(self, i: int) -> float:
+        last = self.count - 1
+        if last == 0:
+            return self.start
+        if i == last:
+            return self.stop
+        if self._fraction_form():
+            return self.start * (1 - i / last) + self.stop * (i / last)
+        return self.start + i * ((self.stop - self.start) / last)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError("grid index out of range")
+        return self._at(index % self.count)
+
+    def tolist(self) -> list:
+        return self[:]
+
+    def tensor(self, dtype):
+        """The grid as a 1-D tensor of `dtype`, computed in float64 as `_at` does."""
+        import torch
+
+        last = self.count - 1
+        if last == 0:
+            return torch.tensor([self.start], dtype=torch.float64).to(dtype)
+        i = torch.arange(last, dtype=torch.float64)
+        if self._fraction_form():
+            head = self.start * (1 - i / last) + self.stop * (i / last)
+        else:
+            head = self.start + i * ((self.stop - self.start) / last)
+        return torch.cat([head, torch.tensor([self.stop], dtype=torch.float64)]).to(dtype)
+
+
+Value = Union[float, list[float], Vector]
 
 
 def natural_key(name: str):
@@ -39,7 +125,7 @@ class Point:
     @property
     def size(self) -> Optional[int]:
         """The number of elements when any value is a vector, else None."""
-        sizes = {len(v) for v in self.values.values() if isinstance(v, list)}
+        sizes = {len(v) for v in self.values.values() if is_vector(v)}
         return sizes.pop() if sizes else None
 
     def __bool__(self) -> bool:
@@ -124,15 +210,8 @@ class _ValueParser:
         return f"{count} points is more than the limit of {self.limits.max_points} ({raise_hint('points', count)})"
 
 
-def grid(start: float, stop: float, count: int) -> list[float]:
-    if count == 1:
-        return [start]
-    last = count - 1
-    step = (stop - start) / last
-    if math.isfinite(step):
-        return [start + i * step for i in range(last)] + [stop]
-    # stop - start overflows (-1e308:1e308): start·(1 - t) + stop·t does not.
-    return [start * (1 - i / last) + stop * (i / last) for i in range(last)] + [stop]
+def grid(start: float, stop: float, count: int) -> Grid:
+    return Grid(start, stop, count)
 
 
 _ASSIGNMENT = re.compile(r"\s*([^\W\d]\w*)\s*=(?!=)")
@@ -170,7 +249,7 @@ def parse_assignments(
             f"{option} gives {positional} value(s) for {len(names)} derivatives ({', '.join(names)}); "
             "give one per derivative, or name them (x=6)"
         )
-    sizes = {name: len(v) for name, v in point.values.items() if isinstance(v, list)}
+    sizes = {name: len(v) for name, v in point.values.items() if is_vector(v)}
     if len(set(sizes.values())) > 1:
         described = ", ".join(f"{name} has {size}" for name, size in sizes.items())
         raise PointError(f"{option}: vectors must have the same length ({described})")
@@ -191,7 +270,7 @@ def point_from_mapping(values: dict[str, str], option: str = "--at", limits: Lim
         if len(split_top_level(text)) > 1:
             raise parser.fail("expected one value (a number, an expression or a [vector])", 0)
         point.values[name] = parser.value(0, text)
-    sizes = {name: len(v) for name, v in point.values.items() if isinstance(v, list)}
+    sizes = {name: len(v) for name, v in point.values.items() if is_vector(v)}
     if len(set(sizes.values())) > 1:
         described = ", ".join(f"{name} has {size}" for name, size in sizes.items())
         raise PointError(f"{option}: vectors must have the same length ({described})")

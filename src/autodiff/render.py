@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, derivative_label, subscript
+from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, subscript
+from autodiff.points import is_vector
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
 
@@ -61,7 +62,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def format_number(value) -> str:
     if value is None:
         return "—"
-    if isinstance(value, list):
+    if is_vector(value):
         return "[" + ", ".join(format_number(v) for v in elide(value)) + "]"
     if isinstance(value, str):  # the "…" marker from elide
         return value
@@ -132,7 +133,7 @@ def _render_header(result: PointReport, console: Console, labelled) -> bool:
 
 
 def _point_size(result: PointReport) -> Optional[int]:
-    return next((len(v) for v in result.at.values() if isinstance(v, list)), None)
+    return next((len(v) for v in result.at.values() if is_vector(v)), None)
 
 
 def _derivative_table(result: PointReport, labelled: list) -> Table:
@@ -153,7 +154,7 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
     table.add_column("", no_wrap=True)
     for label, derivative in labelled:
         ok = derivative.agree is not False and derivative.expect_met is not False
-        indices = [None] if size is None else elide(list(range(size)))
+        indices = [None] if size is None else elide(range(size))
         for row, index in enumerate(indices):
             first = row == 0
             if index == "…":
@@ -166,7 +167,7 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
             cells += [values[0], (derivative.symbolic or "—") if first else "", values[1], values[2]]
             if has_expect:
                 expected = derivative.expected
-                shown = expected[index] if isinstance(expected, list) and index is not None else expected
+                shown = expected[index] if is_vector(expected) and index is not None else expected
                 cells.append(format_number(shown))
             verdict = ok if derivative.agree is not None or not ok else None
             _add_row(table, *cells, mark(verdict, _missing(derivative)) if first else "")
@@ -194,6 +195,8 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
 def _missing(derivative: DerivativeResult) -> bool:
     """Whether the derivative does not exist somewhere (a kink, outside the domain, infinite)."""
     flags = derivative.differentiable
+    if isinstance(flags, Values):
+        return not bool(flags.tensor.all())
     return flags is False or (isinstance(flags, list) and not all(flags))
 
 

@@ -12,12 +12,54 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK
+from autodiff.points import Vector, is_vector
 
-Number = Union[float, list[float]]
+
+class Values(Vector):
+    """The numbers (or flags) of a vector point, kept in their 1-D tensor.
+
+    Reads like a list of floats (bools for flags): `len`, `[i]`, slices,
+    iteration, `== [...]`, `tolist()`; `.tensor` is the tensor itself. A
+    10^7-point grid's derivative is then 80 MB instead of a 320 MB list.
+    """
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        self.tensor = tensor.detach().reshape(-1)
+
+    def __len__(self) -> int:
+        return self.tensor.numel()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.tensor[index].tolist()
+        if not -len(self) <= index < len(self):
+            raise IndexError("index out of range")
+        return self.tensor[index].item()
+
+    def tolist(self) -> list:
+        return self.tensor.tolist()
+
+
+Number = Union[float, list[float], Vector]
+
+
+def as_tensor(value, dtype):
+    """A float, a list, a grid or Values as a tensor of `dtype` (Values without a copy when it can)."""
+    import torch
+
+    if isinstance(value, Values):
+        return value.tensor.to(dtype)
+    return torch.tensor(value.tolist() if isinstance(value, Vector) else value, dtype=dtype)
 
 
 def json_number(value: Any) -> Any:
     """Floats (or nested lists of them) with non-finite values as strings."""
+    if isinstance(value, Values) and value.tensor.is_floating_point() and bool(value.tensor.isfinite().all()):
+        return value.tolist()  # nothing to spell out: one conversion, no walk
+    if isinstance(value, Vector):
+        value = value.tolist()
     if isinstance(value, list):
         return [json_number(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
@@ -95,7 +137,7 @@ class DerivativeResult:
             "numeric": json_number(self.numeric),
             "agree": self.agree,
             "numeric_agree": self.numeric_agree,
-            "differentiable": self.differentiable,
+            "differentiable": self.differentiable.tolist() if isinstance(self.differentiable, Vector) else self.differentiable,
             **(
                 {"left": json_number(self.left), "right": json_number(self.right), "convention": self.convention}
                 if self.kinked else {}
@@ -206,7 +248,7 @@ class MatrixReport(PointReport):
         """A matrix of one-sided values: null (a list of nulls at a vector point) where there is no kink."""
         def shown(entry):
             value = getattr(entry, attribute)
-            if value is None and isinstance(entry.autograd, list):
+            if value is None and is_vector(entry.autograd):
                 return [None] * len(entry.autograd)
             return json_number(value)
 
