@@ -606,3 +606,18 @@ def test_help_names_every_limit():
         text = help_text(command)
         missing = [name for name in NAMES if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
         assert not missing, (command, missing)
+
+
+def test_an_order_that_imported_modules_is_not_taken_for_growth():
+    """torch loads some backward formulas on first use (abs twice over imports
+    torch._dynamo, seconds): that order's time is no measure of growth."""
+    from autodiff.calculus import Budget
+    from autodiff.errors import LimitError
+
+    lenient = Budget(10.0)
+    lenient.step(0.002, 1, 3)
+    lenient.step(5.0, 2, 3, imported=True)  # 2,500× the order before, but an import: no prediction
+    strict = Budget(10.0)
+    strict.step(0.002, 1, 3)
+    with pytest.raises(LimitError, match="autograd-seconds"):
+        strict.step(5.0, 2, 3)  # the same times without an import: stopped

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings as _warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Optional, Sequence, Union
 
 from autodiff.functions import CONSTANTS_BY_NAME
@@ -79,6 +79,9 @@ class _Problem:
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
     limits: Limits = DEFAULT_LIMITS
+    # The point's tensors by dtype, built once: autograd's leaves and the
+    # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
+    _tensors: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def expr(self):
@@ -110,11 +113,19 @@ class _Problem:
         return [DerivativeResult(list(sequence), symbolic=_text(s)) for (_, sequence), s in zip(tasks, symbolic)]
 
     def leaves(self, requires_grad: bool, dtype: Optional[str] = None):
+        """One tensor per variable; with `requires_grad`, new leaves over the
+        same storage (nothing writes into these tensors)."""
         import torch
 
         from autodiff.calculus import make_leaves
 
-        return make_leaves(self.point, list(self.point.values), getattr(torch, dtype or self.dtype), requires_grad)
+        dtype = dtype or self.dtype
+        if dtype not in self._tensors:
+            self._tensors[dtype] = make_leaves(self.point, list(self.point.values), getattr(torch, dtype), False)
+        tensors = self._tensors[dtype]
+        if requires_grad:
+            return {name: tensor.detach().requires_grad_() for name, tensor in tensors.items()}
+        return dict(tensors)
 
     def grad_output_tensor(self):
         """The `gradient=` weights for backward, shaped like the point."""
@@ -183,6 +194,12 @@ def _symbols(exprs) -> dict:
     return symbols_of(exprs)
 
 
+# Beyond this many elements, a vector point's witnesses (symbolic values and
+# finite differences) are computed at an evenly spaced sample of this many
+# elements; autograd, f and the domain and kink checks cover every element.
+WITNESS_POINTS = 100_000
+
+
 class _Witnesses:
     """The symbolic and finite-difference sides at one point, set up once."""
 
@@ -193,8 +210,34 @@ class _Witnesses:
         self.program = program
         self.dtype = getattr(torch, problem.dtype)
         self.plain = problem.leaves(requires_grad=False)
-        self.float64 = problem.leaves(requires_grad=False, dtype="float64")
+        # float64 leaves for finite differences: the same tensors when the point is float64 already.
+        self.float64 = self.plain if self.dtype == torch.float64 else problem.leaves(False, dtype="float64")
         self.weights = weights
+
+    def sample(self, size: Optional[int]) -> Optional[range]:
+        """The elements the witnesses are computed at: all (None), or, beyond
+        WITNESS_POINTS elements, every step-th from the first."""
+        if size is None or size <= WITNESS_POINTS:
+            return None
+        return range(0, size, -(-size // WITNESS_POINTS))
+
+    def at(self, sample: Optional[range]) -> "_Witnesses":
+        """These witnesses at the sampled elements only (themselves for None)."""
+        if sample is None:
+            return self
+        import torch
+
+        index = torch.arange(sample.start, sample.stop, sample.step)
+
+        def take(tensor):
+            return tensor if tensor is None or tensor.dim() == 0 else tensor[..., index]
+
+        sampled = object.__new__(_Witnesses)
+        sampled.problem, sampled.program, sampled.dtype = self.problem, self.program, self.dtype
+        sampled.plain = {name: take(tensor) for name, tensor in self.plain.items()}
+        sampled.float64 = {name: take(tensor) for name, tensor in self.float64.items()}
+        sampled.weights = take(self.weights)
+        return sampled
 
     def weighted(self, tensor):
         return tensor if self.weights is None else tensor * self.weights
@@ -255,13 +298,21 @@ class _Witnesses:
         values = torch.stack(autograd).to(torch.float64)  # (tasks, *shape)
         shape = values.shape[1:]
         per_task = (len(tasks), *([1] * len(shape)))
-        witness = finite_differences(self.program, self.float64, tasks)
-        if self.weights is not None:
-            weights = self.weights.to(torch.float64)
+        # On a large vector point the witnesses run at a sample of its elements.
+        sample = self.sample(shape[0] if shape else None)
+        sampled = self.at(sample)
+
+        def at_sample(tensor):  # a (tasks, *shape) tensor's sampled elements
+            return tensor if sample is None else tensor[:, sample.start : sample.stop : sample.step]
+
+        values_s = at_sample(values)
+        witness = finite_differences(self.program, sampled.float64, tasks)
+        if sampled.weights is not None:
+            weights = sampled.weights.to(torch.float64)
             witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
-        symbolic_values = self.symbolic_values(symbolic, shape, warnings)
+        symbolic_values = sampled.symbolic_values(symbolic, values_s.shape[1:], warnings)
         present = {index for index, value in enumerate(symbolic_values) if value is not None}
-        exact = torch.full_like(values, torch.nan)
+        exact = torch.full_like(values_s, torch.nan)
         for index in present:
             exact[index] = symbolic_values[index].to(torch.float64)
 
@@ -273,17 +324,24 @@ class _Witnesses:
         if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
             kinks.mask &= ~undefined.reshape(kinks.mask.shape)
         kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
-        infinite = ~torch.isfinite(values) & ~torch.isfinite(exact) & ~undefined & ~kinked
+        # Infinite: autograd is, and so is symbolic where it was evaluated.
+        infinite = ~torch.isfinite(values) & ~undefined & ~kinked
+        at_sample(infinite)[...] &= ~torch.isfinite(exact)
         # At a switch SymPy may have no value where the derivative exists
         # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
         at_switch = torch.zeros_like(undefined) if kinks is None else kinks.candidates.view(undefined.shape)
         with_symbolic = torch.tensor([index in present for index in range(len(tasks))]).view(per_task)
-        no_symbolic = at_switch & with_symbolic & torch.isnan(exact) & torch.isfinite(values) & ~undefined & ~kinked
+        no_symbolic = torch.zeros_like(undefined)
+        at_sample(no_symbolic)[...] = (
+            at_sample(at_switch) & with_symbolic & torch.isnan(exact) & torch.isfinite(values_s)
+            & ~at_sample(undefined) & ~at_sample(kinked)
+        )
         missing = undefined | kinked | infinite  # the derivative does not exist
         excluded = missing | no_symbolic
+        excluded_s = at_sample(excluded)
 
         def verdicts(close):
-            flat_close, flat_excluded = close.reshape(len(tasks), -1), excluded.reshape(len(tasks), -1)
+            flat_close, flat_excluded = close.reshape(len(tasks), -1), excluded_s.reshape(len(tasks), -1)
             ok = (flat_close | flat_excluded).all(dim=1).tolist()
             compared = (~flat_excluded).any(dim=1).tolist()
             return [verdict if any_compared else None for verdict, any_compared in zip(ok, compared)]
@@ -292,8 +350,8 @@ class _Witnesses:
         loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
         rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
         atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
-        numeric_agree = verdicts(witness.agrees_with(values, Tolerance(rtol, atol)))
-        symbolic_agree = verdicts(tolerance.close(values, exact))
+        numeric_agree = verdicts(witness.agrees_with(values_s, Tolerance(rtol, atol)))
+        symbolic_agree = verdicts(tolerance.close(values_s, exact))
         agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
 
         autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
@@ -310,11 +368,17 @@ class _Witnesses:
                 agree=agree[index],
                 numeric_agree=numeric_agree[index],
                 differentiable=differentiable[index],
+                checked_points=sample,
                 **sided[index],
             )
             if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
+        if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
+            # The warnings name an element of the whole point: symbolic values by element, nan where not sampled.
+            spread = torch.full_like(values, torch.nan)
+            at_sample(spread)[...] = exact
+            exact = spread
         warnings.extend(self.domain_warnings(tasks, f_values, undefined))
         warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
         warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))

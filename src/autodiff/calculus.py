@@ -7,6 +7,7 @@ sum (or on `grad_output`) gives every element's own derivative.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from typing import Optional, Sequence
@@ -77,9 +78,12 @@ class Budget:
         self.started = time.perf_counter()
         self.previous: Optional[float] = None
 
-    def step(self, spent: float, done: int, total: int) -> None:
+    def step(self, spent: float, done: int, total: int, imported: bool = False) -> None:
         remaining = total - done
         if self.seconds is None or remaining <= 0:
+            return
+        if imported:  # a one-time cost: predict from the next order instead
+            self.previous = None
             return
         growth = max(1.0, spent / self.previous) if self.previous and self.previous > 1e-3 else 1.0
         self.previous = spent
@@ -123,10 +127,13 @@ def derivative(
     for step, name in enumerate(sequence):
         last = step == len(sequence) - 1
         weights = grad_output if last else None
-        started = time.perf_counter()
+        started, modules = time.perf_counter(), len(sys.modules)
         (current,) = _grad(current, [leaves[name]], weights, create_graph=not last, retain_graph=True)
         if budget is not None:
-            budget.step(time.perf_counter() - started, step + 1, len(sequence))
+            # torch loads some backward formulas on first use (abs twice over
+            # imports torch._dynamo, 1.5 s): an order that imported is no
+            # measure of the graph's growth.
+            budget.step(time.perf_counter() - started, step + 1, len(sequence), len(sys.modules) > modules)
     return current.detach()
 
 

@@ -94,12 +94,14 @@ class Grid(Vector):
         last = self.count - 1
         if last == 0:
             return torch.tensor([self.start], dtype=torch.float64).to(dtype)
-        i = torch.arange(last, dtype=torch.float64)
+        values = torch.arange(self.count, dtype=torch.float64)  # i, then in place: one 8-byte number per point
         if self._fraction_form():
-            head = self.start * (1 - i / last) + self.stop * (i / last)
+            fraction = values.div_(last)
+            values = (1 - fraction).mul_(self.start).add_(fraction.mul_(self.stop))
         else:
-            head = self.start + i * ((self.stop - self.start) / last)
-        return torch.cat([head, torch.tensor([self.stop], dtype=torch.float64)]).to(dtype)
+            values.mul_((self.stop - self.start) / last).add_(self.start)
+        values[last] = self.stop
+        return values.to(dtype)
 
 
 Value = Union[float, list[float], Vector]

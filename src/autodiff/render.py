@@ -96,13 +96,11 @@ def _point_text(at: dict) -> str:
 
 
 def _rows(derivative: DerivativeResult, index: Optional[int]):
-    def pick(value):
-        return value if index is None or value is None else value[index]
-
+    autograd = derivative.autograd if index is None or derivative.autograd is None else derivative.autograd[index]
     return [
-        format_number(pick(derivative.autograd)),
-        format_number(pick(derivative.symbolic_value)),
-        format_number(pick(derivative.numeric)),
+        format_number(autograd),
+        format_number(derivative.witness_at(derivative.symbolic_value, index)),
+        format_number(derivative.witness_at(derivative.numeric, index)),
     ]
 
 
@@ -184,12 +182,23 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is False:
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
+    sampled = next((d.checked_points for _, d in labelled if d.checked_points is not None), None)
+    if sampled is not None:
+        lines.append(Text(
+            f"symbolic and finite differences checked at {len(sampled)} of {_point_size(result)} points "
+            f"(every {_ordinal(sampled.step)} from [0]; autograd at every point)", style="dim"
+        ))
     unmet = _capped([label for label, d in labelled if d.expect_met is False])
     if unmet:
         lines.append(Text(f"✗ --expect not met for {', '.join(unmet)}", style="bold red"))
     elif result.expect_met:
         lines.append(Text("✓ --expect met", style="green"))
     return lines
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _missing(derivative: DerivativeResult) -> bool:

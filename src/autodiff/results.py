@@ -124,6 +124,17 @@ class DerivativeResult:
     left: Optional[Number] = None
     right: Optional[Number] = None
     convention: Union[str, list, None] = None
+    # On a large vector point: the elements symbolic_value and numeric are
+    # for (every step-th); None when they cover every element.
+    checked_points: Optional[range] = None
+
+    def witness_at(self, value, element: Optional[int]):
+        """symbolic_value or numeric at an element of the point (None where not sampled)."""
+        if element is None or value is None:
+            return value
+        if self.checked_points is None:
+            return value[element]
+        return value[self.checked_points.index(element)] if element in self.checked_points else None
 
     @property
     def kinked(self) -> bool:
@@ -143,6 +154,7 @@ class DerivativeResult:
                 if self.kinked else {}
             ),
             **({"expected": json_number(self.expected), "expect_met": self.expect_met} if self.expected is not None else {}),
+            **({"checked_points": list(self.checked_points)} if self.checked_points is not None else {}),
         }
 
 
