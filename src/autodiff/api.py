@@ -197,7 +197,7 @@ def _symbols(exprs) -> dict:
 # Beyond this many elements, a vector point's witnesses (symbolic values and
 # finite differences) are computed at an evenly spaced sample of this many
 # elements; autograd, f and the domain and kink checks cover every element.
-WITNESS_POINTS = 100_000
+WITNESS_POINTS = 10_000
 
 
 class _Witnesses:
@@ -295,7 +295,9 @@ class _Witnesses:
         if not tasks:  # a constant at an empty point: nothing to differentiate
             return []
         tolerance = self.problem.tolerance
-        values = torch.stack(autograd).to(torch.float64)  # (tasks, *shape)
+        # (tasks, *shape): a vector point's one task as a view, not a copy of its 80 MB.
+        single = len(autograd) == 1 and autograd[0].dim() > 0 and autograd[0].is_contiguous()
+        values = (autograd[0].unsqueeze(0) if single else torch.stack(autograd)).to(torch.float64)
         shape = values.shape[1:]
         per_task = (len(tasks), *([1] * len(shape)))
         # On a large vector point the witnesses run at a sample of its elements.
