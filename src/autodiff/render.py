@@ -51,7 +51,7 @@ def stderr_console() -> Console:
 def dumps(payload: dict) -> str:
     """Strict JSON: callers have already turned non-finite floats into strings."""
     text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
-    if _SURROGATE.search(text):  # an undecodable byte of the input: escaped, or stdout cannot encode it
+    if not text.isascii() and _SURROGATE.search(text):  # an undecodable byte of the input: escaped, or stdout cannot encode it
         return json.dumps(payload, ensure_ascii=True, allow_nan=False)
     return text
 

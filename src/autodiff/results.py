@@ -56,10 +56,14 @@ def as_tensor(value, dtype):
 
 def json_number(value: Any) -> Any:
     """Floats (or nested lists of them) with non-finite values as strings."""
+    if type(value) is float:  # the common case first: isinstance on the Vector ABC is slow
+        return value if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
     if isinstance(value, Values) and value.tensor.is_floating_point() and bool(value.tensor.isfinite().all()):
         return value.tolist()  # nothing to spell out: one conversion, no walk
     if isinstance(value, Vector):
         value = value.tolist()
+        if all(type(item) is float and math.isfinite(item) for item in value):
+            return value
     if isinstance(value, list):
         return [json_number(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
