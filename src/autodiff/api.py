@@ -161,7 +161,9 @@ class _Problem:
         from autodiff.symbolic import SymbolicTimeout, with_deadline
 
         def printed():
-            return [(d, str(d)) for d in work()]
+            from autodiff.printing import sstr
+
+            return [(d, sstr(d)) for d in work()]
 
         decided = "; finite differences decided agreement" if self.point is not None else ""
         if self.symbolic:
@@ -731,8 +733,10 @@ def _check_distinct(wrt: Optional[Sequence[str]]) -> None:
 
 
 def _printed(expr) -> str:
+    from autodiff.printing import sstr
+
     try:
-        return str(expr)
+        return sstr(expr)
     except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
         # SymPy orders terms by evaluating constants; some it cannot (hypot(2, gamma(-oo))).
         raise UnsupportedError(f"SymPy cannot print this expression ({type(error).__name__})") from None
