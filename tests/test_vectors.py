@@ -129,3 +129,17 @@ def test_grid_leaves_share_one_tensor_per_dtype():
     assert leaves["x"].requires_grad and not plain["x"].requires_grad
     assert leaves["x"].data_ptr() == plain["x"].data_ptr()  # the same storage, built once
     assert plain["x"].tolist() == list_formula(0.0, 1.0, 11) and plain["y"].tolist() == [2.0] * 11
+
+
+def test_the_finite_mask_shortcut_agrees_with_isfinite():
+    from autodiff.api import _finite
+
+    cases = [
+        torch.linspace(-5, 5, 10_000, dtype=torch.float64),
+        torch.full((10_000,), 1e308, dtype=torch.float64),  # every element finite, the sum is not
+        torch.cat([torch.zeros(9_999, dtype=torch.float64), torch.tensor([float("nan")])]),
+        torch.cat([torch.ones(9_999, dtype=torch.float64), torch.tensor([-float("inf")])]),
+        torch.tensor([1.0, float("inf")]),
+    ]
+    for tensor in cases:
+        assert torch.equal(_finite(tensor), torch.isfinite(tensor))
