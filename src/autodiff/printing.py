@@ -21,14 +21,22 @@ of a constant factor such as log(2), the sort key of an unusual node, the
 power decomposition of exp(-x)), the mirror calls SymPy's own function for
 it, so that piece is the same by construction.
 
-Nothing is cached per expression. The one memo is per function class (how
-StrPrinter dispatches it, its `class_key`): properties of the class itself.
+One of str()'s own orders is not determined: as_terms sorts a sum's
+generators out of a set, so two generators whose sort keys are neither
+equal nor ordered (x**0.5 and x**(1/2)) come out in hash order. There too
+sstr falls back rather than guess.
+
+Nothing is cached per expression. The memos hold what each function class
+is to StrPrinter (dispatch, class_key) and the complex value of each named
+constant (pi, E, ...): facts that cannot go stale.
+
+Importing this module imports SymPy.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Optional
+from itertools import pairwise
 
 import sympy
 from mpmath.libmp import prec_to_dps
@@ -36,16 +44,21 @@ from mpmath.libmp import to_str as _mlib_to_str
 from sympy import Add, Float, Integer, Mul, Number, Pow, Rational, S, Symbol
 from sympy.core.expr import Expr
 from sympy.core.exprtools import decompose_power
-from sympy.core.function import AppliedUndef, Function
+from sympy.core.function import Application, AppliedUndef, Function
 from sympy.core.mul import _keep_coeff
 from sympy.functions.special.delta_functions import Heaviside
-from sympy.printing.precedence import PRECEDENCE, PRECEDENCE_FUNCTIONS, PRECEDENCE_VALUES
+from sympy.printing.precedence import (
+    PRECEDENCE,
+    PRECEDENCE_FUNCTIONS,
+    PRECEDENCE_VALUES,
+)
 from sympy.printing.str import StrPrinter
 
-__all__ = ["sstr", "fast_sstr"]
+__all__ = ["fast_sstr", "sstr"]
 
 # The rules below were read from SymPy 1.14; under another version every
-# call takes the fallback (and tests/test_printing.py says so).
+# call takes the fallback (and the fast-path tests in tests/test_printing.py
+# are skipped).
 ENABLED = sympy.__version__.split(".")[:2] == ["1", "14"]
 
 # sympy/printing/precedence.py
@@ -92,7 +105,7 @@ def sstr(expr) -> str:
     return str(expr) if text is None else text
 
 
-def fast_sstr(expr) -> Optional[str]:
+def fast_sstr(expr) -> str | None:
     """The fast mirror of `str(expr)`, or None where it would fall back."""
     if not ENABLED:
         return None
@@ -137,7 +150,7 @@ def _print_rational(e) -> tuple:
     p, q = e.p, e.q
     if q == 1:
         return str(p), (_ADD if p < 0 else _ATOM)
-    return "%d/%d" % (p, q), (_ADD if p < 0 else _MUL)
+    return f"{p}/{q}", (_ADD if p < 0 else _MUL)
 
 
 def _print_float(e) -> tuple:
@@ -152,21 +165,22 @@ def _print_function(e) -> tuple:
     Precedence 70 ("Function" in PRECEDENCE_VALUES)."""
     info = _function_info(e)
     args = e.pargs if info.heaviside else e.args
-    return "%s(%s)" % (e.func.__name__, ", ".join([_print(a)[0] for a in args])), _FUNC
+    return f"{info.name}({', '.join([_print(a)[0] for a in args])})", _FUNC
 
 
 def _parenthesize(e, level: int) -> str:
     """StrPrinter.parenthesize(e, level, strict=False)."""
     text, p = _print(e)
-    return "(%s)" % text if p <= level else text
+    return f"({text})" if p <= level else text
 
 
 class _FunctionInfo:
     """What StrPrinter and sort_key do with one function class."""
 
-    __slots__ = ("heaviside", "class_key", "plain_sort_key", "plain_base_exp", "plain_is_number")
+    __slots__ = ("class_key", "heaviside", "name", "plain_base_exp", "plain_is_number", "plain_sort_key")
 
     def __init__(self, cls, heaviside: bool):
+        self.name = cls.__name__  # expr.func.__name__ (Application.func is the class)
         self.heaviside = heaviside  # printed by _print_Heaviside
         self.class_key = cls.class_key()
         # Expr.sort_key applies unchanged
@@ -179,7 +193,7 @@ class _FunctionInfo:
 _FUNCTION_INFO: dict = {}
 
 
-def _lookup_function(e) -> Optional[_FunctionInfo]:
+def _lookup_function(e) -> _FunctionInfo | None:
     """The _FunctionInfo of e's class, or None when e is not a function
     application that StrPrinter prints as `name(args)` at precedence 70."""
     cls = type(e)
@@ -216,7 +230,8 @@ def _inspect_function_class(cls):
         return False
     first = next((c.__name__ for c in mro if c.__name__ in PRECEDENCE_FUNCTIONS or c.__name__ in PRECEDENCE_VALUES),
                  None)
-    if first != "Function":
+    func = next(c.__dict__["func"] for c in mro if "func" in c.__dict__)
+    if first != "Function" or func is not Application.__dict__["func"]:  # the class itself
         return False
     return _FunctionInfo(cls, method == "_print_Heaviside")
 
@@ -350,8 +365,11 @@ def _lex_ordered_terms(args) -> list:
         constants = ()
         powers = []
         for factor in factors:
-            if type(factor) is Symbol:
+            ft = type(factor)
+            if ft is Symbol:
                 base, exp = factor, 1
+            elif ft is Pow and type(factor.args[0]) is Symbol and type(factor.args[1]) in _INTEGER_TYPES:
+                base, exp = factor.args[0], factor.args[1].p  # x**n
             elif _is_number(factor) and _has_complex_value(factor):
                 constants += (factor,)  # joins the coefficient
                 continue
@@ -481,7 +499,7 @@ def _sort_by_sort_key(items: list) -> tuple:
         native = False
     order = sorted(range(len(items)), key=keys.__getitem__)
     if native:  # ints, Fractions, strings: a total order
-        tie = any(keys[a] == keys[b] for a, b in zip(order, order[1:]))
+        tie = any(keys[a] == keys[b] for a, b in pairwise(order))
     else:
         ranked = [keys[n] for n in order]
         tie = not all(ranked[i] < ranked[j] and not ranked[j] < ranked[i]
@@ -508,7 +526,7 @@ def _class_key(e) -> tuple:
     return t.class_key()
 
 
-def _sort_key_head(e) -> Optional[tuple]:
+def _sort_key_head(e) -> tuple | None:
     """e.sort_key()[0] where it is cheap to know, else None."""
     t = type(e)
     if t is Symbol:
@@ -516,7 +534,7 @@ def _sort_key_head(e) -> Optional[tuple]:
     if t in _RATIONAL_TYPES or t is Float:
         return _NUMBER_CLASS_KEY
     if t is Pow:  # Expr.sort_key ranks a power by its base
-        base = e.as_base_exp()[0]
+        base = e.args[0]  # (as_base_exp may turn a base 1/q into q: a Number either way)
         if base is _E or base.is_Dummy:
             return None
         return _class_key(base)
@@ -680,14 +698,14 @@ def _print_mul(e) -> tuple:
         elif t in _RATIONAL_TYPES:
             p, q = item.p, item.q
             if p != 1:
-                numer.append(str(p) if p > 0 else "(%d)" % p)
+                numer.append(str(p) if p > 0 else f"({p})")
             if q != 1:
                 denom.append(str(q))
             continue
         numer.append(_mul_factor_text(item))
     text = sign + ("*".join(numer) if numer else "1")
     if denom:
-        text += "/" + denom[0] if len(denom) == 1 else "/(%s)" % "*".join(denom)
+        text += "/" + denom[0] if len(denom) == 1 else f"/({'*'.join(denom)})"
     return text, _MUL
 
 
@@ -702,7 +720,7 @@ def _mul_factor_text(item) -> str:
         return text
     if p > _ADD:
         raise _Unsure
-    return "(%s)" % text
+    return f"({text})"
 
 
 def _coeff_of(exp):
@@ -734,16 +752,16 @@ def _print_pow(base, exp) -> tuple:
     """StrPrinter._print_Pow(Pow(base, exp)), rational=False, commutative;
     precedence 60 ("Pow" in PRECEDENCE_VALUES)."""
     if exp is _HALF:
-        return "sqrt(%s)" % _print(base)[0], _POW
+        return f"sqrt({_print(base)[0]})", _POW
     t = type(exp)
     if t in _INTEGER_TYPES:
         if exp is _NEG_ONE:
             return "1/" + _parenthesize(base, _POW), _POW
         p = exp.p
-        return "%s**%s" % (_parenthesize(base, _POW), p if p >= 0 else "(%d)" % p), _POW
+        return f"{_parenthesize(base, _POW)}**{p if p >= 0 else f'({p})'}", _POW
     if _negation_is_half(exp):
-        return "1/sqrt(%s)" % _print(base)[0], _POW
-    return "%s**%s" % (_parenthesize(base, _POW), _parenthesize(exp, _POW)), _POW
+        return f"1/sqrt({_print(base)[0]})", _POW
+    return f"{_parenthesize(base, _POW)}**{_parenthesize(exp, _POW)}", _POW
 
 
 def _negation_is_half(exp) -> bool:
