@@ -143,3 +143,11 @@ def test_the_finite_mask_shortcut_agrees_with_isfinite():
     ]
     for tensor in cases:
         assert torch.equal(_finite(tensor), torch.isfinite(tensor))
+
+
+@pytest.mark.parametrize("command, expression", [("hessian", "x^2*y"), ("jacobian", ["x*y", "x+y"])])
+def test_matrices_of_a_large_point_say_where_their_witnesses_ran(small_sample, command, expression):
+    result = getattr(api, command)(expression, at={"x": "0:1:201", "y": 2})
+    data = json.loads(json.dumps(result.to_json()))[command]
+    assert result.agree is True and data["checked_points"] == list(range(0, 201, 5))
+    assert len(data["autograd"][0][0]) == 201 and len(data["numeric"][0][0]) == len(data["symbolic_value"][0][0]) == 41

@@ -286,6 +286,9 @@ class MatrixReport(PointReport):
         if any(entry.expected is not None for entry in self.derivatives()):
             result["expected"] = self.matrix("expected")
             result["expect_met"] = self.expect_met
+        sampled = next((entry.checked_points for entry in self.derivatives() if entry.checked_points is not None), None)
+        if sampled is not None:  # one sample for every entry
+            result["checked_points"] = list(sampled)
         return result
 
 
