@@ -338,20 +338,19 @@ def memory(settings: Settings) -> list[Row]:
     floor, _ = peaks(IMPORT_FLOOR)
     floor_mib = median(floor) * KIB / MIB
     rows = []
-    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
-        for name, args in workloads.command_lines(workloads.case_file(Path(folder))).items():
-            command = cli_command() + args
-            try:
-                kib, codes = peaks(command)
-            except BenchmarkError as error:
-                rows.append(error_row("memory", f"memory: {name}", str(error)))
-                continue
-            mib = median(kib) * KIB / MIB
-            notes = [f"{shown(command)} exited {sorted(codes)}"] if codes != {0} else []
-            rows.append(
-                Row("memory", f"memory: {name} vs import floor", "MiB", mib, floor_mib, mib / floor_mib, None,
-                    notes=notes, samples={"max_rss_kib": kib, "floor_max_rss_kib": floor, "command": args})
-            )
+    for name, args in workloads.command_lines(workloads.SEEDS).items():
+        command = cli_command() + args
+        try:
+            kib, codes = peaks(command)
+        except BenchmarkError as error:
+            rows.append(error_row("memory", f"memory: {name}", str(error)))
+            continue
+        mib = median(kib) * KIB / MIB
+        notes = [f"{shown(command)} exited {sorted(codes)}"] if codes != {0} else []
+        rows.append(
+            Row("memory", f"memory: {name} vs import floor", "MiB", mib, floor_mib, mib / floor_mib, None,
+                notes=notes, samples={"max_rss_kib": kib, "floor_max_rss_kib": floor, "command": args})
+        )
     return rows
 
 

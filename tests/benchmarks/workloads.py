@@ -166,32 +166,8 @@ def hessian_point(n: int) -> dict[str, float]:
 
 # ------------------------------------------------------------------ memory
 
-SMALL_CASES = """\
-[[case]]
-name = "quadratic"
-expr = "6*x**2 + 2*x + 4"
-at = { x = 3 }
-value = 64
-grad = { x = 38 }
-
-[[case]]
-name = "two variables"
-expr = "x**2*y + sin(y)"
-at = { x = 1, y = 0 }
-grad = { x = 0, y = 2 }
-"""
-
-SEEDS = Path("/work/shared/cases/seeds.toml")
-
-
-def case_file(folder: Path) -> Path:
-    """The project's seed cases where present, else a small case file written
-    into `folder` (a temporary directory)."""
-    if SEEDS.is_file():
-        return SEEDS
-    path = folder / "cases.toml"
-    path.write_text(SMALL_CASES)
-    return path
+# The acceptance seeds in this repository (the same cases as the project's shared seeds).
+SEEDS = Path(__file__).resolve().parent.parent / "cases" / "seeds.toml"
 
 
 def command_lines(cases: Path) -> dict[str, list[str]]:
