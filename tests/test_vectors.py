@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from autodiff import api
+from autodiff import api, witnesses
 from autodiff.cli import main
 from autodiff.points import Grid, is_vector
 from autodiff.results import Values, json_number
@@ -78,7 +78,7 @@ def test_grid_results_are_values_equal_to_the_pointwise_answers():
 
 @pytest.fixture
 def small_sample(monkeypatch):
-    monkeypatch.setattr(api, "WITNESS_POINTS", 50)
+    monkeypatch.setattr(witnesses, "WITNESS_POINTS", 50)
 
 
 def test_a_large_point_is_checked_at_a_sample_and_differentiated_everywhere(small_sample):
@@ -132,7 +132,7 @@ def test_grid_leaves_share_one_tensor_per_dtype():
 
 
 def test_the_finite_mask_shortcut_agrees_with_isfinite():
-    from autodiff.api import _finite
+    from autodiff.witnesses import _finite
 
     cases = [
         torch.linspace(-5, 5, 10_000, dtype=torch.float64),

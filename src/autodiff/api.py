@@ -22,13 +22,10 @@ from autodiff.results import (
     GraphReport,
     PartialResult,
     PlotReport,
-    Values,
     as_tensor,
-    derivative_label,
-    number_text,
-    shortened,
-    subscript,
+    numbers,
 )
+from autodiff.witnesses import Witnesses, symbolic_text
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -68,7 +65,7 @@ class _Problem:
     Every command is a list of derivative tasks, (output, sequence): which
     expression (a Jacobian has several) and which differentiation sequence.
     Autograd answers them, SymPy answers them under one deadline, and
-    `_Witnesses` compares the answers with finite differences.
+    `Witnesses` compares the answers with finite differences.
     """
 
     exprs: list
@@ -98,10 +95,10 @@ class _Problem:
             return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic)))
         program = self.program()
         value, autograd = self._autograd(program, sequences, weights)
-        results = _Witnesses(self, program, weights).cross_check(
+        results = Witnesses(self, program, weights).cross_check(
             tasks, list(autograd.values()), symbolic, warnings, [value]
         )
-        return _numbers(value), dict(zip(sequences, results))
+        return numbers(value), dict(zip(sequences, results))
 
     def program(self):
         from autodiff.lowering import compile_expressions
@@ -110,7 +107,7 @@ class _Problem:
 
     @staticmethod
     def symbolic_only(tasks, symbolic) -> list[DerivativeResult]:
-        return [DerivativeResult(list(sequence), symbolic=_text(s)) for (_, sequence), s in zip(tasks, symbolic)]
+        return [DerivativeResult(list(sequence), symbolic=symbolic_text(s)) for (_, sequence), s in zip(tasks, symbolic)]
 
     def leaves(self, requires_grad: bool, dtype: Optional[str] = None):
         """One tensor per variable; with `requires_grad`, new leaves over the
@@ -194,392 +191,6 @@ def _symbols(exprs) -> dict:
     from autodiff.symbolic import symbols_of
 
     return symbols_of(exprs)
-
-
-# Beyond this many elements, a vector point's witnesses (symbolic values and
-# finite differences) are computed at an evenly spaced sample of this many
-# elements; autograd, f and the domain and kink checks cover every element.
-WITNESS_POINTS = 10_000
-
-
-class _Witnesses:
-    """The symbolic and finite-difference sides at one point, set up once."""
-
-    def __init__(self, problem: _Problem, program, weights=None):
-        import torch
-
-        self.problem = problem
-        self.program = program
-        self.dtype = getattr(torch, problem.dtype)
-        self.plain = problem.leaves(requires_grad=False)
-        # float64 leaves for finite differences: the same tensors when the point is float64 already.
-        self.float64 = self.plain if self.dtype == torch.float64 else problem.leaves(False, dtype="float64")
-        self.weights = weights
-
-    def sample(self, size: Optional[int]) -> Optional[range]:
-        """The elements the witnesses are computed at: all (None), or, beyond
-        WITNESS_POINTS elements, every step-th from the first."""
-        if size is None or size <= WITNESS_POINTS:
-            return None
-        return range(0, size, -(-size // WITNESS_POINTS))
-
-    def at(self, sample: Optional[range]) -> "_Witnesses":
-        """These witnesses at the sampled elements only (themselves for None)."""
-        if sample is None:
-            return self
-        import torch
-
-        index = torch.arange(sample.start, sample.stop, sample.step)
-
-        def take(tensor):
-            return tensor if tensor is None or tensor.dim() == 0 else tensor[..., index]
-
-        sampled = object.__new__(_Witnesses)
-        sampled.problem, sampled.program, sampled.dtype = self.problem, self.program, self.dtype
-        sampled.plain = {name: take(tensor) for name, tensor in self.plain.items()}
-        sampled.float64 = {name: take(tensor) for name, tensor in self.float64.items()}
-        sampled.weights = take(self.weights)
-        return sampled
-
-    def weighted(self, tensor):
-        return tensor if self.weights is None else tensor * self.weights
-
-    def symbolic_values(self, derivatives, shape, warnings) -> list:
-        """Each symbolic derivative evaluated at the point (None where there is none),
-        all in one compiled program."""
-        from autodiff.lowering import compile_expressions
-
-        present = [index for index, d in enumerate(derivatives) if d is not None]
-        values: list = [None] * len(derivatives)
-        if not present:
-            return values
-        try:
-            program = compile_expressions([derivatives[index][0] for index in present])
-        except UnsupportedError:
-            # Find the derivatives torch cannot evaluate (each once: a Hessian
-            # mirrors its entries); evaluate the others.
-            evaluated: dict = {}
-            for index in present:
-                expr, text = derivatives[index]
-                if expr not in evaluated:
-                    try:
-                        evaluated[expr] = self._evaluate(compile_expressions([expr]), shape)[0]
-                    except UnsupportedError as error:
-                        evaluated[expr] = None
-                        warnings.append(f"the symbolic derivative {text} could not be evaluated: {error.message}")
-                values[index] = evaluated[expr]
-            return values
-        for index, value in zip(present, self._evaluate(program, shape)):
-            values[index] = value
-        return values
-
-    def _evaluate(self, program, shape):
-        import torch
-
-        with torch.no_grad():
-            return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
-
-    def cross_check(self, tasks, autograd: list, symbolic: list, warnings, f_values: list) -> list[DerivativeResult]:
-        """Compare each task's autograd value with its symbolic value and a
-        finite difference; all tasks at once, as tensors with a task dimension.
-
-        Not compared (design §6), each with a warning: points where f is not
-        finite (outside its domain), points where the derivative does not
-        exist (a kink: left and right derivatives differ), and points where
-        the derivative is not finite on every side that computed it.
-        `f_values`: each output's value at the point.
-        """
-        import torch
-
-        from autodiff.checks import Tolerance, finite_differences
-        from autodiff.kinks import find_kinks
-
-        if not tasks:  # a constant at an empty point: nothing to differentiate
-            return []
-        tolerance = self.problem.tolerance
-        # (tasks, *shape): a vector point's one task as a view, not a copy of its 80 MB.
-        single = len(autograd) == 1 and autograd[0].dim() > 0 and autograd[0].is_contiguous()
-        values = (autograd[0].unsqueeze(0) if single else torch.stack(autograd)).to(torch.float64)
-        shape = values.shape[1:]
-        per_task = (len(tasks), *([1] * len(shape)))
-        # On a large vector point the witnesses run at a sample of its elements.
-        sample = self.sample(shape[0] if shape else None)
-        sampled = self.at(sample)
-
-        def at_sample(tensor):  # a (tasks, *shape) tensor's sampled elements
-            return tensor if sample is None else tensor[:, sample.start : sample.stop : sample.step]
-
-        values_s = at_sample(values)
-        witness = finite_differences(self.program, sampled.float64, tasks)
-        if sampled.weights is not None:
-            weights = sampled.weights.to(torch.float64)
-            witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
-        symbolic_values = sampled.symbolic_values(symbolic, values_s.shape[1:], warnings)
-        present = {index for index, value in enumerate(symbolic_values) if value is not None}
-        exact = torch.full_like(values_s, torch.nan)
-        for index in present:
-            exact[index] = symbolic_values[index].to(torch.float64)
-
-        f_defined = [_finite(f.detach().to(torch.float64)).expand(shape) for f in f_values]
-        undefined = torch.stack([~f_defined[output] for output, _ in tasks])
-        kinks = find_kinks(
-            self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
-        )
-        if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
-            kinks.mask &= ~undefined.reshape(kinks.mask.shape)
-        kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
-        # Infinite: autograd is, and so is symbolic where it was evaluated.
-        infinite = ~_finite(values) & ~undefined & ~kinked
-        at_sample(infinite)[...] &= ~torch.isfinite(exact)
-        # At a switch SymPy may have no value where the derivative exists
-        # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
-        at_switch = torch.zeros_like(undefined) if kinks is None else kinks.candidates.view(undefined.shape)
-        with_symbolic = torch.tensor([index in present for index in range(len(tasks))]).view(per_task)
-        no_symbolic = torch.zeros_like(undefined)
-        at_sample(no_symbolic)[...] = (
-            at_sample(at_switch) & with_symbolic & torch.isnan(exact) & torch.isfinite(values_s)
-            & ~at_sample(undefined) & ~at_sample(kinked)
-        )
-        missing = undefined | kinked | infinite  # the derivative does not exist
-        excluded = missing | no_symbolic
-        excluded_s = at_sample(excluded)
-
-        def verdicts(close):
-            flat_close, flat_excluded = close.reshape(len(tasks), -1), excluded_s.reshape(len(tasks), -1)
-            ok = (flat_close | flat_excluded).all(dim=1).tolist()
-            compared = (~flat_excluded).any(dim=1).tolist()
-            return [verdict if any_compared else None for verdict, any_compared in zip(ok, compared)]
-
-        # Each task's finite-difference tolerance depends on its order: one per row.
-        loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
-        rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
-        atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
-        numeric_agree = verdicts(witness.agrees_with(values_s, Tolerance(rtol, atol)))
-        symbolic_agree = verdicts(tolerance.close(values_s, exact))
-        agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
-
-        autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
-        differentiable = _rows_of_flags(~missing)
-        sided = _one_sided_rows(kinks, kinked, values, shape)
-        results, unresolved = [], []
-        for index, (_, sequence) in enumerate(tasks):
-            result = DerivativeResult(
-                list(sequence),
-                autograd=autograd_rows[index],
-                symbolic=_text(symbolic[index]),
-                symbolic_value=exact_rows[index] if index in present else None,
-                numeric=numeric_rows[index],
-                agree=agree[index],
-                numeric_agree=numeric_agree[index],
-                differentiable=differentiable[index],
-                checked_points=sample,
-                **sided[index],
-            )
-            if index in present and result.agree and not result.numeric_agree:
-                unresolved.append((self.label(tasks[index]), witness.estimate[index]))
-            results.append(result)
-        if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
-            # The warnings name an element of the whole point: symbolic values by element, nan where not sampled.
-            spread = torch.full_like(values, torch.nan)
-            at_sample(spread)[...] = exact
-            exact = spread
-        warnings.extend(self.domain_warnings(tasks, f_values, undefined))
-        warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
-        warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))
-        warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
-        if unresolved:
-            warnings.append(_finite_difference_warning(unresolved))
-        return results
-
-    def where(self, element: int) -> str:
-        """The point, or the element of a vector point, as `x=-1, y=2`."""
-        size = self.problem.point.size
-        parts = [f"{name}={_shown(value, element)}" for name, value in self.float64.items()]
-        return ", ".join(parts) + (f" (point [{element}])" if size is not None else "")
-
-    @staticmethod
-    def _elements(mask) -> tuple[int, int]:
-        """The first element where `mask` holds, and how many more there are."""
-        flat = mask.reshape(-1).nonzero().flatten()
-        return int(flat[0]), len(flat) - 1
-
-    def _function(self, output: int) -> str:
-        return f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
-
-    def domain_warnings(
-        self, tasks, f_values, undefined, consequence: str = "its derivatives are not compared"
-    ) -> list[str]:
-        """Per output where f is not finite: the operation that made it so, and where."""
-        from autodiff.domains import find_culprit
-
-        found = []
-        for output in dict.fromkeys(output for output, _ in tasks):
-            rows = [index for index, (o, _) in enumerate(tasks) if o == output]
-            mask = undefined[rows[0]]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            culprit = find_culprit(self.program, self.plain, output, element, self.dtype)
-            value = _shown(f_values[output], element)
-            where = self.where(element) + _more_points(more)
-            cause = culprit.describe(where) if culprit else f"{self._function(output)} is {value} at {where}"
-            found.append(f"{cause}; {self._function(output)} is not defined there and {consequence}")
-        return found
-
-    def _kink_warnings(self, tasks, kinks, values, exact, present) -> list[str]:
-        from autodiff.kinks import convention
-
-        if kinks is None or not bool(kinks.mask.any()):
-            return []
-        found = []
-        for index, task in enumerate(tasks):
-            mask = kinks.mask[index]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            left, right = float(kinks.left[index, element]), float(kinks.right[index, element])
-            autograd = float(values[index].reshape(-1)[element])
-            side = convention(autograd, left, right)
-            gives = f"autograd gives {number_text(autograd)}" + (
-                f" (the {side}-hand derivative)" if side in ("left", "right") else " (their average)" if side == "average" else ""
-            )
-            if index in present:
-                gives += f", SymPy {_shown(exact[index], element)}"
-            found.append(
-                f"{self.label(task)} does not exist at {self.where(element)}{_more_points(more)}, where "
-                f"{shortened(str(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
-                f"right {number_text(right)}); {gives}"
-            )
-        return _capped_warnings(found, "more derivatives do not exist at the point")
-
-    def _no_symbolic_warnings(self, tasks, no_symbolic, values, symbolic) -> list[str]:
-        found = []
-        for index, task in enumerate(tasks):
-            if bool(no_symbolic[index].any()):
-                element, more = self._elements(no_symbolic[index])
-                found.append(
-                    f"{self.label(task)} at {self.where(element)}{_more_points(more)}: SymPy's "
-                    f"{shortened(symbolic[index][1])} has no value there (a switch point); autograd gives "
-                    f"{_shown(values[index], element)}, not compared"
-                )
-        return _capped_warnings(found, "more derivatives have no symbolic value at the point")
-
-    def _infinite_warnings(self, tasks, infinite, values, exact, symbolic) -> list[str]:
-        from autodiff.domains import find_culprit
-        from autodiff.lowering import compile_expressions
-
-        found = []
-        for index, task in enumerate(tasks):
-            mask = infinite[index]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            autograd = _shown(values[index], element)
-            where = self.where(element) + _more_points(more)
-            sides = f"autograd {autograd}"
-            culprit = None
-            if symbolic[index] is not None:
-                sides += f", symbolic {_shown(exact[index], element)}"
-                culprit = find_culprit(compile_expressions([symbolic[index][0]]), self.plain, 0, element, self.dtype)
-            cause = f"; in {shortened(symbolic[index][1])}, {culprit.describe()}" if culprit else ""
-            found.append(f"{self.label(task)} is not finite at {where} and is not compared ({sides}{cause})")
-        return _capped_warnings(found, "more derivatives are not finite at the point")
-
-    def label(self, task) -> str:
-        output, sequence = task
-        function = f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
-        return derivative_label(sorted(sequence) if len(sequence) == 2 else sequence, function)
-
-
-def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
-    """Per task: left, right and convention at the kinks (None elsewhere),
-    shaped like the point's numbers; empty where the task has no kink."""
-    from autodiff.kinks import convention
-
-    if kinks is None or not bool(kinked.any()):
-        return [{} for _ in range(len(values))]
-    rows = []
-    for index in range(len(values)):
-        if not bool(kinked[index].any()):
-            rows.append({})
-            continue
-        lefts, rights = kinks.left[index].tolist(), kinks.right[index].tolist()
-        autograd = values[index].reshape(-1).tolist()
-        flags = kinks.mask[index].tolist()
-        left = [l if flag else None for l, flag in zip(lefts, flags)]
-        right = [r if flag else None for r, flag in zip(rights, flags)]
-        sides = [convention(a, l, r) if flag else None for a, l, r, flag in zip(autograd, lefts, rights, flags)]
-        if not shape:
-            left, right, sides = left[0], right[0], sides[0]
-        rows.append({"left": left, "right": right, "convention": sides})
-    return rows
-
-
-def _finite(tensor):
-    """torch.isfinite, with a shortcut for the usual case: when the sum is
-    finite every element is (a nan or an infinity makes any sum non-finite),
-    and one pass over a large point replaces isfinite's several."""
-    import torch
-
-    if tensor.numel() > 4096 and bool(torch.isfinite(tensor.sum())):
-        return torch.ones(tensor.shape, dtype=torch.bool)
-    return torch.isfinite(tensor)
-
-
-def _rows_of_flags(stacked) -> list:
-    """A (tasks, *shape) bool tensor as one bool (or Values of bools) per task."""
-    return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
-
-
-def _shown(tensor, element: int) -> str:
-    """One element of a tensor (a 0-d tensor broadcasts) as message text."""
-    flat = tensor.detach().reshape(-1)
-    return number_text(float(flat[element if flat.numel() > 1 else 0]))
-
-
-def _more_points(more: int) -> str:
-    return f" and at {more} other point{'s' if more > 1 else ''}" if more else ""
-
-
-def _capped_warnings(found: list[str], rest: str, keep: int = 5) -> list[str]:
-    """Distinct warnings (a Hessian's mirrored entries give the same one), at most `keep` and a count."""
-    found = list(dict.fromkeys(found))
-    return found if len(found) <= keep else found[:keep] + [f"{len(found) - keep} {rest}"]
-
-
-def _rows_of(stacked):
-    """A (tasks, *shape) tensor as one float (or Values, over a vector point) per task."""
-    stacked = stacked.detach().double()
-    return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
-
-
-def _finite_difference_warning(unresolved) -> str:
-    """One warning for every derivative whose finite difference disagrees
-    with autograd and symbolic, which agree with each other."""
-    import torch
-
-    labels = list(dict.fromkeys(label for label, _ in unresolved))  # ∂²f/∂x∂y and ∂²f/∂y∂x: one estimate
-    listed = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-    finite = [bool(torch.isfinite(estimate).all()) for _, estimate in unresolved]
-    if not any(finite):
-        where = "at some points" if any(bool(torch.isfinite(e).any()) for _, e in unresolved) else "here"
-        return f"finite differences for {listed} are not finite {where}: the function is not finite near the point"
-    return (
-        f"finite differences disagree with autograd and symbolic for {listed} "
-        "(a kink, a discontinuity or a steep function near the point?)"
-    )
-
-
-def _text(symbolic) -> Optional[str]:
-    return None if symbolic is None else symbolic[1]
-
-
-def _numbers(tensor):
-    """A 0-d tensor as a float, a vector as Values."""
-    if tensor is None:
-        return None
-    values = tensor.detach().double()
-    return values.item() if values.dim() == 0 else Values(values)
 
 
 def _check_expectations(results: dict[str, DerivativeResult], expect: Point, tolerance) -> None:
@@ -867,19 +478,19 @@ def hessian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
-    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
+    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
     curvature = _Curvature(matrix, gradient, problem.tolerance)
     return HessianResult(
         entries=entries,
-        gradient=[_numbers(g) for g in gradient],
+        gradient=[numbers(g) for g in gradient],
         symmetric=curvature.symmetric,
         eigenvalues=curvature.eigenvalues,
         definiteness=curvature.definiteness,
         critical_point=curvature.critical_point,
         **fields,
-        **prepared.fields(_numbers(value), results, warnings),
+        **prepared.fields(numbers(value), results, warnings),
     )
 
 
@@ -931,10 +542,10 @@ def jacobian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
-    results = _Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
+    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
     entries = _square(results, len(names))
     _meet_expectations(entries, expected, problem.tolerance)
-    value = [_numbers(v) for v in values]
+    value = [numbers(v) for v in values]
     return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings))
 
 
@@ -1033,7 +644,7 @@ class _Curvature:
             self.KINDS.get(kind) if is_critical else None for kind, is_critical in zip(kinds, critical.tolist())
         ]
         columns = eigenvalues.transpose(0, 1)  # (n, points): every number a list over the points
-        self.eigenvalues = [_numbers(column) if vector else column.item() for column in columns]
+        self.eigenvalues = [numbers(column) if vector else column.item() for column in columns]
         self.definiteness = kinds if vector else kinds[0]
         self.critical_point = points if vector else points[0]
 
@@ -1092,7 +703,7 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     warnings = []
     if output is None:
         warnings.append("the output does not require grad (a constant, or everything detached): there is no graph")
-    fields = prepared.fields(_numbers(value), [], warnings)
+    fields = prepared.fields(numbers(value), [], warnings)
     del fields["checked_by"], fields["dtype"]
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
 
@@ -1164,7 +775,7 @@ def plot(
     current = program(leaves, dtype).expand(points)
     f = current.detach()
     curves = []
-    witnesses = _Witnesses(problem, program)
+    witnesses = Witnesses(problem, program)
     undefined = ~torch.isfinite(f).unsqueeze(0)
     if bool(undefined.any()):
         warnings += witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
@@ -1190,7 +801,7 @@ def plot(
     # plot makes no finite-difference check: without SymPy the curves are not compared.
     warnings = [w.replace("finite differences decided agreement", "the curves are not compared") for w in warnings]
     return PlotReport(
-        expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=_numbers(f),
+        expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
 
@@ -1201,8 +812,8 @@ def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
     curve = {
         "order": k,
         "label": "f" + PRIMES[k],
-        "autograd": _numbers(autograd),
-        "symbolic": _text(symbolic),
+        "autograd": numbers(autograd),
+        "symbolic": symbolic_text(symbolic),
         "symbolic_values": None,
         "max_abs_difference": None,
         "agree": None,
@@ -1211,7 +822,7 @@ def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
         exact = exact.to(torch.float64)
         both = torch.isfinite(exact) & torch.isfinite(autograd)
         difference = (autograd.to(torch.float64) - exact).abs()[both]
-        curve["symbolic_values"] = _numbers(exact)
+        curve["symbolic_values"] = numbers(exact)
         curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
         # Where SymPy has no value and autograd has one (2*DiracDelta(x) at a
         # kink of abs), there is nothing to compare: counted, not a mismatch.

@@ -54,6 +54,14 @@ def as_tensor(value, dtype):
     return torch.tensor(value.tolist() if isinstance(value, Vector) else value, dtype=dtype)
 
 
+def numbers(tensor):
+    """A 0-d tensor as a float, a vector as Values."""
+    if tensor is None:
+        return None
+    values = tensor.detach().double()
+    return values.item() if values.dim() == 0 else Values(values)
+
+
 def json_number(value: Any) -> Any:
     """Floats (or nested lists of them) with non-finite values as strings."""
     if type(value) is float:  # the common case first: isinstance on the Vector ABC is slow
