@@ -317,7 +317,7 @@ def test_too_few_positional_expectations_are_exit_2():
 def test_symbolic_timeout_inf_means_no_limit():
     result, report = invoke_json("grad", "x^2", "--at", "x=1", "--symbolic-timeout", "inf")
     assert result.exit_code == 0
-    assert report["checked_by"] == "symbolic" and report["warnings"] == []
+    assert report["checked_by"] == "exact" and report["warnings"] == []
 
 
 def test_grad_output_accepts_brackets():

@@ -102,7 +102,7 @@ def assert_matrix(result, expected, order: int):
 def assert_clean(result):
     assert result.agree is True, result.to_json()
     assert result.exit_code == 0
-    assert result.checked_by == "symbolic"
+    assert result.checked_by == "exact"
     assert result.warnings == [], result.warnings
 
 

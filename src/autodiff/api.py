@@ -25,7 +25,7 @@ from autodiff.results import (
     as_tensor,
     numbers,
 )
-from autodiff.witnesses import Witnesses, symbolic_text
+from autodiff.witnesses import JUDGES, Witnesses, symbolic_text
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -76,6 +76,7 @@ class _Problem:
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
     limits: Limits = DEFAULT_LIMITS
+    exact: bool = True  # the exact witness (ball arithmetic) judges where it has a value
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -85,20 +86,20 @@ class _Problem:
         return self.exprs[0]
 
     def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
-        """Value and a DerivativeResult for each differentiation sequence of the one expression."""
+        """Value, a DerivativeResult for each differentiation sequence of the one
+        expression, and the Witnesses that judged them (None without a point)."""
         tasks = [(0, list(sequence)) for sequence in sequences.values()]
         weights = None if self.point is None else self.grad_output_tensor()  # validated before SymPy works
         symbolic = self.symbolic_derivatives(
             lambda: [symbolic_derivative(self.expr, sequence) for _, sequence in tasks], len(tasks), warnings
         )
         if self.point is None:
-            return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic)))
+            return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic))), None
         program = self.program()
         value, autograd = self._autograd(program, sequences, weights)
-        results = Witnesses(self, program, weights).cross_check(
-            tasks, list(autograd.values()), symbolic, warnings, [value]
-        )
-        return numbers(value), dict(zip(sequences, results))
+        witnesses = Witnesses(self, program, weights)
+        results = witnesses.cross_check(tasks, list(autograd.values()), symbolic, warnings, [value])
+        return numbers(value), dict(zip(sequences, results)), witnesses
 
     def program(self):
         from autodiff.lowering import compile_expressions
@@ -222,6 +223,7 @@ class _Options:
     grad_output: Optional[Sequence[float]] = None
     symbolic: bool = True
     symbolic_timeout: float = 5.0
+    exact: bool = True
     rtol: Optional[float] = None
     atol: Optional[float] = None
     limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
@@ -305,7 +307,7 @@ def _prepare(
     grad_output = list(grad_output) if grad_output else None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
-        options.limits,
+        options.limits, options.exact,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
 
@@ -325,19 +327,27 @@ class _Prepared:
         point = self.problem.point
         return natural_order(set(self.variables) | set(point.values if point else ()))
 
-    def fields(self, value, derivatives: Sequence[DerivativeResult], warnings) -> dict:
-        """The fields every point result shares."""
+    def fields(self, value, derivatives: Sequence[DerivativeResult], warnings, witnesses=None) -> dict:
+        """The fields every point result shares; `witnesses` (after its
+        cross_check) gives f's exact value."""
         point = self.problem.point
         symbolic_used = any(d.symbolic_value is not None for d in derivatives)
+        judges = [d.checked_by for d in derivatives if d.checked_by is not None]
+        checked_by = min(judges, key=JUDGES.index) if judges else "symbolic" if symbolic_used else "numeric"
+        checks = getattr(witnesses, "value_checks", None) or [{}]
+        if len(self.problem.exprs) > 1:  # a Jacobian: one value per function
+            checks = [{key: [check.get(key) for check in checks] for key in ("value_exact", "value_digits")}]
         return {
             "expression": self.text,
             "variables": list(self.variables),
             "at": None if point is None else dict(point.values),
             "value": value,
-            "checked_by": None if point is None else ("symbolic" if symbolic_used else "numeric"),
+            "checked_by": None if point is None else checked_by,
             "warnings": warnings,
             "dtype": self.problem.dtype,
+            **checks[0],
         }
+
 
 
 def _names(wrt) -> Optional[list[str]]:
@@ -376,7 +386,7 @@ def grad(
     """Value and first partials of `expression` at `at`, or its `order`-th
     pure partials; without `at`, the symbolic derivatives alone.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -387,10 +397,11 @@ def grad(
     prepared = _prepare(expression, at, wrt, expect, settings)
     names = prepared.columns(wrt)
     warnings: list[str] = []
-    value, results = prepared.problem.derivatives({name: [name] * order for name in names}, warnings)
+    value, results, witnesses = prepared.problem.derivatives({name: [name] * order for name in names}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, names), prepared.problem.tolerance)
-    return GradResult(order=order, gradient=results, **prepared.fields(value, list(results.values()), warnings))
+    fields = prepared.fields(value, list(results.values()), warnings, witnesses)
+    return GradResult(order=order, gradient=results, **fields)
 
 
 def partial(
@@ -404,7 +415,7 @@ def partial(
     """One partial derivative; `wrt` is the differentiation sequence, as in
     sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -420,10 +431,11 @@ def partial(
             )
         wrt = variables
     warnings: list[str] = []
-    value, results = prepared.problem.derivatives({PARTIAL: list(wrt)}, warnings)
+    value, results, witnesses = prepared.problem.derivatives({PARTIAL: list(wrt)}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), prepared.problem.tolerance)
-    return PartialResult(partial=results[PARTIAL], **prepared.fields(value, list(results.values()), warnings))
+    fields = prepared.fields(value, list(results.values()), warnings, witnesses)
+    return PartialResult(partial=results[PARTIAL], **fields)
 
 
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results
@@ -443,7 +455,7 @@ def hessian(
     Columns are `wrt`, or every variable in natural order. Without `at`, the
     symbolic Hessian alone. `expect`: a matrix, [[4, 2], [2, 12]] or "4,2,2,12".
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -478,7 +490,8 @@ def hessian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
-    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
+    witnesses = Witnesses(problem, program)
+    results = witnesses.cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
     curvature = _Curvature(matrix, gradient, problem.tolerance)
@@ -490,7 +503,7 @@ def hessian(
         definiteness=curvature.definiteness,
         critical_point=curvature.critical_point,
         **fields,
-        **prepared.fields(numbers(value), results, warnings),
+        **prepared.fields(numbers(value), results, warnings, witnesses),
     )
 
 
@@ -507,7 +520,7 @@ def jacobian(
     differences. Columns are `wrt`, or every variable in natural order.
     Without `at`, the symbolic Jacobian alone. `expect`: a matrix.
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -542,11 +555,12 @@ def jacobian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
-    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
+    witnesses = Witnesses(problem, program)
+    results = witnesses.cross_check(tasks, autograd, symbolic, warnings, list(values))
     entries = _square(results, len(names))
     _meet_expectations(entries, expected, problem.tolerance)
     value = [numbers(v) for v in values]
-    return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings))
+    return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings, witnesses))
 
 
 def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Options) -> list[str]:
@@ -725,7 +739,7 @@ def plot(
     differentiates the whole grid at once (backward on the sum); the symbolic
     derivative is evaluated on the same grid and compared.
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     from autodiff.points import grid, parse_range
 

@@ -508,7 +508,7 @@ def _report_failures(report) -> list[Failure]:
     from autodiff.results import MatrixReport
 
     failures = []
-    if report.derivatives() and report.checked_by != "symbolic":
+    if report.derivatives() and report.checked_by == "numeric":
         why = "; ".join(report.warnings) or "SymPy gave no derivative"
         failures.append(Failure("symbolic", "no symbolic", f"no symbolic derivative to compare with: {why}"))
     for label, derivative in _labelled(report, isinstance(report, MatrixReport)):
@@ -542,7 +542,13 @@ def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
     if derivative.symbolic is not None:
         parts.append(f"symbolic {derivative.symbolic} = {format_number(derivative.symbolic_value)}")
     parts.append(f"finite diff. {format_number(derivative.numeric)}")
-    verdict = "" if reason == "expected" else " (autograd and symbolic disagree)"
+    if derivative.exact is not None:
+        exact = derivative.exact if isinstance(derivative.exact, str) else "[" + ", ".join(map(str, derivative.exact)) + "]"
+        parts.append(f"exact {exact}")
+    inaccurate = derivative.checked_by == "exact"
+    verdict = "" if reason == "expected" else " (autograd is inaccurate" + (
+        f": {derivative.cause})" if derivative.cause else ")"
+    ) if inaccurate else " (autograd and symbolic disagree)"
     return f"{label}: " + ", ".join(parts) + verdict
 
 

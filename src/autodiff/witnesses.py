@@ -9,10 +9,14 @@ every point it leaves out (outside f's domain, a kink, an infinity).
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from autodiff.errors import UnsupportedError
-from autodiff.results import DerivativeResult, Values, derivative_label, number_text, shortened, subscript
+from autodiff.limits import raise_hint
+from autodiff.results import EXACT_KEYS, DerivativeResult, Values, derivative_label, number_text, shortened, subscript
+
+EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the cause is one per derivative
 
 # Beyond this many elements, a vector point's witnesses (symbolic values and
 # finite differences) are computed at an evenly spaced sample of this many
@@ -134,29 +138,37 @@ class Witnesses:
             witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
         symbolic_values = sampled.symbolic_values(symbolic, values_s.shape[1:], warnings)
         present = {index for index, value in enumerate(symbolic_values) if value is not None}
-        exact = torch.full_like(values_s, torch.nan)
+        symbolic_s = torch.full_like(values_s, torch.nan)
         for index in present:
-            exact[index] = symbolic_values[index].to(torch.float64)
+            symbolic_s[index] = symbolic_values[index].to(torch.float64)
 
         f_defined = [_finite(f.detach().to(torch.float64)).expand(shape) for f in f_values]
         undefined = torch.stack([~f_defined[output] for output, _ in tasks])
+        exact_side = self.exact_side(tasks, symbolic, sampled, values_s.shape[1:])
+        if exact_side is not None:
+            exact_values, known, beyond, real_f, indeterminate = exact_side.tensors(values_s.shape[1:])
+            # f overflowed or cancelled (inf − inf) in floats but has a true value: it is defined there.
+            at_sample(undefined)[...] &= ~torch.stack([real_f[output] for output, _ in tasks])
+        else:
+            exact_values = torch.full_like(values_s, torch.nan)
+            known = beyond = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
         kinks = find_kinks(
             self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
         )
         if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
             kinks.mask &= ~undefined.reshape(kinks.mask.shape)
         kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
-        # Infinite: autograd is, and so is symbolic where it was evaluated.
+        # Infinite: autograd is, and so is symbolic where it was evaluated, and there is no exact value.
         infinite = ~_finite(values) & ~undefined & ~kinked
-        at_sample(infinite)[...] &= ~torch.isfinite(exact)
+        at_sample(infinite)[...] &= ~torch.isfinite(symbolic_s) & ~known
         # At a switch SymPy may have no value where the derivative exists
         # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
         at_switch = torch.zeros_like(undefined) if kinks is None else kinks.candidates.view(undefined.shape)
         with_symbolic = torch.tensor([index in present for index in range(len(tasks))]).view(per_task)
         no_symbolic = torch.zeros_like(undefined)
         at_sample(no_symbolic)[...] = (
-            at_sample(at_switch) & with_symbolic & torch.isnan(exact) & torch.isfinite(values_s)
-            & ~at_sample(undefined) & ~at_sample(kinked)
+            at_sample(at_switch) & with_symbolic & torch.isnan(symbolic_s) & torch.isfinite(values_s)
+            & ~at_sample(undefined) & ~at_sample(kinked) & ~known
         )
         missing = undefined | kinked | infinite  # the derivative does not exist
         excluded = missing | no_symbolic
@@ -172,42 +184,220 @@ class Witnesses:
         loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
         rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
         atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
-        numeric_agree = verdicts(witness.agrees_with(values_s, Tolerance(rtol, atol)))
-        symbolic_agree = verdicts(tolerance.close(values_s, exact))
-        agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
+        numeric_close = witness.agrees_with(values_s, Tolerance(rtol, atol))
+        numeric_agree = verdicts(numeric_close)
+        # The verdict, element by element: the exact value judges where there
+        # is one; else the float symbolic value, unless it is an indeterminate
+        # form (0·∞ in x**y*log(x) at x = 0); else finite differences.
+        exact_close = tolerance.close(values_s, exact_values) & ~beyond
+        symbolic_usable = with_symbolic & ~indeterminate
+        symbolic_close = tolerance.close(values_s, symbolic_s)
+        judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
+        agree = verdicts(judged)
+        inaccurate = known & ~exact_close & ~excluded_s
 
-        autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
+        autograd_rows, numeric_rows, symbolic_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(symbolic_s)
         differentiable = _rows_of_flags(~missing)
         sided = _one_sided_rows(kinks, kinked, values, shape)
+        checks = self._exact_rows(exact_side, tasks, values_s, symbolic_s, present, known & ~excluded_s, exact_close)
+        judges = _judges(known, symbolic_usable.expand_as(known), excluded_s)
         results, unresolved = [], []
         for index, (_, sequence) in enumerate(tasks):
             result = DerivativeResult(
                 list(sequence),
                 autograd=autograd_rows[index],
                 symbolic=symbolic_text(symbolic[index]),
-                symbolic_value=exact_rows[index] if index in present else None,
+                symbolic_value=symbolic_rows[index] if index in present else None,
                 numeric=numeric_rows[index],
                 agree=agree[index],
                 numeric_agree=numeric_agree[index],
+                checked_by=judges[index],
                 differentiable=differentiable[index],
                 checked_points=sample,
                 **sided[index],
+                **checks[index],
             )
-            if index in present and result.agree and not result.numeric_agree:
+            if index in present and result.agree and not result.numeric_agree and not bool(known[index].all()):
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
         if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
             # The warnings name an element of the whole point: symbolic values by element, nan where not sampled.
             spread = torch.full_like(values, torch.nan)
-            at_sample(spread)[...] = exact
-            exact = spread
+            at_sample(spread)[...] = symbolic_s
+            symbolic_s = spread
         warnings.extend(self.domain_warnings(tasks, f_values, undefined))
-        warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
-        warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))
+        self.value_checks = self._value_checks(exact_side, f_values, sample, warnings)
+        if exact_side is not None:
+            warnings.extend(self._exact_warnings(exact_side, tasks, symbolic, values_s, inaccurate, sample, results))
+        warnings.extend(self._kink_warnings(tasks, kinks, values, symbolic_s, present))
+        warnings.extend(self._infinite_warnings(tasks, infinite, values, symbolic_s, symbolic))
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
+
+    def exact_side(self, tasks, symbolic, sampled, shape):
+        """The exact witness at the sampled elements (None when it is off)."""
+        if not self.problem.exact:
+            return None
+        from autodiff.exact import ExactSide
+
+        count = math.prod(shape)
+        columns = {name: _doubles(tensor, count) for name, tensor in sampled.plain.items()}
+        weights = [None] * count if sampled.weights is None else _doubles(sampled.weights, count)
+        derivatives = [None if s is None else s[0] for s in symbolic]
+        return ExactSide(
+            self.problem.exprs, derivatives, columns, count, weights, self.problem.limits, self.problem.symbolic_timeout
+        )
+
+    def _exact_rows(self, side, tasks, values_s, symbolic_s, present, compared, exact_close) -> list[dict]:
+        """Per task, the exact witness's fields of its DerivativeResult
+        (`compared`: where the exact value judged autograd)."""
+        if side is None:
+            return [{} for _ in tasks]
+        vector = values_s.dim() > 1
+        autograd = values_s.reshape(len(tasks), -1).tolist()
+        symbolic = symbolic_s.reshape(len(tasks), -1).tolist()
+        close = exact_close.reshape(len(tasks), -1).tolist()
+        compared = compared.reshape(len(tasks), -1).tolist()
+        rows = []
+        for task in range(len(tasks)):
+            fields: dict = {key: [] for key in EXACT_FIELDS}
+            for element in range(side.count):
+                ball = side.ball(task, element)
+                if ball is None:
+                    for key in EXACT_FIELDS:
+                        fields[key].append(None)
+                    continue
+                fields["exact"].append(ball.text())
+                fields["exact_digits"].append(ball.digits)
+                fields["exact_radius"].append(ball.radius_text())
+                fields["exact_source"].append("limit" if (task, element) in side.d_limits else "ball")
+                fields["autograd_digits"].append(ball.correct_digits(autograd[task][element]))
+                fields["symbolic_digits"].append(
+                    ball.correct_digits(symbolic[task][element]) if task in present else None
+                )
+                fields["accurate"].append(close[task][element] if compared[task][element] else None)
+            rows.append(fields if vector else {key: values[0] for key, values in fields.items()})
+        return rows
+
+    def _value_checks(self, side, f_values, sample, warnings) -> list[dict]:
+        """Per output, f's exact value and the correct digits of its float
+        value; warnings where f overflowed, lost digits, or is undefined as
+        written but has a limit."""
+        import torch
+
+        if side is None:
+            return [{} for _ in f_values]
+        checks = []
+        tolerance = self.problem.tolerance
+        for output, f in enumerate(f_values):
+            floats = f.detach().double().reshape(-1)
+            texts, digits, found = [], [], []
+            for element in range(side.count):
+                full = element if sample is None else sample[element]
+                value = float(floats[full if floats.numel() > 1 else 0])
+                ball = side.f_ball(output, element)
+                texts.append(None if ball is None else ball.text())
+                digits.append(None if ball is None else ball.correct_digits(value))
+                if ball is None or len(found) > 5:
+                    continue
+                where = self.where(full)
+                name = self._function(output)
+                limit = side.f_limits.get((output, element))
+                if limit is not None:
+                    found.append(
+                        f"{name} is undefined at {where} as written; its limit as {limit.describe()} is {ball.text()}"
+                    )
+                    continue
+                exact = ball.to_float()
+                close = math.isfinite(exact) and bool(
+                    tolerance.close(torch.tensor(value), torch.tensor(exact))
+                )
+                if close:
+                    continue
+                cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
+                kind = self.problem.dtype
+                if not math.isfinite(exact) or abs(exact) > torch.finfo(self.dtype).max:
+                    within = f" (in {cause.operation})" if cause is not None and cause.kind == "overflow" else ""
+                    found.append(f"{name} = {ball.text()} overflows {kind} at {where}{within}")
+                else:
+                    found.append(
+                        f"{name} = {number_text(value)} at {where} has {_digits_text(digits[-1])}: "
+                        f"the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
+                    )
+            warnings.extend(_capped_warnings(found, "more values of f lost digits"))
+            vector = sample is not None or floats.numel() > 1 or side.count > 1
+            checks.append({"value_exact": texts if vector else texts[0], "value_digits": digits if vector else digits[0]})
+        return checks
+
+    def _cause(self, expr, program, element: int, bits: int):
+        """Why floats lost digits computing `expr` (an output of `program`) at an element of the point."""
+        from autodiff.exact import find_cause
+
+        env = {name: tensor.reshape(-1)[element if tensor.numel() > 1 else 0] for name, tensor in self.plain.items()}
+        try:
+            return find_cause(expr, program, env, self.dtype, max(bits, 128))
+        except UnsupportedError:
+            return None
+
+    def _exact_warnings(self, side, tasks, symbolic, values_s, inaccurate, sample, results) -> list[str]:
+        """Where autograd is inaccurate (and why), where a derivative is a
+        limit, where SymPy's derivative is an indeterminate form, and what
+        the exact witness could not do."""
+        from autodiff.lowering import compile_expressions
+
+        found, limits, forms = [], [], []
+        for index, task in enumerate(tasks):
+            label = self.label(task)
+            if bool(inaccurate[index].any()):
+                element, more = self._elements(inaccurate[index])
+                full = element if sample is None else sample[element]
+                ball = side.ball(index, element)
+                autograd = float(values_s[index].reshape(-1)[element])
+                output = task[0]
+                cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
+                if cause is None and symbolic[index] is not None:
+                    cause = self._cause(symbolic[index][0], compile_expressions([symbolic[index][0]]), full, ball.bits)
+                results[index].cause = None if cause is None else str(cause)
+                digits = ball.correct_digits(autograd)
+                found.append(
+                    f"{label} is inaccurate at {self.where(full)}{_more_points(more)}: autograd gives "
+                    f"{number_text(autograd)} ({_digits_text(digits)}), the exact value is {ball.text()}"
+                    + (f"; {cause}" if cause else "")
+                )
+            for (task_index, element), limit in side.d_limits.items():
+                if task_index == index:
+                    full = element if sample is None else sample[element]
+                    limits.append(
+                        f"{label} is undefined at {self.where(full)} as written; its limit as {limit.describe()} "
+                        f"is {limit.ball.text()}"
+                    )
+            for task_index, element in sorted(side.indeterminate):
+                if task_index == index:
+                    full = element if sample is None else sample[element]
+                    forms.append(
+                        f"SymPy's {label} = {shortened(symbolic[index][1])} is an indeterminate form at "
+                        f"{self.where(full)} (nan as written); finite differences decided there"
+                    )
+        warnings = _capped_warnings(found, "more derivatives are inaccurate")
+        warnings += _capped_warnings(limits, "more limits")
+        warnings += _capped_warnings(forms, "more indeterminate forms")
+        if side.unsupported:
+            warnings.append(f"the exact witness cannot evaluate everything ({side.unsupported}); the other witnesses decided")
+        if side.evaluated < side.count:
+            seconds = self.problem.limits.max_exact_seconds
+            warnings.append(
+                f"the exact witness checked {side.evaluated} of {side.count} points within {seconds:g} s; "
+                f"the other witnesses decided at the rest ({raise_hint('exact-seconds')})"
+            )
+        capped = sum(1 for row in side.d_balls + side.f_balls for ball in row if ball is not None and ball.capped)
+        if capped:
+            warnings.append(
+                f"{capped} exact value{'s are' if capped > 1 else ' is'} not tight to 20 digits within "
+                f"{self.problem.limits.max_exact_bits} bits; the other witnesses decided there ({raise_hint('exact-bits')})"
+            )
+        return warnings
 
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
@@ -386,6 +576,41 @@ def _finite_difference_warning(unresolved) -> str:
         f"finite differences disagree with autograd and symbolic for {listed} "
         "(a kink, a discontinuity or a steep function near the point?)"
     )
+
+
+JUDGES = ("numeric", "symbolic", "exact")  # the witnesses, weakest first
+
+
+def _judges(known, symbolic_usable, excluded) -> list[Optional[str]]:
+    """Per task, the weakest witness that judged autograd at any compared
+    element: "exact", "symbolic" or "numeric" (None: nothing compared)."""
+    tasks = known.shape[0]
+    compared = ~excluded.reshape(tasks, -1)
+    known, symbolic_usable = known.reshape(tasks, -1), symbolic_usable.reshape(tasks, -1)
+    judges = []
+    for task in range(tasks):
+        where = compared[task]
+        if not bool(where.any()):
+            judges.append(None)
+        elif bool(known[task][where].all()):
+            judges.append("exact")
+        elif bool((known[task] | symbolic_usable[task])[where].all()):
+            judges.append("symbolic")
+        else:
+            judges.append("numeric")
+    return judges
+
+
+def _doubles(tensor, count: int) -> list[float]:
+    """A point's tensor (0-d broadcasts) as `count` Python floats (exact: float32 widens exactly)."""
+    values = tensor.detach().double().reshape(-1).tolist()
+    return values * count if len(values) == 1 and count > 1 else values
+
+
+def _digits_text(digits: Optional[int]) -> str:
+    if digits is None:
+        return "digits unknown beside a value of 0"
+    return "no correct digits" if digits == 0 else f"{digits} correct digit{'s' if digits > 1 else ''}"
 
 
 def symbolic_text(symbolic) -> Optional[str]:
