@@ -804,6 +804,7 @@ def plot(
             current = torch.zeros_like(current)
         # clone: the materialized zero gradient of a kink has no storage of its own
         curves.append(_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+    _judge_curves(curves, witnesses, symbolic, name, values, f, warnings)
     for curve in curves:
         if curve.get("symbolic_missing"):
             count = curve["symbolic_missing"]
@@ -818,6 +819,44 @@ def plot(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
+
+
+def _judge_curves(curves, witnesses, symbolic, name, x, f, warnings) -> None:
+    """The exact witness on the plot's grid: per curve, the points where
+    autograd lost digits beyond the tolerance, and the worst of them."""
+    import torch
+
+    from autodiff.results import number_text
+
+    side = witnesses.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, witnesses, (len(x),))
+    for curve in curves:
+        curve.update(exact_points=0, inaccurate_points=0, worst=None)
+    if side is None:
+        return
+    exact, known, beyond, _, _ = side.tensors((len(x),))
+    tolerance = witnesses.problem.tolerance
+    defined = torch.isfinite(f.to(torch.float64))
+    for index, curve in enumerate(curves):
+        autograd = as_tensor(curve["autograd"], torch.float64)
+        compared = known[index] & defined
+        wrong = compared & ~(tolerance.close(autograd, exact[index]) & ~beyond[index])
+        curve["exact_points"], curve["inaccurate_points"] = int(compared.sum()), int(wrong.sum())
+        if not bool(wrong.any()):
+            continue
+        digits = {int(i): side.ball(index, int(i)).correct_digits(float(autograd[i])) for i in wrong.nonzero().flatten()}
+        element = min(digits, key=lambda i: (digits[i] if digits[i] is not None else 17, i))
+        ball = side.ball(index, element)
+        curve["worst"] = {
+            "x": x[element], "autograd": float(autograd[element]), "exact": ball.text(),
+            "autograd_digits": digits[element],
+        }
+        curve["agree"] = False
+        count = curve["inaccurate_points"]
+        warnings.append(
+            f"{curve['label']}: autograd is inaccurate at {count} of {len(x)} points; the worst at {name}="
+            f"{number_text(x[element])}: autograd gives {number_text(float(autograd[element]))}, the exact value is "
+            f"{ball.text()}"
+        )
 
 
 def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:

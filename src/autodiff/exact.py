@@ -22,7 +22,7 @@ from decimal import Context, Decimal
 from typing import Any, Callable, Optional
 
 import sympy
-from flint import arb, ctx, fmpq, fmpz
+from flint import acb, arb, ctx, fmpq, fmpz
 
 from autodiff.errors import UnsupportedError
 from autodiff.functions import FUNCTIONS
@@ -132,12 +132,10 @@ def _dirac_delta(x, *order):
 
 
 def _polygamma(n, x):
-    # ψ⁽ⁿ⁾(x) = (-1)^(n+1) n! ζ(n+1, x): arb has the Hurwitz zeta, not polygamma.
-    order = int(n.mid().floor().unique_fmpz())
-    if order == 0:
+    # arb has only the digamma function; acb (complex balls) has polygamma.
+    if n.is_zero():
         return x.digamma()
-    sign = 1 if order % 2 else -1
-    return sign * arb(math.factorial(order)) * arb(order + 1).zeta(x)
+    return acb(x).polygamma(acb(n)).real
 
 
 def _min(*args):

@@ -203,12 +203,8 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     elif result.agree is None and any(_missing(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is False:
-        inaccurate = _capped([label for label, d in labelled if d.agree is False and d.checked_by == "exact"])
-        others = _capped([label for label, d in labelled if d.agree is False and d.checked_by != "exact"])
-        if inaccurate:
-            lines.append(Text(f"✗ autograd is inaccurate for {', '.join(inaccurate)}: see the exact value", style="bold red"))
-        if others:
-            lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(others)}", style="bold red"))
+        names = _capped([label for label, d in labelled if d.agree is False])
+        lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
     sampled = next((d.checked_points for _, d in labelled if d.checked_points is not None), None)
     if sampled is not None:
         lines.append(Text(
@@ -454,6 +450,13 @@ def render_plot(result, console: Console, width: Optional[int] = None, height: O
         if mismatches:
             shown += f" where both are finite; {mismatches} point(s) where only one is"
         console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
+        worst = curve.get("worst")
+        if worst is not None:
+            console.print(Text(
+                f"  autograd is inaccurate at {curve['inaccurate_points']} of {curve['exact_points']} points with an exact "
+                f"value; the worst at {result.variable} = {format_number(worst['x'])}: {format_number(worst['autograd'])}, "
+                f"exactly {worst['exact']}", style="bold red"
+            ), soft_wrap=True)
 
 
 def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:

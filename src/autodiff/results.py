@@ -319,6 +319,7 @@ class MatrixReport(PointReport):
             "numeric": self.matrix("numeric"),
             "entry_agree": self.matrix("agree"),
             "differentiable": self.matrix("differentiable"),
+            **{key: self.matrix(key) for key in EXACT_KEYS},
             "agree": self.agree,
         }
         if any(entry.kinked for entry in self.derivatives()):

@@ -217,7 +217,7 @@ class Witnesses:
                 **sided[index],
                 **checks[index],
             )
-            if index in present and result.agree and not result.numeric_agree and not bool(known[index].all()):
+            if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
         if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
@@ -395,7 +395,7 @@ class Witnesses:
         if capped:
             warnings.append(
                 f"{capped} exact value{'s are' if capped > 1 else ' is'} not tight to 20 digits within "
-                f"{self.problem.limits.max_exact_bits} bits; the other witnesses decided there ({raise_hint('exact-bits')})"
+                f"{self.problem.limits.max_exact_bits} bits; the other witnesses decided there ({raise_hint('exact-bits', 4 * self.problem.limits.max_exact_bits)})"
             )
         return warnings
 
