@@ -118,7 +118,7 @@ def test_the_table_says_where_the_witnesses_ran(small_sample, capsys):
         main(["grad", "x^2", "--at", "x=0:1:201"])
     assert leaving.value.code == 0
     out = capsys.readouterr().out
-    assert "symbolic and finite differences checked at 41 of 201 points (every 5th from [0]; autograd at every point)" in out
+    assert "exact, symbolic and finite differences checked at 41 of 201 points (every 5th from [0]; autograd at every point)" in out
     assert "[200]" in out and "—" in out  # an element outside the sample shows no witness
 
 

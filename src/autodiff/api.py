@@ -826,7 +826,7 @@ def _judge_curves(curves, witnesses, symbolic, name, x, f, warnings) -> None:
     autograd lost digits beyond the tolerance, and the worst of them."""
     import torch
 
-    from autodiff.results import number_text
+    from autodiff.results import json_number, number_text
 
     side = witnesses.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, witnesses, (len(x),))
     for curve in curves:
@@ -847,7 +847,7 @@ def _judge_curves(curves, witnesses, symbolic, name, x, f, warnings) -> None:
         element = min(digits, key=lambda i: (digits[i] if digits[i] is not None else 17, i))
         ball = side.ball(index, element)
         curve["worst"] = {
-            "x": x[element], "autograd": float(autograd[element]), "exact": ball.text(),
+            "x": json_number(x[element]), "autograd": json_number(float(autograd[element])), "exact": ball.text(),
             "autograd_digits": digits[element],
         }
         curve["agree"] = False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+import decimal
 from decimal import Context, Decimal
 from typing import Any, Callable, Optional
 
@@ -183,14 +184,28 @@ def _power(exponent) -> Optional[Op]:
     if exponent == sympy.Rational(-1, 2):
         return lambda x: x.rsqrt()
     if isinstance(exponent, sympy.Integer):
-        power = fmpz(int(exponent))
-        return lambda x: x**power
+        power = int(exponent)
+        return lambda x: _integer_power(x, power)
     return None
+
+
+def _integer_power(base, power: int):
+    # python-flint's ** is nan for a ball around 0 ([±1e-39]**2): square and multiply then.
+    if power <= 0 or not base.contains(0) or power.bit_length() > 64:
+        return base ** fmpz(power)
+    result, square = arb(1), base
+    while power:
+        if power & 1:
+            result = result * square
+        power >>= 1
+        if power:
+            square = square * square
+    return result
 
 
 def _pow(base, exponent):
     if exponent.is_exact() and exponent.is_integer():
-        return base ** exponent.unique_fmpz()
+        return _integer_power(base, int(exponent.unique_fmpz()))
     return base**exponent
 
 
@@ -383,14 +398,20 @@ class Ball:
             return "nan"
         if self.zero:
             return "0"
-        return _exponent(format(_decimal(self.value.mid(), digits + 3), f".{digits - 1}e"))
+        try:
+            return _exponent(format(_decimal(self.value.mid(), digits + 3), f".{digits - 1}e"))
+        except ArithmeticError:  # beyond even Decimal's exponents (exp(exp(exp(9)))): arb's own text
+            return self.value.str(digits, radius=False)
 
     def radius_text(self) -> str:
         if not self.finite:
             return "inf"
         if self.value.is_exact():
             return "0"
-        return _exponent(format(_decimal(self.value.rad(), 5), ".1e"))
+        try:
+            return _exponent(format(_decimal(self.value.rad(), 5), ".1e"))
+        except ArithmeticError:
+            return self.value.rad().str(2, radius=False)
 
     def to_float(self) -> float:
         """The nearest double (±inf beyond float64's range, 0.0 for a ball around 0)."""
@@ -398,7 +419,11 @@ class Ball:
             return math.nan
         if self.zero:
             return 0.0
-        return float(_decimal(self.value.mid(), 25))
+        try:
+            return float(_decimal(self.value.mid(), 25))
+        except ArithmeticError:  # an exponent beyond 10^±10^9
+            huge = abs(self.value) > 1
+            return (math.inf if huge else 0.0) * (1 if self.value > 0 else -1)
 
     def beyond_double(self) -> bool:
         return abs(self.to_float()) > DOUBLE_MAX
@@ -428,7 +453,7 @@ def _exponent(text: str) -> str:
     return f"{mantissa}e{exponent[0]}{exponent[1:].zfill(2)}"
 
 
-_DECIMAL = Context(prec=40, Emax=10**9, Emin=-(10**9))
+_DECIMAL = Context(prec=40, Emax=10**9, Emin=-(10**9), traps=[decimal.Overflow, decimal.Underflow, decimal.InvalidOperation])
 
 
 def _decimal(exact_arb, digits: int) -> Decimal:

@@ -220,6 +220,7 @@ class Witnesses:
             if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
+        symbolic_sampled = symbolic_s
         if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
             # The warnings name an element of the whole point: symbolic values by element, nan where not sampled.
             spread = torch.full_like(values, torch.nan)
@@ -228,7 +229,9 @@ class Witnesses:
         warnings.extend(self.domain_warnings(tasks, f_values, undefined))
         self.value_checks = self._value_checks(exact_side, f_values, sample, warnings)
         if exact_side is not None:
-            warnings.extend(self._exact_warnings(exact_side, tasks, symbolic, values_s, inaccurate, sample, results))
+            warnings.extend(self._exact_warnings(
+                exact_side, tasks, symbolic, values_s, symbolic_sampled, inaccurate, sample, results
+            ))
         warnings.extend(self._kink_warnings(tasks, kinks, values, symbolic_s, present))
         warnings.extend(self._infinite_warnings(tasks, infinite, values, symbolic_s, symbolic))
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
@@ -341,12 +344,15 @@ class Witnesses:
         except UnsupportedError:
             return None
 
-    def _exact_warnings(self, side, tasks, symbolic, values_s, inaccurate, sample, results) -> list[str]:
+    def _exact_warnings(self, side, tasks, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> list[str]:
         """Where autograd is inaccurate (and why), where a derivative is a
         limit, where SymPy's derivative is an indeterminate form, and what
         the exact witness could not do."""
+        import torch
+
         from autodiff.lowering import compile_expressions
 
+        tolerance = self.problem.tolerance
         found, limits, forms = [], [], []
         for index, task in enumerate(tasks):
             label = self.label(task)
@@ -361,8 +367,12 @@ class Witnesses:
                     cause = self._cause(symbolic[index][0], compile_expressions([symbolic[index][0]]), full, ball.bits)
                 results[index].cause = None if cause is None else str(cause)
                 digits = ball.correct_digits(autograd)
+                symbolic_value = float(symbolic_s[index].reshape(-1)[element])
+                # Lost digits when the float symbolic value shares autograd's error; else a plain disagreement.
+                shared = symbolic[index] is None or bool(tolerance.close(torch.tensor(autograd), torch.tensor(symbolic_value)))
+                head = f"{label} is inaccurate at" if shared else f"autograd and the exact value disagree for {label} at"
                 found.append(
-                    f"{label} is inaccurate at {self.where(full)}{_more_points(more)}: autograd gives "
+                    f"{head} {self.where(full)}{_more_points(more)}: autograd gives "
                     f"{number_text(autograd)} ({_digits_text(digits)}), the exact value is {ball.text()}"
                     + (f"; {cause}" if cause else "")
                 )
