@@ -46,6 +46,7 @@ def test_headline_json_view_exactly():
         "value": 64.0,
         "value_exact": "6.4000000000000000e+01",
         "value_digits": 17,
+        "value_exact_source": "ball",
         "dtype": "float64",
         "order": 1,
         "gradient": {
@@ -406,6 +407,7 @@ HESSIAN_SADDLE = {
     "value": 0.0,
     "value_exact": "0",
     "value_digits": 17,
+    "value_exact_source": "ball",
     "dtype": "float64",
     "hessian": {
         "variables": ["x", "y"],
@@ -456,6 +458,7 @@ def test_jacobian_json_view_exactly():
         "value": [0.0, 2.0, 0.0],
         "value_exact": ["0", "2.0000000000000000e+00", "0"],
         "value_digits": [17, 17, 17],
+        "value_exact_source": ["ball", "ball", "ball"],
         "dtype": "float64",
         "jacobian": {
             "functions": ["x*y", "x + y", "sin(x)"],

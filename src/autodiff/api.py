@@ -336,7 +336,7 @@ class _Prepared:
         checked_by = min(judges, key=JUDGES.index) if judges else "symbolic" if symbolic_used else "numeric"
         checks = getattr(witnesses, "value_checks", None) or [{}]
         if len(self.problem.exprs) > 1:  # a Jacobian: one value per function
-            checks = [{key: [check.get(key) for check in checks] for key in ("value_exact", "value_digits")}]
+            checks = [{key: [check.get(key) for check in checks] for key in VALUE_KEYS}]
         return {
             "expression": self.text,
             "variables": list(self.variables),
@@ -348,6 +348,9 @@ class _Prepared:
             **checks[0],
         }
 
+
+
+VALUE_KEYS = ("value_exact", "value_digits", "value_exact_source")  # f's exact value, from Witnesses.value_checks
 
 
 def _names(wrt) -> Optional[list[str]]:

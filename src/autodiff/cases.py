@@ -551,9 +551,9 @@ def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
     parts.append(f"finite diff. {format_number(derivative.numeric)}")
     if derivative.exact is not None and _has_false(derivative.accurate):  # the exact value, where autograd misses it
         if isinstance(derivative.exact, str):
-            parts.append(f"exact {exact_text(derivative.exact, derivative.accurate)}")
+            parts.append(f"exact {exact_text(derivative.exact)}")
         else:
-            parts.append("exact [" + ", ".join(map(exact_text, derivative.exact, derivative.accurate)) + "]")
+            parts.append("exact [" + ", ".join(map(exact_text, derivative.exact)) + "]")
     verdict = ""
     if reason != "expected":
         # Autograd off the exact value while the float symbolic value shares its error: lost digits, not a disagreement.

@@ -101,18 +101,24 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
         format_number(autograd),
         format_number(derivative.witness_at(derivative.symbolic_value, index)),
         format_number(derivative.witness_at(derivative.numeric, index)),
-        exact_text(derivative.witness_at(derivative.exact, index), derivative.witness_at(derivative.accurate, index)),
+        exact_text(derivative.witness_at(derivative.exact, index)),
     ]
 
 
-def exact_text(exact: Optional[str], accurate: Optional[bool]) -> str:
-    """The exact value in a table: ten digits like the other numbers, all
-    seventeen where autograd is not within the tolerance of it."""
+def exact_text(exact: Optional[str]) -> str:
+    """The exact value (a decimal string) with ten digits, like the other
+    numbers of a table; it may lie beyond float64's range (2.233994766e+308)."""
     if exact is None:
         return "—"
-    if accurate is False or not math.isfinite(float(exact)):
+    if exact in ("0", "nan"):
         return exact
-    return format_number(float(exact))
+    value = float(exact)
+    if math.isfinite(value) and value != 0:
+        return format_number(value)
+    from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
+
+    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
+    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
 
 
 def render_report(result: PointReport, console: Console) -> None:
@@ -146,7 +152,9 @@ def _exact_value_note(result: PointReport) -> str:
     digits = result.value_digits
     if digits is None or is_vector(result.value) or isinstance(digits, list) or digits >= 10:
         return ""
-    return f" (exactly {result.value_exact})"
+    if result.value_exact_source == "limit":
+        return f" (its limit: {exact_text(result.value_exact)})"
+    return f" (exactly {exact_text(result.value_exact)})"
 
 
 def _point_size(result: PointReport) -> Optional[int]:

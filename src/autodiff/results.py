@@ -211,6 +211,7 @@ class PointReport:
     # elements, one per function for a Jacobian) and the correct digits of `value`.
     value_exact: Union[str, list, None] = None
     value_digits: Union[int, list, None] = None
+    value_exact_source: Union[str, list, None] = None  # "ball", or "limit" where f as written is undefined
 
     command = "?"
 
@@ -243,6 +244,7 @@ class PointReport:
             "value": json_number(self.value),
             "value_exact": self.value_exact,
             "value_digits": self.value_digits,
+            "value_exact_source": self.value_exact_source,
             "dtype": self.dtype,
             **self.body(),
             "agree": self.agree,

@@ -296,13 +296,14 @@ class Witnesses:
         tolerance = self.problem.tolerance
         for output, f in enumerate(f_values):
             floats = f.detach().double().reshape(-1)
-            texts, digits, found = [], [], []
+            texts, digits, sources, found = [], [], [], []
             for element in range(side.count):
                 full = element if sample is None else sample[element]
                 value = float(floats[full if floats.numel() > 1 else 0])
                 ball = side.f_ball(output, element)
                 texts.append(None if ball is None else ball.text())
                 digits.append(None if ball is None else ball.correct_digits(value))
+                sources.append(None if ball is None else "limit" if (output, element) in side.f_limits else "ball")
                 if ball is None or len(found) > 5:
                     continue
                 where = self.where(full)
@@ -331,7 +332,8 @@ class Witnesses:
                     )
             warnings.extend(_capped_warnings(found, "more values of f lost digits"))
             vector = sample is not None or floats.numel() > 1 or side.count > 1
-            checks.append({"value_exact": texts if vector else texts[0], "value_digits": digits if vector else digits[0]})
+            fields = {"value_exact": texts, "value_digits": digits, "value_exact_source": sources}
+            checks.append({key: values if vector else values[0] for key, values in fields.items()})
         return checks
 
     def _cause(self, expr, program, element: int, bits: int):
