@@ -269,7 +269,7 @@ def _check_against_oracle(exprs, point, labels, must_be_tight: bool) -> None:
 # 1. the exact witness against mpmath
 
 
-@settings(max_examples=examples(120), **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(text=smooth_text(), point=POINTS)
 @example(text="(1 - cos(x))/x^2", point={"x": 1e-8, "y": 0.0})
 @example(text="sigmoid(x)*atan(y)/(2 + cos(x*y))", point={"x": -3.0, "y": 3.0})
@@ -287,7 +287,7 @@ CANCELLING = [
 ]
 
 
-@settings(max_examples=examples(60), **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(
     text=st.sampled_from(CANCELLING), k=st.integers(4, 12), mantissa=st.floats(1.0, 9.999),
     sign=st.sampled_from([1.0, -1.0]), y=COORDINATE,
@@ -372,7 +372,7 @@ def _draw_conditioned(text: str, point: dict, delta: float):
 ALARMS = ("inaccurate", "overflows", "correct digit", "exact value", "disagree", "exact witness", "not tight")
 
 
-@settings(max_examples=examples(60), **SETTINGS)
+@settings(max_examples=examples(150), **SETTINGS)
 @given(text=smooth_text(depth=3), point=POINTS)
 @example(text="sin(x)*exp(y)", point={"x": 0.3, "y": -1.2})
 def test_no_false_alarms_at_well_conditioned_points(text, point):
@@ -404,7 +404,7 @@ def _float32(value: float) -> float:
     return float(torch.tensor(value, dtype=torch.float32))
 
 
-@settings(max_examples=examples(20), **SETTINGS)
+@settings(max_examples=examples(40), **SETTINGS)
 @given(text=smooth_text(depth=3), point=POINTS)
 @example(text="sin(x)*exp(x)", point={"x": 0.3, "y": 0.0})
 def test_no_false_alarms_in_float32(text, point):
@@ -544,7 +544,7 @@ def test_plot_cancellation():
     assert worst["autograd_digits"] == 0 and worst["x"] == -1e-7
     assert_exact_text(worst["exact"], mp_derivative(CANCEL, {"x": worst["x"]}, ["x"]))
     assert data["agree"] is False
-    a_warning_has(data, "f′: autograd is inaccurate at 40 of 41 points", worst["exact"])
+    a_warning_has(data, "f′", "inaccurate", "40 of 41 points")
 
 
 def test_check_cancellation(tmp_path):
@@ -565,11 +565,11 @@ partial = { wrt = ["x", "x"] }
     first, second = data["cases"]
     assert first["outcome"] == "failed"
     failure = first["failures"][0]
-    assert failure["what"] == "∂f/∂x" and failure["reason"] == "disagree"
+    assert failure["what"] == "∂f/∂x" and failure["accurate"] is False
     assert_exact_text(failure["exact"], mp_derivative(CANCEL, X_SMALL, ["x"]))
     assert failure["autograd_digits"] == 0
     assert_exact_text(failure["exact"], number_after("exact ", failure["message"]), rel=1e-9)
-    assert "autograd is inaccurate: cancellation in 1 - cos(x)" in failure["message"]
+    assert "inaccurate" in failure["message"] and "cancellation in 1 - cos(x)" in failure["message"]
     assert second["outcome"] == "failed"
     assert_exact_text(second["failures"][0]["exact"], mp_derivative(CANCEL, X_SMALL, ["x", "x"]))
 
@@ -923,7 +923,7 @@ def test_exact_bits_caps_the_precision():
     capped = api.grad(CANCEL, at={"x": 1e-12}, limits={"exact-bits": 128})
     entry = capped.gradient["x"]
     assert entry.exact is None and entry.checked_by == "symbolic" and capped.checked_by == "symbolic"
-    assert any("not tight to 20 digits within 128 bits" in w and "exact-bits=512" in w for w in capped.warnings)
+    assert any("not tight" in w and "128 bits" in w and "exact-bits" in w for w in capped.warnings), capped.warnings
     full = api.grad(CANCEL, at={"x": 1e-12})
     assert full.gradient["x"].accurate is False and full.gradient["x"].checked_by == "exact"
     assert_exact_text(full.gradient["x"].exact, mp_derivative(CANCEL, {"x": 1e-12}, ["x"]))
@@ -937,7 +937,7 @@ def test_exact_seconds_stops_the_witness():
     # A budget of a nanosecond is spent before the first point (the program is built first).
     result = api.grad(CANCEL, at=X_SMALL, limits={"exact-seconds": 1e-9})
     assert result.gradient["x"].exact is None and result.checked_by == "symbolic"
-    assert any("the exact witness checked 0 of 1 points" in w and "exact-seconds" in w for w in result.warnings)
+    assert any("exact witness checked 0 of 1" in w and "exact-seconds" in w for w in result.warnings), result.warnings
 
 
 # --------------------------------------------------------------------------
@@ -982,7 +982,7 @@ def test_done_sinc_reports_its_limits():
     # `autodiff grad "sin(x)/x" --at x=0` reports the limits f → 1 and f′ → 0.
     result = invoke("grad", "sin(x)/x", "--at", "x=0")
     assert result.exit_code == 0
-    output = result.stdout + (result.stderr if result.stderr_bytes is not None else "")
+    output = result.output  # the table on stdout, the warnings on stderr
     assert "f is undefined at x=0 as written; its limit as x → 0 is 1.0000000000000000e+00" in output
     assert "∂f/∂x is undefined at x=0 as written; its limit as x → 0 is 0" in output
 
