@@ -329,17 +329,18 @@ def test_the_oracle_and_the_checks_can_fail():
 # 2. zero false alarms at well-conditioned points
 
 
-def _well_conditioned(exprs, point, delta: float, amplification: float, trials: int = 6) -> bool:
+def _well_conditioned(exprs, point, delta: float, amplification: float, tiny: float, big, trials: int = 6) -> bool:
     """Whether a float evaluation of each tree is stable at the point: with every
     operation's result perturbed by a relative error up to `delta` (random, each
     of `trials` times), each value moves by at most amplification·delta
     relatively. Structurally zero trees (a derivative by a variable f lacks)
-    count as conditioned."""
+    count as conditioned. An intermediate below `tiny` (the dtype's underflow
+    range) or beyond `big` rejects the point: underflow is not rounding."""
     rng = random.Random(repr(point))
     env = {name: mpmath.mpf(value) for name, value in point.items()}
 
     def rounded(value):
-        if 0 < abs(value) < 1e-280:  # near or in float64's subnormal range: underflow, not rounding
+        if 0 < abs(value) < tiny:
             raise OutOfRange(f"{value} underflows")
         return value * (1 + delta * (2 * rng.random() - 1))
 
@@ -347,20 +348,24 @@ def _well_conditioned(exprs, point, delta: float, amplification: float, trials: 
         for expr in exprs:
             if expr == 0:
                 continue
-            exact = _mp(expr, env, bound=_BIG)
+            exact = _mp(expr, env, bound=big)
             if exact == 0:
                 return False
             for _ in range(trials):
-                moved = _mp(expr, env, rounded, bound=_BIG)
+                moved = _mp(expr, env, rounded, bound=big)
                 if abs(moved - exact) > amplification * delta * abs(exact):
                     return False
     return True
 
 
-def _draw_conditioned(text: str, point: dict, delta: float):
+def _draw_conditioned(text: str, point: dict, dtype: str = "float64"):
+    """The draw's trees, or the draw rejected where a float evaluation of
+    `dtype` is not stable (relative rounding: 1e-15 for float64, 1e-6 for
+    float32, about 9 units in the last place; amplified at most 100 times)."""
+    delta, tiny, big = (1e-15, 1e-280, _BIG) if dtype == "float64" else (1e-6, 1e-30, mpmath.mpf(10) ** 30)
     exprs = _trees(text, [["x"], ["y"]])
     try:
-        conditioned = _well_conditioned(exprs, point, delta, amplification=100.0)
+        conditioned = _well_conditioned(exprs, point, delta, 100.0, tiny, big)
     except OutOfRange:
         conditioned = False
     if not conditioned:
@@ -377,7 +382,7 @@ ALARMS = ("inaccurate", "overflows", "correct digit", "exact value", "disagree",
 @example(text="sin(x)*exp(y)", point={"x": 0.3, "y": -1.2})
 def test_no_false_alarms_at_well_conditioned_points(text, point):
     note(f"text={text!r} point={point}")
-    exprs = _draw_conditioned(text, point, delta=1e-15)
+    exprs = _draw_conditioned(text, point)
     result = api.grad(text, at=point, wrt=["x", "y"])
     data = strict_loads(__import__("json").dumps(result.to_json()))
     note(f"{data}")
@@ -411,7 +416,7 @@ def test_no_false_alarms_in_float32(text, point):
     # The exact witness judges float32 autograd at the float32 point with float32's tolerance (1e-4, 1e-5).
     note(f"text={text!r} point={point}")
     point32 = {name: _float32(value) for name, value in point.items()}
-    _draw_conditioned(text, point32, delta=1e-6)
+    _draw_conditioned(text, point32, "float32")
     result = api.grad(text, at=point, wrt=["x", "y"], dtype="float32")
     data = result.to_json()
     note(f"{data}")

@@ -25,7 +25,7 @@ from autodiff.results import (
     as_tensor,
     numbers,
 )
-from autodiff.witnesses import JUDGES, Witnesses, symbolic_text
+from autodiff.witnesses import JUDGES, Witnesses, plot_curve, symbolic_text
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -497,7 +497,9 @@ def hessian(
     results = witnesses.cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
-    curvature = _Curvature(matrix, gradient, problem.tolerance)
+    from autodiff.curvature import Curvature
+
+    curvature = Curvature(matrix, gradient, problem.tolerance)
     return HessianResult(
         entries=entries,
         gradient=[numbers(g) for g in gradient],
@@ -627,81 +629,6 @@ def _meet_expectations(entries: list[list[DerivativeResult]], expected, toleranc
             entry.expect_met = bool(tolerance.close(actual, as_tensor(wanted, torch.float64).expand_as(actual)).all())
 
 
-class _Curvature:
-    """Symmetry, eigenvalues and definiteness of an autograd Hessian (n, n, *shape),
-    and the kind of critical point where the gradient (n, *shape) is zero."""
-
-    KINDS = {
-        "positive definite": "local minimum",
-        "negative definite": "local maximum",
-        "indefinite": "saddle point",
-        "positive semidefinite": "inconclusive",
-        "negative semidefinite": "inconclusive",
-        "zero": "inconclusive",
-    }
-
-    def __init__(self, matrix, gradient, tolerance):
-        import torch
-
-        matrix, gradient = matrix.to(torch.float64), gradient.to(torch.float64)
-        self.symmetric = bool(tolerance.close(matrix, matrix.transpose(0, 1)).all())
-        vector = matrix.dim() == 3
-        batch = matrix.permute(2, 0, 1) if vector else matrix.unsqueeze(0)  # (points, n, n)
-        finite = torch.isfinite(batch).flatten(1).all(dim=1)
-        symmetric = (batch + batch.transpose(1, 2)) / 2
-        try:
-            eigenvalues = torch.linalg.eigvalsh(torch.where(finite.view(-1, 1, 1), symmetric, 0.0))
-        except torch.linalg.LinAlgError:  # entries near 1e308: no convergence; point by point, nan where it fails
-            eigenvalues = torch.stack([_eigenvalues(matrix) for matrix in symmetric])
-        eigenvalues[~finite] = torch.nan
-        flat = gradient.reshape(gradient.shape[0], -1) if gradient.shape[0] else torch.zeros(0, batch.shape[0])
-        critical = tolerance.close(flat, torch.zeros_like(flat)).all(dim=0)
-        kinds = _definiteness(eigenvalues, tolerance)
-        points = [
-            self.KINDS.get(kind) if is_critical else None for kind, is_critical in zip(kinds, critical.tolist())
-        ]
-        columns = eigenvalues.transpose(0, 1)  # (n, points): every number a list over the points
-        self.eigenvalues = [numbers(column) if vector else column.item() for column in columns]
-        self.definiteness = kinds if vector else kinds[0]
-        self.critical_point = points if vector else points[0]
-
-
-def _eigenvalues(matrix):
-    import torch
-
-    try:
-        return torch.linalg.eigvalsh(matrix if bool(torch.isfinite(matrix).all()) else torch.zeros_like(matrix))
-    except torch.linalg.LinAlgError:
-        return torch.full(matrix.shape[:1], torch.nan, dtype=matrix.dtype)
-
-
-def _definiteness(eigenvalues, tolerance) -> list[str]:
-    """For each point's eigenvalues (a row): positive/negative (semi)definite,
-    indefinite, zero, or undefined; eigenvalues within the tolerance of zero
-    (relative to the largest) count as zero."""
-    import torch
-
-    finite = torch.isfinite(eigenvalues).all(dim=1)
-    largest = eigenvalues.abs().amax(dim=1, keepdim=True) if eigenvalues.shape[1] else torch.zeros(len(eigenvalues), 1)
-    band = tolerance.atol + tolerance.rtol * largest
-    positive = (eigenvalues > band).any(dim=1).tolist()
-    negative = (eigenvalues < -band).any(dim=1).tolist()
-    zero = (eigenvalues.abs() <= band).any(dim=1).tolist()
-    kinds = []
-    for ok, pos, neg, nil in zip(finite.tolist(), positive, negative, zero):
-        if not ok:
-            kinds.append("undefined")
-        elif pos and neg:
-            kinds.append("indefinite")
-        elif pos:
-            kinds.append("positive semidefinite" if nil else "positive definite")
-        elif neg:
-            kinds.append("negative semidefinite" if nil else "negative definite")
-        else:
-            kinds.append("zero")
-    return kinds
-
-
 def graph(expression: str, at: PointLike, **options) -> GraphReport:
     """The autograd graph of `expression` at `at`: grad_fn nodes from the
     output back to the leaves, each tensor's data, requires_grad, is_leaf,
@@ -723,9 +650,6 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     fields = prepared.fields(numbers(value), [], warnings)
     del fields["checked_by"], fields["dtype"]
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
-
-
-PRIMES = {1: "′", 2: "″", 3: "‴"}
 
 
 def plot(
@@ -806,8 +730,8 @@ def plot(
         else:
             current = torch.zeros_like(current)
         # clone: the materialized zero gradient of a kink has no storage of its own
-        curves.append(_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
-    _judge_curves(curves, witnesses, symbolic, name, values, f, warnings)
+        curves.append(plot_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+    witnesses.judge_curves(curves, symbolic, name, values, f, warnings)
     for curve in curves:
         if curve.get("symbolic_missing"):
             count = curve["symbolic_missing"]
@@ -822,70 +746,3 @@ def plot(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
-
-
-def _judge_curves(curves, witnesses, symbolic, name, x, f, warnings) -> None:
-    """The exact witness on the plot's grid: per curve, the points where
-    autograd lost digits beyond the tolerance, and the worst of them."""
-    import torch
-
-    from autodiff.results import json_number, number_text
-
-    side = witnesses.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, witnesses, (len(x),))
-    for curve in curves:
-        curve.update(exact_points=0, inaccurate_points=0, worst=None)
-    if side is None:
-        return
-    exact, known, beyond, _, _ = side.tensors((len(x),))
-    tolerance = witnesses.problem.tolerance
-    defined = torch.isfinite(f.to(torch.float64))
-    for index, curve in enumerate(curves):
-        autograd = as_tensor(curve["autograd"], torch.float64)
-        compared = known[index] & defined
-        wrong = compared & ~(tolerance.close(autograd, exact[index]) & ~beyond[index])
-        curve["exact_points"], curve["inaccurate_points"] = int(compared.sum()), int(wrong.sum())
-        if not bool(wrong.any()):
-            continue
-        digits = {int(i): side.ball(index, int(i)).correct_digits(float(autograd[i])) for i in wrong.nonzero().flatten()}
-        element = min(digits, key=lambda i: (digits[i] if digits[i] is not None else 17, i))
-        ball = side.ball(index, element)
-        curve["worst"] = {
-            "x": json_number(x[element]), "autograd": json_number(float(autograd[element])), "exact": ball.text(),
-            "autograd_digits": digits[element],
-        }
-        curve["agree"] = False
-        count = curve["inaccurate_points"]
-        warnings.append(
-            f"{curve['label']}: autograd is inaccurate at {count} of {len(x)} points; the worst at {name}="
-            f"{number_text(x[element])}: autograd gives {number_text(float(autograd[element]))}, the exact value is "
-            f"{ball.text()}"
-        )
-
-
-def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
-    import torch
-
-    curve = {
-        "order": k,
-        "label": "f" + PRIMES[k],
-        "autograd": numbers(autograd),
-        "symbolic": symbolic_text(symbolic),
-        "symbolic_values": None,
-        "max_abs_difference": None,
-        "agree": None,
-    }
-    if exact is not None:
-        exact = exact.to(torch.float64)
-        both = torch.isfinite(exact) & torch.isfinite(autograd)
-        difference = (autograd.to(torch.float64) - exact).abs()[both]
-        curve["symbolic_values"] = numbers(exact)
-        curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
-        # Where SymPy has no value and autograd has one (2*DiracDelta(x) at a
-        # kink of abs), there is nothing to compare: counted, not a mismatch.
-        missing = torch.isnan(exact) & torch.isfinite(autograd)
-        close = tolerance.close(autograd, exact) | missing
-        # Points where one side is finite and the other not (x^x at 0): counted, not in the max.
-        curve["nonfinite_mismatches"] = int((~close & ~both).sum())
-        curve["symbolic_missing"] = int(missing.sum())
-        curve["agree"] = bool(close.all())
-    return curve

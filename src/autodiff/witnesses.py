@@ -14,7 +14,9 @@ from typing import Optional
 
 from autodiff.errors import UnsupportedError
 from autodiff.limits import raise_hint
-from autodiff.results import EXACT_KEYS, DerivativeResult, Values, derivative_label, number_text, shortened, subscript
+from autodiff.results import (
+    EXACT_KEYS, DerivativeResult, Values, derivative_label, number_text, numbers, shortened, subscript,
+)
 
 EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the cause is one per derivative
 
@@ -411,6 +413,43 @@ class Witnesses:
             )
         return warnings
 
+    def judge_curves(self, curves, symbolic, name, x, f, warnings) -> None:
+        """The exact witness on the plot's grid: per curve, the points where
+        autograd lost digits beyond the tolerance, and the worst of them."""
+        import torch
+
+        from autodiff.results import as_tensor, json_number
+
+        side = self.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, self, (len(x),))
+        for curve in curves:
+            curve.update(exact_points=0, inaccurate_points=0, worst=None)
+        if side is None:
+            return
+        exact, known, beyond, _, _ = side.tensors((len(x),))
+        tolerance = self.problem.tolerance
+        defined = torch.isfinite(f.to(torch.float64))
+        for index, curve in enumerate(curves):
+            autograd = as_tensor(curve["autograd"], torch.float64)
+            compared = known[index] & defined
+            wrong = compared & ~(tolerance.close(autograd, exact[index]) & ~beyond[index])
+            curve["exact_points"], curve["inaccurate_points"] = int(compared.sum()), int(wrong.sum())
+            if not bool(wrong.any()):
+                continue
+            digits = {int(i): side.ball(index, int(i)).correct_digits(float(autograd[i])) for i in wrong.nonzero().flatten()}
+            element = min(digits, key=lambda i: (digits[i] if digits[i] is not None else 17, i))
+            ball = side.ball(index, element)
+            curve["worst"] = {
+                "x": json_number(x[element]), "autograd": json_number(float(autograd[element])), "exact": ball.text(),
+                "autograd_digits": digits[element],
+            }
+            curve["agree"] = False
+            count = curve["inaccurate_points"]
+            warnings.append(
+                f"{curve['label']}: autograd is inaccurate at {count} of {len(x)} points; the worst at {name}="
+                f"{number_text(x[element])}: autograd gives {number_text(float(autograd[element]))}, the exact value is "
+                f"{ball.text()}"
+            )
+
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
         size = self.problem.point.size
@@ -628,3 +667,37 @@ def _digits_text(digits: Optional[int]) -> str:
 def symbolic_text(symbolic) -> Optional[str]:
     """The printed text of a (derivative, text) pair, None for None."""
     return None if symbolic is None else symbolic[1]
+
+
+PRIMES = {1: "′", 2: "″", 3: "‴"}
+
+
+def plot_curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
+    import torch
+
+    """A plot's k-th derivative: autograd's values on the grid beside the
+    symbolic derivative's (`exact`: its float values), and their agreement."""
+    curve = {
+        "order": k,
+        "label": "f" + PRIMES[k],
+        "autograd": numbers(autograd),
+        "symbolic": symbolic_text(symbolic),
+        "symbolic_values": None,
+        "max_abs_difference": None,
+        "agree": None,
+    }
+    if exact is not None:
+        exact = exact.to(torch.float64)
+        both = torch.isfinite(exact) & torch.isfinite(autograd)
+        difference = (autograd.to(torch.float64) - exact).abs()[both]
+        curve["symbolic_values"] = numbers(exact)
+        curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
+        # Where SymPy has no value and autograd has one (2*DiracDelta(x) at a
+        # kink of abs), there is nothing to compare: counted, not a mismatch.
+        missing = torch.isnan(exact) & torch.isfinite(autograd)
+        close = tolerance.close(autograd, exact) | missing
+        # Points where one side is finite and the other not (x^x at 0): counted, not in the max.
+        curve["nonfinite_mismatches"] = int((~close & ~both).sum())
+        curve["symbolic_missing"] = int(missing.sum())
+        curve["agree"] = bool(close.all())
+    return curve
