@@ -540,7 +540,8 @@ def _labelled(report, matrix: bool):
 
 
 def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
-    from autodiff.render import exact_text, format_number
+    from autodiff.render import format_number
+    from autodiff.results import exact_text
 
     parts = []
     if reason == "expected":

@@ -34,8 +34,6 @@ START_BITS = 128
 # A ball around 0 this narrow is as good as exact zero for a verdict (sin(pi)
 # is 0, but no precision proves it).
 ZERO_RADIUS = 1e-30
-DOUBLE_MAX = 1.7976931348623157e308
-DOUBLE_TINY = 2.2250738585072014e-308  # the smallest normal double
 
 Op = Callable[..., Any]
 
@@ -425,8 +423,11 @@ class Ball:
             huge = abs(self.value) > 1
             return (math.inf if huge else 0.0) * (1 if self.value > 0 else -1)
 
-    def beyond_double(self) -> bool:
-        return abs(self.to_float()) > DOUBLE_MAX
+    def beyond(self, dtype) -> bool:
+        """The value lies beyond the largest finite number of a torch dtype (it overflows there)."""
+        import torch
+
+        return self.finite and not self.zero and abs(self.to_float()) > torch.finfo(dtype).max
 
     def correct_digits(self, value: float) -> Optional[int]:
         """How many significant digits of `value` agree with the exact value

@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, subscript
+from autodiff.results import (
+    DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, exact_text, subscript,
+)
 from autodiff.points import is_vector
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
@@ -103,22 +105,6 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
         format_number(derivative.witness_at(derivative.numeric, index)),
         exact_text(derivative.witness_at(derivative.exact, index)),
     ]
-
-
-def exact_text(exact: Optional[str]) -> str:
-    """The exact value (a decimal string) with ten digits, like the other
-    numbers of a table; it may lie beyond float64's range (2.233994766e+308)."""
-    if exact is None:
-        return "—"
-    if exact in ("0", "nan"):
-        return exact
-    value = float(exact)
-    if math.isfinite(value) and value != 0:
-        return format_number(value)
-    from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
-
-    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
-    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
 
 
 def render_report(result: PointReport, console: Console) -> None:

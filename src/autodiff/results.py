@@ -88,6 +88,22 @@ def number_text(value: float) -> str:
     return f"{value:.10g}"
 
 
+def exact_text(exact: Optional[str]) -> str:
+    """The exact value (a decimal string) with ten digits, like the other
+    numbers of a table; it may lie beyond float64's range (2.233994766e+308)."""
+    if exact is None:
+        return "—"
+    if exact in ("0", "nan"):
+        return exact
+    value = float(exact)
+    if math.isfinite(value) and value != 0:
+        return number_text(value)
+    from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
+
+    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
+    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
+
+
 def shortened(text: str, width: int = 60) -> str:
     """Text cut to `width` characters, with an ellipsis where it was cut."""
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -15,7 +15,7 @@ from typing import Optional
 from autodiff.errors import UnsupportedError
 from autodiff.limits import raise_hint
 from autodiff.results import (
-    EXACT_KEYS, DerivativeResult, Values, derivative_label, number_text, numbers, shortened, subscript,
+    EXACT_KEYS, DerivativeResult, Values, derivative_label, exact_text, number_text, numbers, shortened, subscript,
 )
 
 EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the cause is one per derivative
@@ -313,18 +313,19 @@ class Witnesses:
                 limit = side.f_limits.get((output, element))
                 if limit is not None:
                     found.append(
-                        f"{name} is undefined at {where} as written; its limit as {limit.describe()} is {ball.text()}"
+                        f"{name} → {exact_text(ball.text())} as {limit.describe()}: {name} is undefined at {where} "
+                        "as written, and its limit is its exact value there"
                     )
                     continue
                 exact = ball.to_float()
                 close = math.isfinite(exact) and bool(
-                    tolerance.close(torch.tensor(value), torch.tensor(exact))
+                    tolerance.close(torch.tensor(value, dtype=torch.float64), torch.tensor(exact, dtype=torch.float64))
                 )
                 if close:
                     continue
                 cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
                 kind = self.problem.dtype
-                if not math.isfinite(exact) or abs(exact) > torch.finfo(self.dtype).max:
+                if ball.beyond(self.dtype):
                     within = f" (in {cause.operation})" if cause is not None and cause.kind == "overflow" else ""
                     found.append(f"{name} = {ball.text()} overflows {kind} at {where}{within}")
                 else:
@@ -373,19 +374,22 @@ class Witnesses:
                 digits = ball.correct_digits(autograd)
                 symbolic_value = float(symbolic_s[index].reshape(-1)[element])
                 # Lost digits when the float symbolic value shares autograd's error; else a plain disagreement.
-                shared = symbolic[index] is None or bool(tolerance.close(torch.tensor(autograd), torch.tensor(symbolic_value)))
+                shared = symbolic[index] is None or bool(tolerance.close(torch.tensor(autograd, dtype=torch.float64), torch.tensor(symbolic_value, dtype=torch.float64)))
+                where = self.where(full) + _more_points(more)
+                gives = f"autograd gives {number_text(autograd)} ({_digits_text(digits)})"
+                if ball.beyond(self.dtype):
+                    found.append(f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}")
+                    continue
                 head = f"{label} is inaccurate at" if shared else f"autograd and the exact value disagree for {label} at"
                 found.append(
-                    f"{head} {self.where(full)}{_more_points(more)}: autograd gives "
-                    f"{number_text(autograd)} ({_digits_text(digits)}), the exact value is {ball.text()}"
-                    + (f"; {cause}" if cause else "")
+                    f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
                 )
             for (task_index, element), limit in side.d_limits.items():
                 if task_index == index:
                     full = element if sample is None else sample[element]
                     limits.append(
-                        f"{label} is undefined at {self.where(full)} as written; its limit as {limit.describe()} "
-                        f"is {limit.ball.text()}"
+                        f"{label} → {exact_text(limit.ball.text())} as {limit.describe()}: {label} is undefined at "
+                        f"{self.where(full)} as written, and its limit is its exact value there"
                     )
             for task_index, element in sorted(side.indeterminate):
                 if task_index == index:
