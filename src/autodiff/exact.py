@@ -15,11 +15,11 @@ witnesses decide without this one.
 
 from __future__ import annotations
 
+import decimal
 import math
 import time
 from dataclasses import dataclass
-import decimal
-from decimal import Context, Decimal
+from decimal import Context
 from typing import Any, Callable, Optional
 
 import sympy
@@ -219,10 +219,11 @@ def _constant(node) -> Callable[[], Any]:
         value = fmpq(int(node.p), int(node.q))
         return lambda: arb(value)
     if isinstance(node, sympy.Float):
-        sign, mantissa, exponent, _ = node._mpf_
+        sign, mantissa, exponent, bits = node._mpf_
         if not mantissa and exponent:  # mpmath's special values: inf, -inf, nan
             return lambda: arb.nan()
-        value = (-1) ** sign * arb(fmpz(int(mantissa))) * arb(2) ** exponent  # the Float's binary value, exactly
+        with ctx.workprec(bits + 64):  # the Float's binary value, exactly
+            value = (-1) ** sign * arb(fmpz(int(mantissa))) * arb(2) ** exponent
         return lambda: value
     named = _NAMED.get(type(node))
     if named is not None:
@@ -309,7 +310,7 @@ class BallProgram:
         bits = START_BITS
         while True:
             values = self.run(env, bits)
-            balls = [Ball.of(values[slot], bits) for slot in self.outputs]
+            balls = [Ball(values[slot], bits) for slot in self.outputs]
             loose = [ball for ball in balls if not ball.tight]
             if not loose:
                 return balls
@@ -340,7 +341,7 @@ class BallProgram:
             elif any(settled[i] for i in instruction.args):
                 settled.append(True)
             else:
-                settled.append(all(isinstance(a, bool) or (a is not None and Ball.of(a, 0).tight) for a in args))
+                settled.append(all(isinstance(a, bool) or (a is not None and Ball(a, 0).tight) for a in args))
         return settled
 
 
@@ -354,10 +355,6 @@ class Ball:
     bits: int
     undefined: bool = False  # not finite at the point, at any precision
     capped: bool = False  # not tight at the precision cap or the deadline
-
-    @classmethod
-    def of(cls, value, bits: int) -> "Ball":
-        return cls(value, bits)
 
     @property
     def finite(self) -> bool:
@@ -396,8 +393,10 @@ class Ball:
             return "nan"
         if self.zero:
             return "0"
+        # arb prints the exact midpoint correctly rounded; Decimal gives it one layout.
+        text = self.value.mid().str(digits + 3, radius=False)
         try:
-            return _exponent(format(_decimal(self.value.mid(), digits + 3), f".{digits - 1}e"))
+            return _exponent(format(_DECIMAL.create_decimal(text), f".{digits - 1}e"))
         except ArithmeticError:  # beyond even Decimal's exponents (exp(exp(exp(9)))): arb's own text
             return self.value.str(digits, radius=False)
 
@@ -406,10 +405,11 @@ class Ball:
             return "inf"
         if self.value.is_exact():
             return "0"
+        text = self.value.rad().str(3, radius=False)
         try:
-            return _exponent(format(_decimal(self.value.rad(), 5), ".1e"))
+            return _exponent(format(_DECIMAL.create_decimal(text), ".1e"))
         except ArithmeticError:
-            return self.value.rad().str(2, radius=False)
+            return text
 
     def to_float(self) -> float:
         """The nearest double (±inf beyond float64's range, 0.0 for a ball around 0)."""
@@ -417,11 +417,7 @@ class Ball:
             return math.nan
         if self.zero:
             return 0.0
-        try:
-            return float(_decimal(self.value.mid(), 25))
-        except ArithmeticError:  # an exponent beyond 10^±10^9
-            huge = abs(self.value) > 1
-            return (math.inf if huge else 0.0) * (1 if self.value > 0 else -1)
+        return float(self.value.mid())  # the nearest double; ±inf or 0.0 beyond float64's range
 
     def beyond(self, dtype) -> bool:
         """The value lies beyond the largest finite number of a torch dtype (it overflows there)."""
@@ -455,19 +451,6 @@ def _exponent(text: str) -> str:
 
 
 _DECIMAL = Context(prec=40, Emax=10**9, Emin=-(10**9), traps=[decimal.Overflow, decimal.Underflow, decimal.InvalidOperation])
-
-
-def _decimal(exact_arb, digits: int) -> Decimal:
-    """An exact arb (a midpoint or radius) as a Decimal of `digits` digits."""
-    mantissa, exponent = exact_arb.man_exp()
-    context = _DECIMAL.copy()
-    context.prec = digits
-    mantissa, exponent = int(mantissa), int(exponent)
-    if exponent >= 0:
-        return context.create_decimal(mantissa * 2**exponent) if exponent < 4000 else context.multiply(
-            Decimal(mantissa), context.power(Decimal(2), exponent)
-        )
-    return context.multiply(Decimal(mantissa), context.power(Decimal(2), exponent))
 
 
 class Budget:
@@ -694,6 +677,13 @@ class ExactSide:
         ball = self.d_balls[task][element]
         return ball if ball is not None and ball.tight else None
 
+    def f_floats(self, output: int):
+        """f's exact values as doubles (nan where unknown, ±inf beyond float64), a tensor over the elements."""
+        import torch
+
+        balls = [self.f_ball(output, element) for element in range(self.count)]
+        return torch.tensor([math.nan if b is None else b.to_float() for b in balls], dtype=torch.float64)
+
     def f_ball(self, output: int, element: int) -> Optional[Ball]:
         limit = self.f_limits.get((output, element))
         if limit is not None:
@@ -710,20 +700,14 @@ class ExactSide:
         import torch
 
         tasks = len(self.d_balls)
-        values = torch.full((tasks, self.count), math.nan, dtype=torch.float64)
-        known = torch.zeros((tasks, self.count), dtype=torch.bool)
-        beyond = torch.zeros_like(known)
-        for task in range(tasks):
-            for element in range(self.count):
-                ball = self.ball(task, element)
-                if ball is not None:
-                    value = ball.to_float()
-                    values[task, element], known[task, element] = value, True
-                    beyond[task, element] = not math.isfinite(value)
-        real_f = torch.zeros((len(self.f_balls), self.count), dtype=torch.bool)
-        for output, row in enumerate(self.f_balls):
-            for element, ball in enumerate(row):
-                real_f[output, element] = ball is not None and ball.tight
+        rows = [[self.ball(task, element) for element in range(self.count)] for task in range(tasks)]
+        floats = [[math.nan if ball is None else ball.to_float() for ball in row] for row in rows]
+        values = torch.tensor(floats, dtype=torch.float64).reshape(tasks, self.count)
+        known = torch.tensor([[ball is not None for ball in row] for row in rows], dtype=torch.bool).reshape(values.shape)
+        beyond = known & ~torch.isfinite(values)
+        real_f = torch.tensor(
+            [[ball is not None and ball.tight for ball in row] for row in self.f_balls], dtype=torch.bool
+        ).reshape(len(self.f_balls), self.count)
         indeterminate = torch.zeros_like(known)
         for task, element in self.indeterminate:
             indeterminate[task, element] = True

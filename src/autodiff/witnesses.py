@@ -298,39 +298,37 @@ class Witnesses:
         tolerance = self.problem.tolerance
         for output, f in enumerate(f_values):
             floats = f.detach().double().reshape(-1)
+            elements = range(side.count) if sample is None else sample
+            at = floats.expand(side.count) if floats.numel() == 1 else floats[elements.start : elements.stop : elements.step]
+            exact = side.f_floats(output)
+            # Where f's float value is off its exact value (one comparison for every element).
+            off = ~(tolerance.close(at, exact) & torch.isfinite(exact)) & ~torch.isnan(exact)
+            values = at.tolist()
             texts, digits, sources, found = [], [], [], []
             for element in range(side.count):
-                full = element if sample is None else sample[element]
-                value = float(floats[full if floats.numel() > 1 else 0])
                 ball = side.f_ball(output, element)
                 texts.append(None if ball is None else ball.text())
-                digits.append(None if ball is None else ball.correct_digits(value))
-                sources.append(None if ball is None else "limit" if (output, element) in side.f_limits else "ball")
-                if ball is None or len(found) > 5:
+                digits.append(None if ball is None else ball.correct_digits(values[element]))
+                limit = side.f_limits.get((output, element))
+                sources.append(None if ball is None else "limit" if limit is not None else "ball")
+                if ball is None or not bool(off[element]) or len(found) > 5:
                     continue
+                full = element if sample is None else sample[element]
                 where = self.where(full)
                 name = self._function(output)
-                limit = side.f_limits.get((output, element))
                 if limit is not None:
                     found.append(
                         f"{name} → {exact_text(ball.text())} as {limit.describe()}: {name} is undefined at {where} "
                         "as written, and its limit is its exact value there"
                     )
                     continue
-                exact = ball.to_float()
-                close = math.isfinite(exact) and bool(
-                    tolerance.close(torch.tensor(value, dtype=torch.float64), torch.tensor(exact, dtype=torch.float64))
-                )
-                if close:
-                    continue
                 cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
-                kind = self.problem.dtype
                 if ball.beyond(self.dtype):
                     within = f" (in {cause.operation})" if cause is not None and cause.kind == "overflow" else ""
-                    found.append(f"{name} = {ball.text()} overflows {kind} at {where}{within}")
+                    found.append(f"{name} = {ball.text()} overflows {self.problem.dtype} at {where}{within}")
                 else:
                     found.append(
-                        f"{name} = {number_text(value)} at {where} has {_digits_text(digits[-1])}: "
+                        f"{name} = {number_text(values[element])} at {where} has {_digits_text(digits[-1])}: "
                         f"the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
                     )
             warnings.extend(_capped_warnings(found, "more values of f lost digits"))
@@ -374,7 +372,8 @@ class Witnesses:
                 digits = ball.correct_digits(autograd)
                 symbolic_value = float(symbolic_s[index].reshape(-1)[element])
                 # Lost digits when the float symbolic value shares autograd's error; else a plain disagreement.
-                shared = symbolic[index] is None or bool(tolerance.close(torch.tensor(autograd, dtype=torch.float64), torch.tensor(symbolic_value, dtype=torch.float64)))
+                pair = torch.tensor([autograd, symbolic_value], dtype=torch.float64)
+                shared = symbolic[index] is None or bool(tolerance.close(pair[0], pair[1]))
                 where = self.where(full) + _more_points(more)
                 gives = f"autograd gives {number_text(autograd)} ({_digits_text(digits)})"
                 if ball.beyond(self.dtype):
