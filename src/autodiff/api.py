@@ -717,9 +717,7 @@ def plot(
     f = current.detach()
     curves = []
     witnesses = Witnesses(problem, program)
-    undefined = ~torch.isfinite(f).unsqueeze(0)
-    if bool(undefined.any()):
-        warnings += witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
+    domains = len(warnings)  # where the domain warnings go, once the exact witness has said where f only overflowed
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
     for k in range(1, order + 1):
         if current.requires_grad:
@@ -731,7 +729,10 @@ def plot(
             current = torch.zeros_like(current)
         # clone: the materialized zero gradient of a kink has no storage of its own
         curves.append(plot_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
-    witnesses.judge_curves(curves, symbolic, name, values, f, warnings)
+    real_f = witnesses.judge_curves(curves, symbolic, name, values, f, warnings)
+    undefined = (~torch.isfinite(f) & ~real_f).unsqueeze(0)
+    if bool(undefined.any()):
+        warnings[domains:domains] = witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
     for curve in curves:
         if curve.get("symbolic_missing"):
             count = curve["symbolic_missing"]

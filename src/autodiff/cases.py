@@ -557,11 +557,9 @@ def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
             parts.append("exact [" + ", ".join(map(exact_text, derivative.exact)) + "]")
     verdict = ""
     if reason != "expected":
-        # Autograd off the exact value while the float symbolic value shares its error: lost digits, not a disagreement.
-        shared = derivative.checked_by == "exact" and derivative.symbolic_digits == derivative.autograd_digits
-        verdict = f" (autograd is inaccurate: {derivative.cause})" if shared and derivative.cause else (
-            " (autograd is inaccurate)" if shared else " (autograd and symbolic disagree)"
-        )
+        # Floats lost the digits (the cause says where): inaccurate, not a disagreement with SymPy.
+        lost = derivative.checked_by == "exact" and derivative.cause is not None
+        verdict = f" (autograd is inaccurate: {derivative.cause})" if lost else " (autograd and symbolic disagree)"
     return f"{label}: " + ", ".join(parts) + verdict
 
 

@@ -393,8 +393,8 @@ class Ball:
             return "nan"
         if self.zero:
             return "0"
-        # arb prints the exact midpoint correctly rounded; Decimal gives it one layout.
-        text = self.value.mid().str(digits + 3, radius=False)
+        # arb prints the exact midpoint correctly rounded to `digits`; Decimal only lays it out.
+        text = self.value.mid().str(digits, radius=False)
         try:
             return _exponent(format(_DECIMAL.create_decimal(text), f".{digits - 1}e"))
         except ArithmeticError:  # beyond even Decimal's exponents (exp(exp(exp(9)))): arb's own text
@@ -515,11 +515,19 @@ def _real_limit(expr, symbol, point, side: str):
     return value
 
 
-def find_cause(expr, program, env: dict, dtype, bits: int) -> Optional["Cause"]:
-    """Why float arithmetic lost digits computing `expr` at the point: the
-    operation that lost the most digits beyond its arguments' (cancellation
-    in a sum, overflow, underflow, rounding). `program` is the torch program
-    of `expr` (an output of it), `env` its 0-d tensors of `dtype`."""
+def find_cause(expr, program, output: int, env: dict, dtype, bits: int, variables=None) -> Optional["Cause"]:
+    """Why float arithmetic lost digits computing `expr` at the point:
+    `program` is its torch program (`expr` is output `output`), `env` the
+    point as 0-d tensors of `dtype`; only operations on `variables` (names)
+    are suspects when given.
+
+    The suspects are the operations that lost three or more digits beyond
+    their arguments'. The culprit is the one that, computed exactly and the
+    rest in floats again, gives the output back the most digits (a lost
+    digit matters only where it reaches the output); then the one that lost
+    the most. It is named cancellation (a sum of terms of both signs),
+    overflow, underflow or rounding.
+    """
     import torch
 
     from autodiff.results import shortened
@@ -528,40 +536,45 @@ def find_cause(expr, program, env: dict, dtype, bits: int) -> Optional["Cause"]:
     exact = balls.run({name: float(value) for name, value in env.items()}, bits)
     with torch.no_grad():
         trace = program.trace(env, dtype)
-    floats = {}
-    for (gate, node), slot in program._slots.items():
-        if gate is None and isinstance(trace[slot], torch.Tensor) and trace[slot].dtype != torch.bool:
-            floats[node] = float(trace[slot].reshape(-1)[0])
     digits: list[Optional[int]] = []
-    worst, worst_drop = None, 2  # fewer than 3 digits lost by one operation: no single culprit
-    for index, (instruction, node, value) in enumerate(zip(balls.instructions, balls.nodes, exact)):
-        if instruction.op is None or not isinstance(value, arb) or node not in floats:
+    suspects = []  # (drop, node, ball, float value, argument balls, torch slot)
+    for instruction, node, value in zip(balls.instructions, balls.nodes, exact):
+        slot = program.slot(node)
+        if instruction.op is None or not isinstance(value, arb) or slot is None or trace[slot].dtype == torch.bool:
             digits.append(17)
             continue
         ball = Ball(value, bits)
-        if not ball.tight:
-            digits.append(None)
-            continue
-        own = ball.correct_digits(floats[node])
+        own = ball.correct_digits(float(trace[slot].reshape(-1)[0])) if ball.tight else None
         digits.append(own)
         known = [digits[i] for i in instruction.args if digits[i] is not None]
-        if own is None or not known:
-            continue
-        drop = min(known) - own
-        if drop > worst_drop:
-            worst, worst_drop = (node, ball, floats[node], [exact[i] for i in instruction.args]), drop
-    if worst is None:
+        relevant = variables is None or {symbol.name for symbol in node.free_symbols} & set(variables)
+        if own is not None and known and relevant and min(known) - own >= 3:
+            suspects.append((min(known) - own, node, ball, float(trace[slot].reshape(-1)[0]), instruction.args, slot))
+    if not suspects:
         return None
-    node, ball, value, args = worst
+    target = Ball(exact[balls.outputs[0]], bits)
+    largest = torch.finfo(dtype).max
+
+    def repaired(suspect) -> int:
+        """The output's correct digits with the suspect computed exactly."""
+        value = suspect[2].to_float()
+        if not target.tight or not abs(value) <= largest:
+            return -1
+        with torch.no_grad():
+            out = program.outputs(env, dtype, {suspect[5]: torch.tensor(value, dtype=dtype)})[output]
+        return target.correct_digits(float(out.reshape(-1)[0])) or 0
+
+    ranked = sorted(suspects, key=lambda suspect: -suspect[0])[:8]
+    drop, node, ball, value, args, _ = max(ranked, key=lambda suspect: (repaired(suspect), suspect[0]))
     limits = torch.finfo(dtype)
     kind = "rounding"
-    if abs(ball.to_float()) > limits.max:
+    if abs(ball.to_float()) > limits.max or (math.isinf(value) and ball.finite):
         kind = "overflow"
     elif not ball.zero and abs(value) < limits.tiny and abs(ball.to_float()) < limits.tiny:
         kind = "underflow"
-    elif isinstance(node, sympy.Add) and _mixed_signs(args):
+    elif isinstance(node, sympy.Add) and _mixed_signs([exact[i] for i in args]):
         kind = "cancellation"
-    return Cause(kind, shortened(str(node)), value, ball.text(10), str(dtype).replace("torch.", ""))
+    return Cause(kind, shortened(str(node)), value, ball.text(10), str(dtype).replace("torch.", ""), ball.beyond(dtype))
 
 
 @dataclass(frozen=True)
@@ -573,9 +586,10 @@ class Cause:
     value: float  # its float value
     exact: str  # its exact value
     dtype: str
+    beyond: bool = False  # the exact value lies beyond the dtype's range
 
     def __str__(self) -> str:
-        if self.kind == "overflow":
+        if self.kind == "overflow" and self.beyond:
             return f"overflow in {self.operation}: exactly {self.exact}, beyond {self.dtype}"
         if self.kind == "underflow":
             return f"underflow in {self.operation}: exactly {self.exact}, below {self.dtype}'s normal range"
@@ -670,12 +684,8 @@ class ExactSide:
                 self.indeterminate.add((index, element))
 
     def ball(self, task: int, element: int) -> Optional[Ball]:
-        """The task's exact value at an element: its tight ball or its limit."""
-        limit = self.d_limits.get((task, element))
-        if limit is not None:
-            return limit.ball
-        ball = self.d_balls[task][element]
-        return ball if ball is not None and ball.tight else None
+        """The task's exact value at an element: its limit or its tight ball."""
+        return _known(self.d_limits, self.d_balls, task, element)
 
     def f_floats(self, output: int):
         """f's exact values as doubles (nan where unknown, ±inf beyond float64), a tensor over the elements."""
@@ -685,11 +695,8 @@ class ExactSide:
         return torch.tensor([math.nan if b is None else b.to_float() for b in balls], dtype=torch.float64)
 
     def f_ball(self, output: int, element: int) -> Optional[Ball]:
-        limit = self.f_limits.get((output, element))
-        if limit is not None:
-            return limit.ball
-        ball = self.f_balls[output][element]
-        return ball if ball is not None and ball.tight else None
+        """f's exact value at an element: its limit or its tight ball."""
+        return _known(self.f_limits, self.f_balls, output, element)
 
     def tensors(self, shape):
         """(values, known, beyond, real_f, indeterminate) for the verdict:
@@ -716,3 +723,11 @@ class ExactSide:
             values.view(shaped), known.view(shaped), beyond.view(shaped),
             real_f.view(len(self.f_balls), *shape), indeterminate.view(shaped),
         )
+
+
+def _known(limits: dict, balls: list, index: int, element: int) -> Optional[Ball]:
+    limit = limits.get((index, element))
+    if limit is not None:
+        return limit.ball
+    ball = balls[index][element]
+    return ball if ball is not None and ball.tight else None

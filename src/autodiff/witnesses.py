@@ -322,7 +322,7 @@ class Witnesses:
                         "as written, and its limit is its exact value there"
                     )
                     continue
-                cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
+                cause = self._cause(self.problem.exprs[output], self.program, output, full, ball.bits)
                 if ball.beyond(self.dtype):
                     within = f" (in {cause.operation})" if cause is not None and cause.kind == "overflow" else ""
                     found.append(f"{name} = {ball.text()} overflows {self.problem.dtype} at {where}{within}")
@@ -337,13 +337,13 @@ class Witnesses:
             checks.append({key: values if vector else values[0] for key, values in fields.items()})
         return checks
 
-    def _cause(self, expr, program, element: int, bits: int):
-        """Why floats lost digits computing `expr` (an output of `program`) at an element of the point."""
+    def _cause(self, expr, program, output: int, element: int, bits: int, variables=None):
+        """Why floats lost digits computing `expr` (output `output` of `program`) at an element of the point."""
         from autodiff.exact import find_cause
 
         env = {name: tensor.reshape(-1)[element if tensor.numel() > 1 else 0] for name, tensor in self.plain.items()}
         try:
-            return find_cause(expr, program, env, self.dtype, max(bits, 128))
+            return find_cause(expr, program, output, env, self.dtype, max(bits, 128), variables)
         except UnsupportedError:
             return None
 
@@ -351,38 +351,11 @@ class Witnesses:
         """Where autograd is inaccurate (and why), where a derivative is a
         limit, where SymPy's derivative is an indeterminate form, and what
         the exact witness could not do."""
-        import torch
-
-        from autodiff.lowering import compile_expressions
-
-        tolerance = self.problem.tolerance
         found, limits, forms = [], [], []
         for index, task in enumerate(tasks):
             label = self.label(task)
             if bool(inaccurate[index].any()):
-                element, more = self._elements(inaccurate[index])
-                full = element if sample is None else sample[element]
-                ball = side.ball(index, element)
-                autograd = float(values_s[index].reshape(-1)[element])
-                output = task[0]
-                cause = self._cause(self.problem.exprs[output], self.program, full, ball.bits)
-                if cause is None and symbolic[index] is not None:
-                    cause = self._cause(symbolic[index][0], compile_expressions([symbolic[index][0]]), full, ball.bits)
-                results[index].cause = None if cause is None else str(cause)
-                digits = ball.correct_digits(autograd)
-                symbolic_value = float(symbolic_s[index].reshape(-1)[element])
-                # Lost digits when the float symbolic value shares autograd's error; else a plain disagreement.
-                pair = torch.tensor([autograd, symbolic_value], dtype=torch.float64)
-                shared = symbolic[index] is None or bool(tolerance.close(pair[0], pair[1]))
-                where = self.where(full) + _more_points(more)
-                gives = f"autograd gives {number_text(autograd)} ({_digits_text(digits)})"
-                if ball.beyond(self.dtype):
-                    found.append(f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}")
-                    continue
-                head = f"{label} is inaccurate at" if shared else f"autograd and the exact value disagree for {label} at"
-                found.append(
-                    f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
-                )
+                found.append(self._inaccuracy(side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results))
             for (task_index, element), limit in side.d_limits.items():
                 if task_index == index:
                     full = element if sample is None else sample[element]
@@ -416,9 +389,10 @@ class Witnesses:
             )
         return warnings
 
-    def judge_curves(self, curves, symbolic, name, x, f, warnings) -> None:
+    def judge_curves(self, curves, symbolic, name, x, f, warnings):
         """The exact witness on the plot's grid: per curve, the points where
-        autograd lost digits beyond the tolerance, and the worst of them."""
+        autograd lost digits beyond the tolerance, and the worst of them.
+        Returns where f has a true finite value (a float inf there overflowed)."""
         import torch
 
         from autodiff.results import as_tensor, json_number
@@ -426,11 +400,20 @@ class Witnesses:
         side = self.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, self, (len(x),))
         for curve in curves:
             curve.update(exact_points=0, inaccurate_points=0, worst=None)
+        finite = torch.isfinite(f.to(torch.float64))
         if side is None:
-            return
-        exact, known, beyond, _, _ = side.tensors((len(x),))
+            return torch.zeros_like(finite)
+        exact, known, beyond, real_f, _ = side.tensors((len(x),))
+        real_f = real_f[0]
+        overflowed = ~finite & real_f
+        if bool(overflowed.any()):
+            element, more = self._elements(overflowed)
+            warnings.append(
+                f"f = {side.f_ball(0, element).text()} overflows {self.problem.dtype} at {name}={number_text(x[element])}"
+                f"{_more_points(more)}: the curves have gaps there"
+            )
         tolerance = self.problem.tolerance
-        defined = torch.isfinite(f.to(torch.float64))
+        defined = finite | real_f
         for index, curve in enumerate(curves):
             autograd = as_tensor(curve["autograd"], torch.float64)
             compared = known[index] & defined
@@ -452,6 +435,36 @@ class Witnesses:
                 f"{number_text(x[element])}: autograd gives {number_text(float(autograd[element]))}, the exact value is "
                 f"{ball.text()}"
             )
+        return real_f
+
+    def _inaccuracy(self, side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> str:
+        """The warning for a derivative autograd got wrong (at its first such
+        element), with the exact value and the cause, which it also records."""
+        import torch
+
+        from autodiff.lowering import compile_expressions
+
+        element, more = self._elements(inaccurate[index])
+        full = element if sample is None else sample[element]
+        ball = side.ball(index, element)
+        autograd = float(values_s[index].reshape(-1)[element])
+        # First f's operations on the variables differentiated (autograd's backward retraces
+        # them), then the symbolic derivative's formula.
+        cause = self._cause(self.problem.exprs[task[0]], self.program, task[0], full, ball.bits, task[1])
+        if cause is None and symbolic[index] is not None:
+            derivative = symbolic[index][0]
+            cause = self._cause(derivative, compile_expressions([derivative]), 0, full, ball.bits)
+        results[index].cause = None if cause is None else str(cause)
+        label, where = self.label(task), self.where(full) + _more_points(more)
+        gives = f"autograd gives {number_text(autograd)} ({_digits_text(ball.correct_digits(autograd))})"
+        if ball.beyond(self.dtype):
+            return f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}"
+        # Floats lost the digits (a cause, or the float symbolic value off the exact value too):
+        # inaccurate; else a plain disagreement with SymPy's formula.
+        pair = torch.tensor([float(symbolic_s[index].reshape(-1)[element]), ball.to_float()], dtype=torch.float64)
+        lost = cause is not None or symbolic[index] is None or not bool(self.problem.tolerance.close(pair[0], pair[1]))
+        head = f"{label} is inaccurate at" if lost else f"autograd and the exact value disagree for {label} at"
+        return f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
 
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
