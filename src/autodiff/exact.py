@@ -662,26 +662,37 @@ class ExactSide:
         self._find_limits(f_exprs, derivatives, columns, weights, limits, symbolic_seconds)
 
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
+        """Where a ball is undefined, SymPy's limit there (at most MAX_LIMITS
+        of them, all within one symbolic deadline: what is found by then stays)."""
         from autodiff.symbolic import SymbolicTimeout, with_deadline
 
         wanted = [("f", k, e, f_exprs[k]) for k, row in enumerate(self.f_balls) for e, b in enumerate(row) if b and b.undefined]
         wanted += [("d", t, e, derivatives[t]) for t, row in enumerate(self.d_balls) for e, b in enumerate(row) if b and b.undefined]
         asked: dict = {}
-        for kind, index, element, expr in wanted[:MAX_LIMITS]:
-            key = (expr, element)
-            if key not in asked:
-                env = {name: values[element] for name, values in columns.items()}
-                try:
-                    asked[key] = with_deadline(lambda: indeterminate_limit(expr, env, limits.max_exact_bits), seconds)
-                except (SymbolicTimeout, RecursionError, ArithmeticError, ValueError, TypeError, AttributeError):
-                    asked[key] = (False, None)
-            indeterminate, limit = asked[key]
-            if kind == "d" and limit is not None and weights[element] is not None:
-                limit = Limit(limit.ball.scaled(weights[element]), limit.variable, limit.side, limit.point)
-            if limit is not None:
-                (self.f_limits if kind == "f" else self.d_limits)[index, element] = limit
-            elif indeterminate and kind == "d":
-                self.indeterminate.add((index, element))
+
+        def ask_all():
+            for kind, index, element, expr in wanted[:MAX_LIMITS]:
+                key = (expr, element)
+                if key not in asked:
+                    env = {name: values[element] for name, values in columns.items()}
+                    try:
+                        asked[key] = indeterminate_limit(expr, env, limits.max_exact_bits)
+                    except (RecursionError, ArithmeticError, ValueError, TypeError, AttributeError):
+                        asked[key] = (False, None)  # SymPy failed: no limit, and no verdict on the form
+                self._record(kind, index, element, *asked[key], weights[element])
+
+        try:
+            with_deadline(ask_all, seconds)
+        except SymbolicTimeout:
+            pass
+
+    def _record(self, kind: str, index: int, element: int, indeterminate: bool, limit, weight) -> None:
+        if limit is not None:
+            if kind == "d" and weight is not None:
+                limit = Limit(limit.ball.scaled(weight), limit.variable, limit.side, limit.point)
+            (self.f_limits if kind == "f" else self.d_limits)[index, element] = limit
+        elif indeterminate and kind == "d":
+            self.indeterminate.add((index, element))
 
     def ball(self, task: int, element: int) -> Optional[Ball]:
         """The task's exact value at an element: its limit or its tight ball."""
