@@ -334,7 +334,7 @@ class _Prepared:
         symbolic_used = any(d.symbolic_value is not None for d in derivatives)
         judges = [d.checked_by for d in derivatives if d.checked_by is not None]
         checked_by = min(judges, key=JUDGES.index) if judges else "symbolic" if symbolic_used else "numeric"
-        checks = getattr(witnesses, "value_checks", None) or [{}]
+        checks = (witnesses.value_checks if witnesses is not None else []) or [{}]
         if len(self.problem.exprs) > 1:  # a Jacobian: one value per function
             checks = [{key: [check.get(key) for check in checks] for key in VALUE_KEYS}]
         return {
@@ -347,7 +347,6 @@ class _Prepared:
             "dtype": self.problem.dtype,
             **checks[0],
         }
-
 
 
 VALUE_KEYS = ("value_exact", "value_digits", "value_exact_source")  # f's exact value, from Witnesses.value_checks

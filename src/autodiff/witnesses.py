@@ -39,6 +39,7 @@ class Witnesses:
         # float64 leaves for finite differences: the same tensors when the point is float64 already.
         self.float64 = self.plain if self.dtype == torch.float64 else problem.leaves(False, dtype="float64")
         self.weights = weights
+        self.value_checks: list[dict] = []  # per output, f's exact value (set by cross_check)
 
     def sample(self, size: Optional[int]) -> Optional[range]:
         """The elements the witnesses are computed at: all (None), or, beyond
@@ -63,6 +64,7 @@ class Witnesses:
         sampled.plain = {name: take(tensor) for name, tensor in self.plain.items()}
         sampled.float64 = {name: take(tensor) for name, tensor in self.float64.items()}
         sampled.weights = take(self.weights)
+        sampled.value_checks = []
         return sampled
 
     def weighted(self, tensor):
@@ -104,8 +106,10 @@ class Witnesses:
             return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
 
     def cross_check(self, tasks, autograd: list, symbolic: list, warnings, f_values: list) -> list[DerivativeResult]:
-        """Compare each task's autograd value with its symbolic value and a
-        finite difference; all tasks at once, as tensors with a task dimension.
+        """Judge each task's autograd value: against the exact value (ball
+        arithmetic) where there is one, else the float symbolic value, else
+        a finite difference, element by element; all tasks at once, as
+        tensors with a task dimension. Every witness's value is reported.
 
         Not compared (design §6), each with a warning: points where f is not
         finite (outside its domain), points where the derivative does not
