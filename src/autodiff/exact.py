@@ -16,6 +16,7 @@ witnesses decide without this one.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -177,14 +178,17 @@ _NODE_BALLS: dict[type, Op] = {
 def _power(exponent) -> Optional[Op]:
     """A unary op for a numeric exponent: integer powers exactly (a negative
     base too), square roots by sqrt."""
-    if exponent == sympy.Rational(1, 2):
+    if exponent is sympy.S.Half:
         return lambda x: x.sqrt()
-    if exponent == sympy.Rational(-1, 2):
+    if exponent == _MINUS_HALF:
         return lambda x: x.rsqrt()
     if isinstance(exponent, sympy.Integer):
         power = int(exponent)
         return lambda x: _integer_power(x, power)
     return None
+
+
+_MINUS_HALF = sympy.Rational(-1, 2)
 
 
 def _integer_power(base, power: int):
@@ -241,6 +245,12 @@ _NAMED: dict[type, Callable[[], Any]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
+def _rule(cls: type) -> Optional[Op]:
+    """The rule of the first class in `cls`'s MRO that has one."""
+    return next((_NODE_BALLS[base] for base in cls.__mro__ if base in _NODE_BALLS), None)
+
+
 @dataclass(frozen=True)
 class _Instruction:
     op: Optional[Op]  # None: a variable (name) or a constant (thunk)
@@ -271,7 +281,7 @@ class BallProgram:
     def _instruction(self, node) -> _Instruction:
         if isinstance(node, sympy.Symbol):
             return _Instruction(None, name=node.name)
-        if not node.free_symbols and (node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom)):
+        if node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom):  # a number or a named constant
             return _Instruction(None, thunk=_constant(node))
         if isinstance(node, sympy.Pow):
             unary = _power(node.exp)
@@ -281,11 +291,10 @@ class BallProgram:
         if isinstance(node, sympy.Piecewise):
             args = tuple(self._emit(part) for pair in node.args for part in pair)
             return _Instruction(_piecewise, args)
-        for cls in type(node).__mro__:
-            op = _NODE_BALLS.get(cls)
-            if op is not None:
-                return _Instruction(op, tuple(self._emit(arg) for arg in node.args))
-        raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) in ball arithmetic")
+        op = _rule(type(node))
+        if op is None:
+            raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) in ball arithmetic")
+        return _Instruction(op, tuple(self._emit(arg) for arg in node.args))
 
     def run(self, env: dict[str, float], bits: int) -> list:
         """Every instruction's ball at the point `env` (exact doubles), at `bits` of precision."""
@@ -424,6 +433,14 @@ class Ball:
         import torch
 
         return self.finite and not self.zero and abs(self.to_float()) > torch.finfo(dtype).max
+
+    def within(self, value: float, tolerance) -> bool:
+        """Whether `value` is within the tolerance (a checks.Tolerance) of the
+        exact value rounded to the nearest double: the best answer floats can
+        give (a subnormal may be as close as float64 gets). An exact value
+        beyond float64's range is within nothing: `inf` is not it."""
+        exact = self.to_float()
+        return math.isfinite(exact) and tolerance.close_float(value, exact)
 
     def correct_digits(self, value: float) -> Optional[int]:
         """How many significant digits of `value` agree with the exact value
@@ -668,6 +685,8 @@ class ExactSide:
 
         wanted = [("f", k, e, f_exprs[k]) for k, row in enumerate(self.f_balls) for e, b in enumerate(row) if b and b.undefined]
         wanted += [("d", t, e, derivatives[t]) for t, row in enumerate(self.d_balls) for e, b in enumerate(row) if b and b.undefined]
+        if not wanted:
+            return
         asked: dict = {}
 
         def ask_all():
@@ -694,46 +713,49 @@ class ExactSide:
         elif indeterminate and kind == "d":
             self.indeterminate.add((index, element))
 
+    def judge(self, autograd: list, tolerance):
+        """Whether each of autograd's values (`autograd[task][element]`) is
+        within the tolerance of the exact one, as a bool tensor (tasks,
+        elements); False where there is no exact value."""
+        import torch
+
+        rows = [
+            [ball is not None and ball.within(value, tolerance) for ball, value in ((self.ball(k, e), v) for e, v in enumerate(row))]
+            for k, row in enumerate(autograd)
+        ]
+        return torch.tensor(rows, dtype=torch.bool).reshape(len(autograd), self.count)
+
     def ball(self, task: int, element: int) -> Optional[Ball]:
         """The task's exact value at an element: its limit or its tight ball."""
         return _known(self.d_limits, self.d_balls, task, element)
-
-    def f_floats(self, output: int):
-        """f's exact values as doubles (nan where unknown, ±inf beyond float64), a tensor over the elements."""
-        import torch
-
-        balls = [self.f_ball(output, element) for element in range(self.count)]
-        return torch.tensor([math.nan if b is None else b.to_float() for b in balls], dtype=torch.float64)
 
     def f_ball(self, output: int, element: int) -> Optional[Ball]:
         """f's exact value at an element: its limit or its tight ball."""
         return _known(self.f_limits, self.f_balls, output, element)
 
-    def tensors(self, shape):
-        """(values, known, beyond, real_f, indeterminate) for the verdict:
-        each task's exact value as doubles (tasks, *shape), where it is
-        known, where it lies beyond float64's range; per output where f has
-        a true finite value (not a limit); where the symbolic derivative is
-        an indeterminate form with no limit found."""
+    def tensors(self, shape) -> "ExactTensors":
+        """The exact side as tensors for the verdict, each task's and each
+        output's elements shaped (tasks or outputs, *shape)."""
         import torch
 
-        tasks = len(self.d_balls)
-        rows = [[self.ball(task, element) for element in range(self.count)] for task in range(tasks)]
-        floats = [[math.nan if ball is None else ball.to_float() for ball in row] for row in rows]
-        values = torch.tensor(floats, dtype=torch.float64).reshape(tasks, self.count)
-        known = torch.tensor([[ball is not None for ball in row] for row in rows], dtype=torch.bool).reshape(values.shape)
-        beyond = known & ~torch.isfinite(values)
-        real_f = torch.tensor(
-            [[ball is not None and ball.tight for ball in row] for row in self.f_balls], dtype=torch.bool
-        ).reshape(len(self.f_balls), self.count)
+        tasks, outputs = len(self.d_balls), len(self.f_balls)
+        flags = [[self.ball(task, element) is not None for element in range(self.count)] for task in range(tasks)]
+        flags += [[ball is not None and ball.tight for ball in row] for row in self.f_balls]
+        table = torch.tensor(flags, dtype=torch.bool).reshape(tasks + outputs, *shape)
+        known, real_f = table[:tasks], table[tasks:]
         indeterminate = torch.zeros_like(known)
         for task, element in self.indeterminate:
-            indeterminate[task, element] = True
-        shaped = (tasks, *shape)
-        return (
-            values.view(shaped), known.view(shaped), beyond.view(shaped),
-            real_f.view(len(self.f_balls), *shape), indeterminate.view(shaped),
-        )
+            indeterminate.view(tasks, -1)[task, element] = True
+        return ExactTensors(known, real_f, indeterminate)
+
+
+@dataclass
+class ExactTensors:
+    """The exact side at the sampled elements, for the verdict."""
+
+    known: Any  # where the task has an exact value (a tight ball or a limit)
+    real_f: Any  # where f has a true finite value (a tight ball, not a limit)
+    indeterminate: Any  # where the symbolic derivative is an indeterminate form with no limit found
 
 
 def _known(limits: dict, balls: list, index: int, element: int) -> Optional[Ball]:

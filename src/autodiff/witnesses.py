@@ -151,13 +151,14 @@ class Witnesses:
         f_defined = [_finite(f.detach().to(torch.float64)).expand(shape) for f in f_values]
         undefined = torch.stack([~f_defined[output] for output, _ in tasks])
         exact_side = self.exact_side(tasks, symbolic, sampled, values_s.shape[1:])
+        exact_tensors = None
         if exact_side is not None:
-            exact_values, known, beyond, real_f, indeterminate = exact_side.tensors(values_s.shape[1:])
+            exact_tensors = exact_side.tensors(values_s.shape[1:])
+            known, indeterminate = exact_tensors.known, exact_tensors.indeterminate
             # f overflowed or cancelled (inf − inf) in floats but has a true value: it is defined there.
-            at_sample(undefined)[...] &= ~torch.stack([real_f[output] for output, _ in tasks])
+            at_sample(undefined)[...] &= ~exact_tensors.real_f[[output for output, _ in tasks]]
         else:
-            exact_values = torch.full_like(values_s, torch.nan)
-            known = beyond = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
+            known = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
         kinks = find_kinks(
             self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
         )
@@ -195,18 +196,22 @@ class Witnesses:
         # The verdict, element by element: the exact value judges where there
         # is one; else the float symbolic value, unless it is an indeterminate
         # form (0·∞ in x**y*log(x) at x = 0); else finite differences.
-        exact_close = tolerance.close(values_s, exact_values) & ~beyond
+        exact_close = (
+            known if exact_side is None
+            else exact_side.judge(values_s.reshape(len(tasks), -1).tolist(), tolerance).view(known.shape)
+        )
         symbolic_usable = with_symbolic & ~indeterminate
         symbolic_close = tolerance.close(values_s, symbolic_s)
         judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
         agree = verdicts(judged)
-        inaccurate = known & ~exact_close & ~excluded_s
+        compared = known & ~excluded_s  # where the exact value judged
+        inaccurate = compared & ~exact_close
 
         autograd_rows, numeric_rows, symbolic_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(symbolic_s)
         differentiable = _rows_of_flags(~missing)
         sided = _one_sided_rows(kinks, kinked, values, shape)
-        checks = self._exact_rows(exact_side, tasks, values_s, symbolic_s, present, known & ~excluded_s, exact_close)
-        judges = _judges(known, symbolic_usable.expand_as(known), excluded_s)
+        checks = self._exact_rows(exact_side, tasks, values_s, symbolic_s, present, compared, exact_close)
+        judges = _judges(known, symbolic_usable, excluded_s)
         results, unresolved = [], []
         for index, (_, sequence) in enumerate(tasks):
             result = DerivativeResult(
@@ -294,20 +299,18 @@ class Witnesses:
         """Per output, f's exact value and the correct digits of its float
         value; warnings where f overflowed, lost digits, or is undefined as
         written but has a limit."""
-        import torch
-
         if side is None:
             return [{} for _ in f_values]
         checks = []
         tolerance = self.problem.tolerance
-        for output, f in enumerate(f_values):
+        elements = range(side.count) if sample is None else sample
+
+        def sampled(f):
             floats = f.detach().double().reshape(-1)
-            elements = range(side.count) if sample is None else sample
-            at = floats.expand(side.count) if floats.numel() == 1 else floats[elements.start : elements.stop : elements.step]
-            exact = side.f_floats(output)
-            # Where f's float value is off its exact value (one comparison for every element).
-            off = ~(tolerance.close(at, exact) & torch.isfinite(exact)) & ~torch.isnan(exact)
-            values = at.tolist()
+            return floats.expand(side.count) if floats.numel() == 1 else floats[elements.start : elements.stop : elements.step]
+
+        for output, f in enumerate(f_values):
+            values = sampled(f).tolist()
             texts, digits, sources, found = [], [], [], []
             for element in range(side.count):
                 ball = side.f_ball(output, element)
@@ -315,7 +318,7 @@ class Witnesses:
                 digits.append(None if ball is None else ball.correct_digits(values[element]))
                 limit = side.f_limits.get((output, element))
                 sources.append(None if ball is None else "limit" if limit is not None else "ball")
-                if ball is None or not bool(off[element]) or len(found) > 5:
+                if ball is None or ball.within(values[element], tolerance) or len(found) > 5:
                     continue
                 full = element if sample is None else sample[element]
                 where = self.where(full)
@@ -336,7 +339,7 @@ class Witnesses:
                         f"the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
                     )
             warnings.extend(_capped_warnings(found, "more values of f lost digits"))
-            vector = sample is not None or floats.numel() > 1 or side.count > 1
+            vector = sample is not None or f.numel() > 1 or side.count > 1
             fields = {"value_exact": texts, "value_digits": digits, "value_exact_source": sources}
             checks.append({key: values if vector else values[0] for key, values in fields.items()})
         return checks
@@ -407,8 +410,8 @@ class Witnesses:
         finite = torch.isfinite(f.to(torch.float64))
         if side is None:
             return torch.zeros_like(finite)
-        exact, known, beyond, real_f, _ = side.tensors((len(x),))
-        real_f = real_f[0]
+        tensors = side.tensors((len(x),))
+        known, real_f = tensors.known, tensors.real_f[0]
         overflowed = ~finite & real_f
         if bool(overflowed.any()):
             element, more = self._elements(overflowed)
@@ -416,12 +419,12 @@ class Witnesses:
                 f"f = {side.f_ball(0, element).text()} overflows {self.problem.dtype} at {name}={number_text(x[element])}"
                 f"{_more_points(more)}: the curves have gaps there"
             )
-        tolerance = self.problem.tolerance
         defined = finite | real_f
+        close = side.judge([as_tensor(curve["autograd"], torch.float64).tolist() for curve in curves], self.problem.tolerance)
         for index, curve in enumerate(curves):
             autograd = as_tensor(curve["autograd"], torch.float64)
             compared = known[index] & defined
-            wrong = compared & ~(tolerance.close(autograd, exact[index]) & ~beyond[index])
+            wrong = compared & ~close[index]
             curve["exact_points"], curve["inaccurate_points"] = int(compared.sum()), int(wrong.sum())
             if not bool(wrong.any()):
                 continue
@@ -655,21 +658,11 @@ JUDGES = ("numeric", "symbolic", "exact")  # the witnesses, weakest first
 def _judges(known, symbolic_usable, excluded) -> list[Optional[str]]:
     """Per task, the weakest witness that judged autograd at any compared
     element: "exact", "symbolic" or "numeric" (None: nothing compared)."""
-    tasks = known.shape[0]
-    compared = ~excluded.reshape(tasks, -1)
-    known, symbolic_usable = known.reshape(tasks, -1), symbolic_usable.reshape(tasks, -1)
-    judges = []
-    for task in range(tasks):
-        where = compared[task]
-        if not bool(where.any()):
-            judges.append(None)
-        elif bool(known[task][where].all()):
-            judges.append("exact")
-        elif bool((known[task] | symbolic_usable[task])[where].all()):
-            judges.append("symbolic")
-        else:
-            judges.append("numeric")
-    return judges
+    import torch
+
+    # Each element's judge as a rank (JUDGES' order), 3 where it was not compared; the task's is the least.
+    ranks = torch.where(known, 2, torch.where(symbolic_usable, 1, 0)).masked_fill(excluded, len(JUDGES))
+    return [JUDGES[rank] if rank < len(JUDGES) else None for rank in ranks.reshape(len(ranks), -1).amin(dim=1).tolist()]
 
 
 def _doubles(tensor, count: int) -> list[float]:
