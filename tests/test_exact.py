@@ -1184,3 +1184,17 @@ def test_regression_plot_judges_overflow():
     no_warning_has(data, "not defined")
     assert curve["inaccurate_points"] == 2 and curve["agree"] is False
     assert result.exit_code == 1
+
+
+def test_regression_a_limit_at_a_huge_coordinate_cannot_hang():
+    # The limit search substituted x = 1e300 as an exact Integer: SymPy then evaluated 10^300^(10^300)
+    # inside C, where no deadline reaches (a test run hung). Large coordinates go in as Floats now.
+    import subprocess
+    import sys
+
+    code = (
+        "from autodiff import api; r = api.grad('x^x*y*log(y)', at={'x': 1e300, 'y': 0.0}, symbolic_timeout=2);"
+        "print(r.exit_code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "0", done.stderr

@@ -501,7 +501,7 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
     variable in turn, the others held at their exact values, from both
     sides (one side where the other leaves the real domain)."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    exact = {symbol: sympy.Rational(env[symbol.name]) for symbol in symbols}
+    exact = {symbol: _sympy_value(env[symbol.name]) for symbol in symbols}
     if expr.subs(exact) is not sympy.nan:
         return False, None
     found: list[Limit] = []
@@ -520,6 +520,17 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
     if not found or any(other.ball.text() != found[0].ball.text() for other in found[1:]):
         return True, None
     return True, found[0]
+
+
+# Beyond this magnitude a coordinate goes to SymPy as its Float, not its
+# Rational: SymPy evaluates Integer**Integer exactly, and x**x at x = 1e300
+# would build a number of 10^302 digits in C, where no deadline reaches.
+_EXACT_BELOW = 2.0**16
+
+
+def _sympy_value(value: float):
+    """A double as SymPy takes it for a limit: its exact Rational, or (large) its exact Float."""
+    return sympy.Rational(value) if abs(value) < _EXACT_BELOW else sympy.Float(value)
 
 
 def _real_limit(expr, symbol, point, side: str):
