@@ -500,6 +500,8 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
     there is nan), and its limit when SymPy finds a real one: along each
     variable in turn, the others held at their exact values, from both
     sides (one side where the other leaves the real domain)."""
+    if not _safe_for_exact_substitution(expr):
+        return False, None
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     exact = {symbol: _sympy_value(env[symbol.name]) for symbol in symbols}
     if expr.subs(exact) is not sympy.nan:
@@ -522,10 +524,18 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
     return True, found[0]
 
 
-# Beyond this magnitude a coordinate goes to SymPy as its Float, not its
-# Rational: SymPy evaluates Integer**Integer exactly, and x**x at x = 1e300
-# would build a number of 10^302 digits in C, where no deadline reaches.
-_EXACT_BELOW = 2.0**16
+# SymPy evaluates a rational to an integer power exactly, in C, where no
+# deadline reaches: x**x at x = 1e300, or (1/3)**(10**400), would never
+# return. So a coordinate from this magnitude goes to SymPy as its Float, not
+# its Rational, and an expression with a numeric exponent beyond it is not
+# searched for limits at all.
+_EXACT_BELOW = 2.0**10
+
+
+def _safe_for_exact_substitution(expr) -> bool:
+    return all(
+        not (power.exp.is_Number and abs(power.exp) >= _EXACT_BELOW) for power in expr.atoms(sympy.Pow)
+    )
 
 
 def _sympy_value(value: float):

@@ -251,8 +251,9 @@ class Witnesses:
         return results
 
     def exact_side(self, tasks, symbolic, sampled, shape):
-        """The exact witness at the sampled elements (None when it is off)."""
-        if not self.problem.exact:
+        """The exact witness at the sampled elements (None when it is off: it
+        judges SymPy's derivative, so --no-symbolic turns it off too)."""
+        if not self.problem.exact or not self.problem.symbolic:
             return None
         from autodiff.exact import ExactSide
 
