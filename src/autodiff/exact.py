@@ -500,10 +500,10 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
     there is nan), and its limit when SymPy finds a real one: along each
     variable in turn, the others held at their exact values, from both
     sides (one side where the other leaves the real domain)."""
-    if not _safe_for_exact_substitution(expr):
-        return False, None
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    exact = {symbol: _sympy_value(env[symbol.name]) for symbol in symbols}
+    if not _safe_for_exact_substitution(expr) or any(abs(env[s.name]) >= _EXACT_BELOW for s in symbols):
+        return False, None
+    exact = {symbol: sympy.Rational(env[symbol.name]) for symbol in symbols}
     if expr.subs(exact) is not sympy.nan:
         return False, None
     found: list[Limit] = []
@@ -526,9 +526,8 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
 
 # SymPy evaluates a rational to an integer power exactly, in C, where no
 # deadline reaches: x**x at x = 1e300, or (1/3)**(10**400), would never
-# return. So a coordinate from this magnitude goes to SymPy as its Float, not
-# its Rational, and an expression with a numeric exponent beyond it is not
-# searched for limits at all.
+# return. So no limit is searched where a coordinate or a numeric exponent
+# reaches this magnitude.
 _EXACT_BELOW = 2.0**10
 
 
@@ -536,11 +535,6 @@ def _safe_for_exact_substitution(expr) -> bool:
     return all(
         not (power.exp.is_Number and abs(power.exp) >= _EXACT_BELOW) for power in expr.atoms(sympy.Pow)
     )
-
-
-def _sympy_value(value: float):
-    """A double as SymPy takes it for a limit: its exact Rational, or (large) its exact Float."""
-    return sympy.Rational(value) if abs(value) < _EXACT_BELOW else sympy.Float(value)
 
 
 def _real_limit(expr, symbol, point, side: str):
@@ -682,8 +676,8 @@ class ExactSide:
 
     def __init__(self, f_exprs, derivatives, columns, count, weights, limits, symbolic_seconds):
         distinct = list(dict.fromkeys(d for d in derivatives if d is not None))
-        budget = Budget(limits.max_exact_seconds)
-        rows, self.unsupported = evaluate_at(list(f_exprs) + distinct, columns, count, budget, limits.max_exact_bits)
+        self.budget = Budget(limits.max_exact_seconds)
+        rows, self.unsupported = evaluate_at(list(f_exprs) + distinct, columns, count, self.budget, limits.max_exact_bits)
         self.count = count
         self.evaluated = sum(1 for ball in (rows[0] if rows else []) if ball is not None)
         self.f_balls = rows[: len(f_exprs)]
@@ -721,8 +715,8 @@ class ExactSide:
                         asked[key] = (False, None)  # SymPy failed: no limit, and no verdict on the form
                 self._record(kind, index, element, *asked[key], weights[element])
 
-        try:
-            with_deadline(ask_all, seconds)
+        try:  # within --symbolic-timeout, and within what is left of the exact witness's time
+            with_deadline(ask_all, min(seconds, max(0.0, self.budget.deadline - time.monotonic())))
         except SymbolicTimeout:
             pass
 
