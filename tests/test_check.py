@@ -269,7 +269,7 @@ def test_the_seeds_pass_in_the_json_view():
         run = case["results"][0]
         assert run["command"] == ("partial" if "partial" in seed else "grad")
         assert run["expression"] == case["expression"]
-        assert run["agree"] is True and run["checked_by"] == "symbolic" and run["expect_met"] is True
+        assert run["agree"] is True and run["checked_by"] == "exact" and run["expect_met"] is True
         if "value" in seed:
             assert close(run["value"], seed["value"])
         if "partial" in seed:
@@ -1183,7 +1183,8 @@ def test_an_empty_at_table_is_not_an_internal_error(write):
 
 
 def test_an_infinite_value_can_be_expected(write):
-    write("inf.toml", '[[case]]\nname = "overflow"\nexpr = "exp(x)"\nat = { x = 1000 }\nvalue = inf\n')
+    # With the exact witness off: on, it fails the case (autograd's inf overflows float64).
+    write("inf.toml", '[[case]]\nname = "overflow"\nexpr = "exp(x)"\nat = { x = 1000 }\nvalue = inf\nexact = false\n')
     result, report = invoke_json("check", "inf.toml")
     assert report["cases"][0]["failures"] == []
     assert result.exit_code == 0
@@ -1234,7 +1235,7 @@ def test_torch_and_sympy_load_before_the_first_case_is_timed():
         ("inf", "x", "{ x = 1 }", False),  # an infinite expectation is not met by a finite value
         ("1e400", "x", "{ x = 1 }", False),  # TOML reads 1e400 as inf
         ("[-inf, 2]", "x", "{ x = [1, 2] }", False),
-        ("inf", "exp(x)", "{ x = 1000 }", True),
+        ("inf", "exp(x)", "{ x = 1000 }", False),  # f overflows: autograd is inaccurate (design §11)
         ("-inf", "log(x)", "{ x = 0 }", True),
     ],
 )

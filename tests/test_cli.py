@@ -19,10 +19,10 @@ HEADLINE = """\
 f(x) = 6*x**2 + 2*x + 4
 at x = 3
 f = 64
-derivative   autograd   symbolic   symbolic value   finite diff.    
-────────────────────────────────────────────────────────────────────
-∂f/∂x              38   12*x + 2               38             38   ✓
-✓ autograd and symbolic agree
+derivative   autograd   symbolic   symbolic value      exact   finite diff.    
+───────────────────────────────────────────────────────────────────────────────
+∂f/∂x              38   12*x + 2               38         38             38   ✓
+✓ autograd and the exact value agree
 """
 
 
@@ -44,14 +44,19 @@ def test_headline_json_view_exactly():
         "variables": ["x"],
         "at": {"x": 3.0},
         "value": 64.0,
+        "value_exact": "6.4000000000000000e+01",
+        "value_digits": 17,
+        "value_exact_source": "ball",
         "dtype": "float64",
         "order": 1,
         "gradient": {
             "x": {"autograd": 38.0, "symbolic": "12*x + 2", "symbolic_value": 38.0, "agree": True, "numeric_agree": True,
-                  "differentiable": True}
+                  "checked_by": "exact", "differentiable": True, "exact": "3.8000000000000000e+01", "exact_digits": 38,
+                  "exact_radius": "0", "exact_source": "ball", "autograd_digits": 17, "symbolic_digits": 17,
+                  "accurate": True, "cause": None}
         },
         "agree": True,
-        "checked_by": "symbolic",
+        "checked_by": "exact",
         "warnings": [],
     }
 
@@ -63,13 +68,13 @@ def test_vector_point_human_view_exactly():
         "f(x, y) = x*y\n"
         "at x = [1, 2], y = 3\n"
         "f = [3, 6]\n"
-        "derivative      point   autograd   symbolic   symbolic value   finite diff.    \n"
-        "───────────────────────────────────────────────────────────────────────────────\n"
-        "∂f/∂x             [0]          3   y                       3              3   ✓\n"
-        "                  [1]          3                           3              3    \n"
-        "∂f/∂y             [0]          1   x                       1              1   ✓\n"
-        "                  [1]          2                           2              2    \n"
-        "✓ autograd and symbolic agree\n"
+        "derivative      point   autograd   symbolic   symbolic value      exact   finite diff.    \n"
+        "──────────────────────────────────────────────────────────────────────────────────────────\n"
+        "∂f/∂x             [0]          3   y                       3          3              3   ✓\n"
+        "                  [1]          3                           3          3              3    \n"
+        "∂f/∂y             [0]          1   x                       1          1              1   ✓\n"
+        "                  [1]          2                           2          2              2    \n"
+        "✓ autograd and the exact value agree\n"
     )
 
 
@@ -105,7 +110,7 @@ def test_expect_not_met_exits_1_in_both_views():
     result = invoke("grad", "6*x^2+2*x+4", "--at", "x=3", "--expect", "39")
     assert result.exit_code == 1
     assert "✗ --expect not met for ∂f/∂x" in result.stdout
-    assert re.search(r"∂f/∂x\s+38\s+12\*x \+ 2\s+38\s+38\s+39\s+✗", result.stdout)
+    assert re.search(r"∂f/∂x\s+38\s+12\*x \+ 2\s+38\s+38\s+38\s+39\s+✗", result.stdout)
     result, report = invoke_json("grad", "6*x^2+2*x+4", "--at", "x=3", "--expect", "39")
     assert result.exit_code == 1
     assert report["expect_met"] is False and report["agree"] is True
@@ -317,7 +322,7 @@ def test_too_few_positional_expectations_are_exit_2():
 def test_symbolic_timeout_inf_means_no_limit():
     result, report = invoke_json("grad", "x^2", "--at", "x=1", "--symbolic-timeout", "inf")
     assert result.exit_code == 0
-    assert report["checked_by"] == "symbolic" and report["warnings"] == []
+    assert report["checked_by"] == "exact" and report["warnings"] == []
 
 
 def test_grad_output_accepts_brackets():
@@ -400,6 +405,9 @@ HESSIAN_SADDLE = {
     "variables": ["x", "y"],
     "at": {"x": 0.0, "y": 0.0},
     "value": 0.0,
+    "value_exact": "0",
+    "value_digits": 17,
+    "value_exact_source": "ball",
     "dtype": "float64",
     "hessian": {
         "variables": ["x", "y"],
@@ -408,6 +416,14 @@ HESSIAN_SADDLE = {
         "symbolic_value": [[2.0, 0.0], [0.0, -2.0]],
         "entry_agree": [[True, True], [True, True]],
         "differentiable": [[True, True], [True, True]],
+        "exact": [["2.0000000000000000e+00", "0"], ["0", "-2.0000000000000000e+00"]],
+        "exact_digits": [[38, 38], [38, 38]],
+        "exact_radius": [["0", "0"], ["0", "0"]],
+        "exact_source": [["ball", "ball"], ["ball", "ball"]],
+        "autograd_digits": [[17, 17], [17, 17]],
+        "symbolic_digits": [[17, 17], [17, 17]],
+        "accurate": [[True, True], [True, True]],
+        "cause": [[None, None], [None, None]],
         "agree": True,
         "symmetric": True,
         "eigenvalues": [-2.0, 2.0],
@@ -416,7 +432,7 @@ HESSIAN_SADDLE = {
         "critical_point": "saddle point",
     },
     "agree": True,
-    "checked_by": "symbolic",
+    "checked_by": "exact",
     "warnings": [],
 }
 
@@ -440,6 +456,9 @@ def test_jacobian_json_view_exactly():
         "variables": ["x", "y"],
         "at": {"x": 0.0, "y": 2.0},
         "value": [0.0, 2.0, 0.0],
+        "value_exact": ["0", "2.0000000000000000e+00", "0"],
+        "value_digits": [17, 17, 17],
+        "value_exact_source": ["ball", "ball", "ball"],
         "dtype": "float64",
         "jacobian": {
             "functions": ["x*y", "x + y", "sin(x)"],
@@ -449,10 +468,19 @@ def test_jacobian_json_view_exactly():
             "symbolic_value": [[2.0, 0.0], [1.0, 1.0], [1.0, 0.0]],
             "entry_agree": [[True, True], [True, True], [True, True]],
             "differentiable": [[True, True], [True, True], [True, True]],
+            "exact": [["2.0000000000000000e+00", "0"], ["1.0000000000000000e+00", "1.0000000000000000e+00"],
+                      ["1.0000000000000000e+00", "0"]],
+            "exact_digits": [[38, 38], [38, 38], [38, 38]],
+            "exact_radius": [["0", "0"], ["0", "0"], ["0", "0"]],
+            "exact_source": [["ball", "ball"], ["ball", "ball"], ["ball", "ball"]],
+            "autograd_digits": [[17, 17], [17, 17], [17, 17]],
+            "symbolic_digits": [[17, 17], [17, 17], [17, 17]],
+            "accurate": [[True, True], [True, True], [True, True]],
+            "cause": [[None, None], [None, None], [None, None]],
             "agree": True,
         },
         "agree": True,
-        "checked_by": "symbolic",
+        "checked_by": "exact",
         "warnings": [],
     }
 
@@ -464,19 +492,19 @@ def test_hessian_vector_point_human_view_exactly():
 f(x, y) = x**2*y + y**3
 at x = [1, 0], y = [2, 0]
 f = [10, 0]
-derivative      point   autograd   symbolic   symbolic value   finite diff.    
-───────────────────────────────────────────────────────────────────────────────
-∂²f/∂y²           [0]         12   6*y                    12             12   ✓
-                  [1]          0                           0              0    
-∂²f/∂x∂y          [0]          2   2*x                     2    1.999999999   ✓
-                  [1]          0                           0              0    
-∂²f/∂x²           [0]          4   2*y                     4    4.000000002   ✓
-                  [1]          0                           0              0    
+derivative      point   autograd   symbolic   symbolic value      exact   finite diff.    
+──────────────────────────────────────────────────────────────────────────────────────────
+∂²f/∂y²           [0]         12   6*y                    12         12             12   ✓
+                  [1]          0                           0          0              0    
+∂²f/∂x∂y          [0]          2   2*x                     2          2    1.999999999   ✓
+                  [1]          0                           0          0              0    
+∂²f/∂x²           [0]          4   2*y                     4          4    4.000000002   ✓
+                  [1]          0                           0          0              0    
 point   eigenvalues                definiteness        critical point
 ─────────────────────────────────────────────────────────────────────
 [0]     3.527864045, 12.47213595   positive definite   —             
 [1]     0, 0                       zero                inconclusive  
-✓ autograd and symbolic agree
+✓ autograd and the exact value agree
 """
 
 
@@ -497,7 +525,7 @@ def test_matrix_expect_unmet_shows_expected_and_exits_1():
     result = invoke("hessian", "x*y", "--at", "x=1,y=2", "--expect", "[[0,1],[1,5]]")
     assert result.exit_code == 1
     assert "✗ --expect not met for ∂²f/∂y²" in result.stdout
-    assert "✓ autograd and symbolic agree" in result.stdout
+    assert "✓ autograd and the exact value agree" in result.stdout
 
 
 def test_large_hessian_lists_failures_and_summarises_the_rest():

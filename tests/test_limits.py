@@ -99,8 +99,13 @@ def test_a_breach_is_exit_2_naming_the_limit(name, args, fragments):
     limit_error(args, name, *fragments)
 
 
+# The exact witness's limits are budgets, not refusals: past them it stops,
+# says so, and the other witnesses decide (tested below).
+BUDGETS = {"exact-seconds", "exact-bits"}
+
+
 def test_every_named_limit_has_a_breach_above():
-    assert {name for name, _, _ in BREACHES} == set(NAMES)
+    assert {name for name, _, _ in BREACHES} | BUDGETS == set(NAMES)
     assert set(NAMES.values()) == {f for f in Limits.__dataclass_fields__}
 
 
@@ -244,7 +249,7 @@ def test_grad_raised_limits():
     assert ok("grad", "x^2", "--at", "x=1", "--order", "21", "--limit", "order=21")["gradient"]["x"]["autograd"] == 0.0
     deep = "(" * 120 + "x" + ")" * 120
     assert ok("grad", deep, "--at", "x=2", "--limit", "depth=150")["value"] == 2.0
-    assert ok("grad", "1" * 1001 + "*x", "--at", "x=1", "--limit", "integer-digits=1001")["expression"].startswith("1" * 20)
+    assert ok("grad", "1" * 1001 + "*x", "--at", "x=1", "--limit", "integer-digits=1001", "--no-exact")["expression"].startswith("1" * 20)
     assert ok("grad", "x" + "+x" * 5000, "--at", "x=1", "--limit", "length=10001")["value"] == 5001.0
 
 
@@ -254,7 +259,8 @@ def test_exact_digits_cannot_be_raised_past_pythons_str_limit():
     result, report = invoke_json("grad", "10^5000*x", "--at", "x=1", "--limit", "exact-digits=6000")
     assert result.exit_code == 2 and report["error"]["type"] == "usage_error"
     assert "at most 4300" in report["error"]["message"]
-    assert ok("grad", "10^4200*x", "--at", "x=1", "--limit", "exact-digits=4300")["value"] == "inf"  # 4201 digits print
+    # 4201 digits print; f and f′ overflow float64, which the exact witness reports (exit 1)
+    assert ok("grad", "10^4200*x", "--at", "x=1", "--limit", "exact-digits=4300", "--no-exact")["value"] == "inf"
 
 
 def test_repeated_limit_options_the_last_wins_and_several_combine():
@@ -621,3 +627,23 @@ def test_an_order_that_imported_modules_is_not_taken_for_growth():
     strict.step(0.002, 1, 3)
     with pytest.raises(LimitError, match="autograd-seconds"):
         strict.step(5.0, 2, 3)  # the same times without an import: stopped
+
+
+def test_exact_seconds_bounds_the_exact_witness_and_says_so():
+    result, report = invoke_json("grad", "sin(x)*exp(x)", "--at", "x=0:1:5000", "--limit", "exact-seconds=0.02")
+    assert result.exit_code == 0
+    (warning,) = [w for w in report["warnings"] if "exact witness checked" in w]
+    checked = int(re.search(r"checked (\d+) of 5000 points within 0.02 s", warning).group(1))
+    assert 0 < checked < 5000 and "--limit exact-seconds=" in warning
+    exact = report["gradient"]["x"]["exact"]
+    assert sum(e is not None for e in exact) == checked and exact[-1] is None
+    assert report["gradient"]["x"]["agree"] is True  # symbolic decided the rest
+
+
+def test_exact_bits_caps_the_precision_and_says_so():
+    # (1 - cos(x))/x^2 at 1e-30 cancels about 200 bits: 128 bits are not enough.
+    result, report = invoke_json("grad", "(1-cos(x))/x^2", "--at", "x=1e-30", "--limit", "exact-bits=128")
+    assert report["gradient"]["x"]["exact"] is None
+    assert any("within 128 bits" in w and "--limit exact-bits=" in w for w in report["warnings"])
+    result, report = invoke_json("grad", "(1-cos(x))/x^2", "--at", "x=1e-30")
+    assert result.exit_code == 1 and report["value_exact"] == "5.0000000000000000e-01"

@@ -102,7 +102,7 @@ def assert_matrix(result, expected, order: int):
 def assert_clean(result):
     assert result.agree is True, result.to_json()
     assert result.exit_code == 0
-    assert result.checked_by == "symbolic"
+    assert result.checked_by == "exact"
     assert result.warnings == [], result.warnings
 
 
@@ -517,7 +517,9 @@ def test_cli_hessian_json():
             parsed = sympy.sympify(h["symbolic"][i][j], locals={"x": x, "y": y})
             assert sympy.simplify(parsed - oracle[i, j]) == 0
     assert report["agree"] is True
-    assert report["checked_by"] == "symbolic"
+    assert report["checked_by"] == "exact"
+    assert h["exact"] == [["4.0000000000000000e+00", "2.0000000000000000e+00"], ["2.0000000000000000e+00", "1.2000000000000000e+01"]]
+    assert h["autograd_digits"] == [[17, 17], [17, 17]] and h["accurate"] == [[True, True], [True, True]]
 
 
 def test_cli_jacobian_json():

@@ -68,7 +68,7 @@ def test_seed_case_through_the_cli(case):
     result, report = invoke_json(*cli_args(case))
     assert result.exit_code == 0, result.stdout
     assert report["agree"] is True
-    assert report["checked_by"] == "symbolic"
+    assert report["checked_by"] == "exact"
     assert report["expect_met"] is True
     if "value" in case:
         assert_close(report["value"], case["value"])

@@ -25,7 +25,7 @@ from autodiff.results import (
     as_tensor,
     numbers,
 )
-from autodiff.witnesses import Witnesses, symbolic_text
+from autodiff.witnesses import JUDGES, Witnesses, plot_curve, symbolic_text
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -76,6 +76,7 @@ class _Problem:
     symbolic_timeout: float
     tolerance: object  # checks.Tolerance
     limits: Limits = DEFAULT_LIMITS
+    exact: bool = True  # the exact witness (ball arithmetic) judges where it has a value
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -85,20 +86,20 @@ class _Problem:
         return self.exprs[0]
 
     def derivatives(self, sequences: dict[str, list[str]], warnings: list[str]):
-        """Value and a DerivativeResult for each differentiation sequence of the one expression."""
+        """Value, a DerivativeResult for each differentiation sequence of the one
+        expression, and the Witnesses that judged them (None without a point)."""
         tasks = [(0, list(sequence)) for sequence in sequences.values()]
         weights = None if self.point is None else self.grad_output_tensor()  # validated before SymPy works
         symbolic = self.symbolic_derivatives(
             lambda: [symbolic_derivative(self.expr, sequence) for _, sequence in tasks], len(tasks), warnings
         )
         if self.point is None:
-            return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic)))
+            return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic))), None
         program = self.program()
         value, autograd = self._autograd(program, sequences, weights)
-        results = Witnesses(self, program, weights).cross_check(
-            tasks, list(autograd.values()), symbolic, warnings, [value]
-        )
-        return numbers(value), dict(zip(sequences, results))
+        witnesses = Witnesses(self, program, weights)
+        results = witnesses.cross_check(tasks, list(autograd.values()), symbolic, warnings, [value])
+        return numbers(value), dict(zip(sequences, results)), witnesses
 
     def program(self):
         from autodiff.lowering import compile_expressions
@@ -222,6 +223,7 @@ class _Options:
     grad_output: Optional[Sequence[float]] = None
     symbolic: bool = True
     symbolic_timeout: float = 5.0
+    exact: bool = True
     rtol: Optional[float] = None
     atol: Optional[float] = None
     limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
@@ -305,7 +307,7 @@ def _prepare(
     grad_output = list(grad_output) if grad_output else None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
-        options.limits,
+        options.limits, options.exact,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
 
@@ -325,19 +327,29 @@ class _Prepared:
         point = self.problem.point
         return natural_order(set(self.variables) | set(point.values if point else ()))
 
-    def fields(self, value, derivatives: Sequence[DerivativeResult], warnings) -> dict:
-        """The fields every point result shares."""
+    def fields(self, value, derivatives: Sequence[DerivativeResult], warnings, witnesses=None) -> dict:
+        """The fields every point result shares; `witnesses` (after its
+        cross_check) gives f's exact value."""
         point = self.problem.point
         symbolic_used = any(d.symbolic_value is not None for d in derivatives)
+        judges = [d.checked_by for d in derivatives if d.checked_by is not None]
+        checked_by = min(judges, key=JUDGES.index) if judges else "symbolic" if symbolic_used else "numeric"
+        checks = (witnesses.value_checks if witnesses is not None else []) or [{}]
+        if len(self.problem.exprs) > 1:  # a Jacobian: one value per function
+            checks = [{key: [check.get(key) for check in checks] for key in VALUE_KEYS}]
         return {
             "expression": self.text,
             "variables": list(self.variables),
             "at": None if point is None else dict(point.values),
             "value": value,
-            "checked_by": None if point is None else ("symbolic" if symbolic_used else "numeric"),
+            "checked_by": None if point is None else checked_by,
             "warnings": warnings,
             "dtype": self.problem.dtype,
+            **checks[0],
         }
+
+
+VALUE_KEYS = ("value_exact", "value_digits", "value_exact_source")  # f's exact value, from Witnesses.value_checks
 
 
 def _names(wrt) -> Optional[list[str]]:
@@ -376,7 +388,7 @@ def grad(
     """Value and first partials of `expression` at `at`, or its `order`-th
     pure partials; without `at`, the symbolic derivatives alone.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -387,10 +399,11 @@ def grad(
     prepared = _prepare(expression, at, wrt, expect, settings)
     names = prepared.columns(wrt)
     warnings: list[str] = []
-    value, results = prepared.problem.derivatives({name: [name] * order for name in names}, warnings)
+    value, results, witnesses = prepared.problem.derivatives({name: [name] * order for name in names}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, names), prepared.problem.tolerance)
-    return GradResult(order=order, gradient=results, **prepared.fields(value, list(results.values()), warnings))
+    fields = prepared.fields(value, list(results.values()), warnings, witnesses)
+    return GradResult(order=order, gradient=results, **fields)
 
 
 def partial(
@@ -404,7 +417,7 @@ def partial(
     """One partial derivative; `wrt` is the differentiation sequence, as in
     sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -420,10 +433,11 @@ def partial(
             )
         wrt = variables
     warnings: list[str] = []
-    value, results = prepared.problem.derivatives({PARTIAL: list(wrt)}, warnings)
+    value, results, witnesses = prepared.problem.derivatives({PARTIAL: list(wrt)}, warnings)
     if expect is not None:
         _check_expectations(results, as_point(expect, "--expect", settings.limits, [PARTIAL]), prepared.problem.tolerance)
-    return PartialResult(partial=results[PARTIAL], **prepared.fields(value, list(results.values()), warnings))
+    fields = prepared.fields(value, list(results.values()), warnings, witnesses)
+    return PartialResult(partial=results[PARTIAL], **fields)
 
 
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results
@@ -443,7 +457,7 @@ def hessian(
     Columns are `wrt`, or every variable in natural order. Without `at`, the
     symbolic Hessian alone. `expect`: a matrix, [[4, 2], [2, 12]] or "4,2,2,12".
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -478,10 +492,13 @@ def hessian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
-    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, [value])
+    witnesses = Witnesses(problem, program)
+    results = witnesses.cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
-    curvature = _Curvature(matrix, gradient, problem.tolerance)
+    from autodiff.curvature import Curvature
+
+    curvature = Curvature(matrix, gradient, problem.tolerance)
     return HessianResult(
         entries=entries,
         gradient=[numbers(g) for g in gradient],
@@ -490,7 +507,7 @@ def hessian(
         definiteness=curvature.definiteness,
         critical_point=curvature.critical_point,
         **fields,
-        **prepared.fields(numbers(value), results, warnings),
+        **prepared.fields(numbers(value), results, warnings, witnesses),
     )
 
 
@@ -507,7 +524,7 @@ def jacobian(
     differences. Columns are `wrt`, or every variable in natural order.
     Without `at`, the symbolic Jacobian alone. `expect`: a matrix.
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -542,11 +559,12 @@ def jacobian(
         program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
     )
     autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
-    results = Witnesses(problem, program).cross_check(tasks, autograd, symbolic, warnings, list(values))
+    witnesses = Witnesses(problem, program)
+    results = witnesses.cross_check(tasks, autograd, symbolic, warnings, list(values))
     entries = _square(results, len(names))
     _meet_expectations(entries, expected, problem.tolerance)
     value = [numbers(v) for v in values]
-    return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings))
+    return JacobianResult(entries=entries, **fields, **prepared.fields(value, results, warnings, witnesses))
 
 
 def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Options) -> list[str]:
@@ -610,81 +628,6 @@ def _meet_expectations(entries: list[list[DerivativeResult]], expected, toleranc
             entry.expect_met = bool(tolerance.close(actual, as_tensor(wanted, torch.float64).expand_as(actual)).all())
 
 
-class _Curvature:
-    """Symmetry, eigenvalues and definiteness of an autograd Hessian (n, n, *shape),
-    and the kind of critical point where the gradient (n, *shape) is zero."""
-
-    KINDS = {
-        "positive definite": "local minimum",
-        "negative definite": "local maximum",
-        "indefinite": "saddle point",
-        "positive semidefinite": "inconclusive",
-        "negative semidefinite": "inconclusive",
-        "zero": "inconclusive",
-    }
-
-    def __init__(self, matrix, gradient, tolerance):
-        import torch
-
-        matrix, gradient = matrix.to(torch.float64), gradient.to(torch.float64)
-        self.symmetric = bool(tolerance.close(matrix, matrix.transpose(0, 1)).all())
-        vector = matrix.dim() == 3
-        batch = matrix.permute(2, 0, 1) if vector else matrix.unsqueeze(0)  # (points, n, n)
-        finite = torch.isfinite(batch).flatten(1).all(dim=1)
-        symmetric = (batch + batch.transpose(1, 2)) / 2
-        try:
-            eigenvalues = torch.linalg.eigvalsh(torch.where(finite.view(-1, 1, 1), symmetric, 0.0))
-        except torch.linalg.LinAlgError:  # entries near 1e308: no convergence; point by point, nan where it fails
-            eigenvalues = torch.stack([_eigenvalues(matrix) for matrix in symmetric])
-        eigenvalues[~finite] = torch.nan
-        flat = gradient.reshape(gradient.shape[0], -1) if gradient.shape[0] else torch.zeros(0, batch.shape[0])
-        critical = tolerance.close(flat, torch.zeros_like(flat)).all(dim=0)
-        kinds = _definiteness(eigenvalues, tolerance)
-        points = [
-            self.KINDS.get(kind) if is_critical else None for kind, is_critical in zip(kinds, critical.tolist())
-        ]
-        columns = eigenvalues.transpose(0, 1)  # (n, points): every number a list over the points
-        self.eigenvalues = [numbers(column) if vector else column.item() for column in columns]
-        self.definiteness = kinds if vector else kinds[0]
-        self.critical_point = points if vector else points[0]
-
-
-def _eigenvalues(matrix):
-    import torch
-
-    try:
-        return torch.linalg.eigvalsh(matrix if bool(torch.isfinite(matrix).all()) else torch.zeros_like(matrix))
-    except torch.linalg.LinAlgError:
-        return torch.full(matrix.shape[:1], torch.nan, dtype=matrix.dtype)
-
-
-def _definiteness(eigenvalues, tolerance) -> list[str]:
-    """For each point's eigenvalues (a row): positive/negative (semi)definite,
-    indefinite, zero, or undefined; eigenvalues within the tolerance of zero
-    (relative to the largest) count as zero."""
-    import torch
-
-    finite = torch.isfinite(eigenvalues).all(dim=1)
-    largest = eigenvalues.abs().amax(dim=1, keepdim=True) if eigenvalues.shape[1] else torch.zeros(len(eigenvalues), 1)
-    band = tolerance.atol + tolerance.rtol * largest
-    positive = (eigenvalues > band).any(dim=1).tolist()
-    negative = (eigenvalues < -band).any(dim=1).tolist()
-    zero = (eigenvalues.abs() <= band).any(dim=1).tolist()
-    kinds = []
-    for ok, pos, neg, nil in zip(finite.tolist(), positive, negative, zero):
-        if not ok:
-            kinds.append("undefined")
-        elif pos and neg:
-            kinds.append("indefinite")
-        elif pos:
-            kinds.append("positive semidefinite" if nil else "positive definite")
-        elif neg:
-            kinds.append("negative semidefinite" if nil else "negative definite")
-        else:
-            kinds.append("zero")
-    return kinds
-
-
 def graph(expression: str, at: PointLike, **options) -> GraphReport:
     """The autograd graph of `expression` at `at`: grad_fn nodes from the
     output back to the leaves, each tensor's data, requires_grad, is_leaf,
@@ -708,9 +651,6 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
 
 
-PRIMES = {1: "′", 2: "″", 3: "‴"}
-
-
 def plot(
     expression: str,
     *,
@@ -725,7 +665,7 @@ def plot(
     differentiates the whole grid at once (backward on the sum); the symbolic
     derivative is evaluated on the same grid and compared.
 
-    Options: dtype, symbolic, symbolic_timeout, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
     """
     from autodiff.points import grid, parse_range
 
@@ -776,9 +716,7 @@ def plot(
     f = current.detach()
     curves = []
     witnesses = Witnesses(problem, program)
-    undefined = ~torch.isfinite(f).unsqueeze(0)
-    if bool(undefined.any()):
-        warnings += witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
+    domains = len(warnings)  # where the domain warnings go, once the exact witness has said where f only overflowed
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
     for k in range(1, order + 1):
         if current.requires_grad:
@@ -789,7 +727,11 @@ def plot(
         else:
             current = torch.zeros_like(current)
         # clone: the materialized zero gradient of a kink has no storage of its own
-        curves.append(_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+        curves.append(plot_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+    real_f = witnesses.judge_curves(curves, symbolic, name, values, f, warnings)
+    undefined = (~torch.isfinite(f) & ~real_f).unsqueeze(0)
+    if bool(undefined.any()):
+        warnings[domains:domains] = witnesses.domain_warnings([(0, [name])], [f], undefined, "the curves have gaps there")
     for curve in curves:
         if curve.get("symbolic_missing"):
             count = curve["symbolic_missing"]
@@ -804,32 +746,3 @@ def plot(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
-
-
-def _curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
-    import torch
-
-    curve = {
-        "order": k,
-        "label": "f" + PRIMES[k],
-        "autograd": numbers(autograd),
-        "symbolic": symbolic_text(symbolic),
-        "symbolic_values": None,
-        "max_abs_difference": None,
-        "agree": None,
-    }
-    if exact is not None:
-        exact = exact.to(torch.float64)
-        both = torch.isfinite(exact) & torch.isfinite(autograd)
-        difference = (autograd.to(torch.float64) - exact).abs()[both]
-        curve["symbolic_values"] = numbers(exact)
-        curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
-        # Where SymPy has no value and autograd has one (2*DiracDelta(x) at a
-        # kink of abs), there is nothing to compare: counted, not a mismatch.
-        missing = torch.isnan(exact) & torch.isfinite(autograd)
-        close = tolerance.close(autograd, exact) | missing
-        # Points where one side is finite and the other not (x^x at 0): counted, not in the max.
-        curve["nonfinite_mismatches"] = int((~close & ~both).sum())
-        curve["symbolic_missing"] = int(missing.sum())
-        curve["agree"] = bool(close.all())
-    return curve

@@ -50,6 +50,7 @@ CASE_KEYS = {
     "grad_output": "a number or a list of numbers",
     "rtol": "a number ≥ 0",
     "atol": "a number ≥ 0",
+    "exact": "true or false: whether the exact witness judges autograd (default true)",
     "skip": "true, or a string giving the reason",
 }
 PARTIAL_KEYS = {"wrt": "a variable name or a list of them", "expect": "a number, or a list for a vector point"}
@@ -269,6 +270,7 @@ def _validate(case: Case) -> None:
     check("grad_output", _is_number(data.get("grad_output")) or (_is_list_of(data.get("grad_output"), _NUMBER) and data.get("grad_output")))
     check("rtol", _is_number(data.get("rtol")) and data.get("rtol", 0) >= 0)
     check("atol", _is_number(data.get("atol")) and data.get("atol", 0) >= 0)
+    check("exact", isinstance(data.get("exact"), bool))
     check("skip", isinstance(data.get("skip"), (bool, str)))
     commands = [key for key in ("grad", "partial", "hessian", "jacobian") if key in data]
     if "order" in data and commands and "grad" not in commands:
@@ -389,13 +391,15 @@ def check(
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
     symbolic_timeout: float = 5.0,
+    exact: bool = True,
     read_stdin=None,
     limits=None,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
     `select_names`: run only the cases whose name contains one of these
-    (case-insensitive). `rtol`/`atol` apply to cases that set none.
+    (case-insensitive). `rtol`/`atol` apply to cases that set none;
+    `exact=False` turns the exact witness off for cases that do not set it.
     `limits`: as for every command (a Limits, or {"points": 10**8}).
     """
     from autodiff.limits import as_limits
@@ -410,7 +414,9 @@ def check(
     import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
 
     import autodiff.checks  # noqa: F401
-    options = {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "limits": limits}
+    options = {
+        "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
+    }
     results = [run_case(case, options) for case in chosen]
     files = list(dict.fromkeys("<stdin>" if path == STDIN else path for path in paths))
     return CheckReport(files, results, len(cases) - len(chosen), time.perf_counter() - started)
@@ -445,6 +451,7 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         **options,
         "rtol": data.get("rtol", options.get("rtol")),
         "atol": data.get("atol", options.get("atol")),
+        "exact": data.get("exact", options.get("exact", True)),
     }
     at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at", options["limits"])
     grad_output = data.get("grad_output")
@@ -508,7 +515,7 @@ def _report_failures(report) -> list[Failure]:
     from autodiff.results import MatrixReport
 
     failures = []
-    if report.derivatives() and report.checked_by != "symbolic":
+    if report.derivatives() and report.checked_by == "numeric":
         why = "; ".join(report.warnings) or "SymPy gave no derivative"
         failures.append(Failure("symbolic", "no symbolic", f"no symbolic derivative to compare with: {why}"))
     for label, derivative in _labelled(report, isinstance(report, MatrixReport)):
@@ -534,6 +541,7 @@ def _labelled(report, matrix: bool):
 
 def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
     from autodiff.render import format_number
+    from autodiff.results import exact_text
 
     parts = []
     if reason == "expected":
@@ -542,8 +550,21 @@ def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
     if derivative.symbolic is not None:
         parts.append(f"symbolic {derivative.symbolic} = {format_number(derivative.symbolic_value)}")
     parts.append(f"finite diff. {format_number(derivative.numeric)}")
-    verdict = "" if reason == "expected" else " (autograd and symbolic disagree)"
+    if derivative.exact is not None and _has_false(derivative.accurate):  # the exact value, where autograd misses it
+        if isinstance(derivative.exact, str):
+            parts.append(f"exact {exact_text(derivative.exact)}")
+        else:
+            parts.append("exact [" + ", ".join(map(exact_text, derivative.exact)) + "]")
+    verdict = ""
+    if reason != "expected":
+        # Floats lost the digits (the cause says where): inaccurate, not a disagreement with SymPy.
+        lost = derivative.checked_by == "exact" and derivative.cause is not None
+        verdict = f" (autograd is inaccurate: {derivative.cause})" if lost else " (autograd and symbolic disagree)"
     return f"{label}: " + ", ".join(parts) + verdict
+
+
+def _has_false(flags) -> bool:
+    return flags is False or (isinstance(flags, list) and False in flags)
 
 
 # --- JUnit XML ----------------------------------------------------------------

@@ -35,6 +35,13 @@ class Tolerance:
         actual, expected = actual.to(torch.float64), expected.to(torch.float64)
         return torch.isclose(actual, expected, rtol=self.rtol, atol=self.atol, equal_nan=True)
 
+    def close_float(self, actual: float, expected: float) -> bool:
+        """`close` for two Python floats, without making tensors: the same
+        test, |actual - expected| <= atol + rtol*|expected| (finite values)."""
+        if actual == expected:
+            return True
+        return math.isfinite(actual) and math.isfinite(expected) and abs(actual - expected) <= self.atol + self.rtol * abs(expected)
+
     def for_finite_differences(self, order: int) -> "Tolerance":
         # A stencil for an n-th derivative loses about one more digit per order.
         floor = 10.0 ** (-7 + order)

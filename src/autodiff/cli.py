@@ -93,6 +93,10 @@ DtypeOption = Annotated[DType, typer.Option("--dtype", help="Floating-point type
 NoSymbolicOption = Annotated[
     bool, typer.Option("--no-symbolic", help="Skip SymPy; finite differences decide agreement.")
 ]
+NoExactOption = Annotated[
+    bool,
+    typer.Option("--no-exact", help="Skip the exact witness (ball arithmetic); symbolic or finite differences decide."),
+]
 TimeoutOption = Annotated[
     float,
     typer.Option("--symbolic-timeout", help="Seconds SymPy may take before it is stopped.", min=0),
@@ -104,7 +108,7 @@ LimitOption = Annotated[
         metavar="NAME=VALUE",
         help="Raise (or lower) a limit, e.g. points=1e8 or memory=8G (repeatable). Names: length, depth, "
         "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, "
-        "autograd-seconds, memory.",
+        "autograd-seconds, exact-seconds, exact-bits, memory.",
         show_default=False,
     ),
 ]
@@ -308,6 +312,7 @@ def grad(
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     json_output: JsonOption = False,
@@ -318,7 +323,7 @@ def grad(
     """
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
+        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
     )
 
 
@@ -344,6 +349,7 @@ def partial(
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     json_output: JsonOption = False,
@@ -354,7 +360,7 @@ def partial(
     """
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
     )
 
 
@@ -387,6 +393,7 @@ def hessian(
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     json_output: JsonOption = False,
@@ -398,7 +405,7 @@ def hessian(
     """
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
     )
 
 
@@ -416,6 +423,7 @@ def jacobian(
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
     no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     json_output: JsonOption = False,
@@ -426,7 +434,7 @@ def jacobian(
     """
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
     )
 
 
@@ -459,6 +467,7 @@ def plot(
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
     no_symbolic: Annotated[bool, typer.Option("--no-symbolic", help="Skip SymPy: the curves are drawn, not compared.")] = False,
+    no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     json_output: JsonOption = False,
@@ -471,7 +480,7 @@ def plot(
 
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
-            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, limits=_limits(limit),
+            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
         )
         if output:
             from autodiff.plotting import write_file
@@ -556,6 +565,7 @@ def check(
     ] = None,
     dtype: DtypeOption = DType.float64,
     symbolic_timeout: TimeoutOption = 5.0,
+    no_exact: NoExactOption = False,
     limit: LimitOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -570,7 +580,7 @@ def check(
             check_writable(junit)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
-            limits=_limits(limit),
+            exact=not no_exact, limits=_limits(limit),
         )
         if junit is not None:
             write_junit(report, junit)

@@ -53,6 +53,9 @@ class FunctionSpec:
     # other nodes (sqrt is a Pow, clamp is a Min of a Max, ...).
     torch: Optional[Resolver] = None
     params: str = "x"
+    # The ball-arithmetic operation (autodiff.exact) for that class: receives
+    # python-flint's arb and returns a function of arbs; None as for `torch`.
+    exact: Optional[Resolver] = None
 
     @property
     def arity(self) -> str:
@@ -67,8 +70,15 @@ class FunctionSpec:
         return f"{self.name}({self.params})"
 
 
-def _fn(name, summary, symbolic, torch=None, args=(1, 1), params="x") -> FunctionSpec:
-    return FunctionSpec(name, args[0], args[1], summary, symbolic, torch, params)
+def _fn(name, summary, symbolic, torch=None, args=(1, 1), params="x", exact=None) -> FunctionSpec:
+    # A function that is a method of arb by the same name needs no `exact`.
+    if exact is None and torch is not None:
+        exact = _method(name)
+    return FunctionSpec(name, args[0], args[1], summary, symbolic, torch, params, exact)
+
+
+def _method(name: str) -> Resolver:
+    return lambda arb: getattr(arb, name)
 
 
 def _log(sp: Any) -> Callable[..., Any]:
@@ -100,6 +110,11 @@ def _gamma(torch: Any) -> Callable[..., Any]:
     return gamma
 
 
+def _ball_lgamma(arb: Any) -> Callable[..., Any]:
+    # log|Γ(x)|, as torch.lgamma; arb's lgamma is nan for x < 0.
+    return lambda x: x.lgamma() if x > 0 else abs(x.gamma()).log()
+
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("sin", "sine", lambda s: s.sin, lambda t: t.sin),
     _fn("cos", "cosine", lambda s: s.cos, lambda t: t.cos),
@@ -110,7 +125,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("asin", "inverse sine", lambda s: s.asin, lambda t: t.asin),
     _fn("acos", "inverse cosine", lambda s: s.acos, lambda t: t.acos),
     _fn("atan", "inverse tangent", lambda s: s.atan, lambda t: t.atan),
-    _fn("atan2", "angle of the point (x, y), quadrant-aware", lambda s: s.atan2, lambda t: t.atan2, (2, 2), "y, x"),
+    _fn("atan2", "angle of the point (x, y), quadrant-aware", lambda s: s.atan2, lambda t: t.atan2, (2, 2), "y, x", exact=lambda a: a.atan2),
     _fn("sinh", "hyperbolic sine", lambda s: s.sinh, lambda t: t.sinh),
     _fn("cosh", "hyperbolic cosine", lambda s: s.cosh, lambda t: t.cosh),
     _fn("tanh", "hyperbolic tangent", lambda s: s.tanh, lambda t: t.tanh),
@@ -119,35 +134,35 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("atanh", "inverse hyperbolic tangent", lambda s: s.atanh, lambda t: t.atanh),
     _fn("exp", "exponential, e^x", lambda s: s.exp, lambda t: t.exp),
     _fn("expm1", "exp(x) - 1, accurate near 0", _cfunction("expm1"), lambda t: t.expm1),
-    _fn("log", "natural logarithm; log(x, b) is the base-b logarithm", _log, lambda t: t.log, (1, 2), "x[, base]"),
+    _fn("log", "natural logarithm; log(x, b) is the base-b logarithm", _log, lambda t: t.log, (1, 2), "x[, base]", exact=lambda a: a.log),
     _fn("ln", "natural logarithm (same as log)", lambda s: s.log),
-    _fn("log2", "base-2 logarithm", _cfunction("log2"), lambda t: t.log2),
-    _fn("log10", "base-10 logarithm", _cfunction("log10"), lambda t: t.log10),
+    _fn("log2", "base-2 logarithm", _cfunction("log2"), lambda t: t.log2, exact=lambda a: lambda x: x.log() / a(2).log()),
+    _fn("log10", "base-10 logarithm", _cfunction("log10"), lambda t: t.log10, exact=lambda a: lambda x: x.log() / a(10).log()),
     _fn("log1p", "log(1 + x), accurate near 0", _cfunction("log1p"), lambda t: t.log1p),
     _fn("sqrt", "square root", lambda s: s.sqrt),
     _fn("cbrt", "real cube root (negative for negative x)", _custom("cbrt"),
-        lambda t: lambda x: t.sign(x) * t.abs(x).pow(1.0 / 3.0)),
-    _fn("abs", "absolute value", lambda s: s.Abs, lambda t: t.abs),
-    _fn("sign", "sign: -1, 0 or 1", lambda s: s.sign, lambda t: t.sign),
+        lambda t: lambda x: t.sign(x) * t.abs(x).pow(1.0 / 3.0), exact=lambda a: lambda x: x.sgn() * abs(x).root(3)),
+    _fn("abs", "absolute value", lambda s: s.Abs, lambda t: t.abs, exact=lambda a: abs),
+    _fn("sign", "sign: -1, 0 or 1", lambda s: s.sign, lambda t: t.sign, exact=lambda a: a.sgn),
     _fn("floor", "largest integer <= x", _custom("floor"), lambda t: t.floor),
-    _fn("ceil", "smallest integer >= x", _custom("ceiling"), lambda t: t.ceil),
+    _fn("ceil", "smallest integer >= x", _custom("ceiling"), lambda t: t.ceil, exact=lambda a: a.ceil),
     _fn("min", "smallest of its arguments", lambda s: s.Min, None, (2, None), "a, b, ..."),
     _fn("max", "largest of its arguments", lambda s: s.Max, None, (2, None), "a, b, ..."),
     _fn("erf", "error function", lambda s: s.erf, lambda t: t.erf),
     _fn("erfc", "complementary error function, 1 - erf(x)", lambda s: s.erfc, lambda t: t.erfc),
     _fn("gamma", "gamma function", lambda s: s.gamma, _gamma),
-    _fn("lgamma", "log of the gamma function", lambda s: s.loggamma, lambda t: t.lgamma),
-    _fn("sigmoid", "logistic sigmoid, 1/(1 + e^-x)", _custom("sigmoid"), lambda t: t.sigmoid),
-    _fn("relu", "rectifier, max(x, 0)", _custom("relu"), lambda t: t.relu),
+    _fn("lgamma", "log of the gamma function", lambda s: s.loggamma, lambda t: t.lgamma, exact=_ball_lgamma),
+    _fn("sigmoid", "logistic sigmoid, 1/(1 + e^-x)", _custom("sigmoid"), lambda t: t.sigmoid, exact=lambda a: lambda x: 1 / (1 + (-x).exp())),
+    _fn("relu", "rectifier, max(x, 0)", _custom("relu"), lambda t: t.relu, exact=lambda a: lambda x: a.max(x, a(0))),
     _fn("softplus", "log(1 + e^x)", _custom("softplus"),
-        _softplus),
+        _softplus, exact=lambda a: lambda x: x.exp().log1p()),
     _fn("heaviside", "step function: 0 below 0, 1/2 at 0, 1 above", lambda s: s.Heaviside),
     _fn("where", "a where cond holds, else b; cond compares with < <= > >= == !=", _where, None, (3, 3), "cond, a, b"),
     _fn("clamp", "x limited to [lo, hi]", _clamp, None, (3, 3), "x, lo, hi"),
-    _fn("hypot", "sqrt(x^2 + y^2) without overflow", _custom("hypot"), lambda t: t.hypot, (2, 2), "x, y"),
+    _fn("hypot", "sqrt(x^2 + y^2) without overflow", _custom("hypot"), lambda t: t.hypot, (2, 2), "x, y", exact=lambda a: lambda x, y: (x * x + y * y).sqrt()),
     _fn("pow", "x raised to the power y, same as x^y", lambda s: s.Pow, None, (2, 2), "x, y"),
     _fn("detach", "x with no gradient flowing through it (torch .detach())", _custom("detach"),
-        lambda t: lambda x: x.detach()),
+        lambda t: lambda x: x.detach(), exact=lambda a: lambda x: x),
 )
 
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTIONS}

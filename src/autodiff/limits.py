@@ -38,6 +38,10 @@ class Limits:
     # Bytes the tensors of one command may take; None: half the memory
     # available when the command starts.
     max_memory: Optional[int] = None
+    # The exact witness (ball arithmetic): seconds it may spend in one
+    # command, and the working precision it may raise to, in bits.
+    max_exact_seconds: float = 2.0
+    max_exact_bits: int = 8192
 
     def memory(self) -> Optional[int]:
         """The memory limit in bytes (None when the available memory is unknown)."""
@@ -62,6 +66,8 @@ NAMES = {
     "build-seconds": "max_build_seconds",
     "autograd-seconds": "max_autograd_seconds",
     "memory": "max_memory",
+    "exact-seconds": "max_exact_seconds",
+    "exact-bits": "max_exact_bits",
 }
 _PYTHON_DIGITS = 4300  # sys.get_int_max_str_digits(): int ↔ str beyond it raises ValueError
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}

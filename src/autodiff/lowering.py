@@ -182,6 +182,10 @@ class Program:
         """Every instruction's value, in order (`autodiff graph` reads the intermediates)."""
         return self._run(env, dtype, {})
 
+    def slot(self, node) -> Optional[int]:
+        """The instruction that computes `node` (ungated), None if none does."""
+        return self._slots.get((None, node))
+
     def expr_of(self, slot: int):
         """The SymPy node an instruction computes."""
         return next(node for (_, node), index in self._slots.items() if index == slot)

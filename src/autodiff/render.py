@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, subscript
+from autodiff.results import (
+    DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, exact_text, subscript,
+)
 from autodiff.points import is_vector
 
 MAX_ROWS = 10  # vector points: rows shown before eliding the middle
@@ -101,6 +103,7 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
         format_number(autograd),
         format_number(derivative.witness_at(derivative.symbolic_value, index)),
         format_number(derivative.witness_at(derivative.numeric, index)),
+        exact_text(derivative.witness_at(derivative.exact, index)),
     ]
 
 
@@ -126,8 +129,18 @@ def _render_header(result: PointReport, console: Console, labelled) -> bool:
             console.print(Text(f"{label} = {shown}"), soft_wrap=True)
         return False
     console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
-    console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
+    console.print(Text(f"f = {format_number(result.value)}{_exact_value_note(result)}"), soft_wrap=True)
     return True
+
+
+def _exact_value_note(result: PointReport) -> str:
+    """The exact f beside the float one, where fewer digits are right than the header shows."""
+    digits = result.value_digits
+    if digits is None or is_vector(result.value) or isinstance(digits, list) or digits >= 10:
+        return ""
+    if result.value_exact_source == "limit":
+        return f" (its limit: {exact_text(result.value_exact)})"
+    return f" (exactly {exact_text(result.value_exact)})"
 
 
 def _point_size(result: PointReport) -> Optional[int]:
@@ -146,6 +159,9 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
     table.add_column("autograd", **number)
     table.add_column("symbolic", overflow="fold", min_width=8)
     table.add_column("symbolic value", **number)
+    has_exact = any(d.exact is not None for _, d in labelled)
+    if has_exact:
+        table.add_column("exact", **number)
     table.add_column("finite diff.", **number)
     if has_expect:
         table.add_column("expected", **number)
@@ -156,13 +172,14 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
         for row, index in enumerate(indices):
             first = row == 0
             if index == "…":
-                _add_row(table, "", "…", "…", "", "…", "…", *(["…"] if has_expect else []), "")
+                _add_row(table, "", "…", "…", "", "…", *(["…"] if has_exact else []), "…", *(["…"] if has_expect else []), "")
                 continue
             cells = [label if first else ""]
             if size is not None:
                 cells.append(f"[{index}]")
             values = _rows(derivative, index)
-            cells += [values[0], (derivative.symbolic or "—") if first else "", values[1], values[2]]
+            cells += [values[0], (derivative.symbolic or "—") if first else "", values[1]]
+            cells += [values[3], values[2]] if has_exact else [values[2]]
             if has_expect:
                 expected = derivative.expected
                 shown = expected[index] if is_vector(expected) and index is not None else expected
@@ -174,18 +191,19 @@ def _derivative_table(result: PointReport, labelled: list) -> Table:
 
 def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     lines = []
-    names = _capped([label for label, d in labelled if d.agree is False])
-    witness = "symbolic" if result.checked_by == "symbolic" else "finite differences"
+    witness = WITNESS_NAMES.get(result.checked_by, "finite differences")
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is None and any(_missing(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is False:
+        names = _capped([label for label, d in labelled if d.agree is False])
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
     sampled = next((d.checked_points for _, d in labelled if d.checked_points is not None), None)
     if sampled is not None:
         lines.append(Text(
-            f"symbolic and finite differences checked at {len(sampled)} of {_point_size(result)} points "
+            f"{'exact, ' if any(d.exact is not None for _, d in labelled) else ''}symbolic and finite differences "
+            f"checked at {len(sampled)} of {_point_size(result)} points "
             f"(every {_ordinal(sampled.step)} from [0]; autograd at every point)", style="dim"
         ))
     unmet = _capped([label for label, d in labelled if d.expect_met is False])
@@ -194,6 +212,9 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     elif result.expect_met:
         lines.append(Text("✓ --expect met", style="green"))
     return lines
+
+
+WITNESS_NAMES = {"exact": "the exact value", "symbolic": "symbolic", "numeric": "finite differences"}
 
 
 def _ordinal(number: int) -> str:
@@ -423,6 +444,13 @@ def render_plot(result, console: Console, width: Optional[int] = None, height: O
         if mismatches:
             shown += f" where both are finite; {mismatches} point(s) where only one is"
         console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
+        worst = curve.get("worst")
+        if worst is not None:
+            console.print(Text(
+                f"  autograd is inaccurate at {curve['inaccurate_points']} of {curve['exact_points']} points with an exact "
+                f"value; the worst at {result.variable} = {format_number(worst['x'])}: {format_number(worst['autograd'])}, "
+                f"exactly {worst['exact']}", style="bold red"
+            ), soft_wrap=True)
 
 
 def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:

@@ -88,6 +88,22 @@ def number_text(value: float) -> str:
     return f"{value:.10g}"
 
 
+def exact_text(exact: Optional[str]) -> str:
+    """The exact value (a decimal string) with ten digits, like the other
+    numbers of a table; it may lie beyond float64's range (2.233994766e+308)."""
+    if exact is None:
+        return "—"
+    if exact in ("0", "nan"):
+        return exact
+    value = float(exact)
+    if math.isfinite(value) and value != 0:
+        return number_text(value)
+    from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
+
+    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
+    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
+
+
 def shortened(text: str, width: int = 60) -> str:
     """Text cut to `width` characters, with an ellipsis where it was cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -115,6 +131,12 @@ def subscript(number: int) -> str:
     return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
+# The exact witness's keys in a derivative's JSON (lists over a vector point).
+EXACT_KEYS = (
+    "exact", "exact_digits", "exact_radius", "exact_source", "autograd_digits", "symbolic_digits", "accurate", "cause",
+)
+
+
 @dataclass
 class DerivativeResult:
     """One derivative (a gradient entry, or a partial), from every side."""
@@ -128,6 +150,9 @@ class DerivativeResult:
     numeric_agree: Optional[bool] = None
     expected: Optional[Number] = None
     expect_met: Optional[bool] = None
+    # The witness that judged `agree`: "exact", "symbolic" or "numeric"
+    # (the weakest one used, over a vector point); None when not compared.
+    checked_by: Optional[str] = None
     # Whether the derivative exists at the point (a list over a vector
     # point): false at a kink, outside f's domain, or where it is infinite.
     differentiable: Union[bool, list, None] = None
@@ -139,6 +164,21 @@ class DerivativeResult:
     # On a large vector point: the elements symbolic_value and numeric are
     # for (every step-th); None when they cover every element.
     checked_points: Optional[range] = None
+    # The exact witness (design §11), at the same elements as symbolic_value:
+    # the exact value as a decimal string (17 significant digits), the
+    # digits its enclosure guarantees and its radius, where it comes from
+    # ("ball", or "limit" where the expression as written is undefined),
+    # the correct digits of autograd's answer and of the float symbolic
+    # value, whether autograd is within the tolerance of it, and why
+    # autograd lost digits where it did.
+    exact: Union[str, list, None] = None
+    exact_digits: Union[int, list, None] = None
+    exact_radius: Union[str, list, None] = None
+    exact_source: Union[str, list, None] = None
+    autograd_digits: Union[int, list, None] = None
+    symbolic_digits: Union[int, list, None] = None
+    accurate: Union[bool, list, None] = None
+    cause: Optional[str] = None
 
     def witness_at(self, value, element: Optional[int]):
         """symbolic_value or numeric at an element of the point (None where not sampled)."""
@@ -160,7 +200,9 @@ class DerivativeResult:
             "numeric": json_number(self.numeric),
             "agree": self.agree,
             "numeric_agree": self.numeric_agree,
+            "checked_by": self.checked_by,
             "differentiable": self.differentiable.tolist() if isinstance(self.differentiable, Vector) else self.differentiable,
+            **{key: getattr(self, key) for key in EXACT_KEYS},
             **(
                 {"left": json_number(self.left), "right": json_number(self.right), "convention": self.convention}
                 if self.kinked else {}
@@ -181,6 +223,11 @@ class PointReport:
     warnings: list[str] = field(default_factory=list)
     dtype: str = "float64"
     variables: list[str] = field(default_factory=list)  # the expression's, in natural order
+    # f's exact value (a decimal string, a list over a vector point's checked
+    # elements, one per function for a Jacobian) and the correct digits of `value`.
+    value_exact: Union[str, list, None] = None
+    value_digits: Union[int, list, None] = None
+    value_exact_source: Union[str, list, None] = None  # "ball", or "limit" where f as written is undefined
 
     command = "?"
 
@@ -211,6 +258,9 @@ class PointReport:
             "variables": list(self.variables),
             "at": None if self.at is None else {name: json_number(v) for name, v in self.at.items()},
             "value": json_number(self.value),
+            "value_exact": self.value_exact,
+            "value_digits": self.value_digits,
+            "value_exact_source": self.value_exact_source,
             "dtype": self.dtype,
             **self.body(),
             "agree": self.agree,
@@ -287,6 +337,7 @@ class MatrixReport(PointReport):
             "numeric": self.matrix("numeric"),
             "entry_agree": self.matrix("agree"),
             "differentiable": self.matrix("differentiable"),
+            **{key: self.matrix(key) for key in EXACT_KEYS},
             "agree": self.agree,
         }
         if any(entry.kinked for entry in self.derivatives()):

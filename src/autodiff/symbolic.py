@@ -18,8 +18,13 @@ T = TypeVar("T")
 NO_LIMIT = 1e6  # seconds; a timeout this long (or inf) means no deadline
 
 
-class SymbolicTimeout(Exception):
-    """SymPy did not finish within --symbolic-timeout seconds."""
+class SymbolicTimeout(BaseException):
+    """SymPy did not finish within --symbolic-timeout seconds.
+
+    A BaseException, as KeyboardInterrupt is: SymPy catches Exception in
+    places (evaluating a function inside `subs`, `limit`), and a timeout it
+    swallowed would leave the work running with no alarm left.
+    """
 
 
 def _can_use_alarm() -> bool:

@@ -9,10 +9,16 @@ every point it leaves out (outside f's domain, a kink, an infinity).
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 from autodiff.errors import UnsupportedError
-from autodiff.results import DerivativeResult, Values, derivative_label, number_text, shortened, subscript
+from autodiff.limits import raise_hint
+from autodiff.results import (
+    EXACT_KEYS, DerivativeResult, Values, derivative_label, exact_text, number_text, numbers, shortened, subscript,
+)
+
+EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the cause is one per derivative
 
 # Beyond this many elements, a vector point's witnesses (symbolic values and
 # finite differences) are computed at an evenly spaced sample of this many
@@ -33,6 +39,7 @@ class Witnesses:
         # float64 leaves for finite differences: the same tensors when the point is float64 already.
         self.float64 = self.plain if self.dtype == torch.float64 else problem.leaves(False, dtype="float64")
         self.weights = weights
+        self.value_checks: list[dict] = []  # per output, f's exact value (set by cross_check)
 
     def sample(self, size: Optional[int]) -> Optional[range]:
         """The elements the witnesses are computed at: all (None), or, beyond
@@ -57,6 +64,7 @@ class Witnesses:
         sampled.plain = {name: take(tensor) for name, tensor in self.plain.items()}
         sampled.float64 = {name: take(tensor) for name, tensor in self.float64.items()}
         sampled.weights = take(self.weights)
+        sampled.value_checks = []
         return sampled
 
     def weighted(self, tensor):
@@ -98,8 +106,10 @@ class Witnesses:
             return [self.weighted(out.expand(shape)) for out in program.outputs(self.plain, self.dtype)]
 
     def cross_check(self, tasks, autograd: list, symbolic: list, warnings, f_values: list) -> list[DerivativeResult]:
-        """Compare each task's autograd value with its symbolic value and a
-        finite difference; all tasks at once, as tensors with a task dimension.
+        """Judge each task's autograd value: against the exact value (ball
+        arithmetic) where there is one, else the float symbolic value, else
+        a finite difference, element by element; all tasks at once, as
+        tensors with a task dimension. Every witness's value is reported.
 
         Not compared (design §6), each with a warning: points where f is not
         finite (outside its domain), points where the derivative does not
@@ -134,29 +144,38 @@ class Witnesses:
             witness.estimate, witness.rounding = witness.estimate * weights, (witness.rounding * weights).abs()
         symbolic_values = sampled.symbolic_values(symbolic, values_s.shape[1:], warnings)
         present = {index for index, value in enumerate(symbolic_values) if value is not None}
-        exact = torch.full_like(values_s, torch.nan)
+        symbolic_s = torch.full_like(values_s, torch.nan)
         for index in present:
-            exact[index] = symbolic_values[index].to(torch.float64)
+            symbolic_s[index] = symbolic_values[index].to(torch.float64)
 
         f_defined = [_finite(f.detach().to(torch.float64)).expand(shape) for f in f_values]
         undefined = torch.stack([~f_defined[output] for output, _ in tasks])
+        exact_side = self.exact_side(tasks, symbolic, sampled, values_s.shape[1:])
+        exact_tensors = None
+        if exact_side is not None:
+            exact_tensors = exact_side.tensors(values_s.shape[1:])
+            known, indeterminate = exact_tensors.known, exact_tensors.indeterminate
+            # f overflowed or cancelled (inf − inf) in floats but has a true value: it is defined there.
+            at_sample(undefined)[...] &= ~exact_tensors.real_f[[output for output, _ in tasks]]
+        else:
+            known = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
         kinks = find_kinks(
             self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
         )
         if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
             kinks.mask &= ~undefined.reshape(kinks.mask.shape)
         kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
-        # Infinite: autograd is, and so is symbolic where it was evaluated.
+        # Infinite: autograd is, and so is symbolic where it was evaluated, and there is no exact value.
         infinite = ~_finite(values) & ~undefined & ~kinked
-        at_sample(infinite)[...] &= ~torch.isfinite(exact)
+        at_sample(infinite)[...] &= ~torch.isfinite(symbolic_s) & ~known
         # At a switch SymPy may have no value where the derivative exists
         # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
         at_switch = torch.zeros_like(undefined) if kinks is None else kinks.candidates.view(undefined.shape)
         with_symbolic = torch.tensor([index in present for index in range(len(tasks))]).view(per_task)
         no_symbolic = torch.zeros_like(undefined)
         at_sample(no_symbolic)[...] = (
-            at_sample(at_switch) & with_symbolic & torch.isnan(exact) & torch.isfinite(values_s)
-            & ~at_sample(undefined) & ~at_sample(kinked)
+            at_sample(at_switch) & with_symbolic & torch.isnan(symbolic_s) & torch.isfinite(values_s)
+            & ~at_sample(undefined) & ~at_sample(kinked) & ~known
         )
         missing = undefined | kinked | infinite  # the derivative does not exist
         excluded = missing | no_symbolic
@@ -172,42 +191,288 @@ class Witnesses:
         loose = [tolerance.for_finite_differences(len(sequence)) for _, sequence in tasks]
         rtol = torch.tensor([t.rtol for t in loose], dtype=torch.float64).view(per_task)
         atol = torch.tensor([t.atol for t in loose], dtype=torch.float64).view(per_task)
-        numeric_agree = verdicts(witness.agrees_with(values_s, Tolerance(rtol, atol)))
-        symbolic_agree = verdicts(tolerance.close(values_s, exact))
-        agree = [symbolic_agree[i] if i in present else numeric_agree[i] for i in range(len(tasks))]
+        numeric_close = witness.agrees_with(values_s, Tolerance(rtol, atol))
+        numeric_agree = verdicts(numeric_close)
+        # The verdict, element by element: the exact value judges where there
+        # is one; else the float symbolic value, unless it is an indeterminate
+        # form (0·∞ in x**y*log(x) at x = 0); else finite differences.
+        exact_close = (
+            known if exact_side is None
+            else exact_side.judge(values_s.reshape(len(tasks), -1).tolist(), tolerance).view(known.shape)
+        )
+        symbolic_usable = with_symbolic & ~indeterminate
+        symbolic_close = tolerance.close(values_s, symbolic_s)
+        judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
+        agree = verdicts(judged)
+        compared = known & ~excluded_s  # where the exact value judged
+        inaccurate = compared & ~exact_close
 
-        autograd_rows, numeric_rows, exact_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(exact)
+        autograd_rows, numeric_rows, symbolic_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(symbolic_s)
         differentiable = _rows_of_flags(~missing)
         sided = _one_sided_rows(kinks, kinked, values, shape)
+        checks = self._exact_rows(exact_side, tasks, values_s, symbolic_s, present, compared, exact_close)
+        judges = _judges(known, symbolic_usable, excluded_s)
         results, unresolved = [], []
         for index, (_, sequence) in enumerate(tasks):
             result = DerivativeResult(
                 list(sequence),
                 autograd=autograd_rows[index],
                 symbolic=symbolic_text(symbolic[index]),
-                symbolic_value=exact_rows[index] if index in present else None,
+                symbolic_value=symbolic_rows[index] if index in present else None,
                 numeric=numeric_rows[index],
                 agree=agree[index],
                 numeric_agree=numeric_agree[index],
+                checked_by=judges[index],
                 differentiable=differentiable[index],
                 checked_points=sample,
                 **sided[index],
+                **checks[index],
             )
             if index in present and result.agree and not result.numeric_agree:
                 unresolved.append((self.label(tasks[index]), witness.estimate[index]))
             results.append(result)
+        symbolic_sampled = symbolic_s
         if sample is not None and (bool(kinked.any()) or bool(infinite.any())):
             # The warnings name an element of the whole point: symbolic values by element, nan where not sampled.
             spread = torch.full_like(values, torch.nan)
-            at_sample(spread)[...] = exact
-            exact = spread
+            at_sample(spread)[...] = symbolic_s
+            symbolic_s = spread
         warnings.extend(self.domain_warnings(tasks, f_values, undefined))
-        warnings.extend(self._kink_warnings(tasks, kinks, values, exact, present))
-        warnings.extend(self._infinite_warnings(tasks, infinite, values, exact, symbolic))
+        self.value_checks = self._value_checks(exact_side, f_values, sample, warnings)
+        if exact_side is not None:
+            warnings.extend(self._exact_warnings(
+                exact_side, tasks, symbolic, values_s, symbolic_sampled, inaccurate, sample, results
+            ))
+        warnings.extend(self._kink_warnings(tasks, kinks, values, symbolic_s, present))
+        warnings.extend(self._infinite_warnings(tasks, infinite, values, symbolic_s, symbolic))
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
+
+    def exact_side(self, tasks, symbolic, sampled, shape):
+        """The exact witness at the sampled elements (None when it is off: it
+        judges SymPy's derivative, so --no-symbolic turns it off too)."""
+        if not self.problem.exact or not self.problem.symbolic:
+            return None
+        from autodiff.exact import ExactSide
+
+        count = math.prod(shape)
+        columns = {name: _doubles(tensor, count) for name, tensor in sampled.plain.items()}
+        weights = [None] * count if sampled.weights is None else _doubles(sampled.weights, count)
+        derivatives = [None if s is None else s[0] for s in symbolic]
+        return ExactSide(
+            self.problem.exprs, derivatives, columns, count, weights, self.problem.limits, self.problem.symbolic_timeout
+        )
+
+    def _exact_rows(self, side, tasks, values_s, symbolic_s, present, compared, exact_close) -> list[dict]:
+        """Per task, the exact witness's fields of its DerivativeResult
+        (`compared`: where the exact value judged autograd)."""
+        if side is None:
+            return [{} for _ in tasks]
+        vector = values_s.dim() > 1
+        autograd = values_s.reshape(len(tasks), -1).tolist()
+        symbolic = symbolic_s.reshape(len(tasks), -1).tolist()
+        close = exact_close.reshape(len(tasks), -1).tolist()
+        compared = compared.reshape(len(tasks), -1).tolist()
+        rows = []
+        for task in range(len(tasks)):
+            fields: dict = {key: [] for key in EXACT_FIELDS}
+            for element in range(side.count):
+                ball = side.ball(task, element)
+                if ball is None:
+                    for key in EXACT_FIELDS:
+                        fields[key].append(None)
+                    continue
+                fields["exact"].append(ball.text())
+                fields["exact_digits"].append(ball.digits)
+                fields["exact_radius"].append(ball.radius_text())
+                fields["exact_source"].append("limit" if (task, element) in side.d_limits else "ball")
+                fields["autograd_digits"].append(ball.correct_digits(autograd[task][element]))
+                fields["symbolic_digits"].append(
+                    ball.correct_digits(symbolic[task][element]) if task in present else None
+                )
+                fields["accurate"].append(close[task][element] if compared[task][element] else None)
+            rows.append(fields if vector else {key: values[0] for key, values in fields.items()})
+        return rows
+
+    def _value_checks(self, side, f_values, sample, warnings) -> list[dict]:
+        """Per output, f's exact value and the correct digits of its float
+        value; warnings where f overflowed, lost digits, or is undefined as
+        written but has a limit."""
+        if side is None:
+            return [{} for _ in f_values]
+        checks = []
+        tolerance = self.problem.tolerance
+        elements = range(side.count) if sample is None else sample
+
+        def sampled(f):
+            floats = f.detach().double().reshape(-1)
+            return floats.expand(side.count) if floats.numel() == 1 else floats[elements.start : elements.stop : elements.step]
+
+        for output, f in enumerate(f_values):
+            values = sampled(f).tolist()
+            texts, digits, sources, found = [], [], [], []
+            for element in range(side.count):
+                ball = side.f_ball(output, element)
+                texts.append(None if ball is None else ball.text())
+                digits.append(None if ball is None else ball.correct_digits(values[element]))
+                limit = side.f_limits.get((output, element))
+                sources.append(None if ball is None else "limit" if limit is not None else "ball")
+                if ball is None or ball.within(values[element], tolerance) or len(found) > 5:
+                    continue
+                full = element if sample is None else sample[element]
+                where = self.where(full)
+                name = self._function(output)
+                if limit is not None:
+                    found.append(
+                        f"{name} → {exact_text(ball.text())} as {limit.describe()}: {name} is undefined at {where} "
+                        "as written, and its limit is its exact value there"
+                    )
+                    continue
+                cause = self._cause(self.problem.exprs[output], self.program, output, full, ball.bits)
+                if ball.beyond(self.dtype):
+                    within = f" (in {cause.operation})" if cause is not None and cause.kind == "overflow" else ""
+                    found.append(f"{name} = {ball.text()} overflows {self.problem.dtype} at {where}{within}")
+                else:
+                    found.append(
+                        f"{name} = {number_text(values[element])} at {where} has {_digits_text(digits[-1])}: "
+                        f"the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
+                    )
+            warnings.extend(_capped_warnings(found, "more values of f lost digits"))
+            vector = sample is not None or f.numel() > 1 or side.count > 1
+            fields = {"value_exact": texts, "value_digits": digits, "value_exact_source": sources}
+            checks.append({key: values if vector else values[0] for key, values in fields.items()})
+        return checks
+
+    def _cause(self, expr, program, output: int, element: int, bits: int, variables=None):
+        """Why floats lost digits computing `expr` (output `output` of `program`) at an element of the point."""
+        from autodiff.exact import find_cause
+
+        env = {name: tensor.reshape(-1)[element if tensor.numel() > 1 else 0] for name, tensor in self.plain.items()}
+        try:
+            return find_cause(expr, program, output, env, self.dtype, max(bits, 128), variables)
+        except UnsupportedError:
+            return None
+
+    def _exact_warnings(self, side, tasks, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> list[str]:
+        """Where autograd is inaccurate (and why), where a derivative is a
+        limit, where SymPy's derivative is an indeterminate form, and what
+        the exact witness could not do."""
+        found, limits, forms = [], [], []
+        for index, task in enumerate(tasks):
+            label = self.label(task)
+            if bool(inaccurate[index].any()):
+                found.append(self._inaccuracy(side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results))
+            for (task_index, element), limit in side.d_limits.items():
+                if task_index == index:
+                    full = element if sample is None else sample[element]
+                    limits.append(
+                        f"{label} → {exact_text(limit.ball.text())} as {limit.describe()}: {label} is undefined at "
+                        f"{self.where(full)} as written, and its limit is its exact value there"
+                    )
+            for task_index, element in sorted(side.indeterminate):
+                if task_index == index:
+                    full = element if sample is None else sample[element]
+                    forms.append(
+                        f"SymPy's {label} = {shortened(symbolic[index][1])} is an indeterminate form at "
+                        f"{self.where(full)} (nan as written); finite differences decided there"
+                    )
+        warnings = _capped_warnings(found, "more derivatives are inaccurate")
+        warnings += _capped_warnings(limits, "more limits")
+        warnings += _capped_warnings(forms, "more indeterminate forms")
+        if side.unsupported:
+            warnings.append(f"the exact witness cannot evaluate everything ({side.unsupported}); the other witnesses decided")
+        if side.evaluated < side.count:
+            seconds = self.problem.limits.max_exact_seconds
+            warnings.append(
+                f"the exact witness checked {side.evaluated} of {side.count} points within {seconds:g} s; "
+                f"the other witnesses decided at the rest ({raise_hint('exact-seconds')})"
+            )
+        capped = sum(1 for row in side.d_balls + side.f_balls for ball in row if ball is not None and ball.capped)
+        if capped:
+            warnings.append(
+                f"{capped} exact value{'s are' if capped > 1 else ' is'} not tight to 20 digits within "
+                f"{self.problem.limits.max_exact_bits} bits; the other witnesses decided there ({raise_hint('exact-bits', 4 * self.problem.limits.max_exact_bits)})"
+            )
+        return warnings
+
+    def judge_curves(self, curves, symbolic, name, x, f, warnings):
+        """The exact witness on the plot's grid: per curve, the points where
+        autograd lost digits beyond the tolerance, and the worst of them.
+        Returns where f has a true finite value (a float inf there overflowed)."""
+        import torch
+
+        from autodiff.results import as_tensor, json_number
+
+        side = self.exact_side([(0, [name] * c["order"]) for c in curves], symbolic, self, (len(x),))
+        for curve in curves:
+            curve.update(exact_points=0, inaccurate_points=0, worst=None)
+        finite = torch.isfinite(f.to(torch.float64))
+        if side is None:
+            return torch.zeros_like(finite)
+        tensors = side.tensors((len(x),))
+        known, real_f = tensors.known, tensors.real_f[0]
+        overflowed = ~finite & real_f
+        if bool(overflowed.any()):
+            element, more = self._elements(overflowed)
+            warnings.append(
+                f"f = {side.f_ball(0, element).text()} overflows {self.problem.dtype} at {name}={number_text(x[element])}"
+                f"{_more_points(more)}: the curves have gaps there"
+            )
+        defined = finite | real_f
+        close = side.judge([as_tensor(curve["autograd"], torch.float64).tolist() for curve in curves], self.problem.tolerance)
+        for index, curve in enumerate(curves):
+            autograd = as_tensor(curve["autograd"], torch.float64)
+            compared = known[index] & defined
+            wrong = compared & ~close[index]
+            curve["exact_points"], curve["inaccurate_points"] = int(compared.sum()), int(wrong.sum())
+            if not bool(wrong.any()):
+                continue
+            digits = {int(i): side.ball(index, int(i)).correct_digits(float(autograd[i])) for i in wrong.nonzero().flatten()}
+            element = min(digits, key=lambda i: (digits[i] if digits[i] is not None else 17, i))
+            ball = side.ball(index, element)
+            curve["worst"] = {
+                "x": json_number(x[element]), "autograd": json_number(float(autograd[element])), "exact": ball.text(),
+                "autograd_digits": digits[element],
+            }
+            curve["agree"] = False
+            count = curve["inaccurate_points"]
+            warnings.append(
+                f"{curve['label']}: autograd is inaccurate at {count} of {len(x)} points; the worst at {name}="
+                f"{number_text(x[element])}: autograd gives {number_text(float(autograd[element]))}, the exact value is "
+                f"{ball.text()}"
+            )
+        return real_f
+
+    def _inaccuracy(self, side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> str:
+        """The warning for a derivative autograd got wrong (at its first such
+        element), with the exact value and the cause, which it also records."""
+        import torch
+
+        from autodiff.lowering import compile_expressions
+
+        element, more = self._elements(inaccurate[index])
+        full = element if sample is None else sample[element]
+        ball = side.ball(index, element)
+        autograd = float(values_s[index].reshape(-1)[element])
+        # First f's operations on the variables differentiated (autograd's backward retraces
+        # them), then the symbolic derivative's formula.
+        cause = self._cause(self.problem.exprs[task[0]], self.program, task[0], full, ball.bits, task[1])
+        if cause is None and symbolic[index] is not None:
+            derivative = symbolic[index][0]
+            cause = self._cause(derivative, compile_expressions([derivative]), 0, full, ball.bits)
+        results[index].cause = None if cause is None else str(cause)
+        label, where = self.label(task), self.where(full) + _more_points(more)
+        gives = f"autograd gives {number_text(autograd)} ({_digits_text(ball.correct_digits(autograd))})"
+        if ball.beyond(self.dtype):
+            return f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}"
+        # Floats lost the digits (a cause, or the float symbolic value off the exact value too):
+        # inaccurate; else a plain disagreement with SymPy's formula.
+        pair = torch.tensor([float(symbolic_s[index].reshape(-1)[element]), ball.to_float()], dtype=torch.float64)
+        lost = cause is not None or symbolic[index] is None or not bool(self.problem.tolerance.close(pair[0], pair[1]))
+        head = f"{label} is inaccurate at" if lost else f"autograd and the exact value disagree for {label} at"
+        return f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
 
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
@@ -388,6 +653,65 @@ def _finite_difference_warning(unresolved) -> str:
     )
 
 
+JUDGES = ("numeric", "symbolic", "exact")  # the witnesses, weakest first
+
+
+def _judges(known, symbolic_usable, excluded) -> list[Optional[str]]:
+    """Per task, the weakest witness that judged autograd at any compared
+    element: "exact", "symbolic" or "numeric" (None: nothing compared)."""
+    import torch
+
+    # Each element's judge as a rank (JUDGES' order), 3 where it was not compared; the task's is the least.
+    ranks = torch.where(known, 2, torch.where(symbolic_usable, 1, 0)).masked_fill(excluded, len(JUDGES))
+    return [JUDGES[rank] if rank < len(JUDGES) else None for rank in ranks.reshape(len(ranks), -1).amin(dim=1).tolist()]
+
+
+def _doubles(tensor, count: int) -> list[float]:
+    """A point's tensor (0-d broadcasts) as `count` Python floats (exact: float32 widens exactly)."""
+    values = tensor.detach().double().reshape(-1).tolist()
+    return values * count if len(values) == 1 and count > 1 else values
+
+
+def _digits_text(digits: Optional[int]) -> str:
+    if digits is None:
+        return "digits unknown beside a value of 0"
+    return "no correct digits" if digits == 0 else f"{digits} correct digit{'s' if digits > 1 else ''}"
+
+
 def symbolic_text(symbolic) -> Optional[str]:
     """The printed text of a (derivative, text) pair, None for None."""
     return None if symbolic is None else symbolic[1]
+
+
+PRIMES = {1: "′", 2: "″", 3: "‴"}
+
+
+def plot_curve(k: int, autograd, symbolic, exact, tolerance) -> dict:
+    import torch
+
+    """A plot's k-th derivative: autograd's values on the grid beside the
+    symbolic derivative's (`exact`: its float values), and their agreement."""
+    curve = {
+        "order": k,
+        "label": "f" + PRIMES[k],
+        "autograd": numbers(autograd),
+        "symbolic": symbolic_text(symbolic),
+        "symbolic_values": None,
+        "max_abs_difference": None,
+        "agree": None,
+    }
+    if exact is not None:
+        exact = exact.to(torch.float64)
+        both = torch.isfinite(exact) & torch.isfinite(autograd)
+        difference = (autograd.to(torch.float64) - exact).abs()[both]
+        curve["symbolic_values"] = numbers(exact)
+        curve["max_abs_difference"] = float(difference.max()) if difference.numel() else None
+        # Where SymPy has no value and autograd has one (2*DiracDelta(x) at a
+        # kink of abs), there is nothing to compare: counted, not a mismatch.
+        missing = torch.isnan(exact) & torch.isfinite(autograd)
+        close = tolerance.close(autograd, exact) | missing
+        # Points where one side is finite and the other not (x^x at 0): counted, not in the max.
+        curve["nonfinite_mismatches"] = int((~close & ~both).sum())
+        curve["symbolic_missing"] = int(missing.sum())
+        curve["agree"] = bool(close.all())
+    return curve

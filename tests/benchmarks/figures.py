@@ -12,6 +12,8 @@ same machine, so that a slow or busy machine moves both sides:
            peak memory of the work (grid_worker.py)
   hessian  api.hessian of a 60-variable function vs torch.func.hessian
            (hessian_worker.py)
+  exact    the exact witness: its cost per call (exact_worker.py), the
+           import of python-flint, the streaming rate vs --no-exact
   memory   each command's whole-process peak RSS vs the import floor's
 
 Each function takes the Settings and returns table Rows; a measurement that
@@ -61,6 +63,7 @@ class Settings:
     grid_budget_s: float = 40.0  # stop a side's timed runs after this long (at least one run)
     hessian_variables: int = 60
     hessian_runs: int = 7
+    exact_runs: int = 50
     memory_runs: int = 1
     timeout_s: float = 300.0  # any one process
 
@@ -68,14 +71,14 @@ class Settings:
     def quick(cls) -> "Settings":
         return cls(
             oneshot_pairs=1, startup_pairs=2, stream_count=200, stream_runs=1, grid_points=10**5, grid_runs=2,
-            hessian_variables=6, hessian_runs=2, memory_runs=1, timeout_s=120.0,
+            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, timeout_s=120.0,
         )
 
     def with_runs(self, runs: int) -> "Settings":
         """Every repetition count set to `runs` (--runs)."""
         return replace(
             self, oneshot_pairs=runs, startup_pairs=runs, stream_runs=runs, grid_runs=runs,
-            grid_default_runs=runs, hessian_runs=runs, memory_runs=runs,
+            grid_default_runs=runs, hessian_runs=runs, exact_runs=runs, memory_runs=runs,
         )
 
 
@@ -168,19 +171,9 @@ def stream(settings: Settings) -> list[Row]:
     the same work.
     """
     count = settings.stream_count
-    expressions = workloads.stream_expressions(count)
-    command = cli_command() + ["grad", "-", "--at", f"x={workloads.STREAM_POINT}", "--json"]
+    rate, t_many, t_one, comparison, ours_lines = _stream_rate(settings)
     with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
         folder = Path(folder)
-        lines = workloads.stream_lines(expressions)
-        (folder / "all.txt").write_text("\n".join(lines) + "\n")
-        (folder / "first.txt").write_text(lines[0] + "\n")
-        many = _timed_command(command, settings, stdin_path=folder / "all.txt", stdout_path=folder / "ours.jsonl")
-        one = _timed_command(command, settings, stdin_path=folder / "first.txt")
-        one()  # one unmeasured run warms the caches for both
-        comparison = compare_processes(many, one, settings.stream_runs, warmup=False)
-        ours_lines = _json_lines(folder / "ours.jsonl")
-
         run_process(
             [sys.executable, str(HERE / "naive_stream.py"), "--count", str(count)],
             stdout_path=folder / "naive.jsonl",
@@ -190,17 +183,10 @@ def stream(settings: Settings) -> list[Row]:
 
     _same_stream_answers(ours_lines, naive_lines[:-1], count + 1)
     naive = naive_lines[-1]["summary"]
-    t_many, t_one = median(comparison.a_times), median(comparison.b_times)
     samples = {
         "expressions": count, "t_all_lines_s": comparison.a_times, "t_1_line_s": comparison.b_times, "naive": naive,
     }
     label = f"stream: {count} expressions/s vs naive loop"
-    if t_many <= t_one:
-        raise BenchmarkError(
-            f"{count + 1} lines took no longer than 1 ({t_many:.3f} s vs {t_one:.3f} s): "
-            "too few expressions to measure a rate"
-        )
-    rate = count / (t_many - t_one)
     return [
         Row(
             "stream", label, "/s",
@@ -217,6 +203,30 @@ def stream(settings: Settings) -> list[Row]:
     ]
 
 
+def _stream_rate(settings: Settings, options: tuple[str, ...] = ()):
+    """Expressions a second through `autodiff grad - --json OPTIONS`: (rate,
+    T(N+1 lines), T(1 line), the comparison, the answers of the N+1 lines)."""
+    count = settings.stream_count
+    command = cli_command() + ["grad", "-", "--at", f"x={workloads.STREAM_POINT}", "--json", *options]
+    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+        folder = Path(folder)
+        lines = workloads.stream_lines(workloads.stream_expressions(count))
+        (folder / "all.txt").write_text("\n".join(lines) + "\n")
+        (folder / "first.txt").write_text(lines[0] + "\n")
+        many = _timed_command(command, settings, stdin_path=folder / "all.txt", stdout_path=folder / "ours.jsonl")
+        one = _timed_command(command, settings, stdin_path=folder / "first.txt")
+        one()  # one unmeasured run warms the caches for both
+        comparison = compare_processes(many, one, settings.stream_runs, warmup=False)
+        answers = _json_lines(folder / "ours.jsonl")
+    t_many, t_one = median(comparison.a_times), median(comparison.b_times)
+    if t_many <= t_one:
+        raise BenchmarkError(
+            f"{count + 1} lines took no longer than 1 ({t_many:.3f} s vs {t_one:.3f} s): "
+            "too few expressions to measure a rate"
+        )
+    return count / (t_many - t_one), t_many, t_one, comparison, answers
+
+
 def _same_stream_answers(ours: list[dict], naive: list[dict], lines: int) -> None:
     """Every line answered, without error, with the naive loop's derivative."""
     if len(ours) != lines or len(naive) != lines:
@@ -230,6 +240,36 @@ def _same_stream_answers(ours: list[dict], naive: list[dict], lines: int) -> Non
                 f"line {theirs['line']} ({theirs['expression']}): autodiff gives {autograd}, "
                 f"the naive loop {theirs['autograd']}: not the same work"
             )
+
+
+# -------------------------------------------------------------------- exact
+
+
+def exact(settings: Settings) -> list[Row]:
+    """The exact witness's cost: per call in one process (on minus off, for
+    small expressions; target 20 ms), python-flint's import (once per
+    process, informational), and the streaming rate with it against
+    --no-exact (target: at most 10% slower)."""
+    result = run_worker("exact_worker.py", ["--runs", str(settings.exact_runs)], settings)
+    if not result["same"]:
+        raise BenchmarkError("api.grad gave other autograd values with the exact witness on: not the same work")
+    on, off = median(result["on_s"]), median(result["off_s"])
+    calls = f"{len(result['on_s'])} interleaved calls each on {', '.join(result['expressions'])} at x = 0.7"
+    rows = [
+        Row("exact", "exact: witness per call (on − off)", "s", on - off, off, on / off, Target("<=", 0.020, on="ours"),
+            notes=[f"ours = median(on) - median(off), baseline = median(off); {calls}"], samples=result),
+        Row("exact", "exact: import python-flint, once", "s", result["import_s"], None, None, None,
+            notes=["cumulative -X importtime of flint after torch and sympy, a fresh interpreter"]),
+    ]
+    with_exact, *_, answers = _stream_rate(settings)
+    without, *_ = _stream_rate(settings, ("--no-exact",))
+    judged = sum(1 for line in answers if line.get("checked_by") == "exact")
+    rows.append(Row(
+        "exact", f"exact: stream {settings.stream_count}/s vs --no-exact", "/s", with_exact, without,
+        with_exact / without, Target(">=", 0.9),
+        notes=[f"rates as for stream, medians of {settings.stream_runs}; {judged} of {len(answers)} lines checked_by exact"],
+    ))
+    return rows
 
 
 # --------------------------------------------------------------------- grid
@@ -361,5 +401,6 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "stream": stream,
     "grid": grid,
     "hessian": hessian,
+    "exact": exact,
     "memory": memory,
 }
