@@ -35,7 +35,11 @@ from autodiff.errors import AutodiffError, LimitError
 from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
 from autodiff.parsing import parse_expression
 
-SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+# The default run (CI) draws the same examples every time; a longer hunt (AUTODIFF_PROPERTY_SCALE) draws new ones.
+SETTINGS = dict(
+    deadline=None, suppress_health_check=list(HealthCheck), database=None,
+    derandomize=float(os.environ.get("AUTODIFF_PROPERTY_SCALE", "1")) == 1,
+)
 # AUTODIFF_PROPERTY_SCALE=10 runs ten times the examples (a longer hunt for bugs).
 SCALE = float(os.environ.get("AUTODIFF_PROPERTY_SCALE", "1"))
 
@@ -135,6 +139,10 @@ def _check_three_way(text: str, at: dict, order: int = 1) -> None:
     entries = list(result.gradient.values())
     for entry in entries:
         assume(_finite_numbers(entry.autograd) and abs(entry.autograd) < 1e6)
+        # Ill-conditioned in float64 itself: the exact witness finds that autograd kept fewer than
+        # 10 digits (sin(x + sinh(6*pi)): an argument of 7.7e7 keeps 7), so the float witnesses
+        # cannot be held to 1e-7; that verdict is the exact witness's (tests/test_exact.py).
+        assume(entry.autograd_digits is None or entry.autograd_digits >= 10)
     assert result.checked_by == "exact", result.warnings
     for name, entry in result.gradient.items():
         note(f"d/d{name}: {entry}")
