@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
 
@@ -47,7 +46,8 @@ import pytest
 import sympy
 from flint import arb, ctx
 from helpers import invoke, invoke_json, strict_loads
-from hypothesis import HealthCheck, assume, example, given, settings
+from test_properties import SETTINGS, examples  # the suites' shared hypothesis settings and scale
+from hypothesis import assume, example, given, settings
 from hypothesis import event as _event
 from hypothesis import note as _note
 from hypothesis.errors import InvalidArgument
@@ -69,18 +69,6 @@ def fifty_digits():
     mpmath.mp.dps = 50
     yield
     mpmath.mp.dps = saved
-
-
-# The default run (CI) draws the same examples every time; a longer hunt (AUTODIFF_PROPERTY_SCALE) draws new ones.
-SETTINGS = dict(
-    deadline=None, suppress_health_check=list(HealthCheck), database=None,
-    derandomize=float(os.environ.get("AUTODIFF_PROPERTY_SCALE", "1")) == 1,
-)
-SCALE = float(os.environ.get("AUTODIFF_PROPERTY_SCALE", "1"))
-
-
-def examples(n: int) -> int:
-    return max(1, int(n * SCALE))
 
 
 def note(text: str) -> None:
