@@ -308,6 +308,17 @@ def test_comparison_with_a_non_real_value_is_an_error_not_a_crash(text):
     assert error.get("position") is not None
 
 
+@pytest.mark.parametrize("text", [
+    # mpmath's hypot of a complex constant (asin(2pi)), raised while SymPy folds the power: was exit 70
+    "(1 + (hypot(1, 1 + (asin(2pi))^2))^2)^sigmoid(x)",
+])
+def test_constants_sympy_cannot_fold_are_an_error_at_the_operator(text):
+    _, error = run_json(["grad", text, "--at", "x=1"])
+    assert error["type"] == "parse_error"
+    assert "cannot evaluate" in error["message"]
+    assert error["position"] == text.index(")^sigmoid") + 2
+
+
 @pytest.mark.parametrize("text", ["٣.5", "x + ٣٣e2"])
 def test_non_ascii_digits_in_a_decimal_do_not_crash(text):
     result = invoke(["grad", text, "--at", "x=1", "--json"])

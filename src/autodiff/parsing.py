@@ -358,7 +358,7 @@ class Parser:
                 raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
         try:
             return spec.symbolic(sp)(*args)
-        except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
+        except _SYMPY_FAILURES as error:
             # SymPy (or mpmath) folding constants it cannot handle: erfc(1e300), sin(cosh(1e308)).
             raise self.fail(f"cannot evaluate {name}() of these arguments ({type(error).__name__})", open_paren) from None
 
@@ -410,6 +410,8 @@ class Parser:
             return self.exact(sp.Pow(base, exponent), op)
         except (OverflowError, MemoryError):
             raise self.limit("this power is too large to evaluate", op) from None
+        except _SYMPY_FAILURES as error:  # mpmath folding a constant that is not real: hypot(1, asin(2pi))^2
+            raise self.fail(f"cannot evaluate this power of constants ({type(error).__name__})", op) from None
 
     def exact(self, node, op: Token):
         """Refuse a node whose exact rational coefficient outgrows the limit
@@ -429,6 +431,10 @@ class Parser:
                     op,
                 )
         return node
+
+
+# What SymPy and mpmath raise when folding constants they cannot handle.
+_SYMPY_FAILURES = (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError)
 
 
 def _log2_magnitude(number) -> int:
@@ -454,6 +460,8 @@ def sympy_work(work, text: str, limits: Limits):
 
     try:
         return with_deadline(work, limits.max_build_seconds)
+    except _SYMPY_FAILURES as error:  # folding constants elsewhere than in a call or a power
+        raise ParseError(f"cannot evaluate the constants of this expression ({type(error).__name__})", text) from None
     except SymbolicTimeout:
         raise LimitError(
             f"SymPy took longer than {limits.max_build_seconds:g} s to build this expression "

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from autodiff.errors import AutodiffError, LimitError, PointError
+from autodiff.errors import AutodiffError, LimitError, PointError, UnsupportedError
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
 
@@ -181,7 +181,9 @@ class _ValueParser:
         if expr.free_symbols:
             names = ", ".join(natural_order(s.name for s in expr.free_symbols))
             raise self.fail(f"a value cannot contain variables ({names})", offset)
-        value = float(compile_expression(expr)({}))
+        value = _nearest_double(expr, self.limits)
+        if value is None:  # no tight ball (a function arb lacks): torch's float value
+            value = float(compile_expression(expr)({}))
         if not math.isfinite(value):
             raise self.fail(f"{stripped} is not a finite real number", offset)
         return value
@@ -336,3 +338,16 @@ def parse_range(text: str, option: str = "--range", limits: Limits = DEFAULT_LIM
     if not math.isfinite(stop - start):
         raise parser.fail("the range is too wide: stop - start overflows a float", offset)
     return name, start, stop
+
+
+def _nearest_double(expr, limits) -> Optional[float]:
+    """The double nearest a constant expression (sqrt(2) is 1.4142135623730951
+    on every machine, whatever its libm), from the exact witness's balls;
+    None when they give no tight value."""
+    from autodiff.exact import BallProgram, Budget
+
+    try:
+        ball = BallProgram([expr]).evaluate({}, Budget(limits.max_exact_seconds), limits.max_exact_bits)[0]
+    except UnsupportedError:
+        return None
+    return ball.to_float() if ball.tight else None

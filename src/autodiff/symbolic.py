@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from contextlib import contextmanager
+import time
 from typing import Callable, Optional, Sequence, TypeVar
 
 T = TypeVar("T")
@@ -31,18 +31,35 @@ def _can_use_alarm() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-@contextmanager
-def _alarm(seconds: float):
-    def on_alarm(signum, frame):
+# After the deadline the alarm repeats at this interval until the work has
+# stopped: an exception raised inside a garbage-collector callback or a
+# finaliser is printed and dropped by Python, and a single alarm lost there
+# would leave the work running with no deadline at all.
+_REPEAT_SECONDS = 0.05
+
+
+def _on_alarm(signum, frame):
+    # Never while _run_with_alarm itself runs: an exception raised in its
+    # set-up or clean-up would leave the timer armed after it returned.
+    if frame is None or frame.f_code is not _run_with_alarm.__code__:
         raise SymbolicTimeout()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+def _run_with_alarm(work: Callable[[], T], seconds: float) -> T:
+    started = time.monotonic()
+    outer_delay, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer_delay) if outer_delay > 0 else seconds, _REPEAT_SECONDS)
     try:
-        yield
+        if time.monotonic() - started >= seconds:  # an alarm that came during the set-up was not raised
+            raise SymbolicTimeout()
+        return work()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay > 0:  # a deadline around this one keeps what was left of it
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), outer_interval)
 
 
 def with_deadline(work: Callable[[], T], seconds: float) -> T:
@@ -52,8 +69,7 @@ def with_deadline(work: Callable[[], T], seconds: float) -> T:
     if seconds >= NO_LIMIT:  # `inf`: no deadline (setitimer overflows on huge values)
         return work()
     if _can_use_alarm():
-        with _alarm(seconds):
-            return work()
+        return _run_with_alarm(work, seconds)
     outcome: dict[str, object] = {}
 
     def target():
