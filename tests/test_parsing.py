@@ -206,6 +206,17 @@ def test_decimals_are_floats(text, value):
     assert float(parsed) == value
 
 
+@pytest.mark.parametrize("text, value", [("1.", 1), ("2.0", 2), ("007.00", 7), ("0.0", 0), ("2e1", 20), ("-3.0", -3)])
+def test_whole_decimal_exponents_are_integers(text, value):
+    # x^2.0 is x^2: its derivative is 2*x, not 2.0*x**1.0 (design §10).
+    same(parse_expression(f"x^{text}" if not text.startswith("-") else f"x^({text})"), x**value)
+
+
+def test_whole_decimal_bases_stay_floats():
+    parsed = parse_expression("2.0^x")
+    assert isinstance(parsed.base, sympy.Float)
+
+
 def test_exact_arithmetic_on_integers():
     same(parse_expression("10^20"), sympy.Integer(10**20))
     same(parse_expression("2/4"), sympy.Rational(1, 2))
@@ -719,3 +730,61 @@ def test_cbrt_of_a_negative_constant_evaluates_to_a_real_number():
     nested = parse_expression("sin(hypot(2, 1 + (sin(cbrt(-2 - (pi)^2)))^2))")
     c = -((2 + math.pi**2) ** (1 / 3))
     assert float(nested.evalf(30)) == pytest.approx(math.sin(math.hypot(2, 1 + math.sin(c) ** 2)), rel=1e-14)
+
+
+# ---------------------------------------------------------------------------
+# What people type: Unicode (design §2, §10)
+# ---------------------------------------------------------------------------
+
+theta = S("θ")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("x²", x**2),
+    ("x³ + y²", x**3 + y**2),
+    ("x⁻¹", 1 / x),
+    ("x¹⁰", x**10),
+    ("2x²y", 2 * x**2 * y),
+    ("e^x²", sympy.exp(x**2)),
+    ("sin(π x)", sympy.sin(sympy.pi * x)),
+    ("2πx", 2 * sympy.pi * x),
+    ("π/4 + θ", sympy.pi / 4 + theta),
+    ("x×y", x * y),
+    ("x·y", x * y),
+    ("x⋅y", x * y),
+    ("x÷y", x / y),
+    ("−x", -x),
+    ("x − 1", x - 1),
+    ("√x", sympy.sqrt(x)),
+    ("√(x + 1)", sympy.sqrt(x + 1)),
+    ("2√x", 2 * sympy.sqrt(x)),
+    ("√x^2", sympy.sqrt(x**2)),
+    ("∛x", None),  # cbrt, checked by value below
+    ("|x|", sympy.Abs(x)),
+    ("2|x - 1|", 2 * sympy.Abs(x - 1)),
+    ("||x| - 1|", sympy.Abs(sympy.Abs(x) - 1)),
+    ("|x|·|y|", sympy.Abs(x) * sympy.Abs(y)),
+    ("|x||y|", sympy.Abs(x) * sympy.Abs(y)),
+    ("ｘ＋１", x + 1),  # full-width forms (NFKC)
+    ("min(x, ∞)", sympy.Min(x, sympy.oo)),
+])
+def test_unicode_that_people_type(text, expected):
+    parsed = parse_expression(text)
+    if expected is None:
+        assert float(parsed.subs(x, -8)) == -2.0
+    else:
+        same(parsed, expected)
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("x ≤ 1", 3, ["'≤'", "write <="]),
+    ("x + ∫y", 5, ["'∫'", "ASCII"]),
+    ("x² + ½", 6, ["'½'", "write 1/2"]),
+    ("|x + 1", 7, ["'|' at column 1 is not closed"]),
+    ("π(x)", 1, ["pi is a constant", "pi*(...)"]),
+])
+def test_unicode_errors_point_at_the_users_column(text, column, words):
+    error = parse_error(text)
+    assert error.position == column
+    for word in words:
+        assert word in error.message

@@ -390,7 +390,12 @@ def _sympy_reference(printed: str):
     table = {name: spec.symbolic(sympy) for name, spec in FUNCTIONS_BY_NAME.items()}
     table.update({name: spec.symbolic(sympy) for name, spec in CONSTANTS_BY_NAME.items()})
     table.update({name: sympy.Symbol(name, real=True) for name in ("x", "y")})
-    return sympy.sympify(printed.replace("^", "**"), locals=table)
+    reference = sympy.sympify(printed.replace("^", "**"), locals=table)
+    # Where the two parsers differ by design: a whole decimal exponent is an integer (x^2.0 is x^2).
+    return reference.replace(
+        lambda node: node.is_Pow and node.exp.is_Float and float(node.exp).is_integer(),
+        lambda node: sympy.Pow(node.base, sympy.Integer(int(node.exp))),
+    )
 
 
 @settings(max_examples=examples(300), **SETTINGS)

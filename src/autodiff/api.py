@@ -159,9 +159,9 @@ class _Problem:
         from autodiff.symbolic import SymbolicTimeout, with_deadline
 
         def printed():
-            from autodiff.printing import sstr
+            from autodiff.notation import machine
 
-            return [(d, sstr(d)) for d in work()]
+            return [(d, machine(d)) for d in work()]
 
         decided = "; finite differences decided agreement" if self.point is not None else ""
         if self.symbolic:
@@ -281,12 +281,13 @@ def _prepare(
         exprs = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
     texts = sympy_work(lambda: [_printed(expr) for expr in exprs], expression, options.limits)
     text = "[" + ", ".join(texts) + "]" if many else texts[0]
-    point = as_point(at, "--at", options.limits)
+    variables = {symbol.name for expr in exprs for symbol in expr.free_symbols}
+    # `--at 3` names the one variable there is.
+    point = as_point(at, "--at", options.limits, sorted(variables) if len(variables) == 1 else None)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
     if point is None and not options.symbolic:
         raise UsageError("without --at there is only the symbolic derivative, and --no-symbolic turns it off: add --at")
-    variables = {symbol.name for expr in exprs for symbol in expr.free_symbols}
     if point is not None:
         missing = natural_order((variables | set(wrt or ())) - set(point.values))
         if missing:
@@ -367,10 +368,10 @@ def _check_distinct(wrt: Optional[Sequence[str]]) -> None:
 
 
 def _printed(expr) -> str:
-    from autodiff.printing import sstr
+    from autodiff.notation import machine
 
     try:
-        return sstr(expr)
+        return machine(expr)
     except (ArithmeticError, ValueError, TypeError, AttributeError) as error:
         # SymPy orders terms by evaluating constants; some it cannot (hypot(2, gamma(-oo))).
         raise UnsupportedError(f"SymPy cannot print this expression ({type(error).__name__})") from None

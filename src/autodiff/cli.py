@@ -112,6 +112,23 @@ LimitOption = Annotated[
         show_default=False,
     ),
 ]
+class Notation(str, Enum):
+    plain = "plain"
+    python = "python"
+    latex = "latex"
+
+
+NotationOption = Annotated[
+    Notation,
+    typer.Option(
+        "--notation",
+        help="How expressions are shown: plain (x^2, abs, as you type them), python (x**2, as in JSON) or latex.",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print only the answer's numbers, one line per derivative (or matrix row); no warnings."),
+]
 GradOutputOption = Annotated[
     Optional[str],
     typer.Option(
@@ -119,6 +136,11 @@ GradOutputOption = Annotated[
         help="The gradient= argument of backward, comma-separated, one per element of a vector point (default ones).",
     ),
 ]
+
+
+def _examples(*lines: str) -> str:
+    """A command's help epilog: examples, kept on their lines (click's \\b)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _version(value: bool) -> None:
@@ -157,29 +179,32 @@ def _run(
     expression: str,
     prepare: Optional[Callable[[], None]] = None,
     limit: Optional[List[str]] = None,
+    quiet: bool = False,
 ) -> None:
     """Answer `expression`, or each line of standard input when it is `-`;
     exit with the answer's code (the most severe one when streaming).
-    `limit`: the --limit texts (a streamed line is held to their length)."""
+    `limit`: the --limit texts (a streamed line is held to their length);
+    `quiet`: no warnings on stderr (errors still are)."""
     if expression != STDIN:
         # The library parses the expression before the point: a typo in the
         # expression is reported before torch is loaded to evaluate `--at`.
-        return _run_one(json_output, lambda: compute(expression), render)
+        return _run_one(json_output, lambda: compute(expression), render, quiet)
     with _quiet_when_the_reader_leaves():
         # Streaming: what every line shares (--at, --grad-output) is parsed once.
         if prepare is not None:
             code = _answer(json_output, prepare, render, line=None)
             if code != EXIT_OK:
                 raise typer.Exit(code)
-        raise typer.Exit(_stream(json_output, compute, render, _limits(limit)))
+        raise typer.Exit(_stream(json_output, compute, render, _limits(limit), quiet))
 
 
-def _run_one(json_output: bool, compute: Callable[[], object], render) -> None:
+def _run_one(json_output: bool, compute: Callable[[], object], render, quiet: bool = False) -> None:
     with _quiet_when_the_reader_leaves():
-        raise typer.Exit(_answer(json_output, compute, render))
+        raise typer.Exit(_answer(json_output, compute, render, quiet=quiet))
 
 
-def _answer(json_output: bool, compute: Callable[[], object], render, line: Optional[int] = None) -> int:
+def _answer(json_output: bool, compute: Callable[[], object], render, line: Optional[int] = None,
+            quiet: bool = False) -> int:
     """Compute and print one answer (or its error); return its exit code.
 
     `line`: the input line it answers, when streaming; JSON objects then
@@ -195,7 +220,8 @@ def _answer(json_output: bool, compute: Callable[[], object], render, line: Opti
             _echo_json(result.to_json(), line)
         else:
             render(result, renderers.stdout_console())  # may refuse too: a chart it cannot draw
-            renderers.render_warnings(result.warnings, renderers.stderr_console(), _where(line))
+            if not quiet:
+                renderers.render_warnings(result.warnings, renderers.stderr_console(), _where(line))
         return result.exit_code
     except AutodiffError as error:
         if json_output:
@@ -215,7 +241,7 @@ def _echo_json(payload: dict, line: Optional[int]) -> None:
     typer.echo(dumps(payload if line is None else {"line": line, **payload}))
 
 
-def _stream(json_output: bool, compute: Callable[[str], object], render, limits) -> int:
+def _stream(json_output: bool, compute: Callable[[str], object], render, limits, quiet: bool = False) -> int:
     """Answer each expression line of standard input in turn, in one process."""
     from autodiff.streaming import expression_lines, text_stdin
 
@@ -223,14 +249,14 @@ def _stream(json_output: bool, compute: Callable[[str], object], render, limits)
 
     def separated(result, console):
         nonlocal tables
-        if tables:
+        if tables and not quiet:
             console.print()  # a blank line between two tables
         render(result, console)
         tables += 1
 
     for number, text in expression_lines(text_stdin(), limits):
         try:
-            code = _answer(json_output, lambda text=text: _line(compute, text), separated, line=number)
+            code = _answer(json_output, lambda text=text: _line(compute, text), separated, line=number, quiet=quiet)
         except BrokenPipeError:
             raise
         except Exception as error:  # a bug on one line must not desynchronise the stream
@@ -268,8 +294,12 @@ def _report_bug(error: Exception, json_output: bool, line: Optional[int] = None)
 
 
 def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool, dtype: DType,
-                        grad_output: Optional[str] = None, **arguments) -> None:
+                        grad_output: Optional[str] = None, notation: Notation = Notation.plain, quiet: bool = False,
+                        **arguments) -> None:
     """grad, partial, hessian, jacobian: one call into autodiff.api, then its renderer."""
+    from autodiff import notation as notations
+
+    notations.use(notation.value)
     key = "expressions" if function_name == "jacobian" else "expression"
     expression = arguments.pop(key)
 
@@ -293,12 +323,23 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
         from autodiff.render import render_matrix_report, render_report
         from autodiff.results import MatrixReport
 
+        if quiet:
+            from autodiff.quiet import lines
+
+            for line in lines(result):
+                typer.echo(line)
+            return
         (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console)
 
-    _run(json_output, compute, render, expression, prepare, arguments["limits"])
+    _run(json_output, compute, render, expression, prepare, arguments["limits"], quiet)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff grad "6*x^2+2*x+4" --at x=3',
+    'autodiff grad "x^2*y + sin(y)" --at x=1,y=2 --json',
+    'autodiff grad "sin(x)" --order 3 --at x=0',
+    'x=$(autodiff grad "x^2" --at 3 -q)',
+))
 def grad(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -315,6 +356,8 @@ def grad(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    notation: NotationOption = Notation.plain,
+    quiet: QuietOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Value and gradient at a point, autograd beside symbolic and finite differences.
@@ -324,10 +367,15 @@ def grad(
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        notation=notation, quiet=quiet,
     )
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff partial "x^2*y^3" --wrt x,y --at x=1,y=2',
+    'autodiff partial "exp(x*y)" --wrt y --at x=1,y=0',
+    'autodiff partial "sin(x)" --wrt x,x,x',
+))
 def partial(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -352,6 +400,8 @@ def partial(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    notation: NotationOption = Notation.plain,
+    quiet: QuietOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """One partial derivative, possibly mixed or repeated, autograd beside symbolic.
@@ -361,6 +411,7 @@ def partial(
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        notation=notation, quiet=quiet,
     )
 
 
@@ -383,7 +434,11 @@ ColumnsOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff hessian "x^2*y + y^3" --at x=1,y=2',
+    'autodiff hessian "x^2 + y^2" --at x=0,y=0 --json',
+    'autodiff hessian "x^4 - 2x^2 + y^2"',
+))
 def hessian(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -396,6 +451,8 @@ def hessian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    notation: NotationOption = Notation.plain,
+    quiet: QuietOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """The Hessian matrix, autograd beside symbolic and finite differences, with
@@ -406,14 +463,18 @@ def hessian(
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        notation=notation, quiet=quiet,
     )
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff jacobian "[x*y, x+y, sin(x)]" --at x=1,y=2',
+    'autodiff jacobian "[r*cos(t), r*sin(t)]" --at r=2,t=pi/4 --json',
+))
 def jacobian(
     expressions: Annotated[
         str,
-        typer.Argument(help='The functions as a list, e.g. "\\[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian); '
+        typer.Argument(help='The functions as a list, e.g. "[x*y, x+y, sin(x)]" (one expression: a 1-row Jacobian); '
                        "- reads one list per line from stdin.", show_default=False, autocompletion=_complete_expression),
     ],
     at: AtOption = None,
@@ -426,6 +487,8 @@ def jacobian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    notation: NotationOption = Notation.plain,
+    quiet: QuietOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """The Jacobian of a list of functions, autograd beside symbolic and finite differences.
@@ -435,6 +498,7 @@ def jacobian(
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        notation=notation, quiet=quiet,
     )
 
 
@@ -503,7 +567,11 @@ class GraphFormat(str, Enum):
     json = "json"
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff graph "sin(x)*exp(x) + x^2" --at x=1',
+    'autodiff graph "x*y + y" --at x=2,y=3 --format dot | dot -Tsvg > graph.svg',
+    'autodiff graph "x^2" --at x=3 --format json',
+))
 def graph(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -515,7 +583,8 @@ def graph(
     json_output: JsonOption = False,
 ) -> None:
     """The autograd graph: grad_fn nodes from the output back to the leaves, with each
-    tensor's data, requires_grad, is_leaf, grad_fn and grad after backward."""
+    tensor's data, requires_grad, is_leaf, grad_fn and grad after backward.
+    """
     as_json = json_output or output_format is GraphFormat.json
 
     point = {"at": at}
@@ -541,7 +610,11 @@ def graph(
     _run(as_json, compute, render, expression, prepare, limit)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff check cases.toml',
+    'autodiff check cases.toml --junit report.xml',
+    'autodiff check cases.toml -k tanh --json',
+))
 def check(
     files: Annotated[
         List[str],
@@ -571,7 +644,8 @@ def check(
 ) -> None:
     """Run case files of expressions and expected values in one process: a line per
     case, the details of each failure, and `N passed, M failed`. Exit 0 only when
-    every case passes."""
+    every case passes.
+    """
 
     def compute():
         from autodiff.cases import check as run_cases, check_writable, write_junit
@@ -594,9 +668,13 @@ def check(
     _run_one(json_output, compute, render)
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff functions',
+    'autodiff functions --json | jq -r ".functions[].name"',
+))
 def functions(json_output: JsonOption = False) -> None:
-    """The functions and constants expressions may use, with arity and a description."""
+    """The functions and constants expressions may use, with arity and a description.
+    """
     from autodiff import render as renderers
     from autodiff.functions import listing
 
@@ -607,13 +685,15 @@ def functions(json_output: JsonOption = False) -> None:
             renderers.render_functions(listing(), renderers.stdout_console())
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff',
+    'autodiff completion zsh > "${fpath[1]}/_autodiff"',
+    'autodiff completion fish > ~/.config/fish/completions/autodiff.fish',
+))
 def completion(
     shell: Annotated[Shell, typer.Argument(help="The shell to print the script for.", show_default=False)],
 ) -> None:
     """Print the shell completion script (the files in completions/ are its output).
-
-    bash: autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff
     """
     from autodiff.completion import script
 
@@ -635,10 +715,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         setup()
     try:
-        if _wants_json(args):
-            _main_json(args)
-        else:
-            _command()(args=args, prog_name="autodiff")
+        command = _command()
+        _run_command(command, _expression_first(command, args), _wants_json(args))
     except SystemExit:
         raise
     except KeyboardInterrupt:
@@ -671,15 +749,48 @@ def _wants_json(args: List[str]) -> bool:
     )
 
 
-def _main_json(args: List[str]) -> None:
-    """Like app(), but usage errors (bad option values) become JSON error objects."""
-    command = _command()
+def _run_command(command, args: List[str], json_output: bool) -> None:
+    """Run the click command; a usage error is one line in our own style
+    (`error: …`, with a hint where a natural guess went wrong), or a JSON
+    error object with --json; exit 2."""
     try:
         code = command.main(args=args, prog_name="autodiff", standalone_mode=False)
     except Exception as error:
-        # click's (or typer's vendored click's) UsageError and BadParameter.
-        if hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE:
-            _error_json("usage_error", error.format_message())
-            sys.exit(EXIT_USAGE)
-        raise
+        # click's UsageError and its kinds (typer vendors its own click: known by shape, not class).
+        if not (hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE):
+            raise
+        from autodiff.hints import usage_message
+
+        message = usage_message(error, args)
+        if json_output:
+            _error_json("usage_error", message)
+        else:
+            typer.echo(f"error: {message}", err=True)
+        sys.exit(EXIT_USAGE)
     sys.exit(code or 0)
+
+
+def _expression_first(command, args: List[str]) -> List[str]:
+    """`grad "-x^2" --at x=1`: an expression that begins with '-' is not an
+    option. The first word after the command that starts with '-' and is no
+    option of the command, before any other argument, is the expression:
+    it moves behind `--`, where click reads only arguments."""
+    sub = getattr(command, "commands", {}).get(args[0]) if args else None
+    if sub is None or "--" in args or not any(p.param_type_name == "argument" for p in sub.params):
+        return args
+    names = {"-h", "--help"} | {name for p in sub.params if p.param_type_name == "option" for name in p.opts + p.secondary_opts}
+    takes_value = {name for p in sub.params if p.param_type_name == "option" and not p.is_flag for name in p.opts}
+    index = 1
+    while index < len(args):
+        word = args[index]
+        if word == "-" or not word.startswith("-"):
+            return args  # the expression (or stdin's "-") is where click will find it
+        if word.startswith("--") and (word.split("=", 1)[0] in names or word[2:3].isalpha()):
+            index += 1 if "=" in word or word not in takes_value else 2  # an option, and its value
+        elif word in names:
+            index += 2 if word in takes_value else 1
+        else:
+            return args[:index] + args[index + 1 :] + ["--", word]
+    return args
+
+

@@ -6,7 +6,8 @@ TypeAdapter, and importing pydantic costs a one-shot `autodiff grad` about
 decimals with bounds, lists of text and choices: `install` gives each such
 option a converter of its own before the command runs. An option of any
 other type, or a typer without this lazy conversion hook, keeps typer's own.
-The messages follow typer's, so a bad value reads the same either way.
+The messages are plain words ("must be at least 1, not 0"); the CLI puts
+the option's name in front of them.
 """
 
 import re
@@ -20,16 +21,16 @@ _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
 def _bounded(number, info) -> None:
     low, high = getattr(info, "min", None), getattr(info, "max", None)
     if low is not None and not number >= low:  # `not >=`: nan is out of bounds too
-        raise ValueError(f"Input should be greater than or equal to {low}")
+        raise ValueError(f"must be at least {low:g}, not {number:g}")
     if high is not None and not number <= high:
-        raise ValueError(f"Input should be less than or equal to {high}")
+        raise ValueError(f"must be at most {high:g}, not {number:g}")
 
 
 def _whole(text: Any, info) -> int:
     if isinstance(text, bool) or not isinstance(text, (int, str)):
-        raise ValueError("Input should be a valid integer")
+        raise ValueError(f"must be a whole number, not {text!r}")
     if isinstance(text, str) and not _WHOLE.match(text):
-        raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+        raise ValueError(f"must be a whole number, not {text!r}")
     number = int(text)
     _bounded(number, info)
     return number
@@ -39,7 +40,7 @@ def _decimal(text: Any, info) -> float:
     try:
         number = float(text)
     except (TypeError, ValueError):
-        raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+        raise ValueError(f"must be a number, not {text!r}") from None
     _bounded(number, info)
     return number
 
@@ -51,21 +52,21 @@ def _choice(kind: type) -> Callable[[Any, Any], Enum]:
         for member in kind:
             if member.value == text:
                 return member
-        allowed = ", ".join(repr(member.value) for member in kind)
-        raise ValueError(f"Value error, {text!r} is not one of {allowed}.")
+        allowed = ", ".join(member.value for member in kind)
+        raise ValueError(f"must be one of {allowed}, not {text!r}")
 
     return convert
 
 
 def _flag(value: Any, info) -> bool:
     if not isinstance(value, bool):
-        raise ValueError("Input should be a valid boolean")
+        raise ValueError("must be a flag without a value")
     return value
 
 
 def _text(text: Any, info) -> str:
     if not isinstance(text, str):
-        raise ValueError("Input should be a valid string")
+        raise ValueError("must be text")
     return text
 
 

@@ -11,8 +11,14 @@ Grammar, loosest binding first:
     term       := unary (('*' | '/') unary | implicit)*
     implicit   := power starting with a name or '('    (2x, 2(x+1), (x+1)(x-1))
     unary      := ('-' | '+') unary | power             (-x^2 is -(x^2))
-    power      := atom (('^' | '**') unary)?            (right-associative)
+    power      := atom superscript? (('^' | '**') unary)?   (right-associative; x² is x^2)
     atom       := number | name | name '(' args ')' | '(' expr ')'
+                | '|' expr '|'                          (abs)
+                | ('√' | '∛') power                     (√x^2 is sqrt(x^2))
+
+Before tokens are read, characters people type for the same thing become
+ASCII, one character for one so that columns stay the user's: − × · ÷ and
+full-width forms (NFKC). π and ∞ are names of their own (2πx is 2*pi*x).
     condition  := expr ('<' | '<=' | '>' | '>=' | '==' | '!=') expr
                                                         (where()'s first argument)
 """
@@ -23,6 +29,7 @@ import difflib
 import keyword
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -34,11 +41,35 @@ _TOKEN = re.compile(
     r"""
     (?P<space>[^\S\r\n]+)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-  | (?P<name>[^\W\d]\w*)
-  | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>])
+  | (?P<superscript>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
+  | (?P<symbol>[π∞])
+  | (?P<name>(?:(?![π∞])[^\W\d])(?:(?![π∞])\w)*)
+  | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>|√∛])
     """,
     re.VERBOSE,
 )
+
+# One character for one, so that a column in the normalised text is the
+# user's column: the math symbols people type, then NFKC for the rest
+# (full-width ｘ＋１), except superscripts, which are exponents here.
+_SAME_AS = {"−": "-", "‐": "-", "×": "*", "·": "*", "⋅": "*", "∙": "*", "∗": "*", "÷": "/", "∕": "/", "⁄": "/"}
+_SYMBOL_NAMES = {"π": "pi", "∞": "inf"}
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+
+def _normalized(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(_ascii_char(char) for char in text)
+
+
+def _ascii_char(char: str) -> str:
+    if char.isascii() or char in _SYMBOL_NAMES or char.translate(_SUPERSCRIPT_DIGITS) != char:
+        return char
+    if char in _SAME_AS:
+        return _SAME_AS[char]
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 and folded.isascii() else char
 
 _COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
 
@@ -54,6 +85,13 @@ _FOREIGN = {
     "%": "'%' is not an operator",
     "\n": "a line break in the expression; give one expression per line",
     "\r": "a line break in the expression; give one expression per line",
+}
+
+# The ASCII spelling of characters people try that are not the language's.
+_ASCII_FOR = {
+    "≤": "<=", "≥": ">=", "≠": "!=", "½": "1/2", "¼": "1/4", "¾": "3/4", "∜": "root(x, 4)",
+    "′": "autodiff grad (derivatives are commands, not notation)",
+    "∂": "autodiff partial EXPR --wrt x", "ⁿ": "x^n", "ˣ": "e^x", "⋆": "*", "√": "sqrt(x)",
 }
 
 
@@ -80,6 +118,7 @@ def _identifier_prefix(word: str) -> str:
 
 
 def tokenize(text: str) -> list[Token]:
+    source, text = text, _normalized(text)
     tokens = []
     index = 0
     while index < len(text):
@@ -88,14 +127,27 @@ def tokenize(text: str) -> list[Token]:
         if match and match.lastgroup == "name":
             word = _identifier_prefix(word)
         if not word:
-            char = text[index]
-            reason = _FOREIGN.get(char, f"unexpected character {char!r}")
-            raise ParseError(f"{reason} at column {index + 1}", text, index + 1)
-        if match.lastgroup != "space":
-            tokens.append(Token(match.lastgroup, word, index))
+            raise ParseError(f"{_foreign(source[index])} at column {index + 1}", source, index + 1)
+        kind = match.lastgroup
+        if kind == "symbol":
+            tokens.append(Token("name", _SYMBOL_NAMES[word], index))
+        elif kind != "space":
+            tokens.append(Token(kind, word, index))
         index += len(word)
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+def _foreign(char: str) -> str:
+    """Why `char` cannot be read, and what to write instead."""
+    if char in _FOREIGN:
+        return _FOREIGN[char]
+    if char in _ASCII_FOR:
+        return f"unexpected character {char!r}; write {_ASCII_FOR[char]}"
+    if char.isascii() or char == "\ufffd" or unicodedata.category(char).startswith("C"):
+        return f"unexpected character {char!r}"  # and the undecodable byte, and invisible ones
+    name = unicodedata.name(char, "").lower()
+    return f"unexpected character {char!r} ({name or f'U+{ord(char):04X}'}); write it in ASCII"
 
 
 class _Nesting:
@@ -130,6 +182,7 @@ class Parser:
         self.text = text
         self.limits = limits
         self.depth = 0
+        self.bars = 0  # open |...| around the current position
         self.symbols: dict[str, Any] = {}
         if len(text) > limits.max_length:
             raise LimitError(
@@ -219,9 +272,9 @@ class Parser:
                 op = self.advance()
                 right = self.unary()
                 factor = right if op.text == "*" else self.sympy.Pow(right, -1)
-            elif self.token.kind == "name" or self.at_op("("):
+            elif self.token.kind == "name" or self.at_op("(", "√", "∛") or (self.at_op("|") and not self.bars):
                 op = self.token
-                factor = self.power()  # implicit multiplication
+                factor = self.power()  # implicit multiplication: 2x, 2(x+1), 2√x, 2|x|
             elif self.token.kind == "number":
                 raise self.fail(f"missing operator before the number {self.token.text}")
             else:
@@ -254,6 +307,9 @@ class Parser:
 
     def power(self):
         base = self.atom()
+        if self.token.kind == "superscript":  # x², x⁻¹
+            op = self.advance()
+            base = self.build_power(base, self.sympy.Integer(int(op.text.translate(_SUPERSCRIPT_DIGITS))), op)
         if self.at_op("^", "**"):
             op = self.advance()
             with self.nested():
@@ -276,7 +332,30 @@ class Parser:
             inner = self.expr()
             self.expect(")", "')'")
             return inner
+        if self.at_op("|"):
+            return self.bars_abs()
+        if self.at_op("√", "∛"):
+            return self.radical()
         raise self.unexpected("a number, a name or '('")
+
+    def bars_abs(self):
+        """|x| is abs(x); bars nest: ||x| - 1|."""
+        open_bar = self.advance()
+        self.bars += 1
+        with self.nested():
+            inner = self.expr()
+        self.bars -= 1
+        if not self.at_op("|"):
+            raise self.fail(f"the '|' at column {open_bar.column} is not closed; expected '|'")
+        self.advance()
+        return self.built(FUNCTIONS_BY_NAME["abs"], [inner], open_bar)
+
+    def radical(self):
+        """√x is sqrt(x), ∛x is cbrt(x); the root takes the power after it: √x^2 is sqrt(x^2)."""
+        sign = self.advance()
+        with self.nested():
+            operand = self.power()
+        return self.built(FUNCTIONS_BY_NAME["sqrt" if sign.text == "√" else "cbrt"], [operand], sign)
 
     def condition(self):
         left = self.expr()
@@ -350,17 +429,22 @@ class Parser:
                 f"{name}() takes {wanted} argument{plural}, got {len(args)}: {spec.signature}",
                 open_paren if not args else close_paren,
             )
+        return self.built(spec, args, open_paren)
+
+    def built(self, spec, args: list, where: Token):
+        """The SymPy node of a function applied to `args`; errors point at `where`."""
         sp = self.sympy
+        name = spec.name
         for number, arg in enumerate(args, start=1):
             # Refuse what is surely not real (I, 0/0, 1/0); SymPy cannot prove
             # every real constant real (1/softplus(2)), so unknown is accepted.
             if _surely_not_real(arg, sp):
-                raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", open_paren)
+                raise self.fail(f"argument {number} of {name}(), {arg}, is not a real number", where)
         try:
             return spec.symbolic(sp)(*args)
         except _SYMPY_FAILURES as error:
             # SymPy (or mpmath) folding constants it cannot handle: erfc(1e300), sin(cosh(1e308)).
-            raise self.fail(f"cannot evaluate {name}() of these arguments ({type(error).__name__})", open_paren) from None
+            raise self.fail(f"cannot evaluate {name}() of these arguments ({type(error).__name__})", where) from None
 
     def arguments(self, name: str) -> list:
         if self.at_op(")"):
@@ -386,6 +470,8 @@ class Parser:
     def build_power(self, base, exponent, op: Token):
         """base ** exponent, refusing exact powers too large to compute."""
         sp = self.sympy
+        if isinstance(exponent, sp.Float) and abs(exponent) < 2**53 and float(exponent).is_integer():
+            exponent = sp.Integer(int(exponent))  # x^2.0 is x^2: its derivative 2*x, not 2.0*x**1.0
         if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
             magnitude = max(abs(base.p), abs(base.q))
             power = abs(int(exponent))

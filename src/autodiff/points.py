@@ -242,13 +242,16 @@ def parse_assignments(
             if match:
                 name, value_offset = match.group(1), offset + match.end()
                 value_text = part[match.end() :]
-            elif names is not None:
+            elif names is not None and part.strip() and "=" not in part:
                 if positional >= len(names):
                     raise parser.fail(f"more values than the {len(names)} expected", offset)
                 name, value_offset, value_text = names[positional], offset, part
                 positional += 1
             else:
-                raise parser.fail("expected name=value", offset + len(part) - len(part.lstrip()))
+                raise parser.fail(
+                    "expected name=value (a bare value names the variable only when the expression has one)",
+                    offset + len(part) - len(part.lstrip()),
+                )
             if name in point.values:
                 raise parser.fail(f"{name} is given twice", offset)
             point.values[name] = parser.value(value_offset, value_text)
