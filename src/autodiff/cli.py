@@ -213,7 +213,10 @@ def _answer(json_output: bool, compute: Callable[[], object], render, line: Opti
     from autodiff import render as renderers
 
     try:
-        result = compute()
+        try:
+            result = compute()
+        except MemoryError:
+            raise _out_of_memory() from None
         if result is None:  # a preparation step: nothing to print
             return EXIT_OK
         if json_output:
@@ -229,6 +232,18 @@ def _answer(json_output: bool, compute: Callable[[], object], render, line: Opti
         else:
             renderers.render_error(error, renderers.stderr_console(), _where(line))
         return error.exit_code
+
+
+def _out_of_memory() -> AutodiffError:
+    from autodiff.errors import LimitError
+    from autodiff.limits import DEFAULT_LIMITS, bytes_text
+
+    limit = DEFAULT_LIMITS.memory()
+    known = f" (the memory limit is {bytes_text(limit)})" if limit else ""
+    return LimitError(
+        f"out of memory{known}: the computation needs more than the machine gives it; "
+        "use a smaller point or grid, or lower --limit memory so the estimate refuses it before it starts"
+    )
 
 
 def _where(line: Optional[int]) -> str:
@@ -727,6 +742,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                 raise
         except typer.Exit as leaving:
             sys.exit(leaving.exit_code)
+    except MemoryError:  # outside the computation (rendering, a stream's set-up): still a named limit
+        error = _out_of_memory()
+        if _wants_json(args):
+            _error_json(error.type, error.message)
+        else:
+            typer.echo(f"error: {error.message}", err=True)
+        sys.exit(error.exit_code)
     except Exception as error:  # a bug: one line, exit 70
         sys.exit(_report_bug(error, _wants_json(args)))
 

@@ -129,19 +129,95 @@ def _value(name: str, field: str, value: object):
     return int(number)
 
 
-def available_memory() -> Optional[int]:
-    """Bytes of memory available now (Linux: MemAvailable), or None if unknown."""
+def available_memory(proc: str = "/proc", cgroups: str = "/sys/fs/cgroup") -> Optional[int]:
+    """Bytes of memory this process may still take (None if unknown): the
+    smallest of the machine's MemAvailable, what its cgroups (v2
+    memory.max, v1 memory.limit_in_bytes, at every level up to the root)
+    leave beyond their current usage, and the address-space rlimit beyond
+    what the process already maps. A container's limit is the cgroup's,
+    not the host's /proc/meminfo."""
+    figures = [_meminfo_available(proc), *_cgroup_headroom(proc, cgroups), _rlimit_headroom(proc)]
+    known = [figure for figure in figures if figure is not None]
+    if not known:
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return max(0, min(known))
+
+
+def _read_number(path: str) -> Optional[int]:
+    """The number a kernel file holds; None for "max", absent or unreadable."""
     try:
-        with open("/proc/meminfo") as meminfo:
+        with open(path) as file:
+            text = file.read().strip()
+        return int(text) if text.isdigit() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _meminfo_available(proc: str) -> Optional[int]:
+    try:
+        with open(os.path.join(proc, "meminfo")) as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+# cgroup v1 reports "no limit" as a huge number (2^63 rounded to pages).
+_NO_V1_LIMIT = 1 << 60
+
+
+def _cgroup_headroom(proc: str, cgroups: str) -> list[int]:
+    """limit − usage of each memory cgroup this process is in, from its own
+    up to the root (a parent's limit binds its children too)."""
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        with open(os.path.join(proc, "self", "cgroup")) as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return []
+    headroom = []
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if controllers == "" and hierarchy == "0":  # v2: memory.max and memory.current
+            base, limit_file, usage_file = cgroups, "memory.max", "memory.current"
+        elif "memory" in controllers.split(","):  # v1
+            base, limit_file, usage_file = os.path.join(cgroups, "memory"), "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        for directory in _ancestors(base, path):
+            limit = _read_number(os.path.join(directory, limit_file))
+            if limit is not None and limit < _NO_V1_LIMIT:
+                headroom.append(limit - (_read_number(os.path.join(directory, usage_file)) or 0))
+    return headroom
+
+
+def _ancestors(base: str, path: str) -> list[str]:
+    """The cgroup directories from `path` up to the mount (inside a container
+    the mount is often the process's own cgroup: `path` is then not there)."""
+    parts = [part for part in path.split("/") if part]
+    return [os.path.join(base, *parts[:depth]) for depth in range(len(parts), -1, -1)]
+
+
+def _rlimit_headroom(proc: str) -> Optional[int]:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
         return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        with open(os.path.join(proc, "self", "statm")) as file:
+            mapped = int(file.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    return soft - mapped
 
 
 def _bytes_text(size: float) -> str:
