@@ -12,6 +12,7 @@ at, fails its case and the run goes on.
 from __future__ import annotations
 
 import difflib
+import errno
 import re
 import sys
 import time
@@ -198,10 +199,15 @@ def _read(path: str, read_stdin) -> str:
     if path == STDIN:
         if read_stdin is not None:
             return read_stdin()
-        buffer = getattr(sys.stdin, "buffer", None)
-        if buffer is None:  # already text (an embedding application)
-            return sys.stdin.read()
-        data = buffer.read()
+        try:
+            if sys.stdin is None:  # started with standard input closed (<&-)
+                raise OSError(errno.EBADF, "standard input is closed")
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is None:  # already text (an embedding application)
+                return sys.stdin.read()
+            data = buffer.read()
+        except OSError as error:  # closed, or a directory
+            raise CaseFileError(f"cannot read the case file from standard input: {error.strerror or error}") from None
     else:
         try:
             data = Path(path).read_bytes()

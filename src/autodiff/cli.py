@@ -4,6 +4,7 @@ Only typer is imported at start-up; torch and SymPy load inside the commands
 that need them, so `--help` and `--version` stay fast.
 """
 
+import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -742,6 +743,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                 raise
         except typer.Exit as leaving:
             sys.exit(leaving.exit_code)
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRNOS:
+            sys.exit(_report_bug(error, _wants_json(args)))
+        from autodiff.__main__ import output_failed
+
+        sys.exit(output_failed(error))
     except MemoryError:  # outside the computation (rendering, a stream's set-up): still a named limit
         error = _out_of_memory()
         if _wants_json(args):
@@ -769,6 +776,10 @@ def _wants_json(args: List[str]) -> bool:
     return "--json" in args or "--format=json" in args or any(
         option in ("--format", "-f") and value == "json" for option, value in pairs
     )
+
+
+# A write of the answer failed: a full disk, a file-size limit, a closed or broken output.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EBADF, errno.EDQUOT}
 
 
 def _run_command(command, args: List[str], json_output: bool) -> None:

@@ -9,10 +9,11 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
+EXIT_OUTPUT = 74  # the answer could not be written (full disk, file too large, closed output): sysexits' EX_IOERR
 EXIT_BROKEN_PIPE = 141  # the reader closed the output early (128 + SIGPIPE, as other Unix tools)
 
 
-_SEVERITY = {EXIT_OK: 0, EXIT_CHECK_FAILED: 1, EXIT_USAGE: 2, EXIT_INTERNAL: 3}
+_SEVERITY = {EXIT_OK: 0, EXIT_CHECK_FAILED: 1, EXIT_USAGE: 2, EXIT_INTERNAL: 3, EXIT_OUTPUT: 4}
 
 
 def most_severe(*codes: int) -> int:

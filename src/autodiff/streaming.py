@@ -8,11 +8,12 @@ that line, never read whole.
 
 from __future__ import annotations
 
+import errno
 import io
 import sys
 from typing import TYPE_CHECKING, Iterator, Optional, TextIO, Union
 
-from autodiff.errors import LimitError
+from autodiff.errors import LimitError, UsageError
 
 if TYPE_CHECKING:  # limits are imported on use: the command line imports this module at start-up
     from autodiff.limits import Limits
@@ -23,6 +24,8 @@ STDIN = "-"  # the expression argument that means "read them from standard input
 def text_stdin() -> TextIO:
     """Standard input as UTF-8 text; undecodable bytes become U+FFFD, which
     the parser then rejects at its column (never a crash)."""
+    if sys.stdin is None:  # started with standard input closed (<&-)
+        return _ClosedInput()
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # already text (an embedding application, a test harness)
         return sys.stdin
@@ -43,7 +46,11 @@ def expression_lines(
     limits = DEFAULT_LIMITS if limits is None else limits
     number = 0
     while True:
-        line = stream.readline(limits.max_length + 1)
+        try:
+            line = stream.readline(limits.max_length + 1)
+        except (OSError, ValueError) as error:  # closed, a directory, a dead terminal
+            yield number + 1, UsageError(f"cannot read standard input: {getattr(error, 'strerror', None) or error}")
+            return
         if not line:
             return
         number += 1
@@ -63,3 +70,13 @@ def expression_lines(
             yield number, error
         elif text and not text.startswith("#"):
             yield number, text
+
+
+class _ClosedInput:
+    """Standard input when the process started without one."""
+
+    def readline(self, size: int = -1) -> str:
+        raise OSError(errno.EBADF, "standard input is closed")
+
+    def read(self, size: int = -1) -> str:
+        return self.readline(size)

@@ -1,0 +1,78 @@
+"""Faults of the standard streams, through the real console script in a
+subprocess (issue: nothing lost, every fault named).
+
+Each answer is either written whole or the run ends non-zero with one line
+on stderr: never a traceback, never exit 0 with part of the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+
+AUTODIFF = [sys.executable, "-m", "autodiff"]
+EXIT_OUTPUT = 74
+
+
+def run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=None, **kwargs):
+    return subprocess.run(AUTODIFF + args, stdin=stdin, stdout=stdout, stderr=stderr, preexec_fn=preexec_fn,
+                          timeout=120, **kwargs)
+
+
+def one_line(stderr: bytes) -> str:
+    text = stderr.decode()
+    assert "Traceback" not in text, text
+    assert text.count("\n") == 1, text
+    return text
+
+
+def test_closed_stdout_is_exit_74_with_one_line():
+    result = run(["grad", "x^2", "--at", "x=3"], stdout=None, pass_fds=(), close_fds=True,
+                 preexec_fn=lambda: os.close(1))
+    assert result.returncode == EXIT_OUTPUT
+    assert "standard output is closed" in one_line(result.stderr)
+
+
+def test_a_full_disk_is_exit_74_with_one_line():
+    with open("/dev/full", "wb") as full:
+        result = run(["grad", "x^2", "--at", "x=3", "--json"], stdout=full)
+    assert result.returncode == EXIT_OUTPUT
+    assert "No space left on device" in one_line(result.stderr)
+
+
+def _tiny_file_limit():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "table"])
+def test_a_file_size_limit_never_leaves_part_of_an_answer_with_exit_0(tmp_path, json_output):
+    out = tmp_path / "out"
+    with open(out, "wb") as target:
+        result = run(["grad", "x^2", "--at", "x=0:1:10000"] + (["--json"] if json_output else []),
+                     stdout=target, preexec_fn=_tiny_file_limit)
+    assert result.returncode == EXIT_OUTPUT
+    assert "File too large" in one_line(result.stderr)
+    assert out.stat().st_size <= 1024
+
+
+def test_closed_stderr_leaves_a_good_answer_alone():
+    result = run(["grad", "1/x", "--at", "x=0", "-q"], preexec_fn=lambda: os.close(2), stderr=None)
+    assert result.returncode == 0  # the warnings had nowhere to go; the answer did
+    assert result.stdout == b"-inf\n"
+
+
+def test_closed_stdin_when_streaming_is_a_clean_error():
+    result = run(["grad", "-", "--at", "x=3", "--json"], stdin=None, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 2
+    assert b'"cannot read standard input: standard input is closed"' in result.stdout
+    assert result.stderr == b""
+
+
+def test_closed_stdin_for_a_case_file_is_a_clean_error():
+    result = run(["check", "-"], stdin=None, preexec_fn=lambda: os.close(0))
+    assert result.returncode == 2
+    assert "standard input is closed" in one_line(result.stderr)
