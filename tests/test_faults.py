@@ -76,3 +76,60 @@ def test_closed_stdin_for_a_case_file_is_a_clean_error():
     result = run(["check", "-"], stdin=None, preexec_fn=lambda: os.close(0))
     assert result.returncode == 2
     assert "standard input is closed" in one_line(result.stderr)
+
+
+# -- files: whole or not at all ------------------------------------------------
+
+CASE = '[[case]]\nname = "square"\nexpr = "x^2"\nat = {x = 3}\ngrad = {x = 6}\n'
+
+
+def test_junit_onto_its_own_case_file_is_refused_before_any_work(tmp_path):
+    cases = tmp_path / "cases.toml"
+    cases.write_text(CASE)
+    for junit in (str(cases), str(tmp_path / "." / "cases.toml")):
+        result = run(["check", str(cases), "--junit", junit])
+        assert result.returncode == 2
+        assert "is one of the input files" in one_line(result.stderr)
+        assert result.stdout == b""
+    assert cases.read_text() == CASE
+
+
+def test_a_junit_write_that_fails_still_prints_the_report():
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        cases = os.path.join(directory, "cases.toml")
+        with open(cases, "w") as file:
+            file.write(CASE)
+        result = run(["check", cases, "--junit", "/dev/full"])
+    assert result.returncode == EXIT_OUTPUT
+    assert result.stdout.decode().splitlines()[-1] == "1 passed, 0 failed"
+    assert "cannot write --junit /dev/full: No space left on device" in one_line(result.stderr)
+    assert os.path.exists("/dev/full") and not os.path.isfile("/dev/full")  # the device, never replaced
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_litter(tmp_path):
+    from autodiff.files import write_atomically
+
+    target = tmp_path / "figure.svg"
+    target.write_bytes(b"<svg>old</svg>")
+
+    def interrupted(file):
+        file.write(b"<svg>half of the new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(str(target), interrupted)
+    assert target.read_bytes() == b"<svg>old</svg>"
+    assert [path.name for path in tmp_path.iterdir()] == ["figure.svg"]
+
+
+def test_a_complete_write_replaces_the_file_and_keeps_its_permissions(tmp_path):
+    from autodiff.files import write_atomically
+
+    target = tmp_path / "report.xml"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    write_atomically(str(target), lambda file: file.write(b"new"))
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o640

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
-from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, AutodiffError, UsageError
+from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, AutodiffError, UsageError
 from autodiff.results import DerivativeResult, as_tensor, derivative_label, json_number, subscript
 from autodiff.streaming import STDIN
 
@@ -130,6 +130,7 @@ class CheckReport:
     deselected: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    output_error: Optional[str] = None  # the --junit file could not be written
 
     command = "check"
 
@@ -138,6 +139,8 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
+        if self.output_error:
+            return EXIT_OUTPUT
         if self.count("error"):
             return EXIT_INTERNAL
         return EXIT_CHECK_FAILED if self.count("failed") else EXIT_OK
@@ -165,6 +168,7 @@ class CheckReport:
             "seconds": round(self.seconds, 6),
             "summary": self.summary(),
             "cases": [result.to_json() for result in self.results],
+            **({"output_error": self.output_error} if self.output_error else {}),
         }
 
     def to_junit(self) -> str:
@@ -629,8 +633,12 @@ def junit_xml(report: CheckReport) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def check_writable(path: str) -> None:
-    """Refuse a --junit path that cannot be written, before any case runs."""
+def check_writable(path: str, inputs: Sequence[str] = ()) -> None:
+    """Refuse a --junit path that cannot be written, or that is one of the
+    case files, before any case runs."""
+    from autodiff.files import refuse_overwriting_inputs
+
+    refuse_overwriting_inputs("--junit", path, inputs)
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"--junit {path} is a directory; name a file")
@@ -639,7 +647,13 @@ def check_writable(path: str) -> None:
 
 
 def write_junit(report: CheckReport, path: str) -> None:
+    """The JUnit report, written whole or not at all (autodiff.files); a
+    failed write is said in the report's warnings and its exit code (74),
+    and the report itself is still printed."""
+    from autodiff.files import write_atomically
+
+    xml = report.to_junit().encode("utf-8")
     try:
-        Path(path).write_text(report.to_junit(), encoding="utf-8")
+        write_atomically(path, lambda file: file.write(xml))
     except OSError as error:
-        raise UsageError(f"cannot write --junit {path}: {error.strerror or error}") from None
+        report.output_error = f"cannot write --junit {path}: {error.strerror or error}"

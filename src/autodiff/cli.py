@@ -667,7 +667,7 @@ def check(
         from autodiff.cases import check as run_cases, check_writable, write_junit
 
         if junit is not None:
-            check_writable(junit)
+            check_writable(junit, files)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
             exact=not no_exact, limits=_limits(limit),
@@ -680,6 +680,8 @@ def check(
         from autodiff.render import render_check
 
         render_check(report, console)
+        if report.output_error:  # the cases ran and the report stands; the file did not get written
+            typer.echo(f"error: {report.output_error}", err=True)
 
     _run_one(json_output, compute, render)
 
