@@ -1313,3 +1313,74 @@ def test_the_api_takes_one_path_as_a_string():
     import autodiff
 
     assert autodiff.check(str(SEEDS), select_names=["log"]).summary() == "1 passed, 0 failed, 15 deselected"
+
+
+# -- check streams: a line per case as it finishes, flat memory, Ctrl-C ---------
+
+THREE = "".join(f'[[case]]\nname = "c{i}"\nexpr = "x^{i}"\nat = {{ x = 2 }}\n' for i in (1, 2, 3))
+
+
+def test_each_case_line_is_printed_as_the_case_finishes(write, monkeypatch):
+    write("three.toml", THREE)
+    seen = []
+    real = cases.run_case
+
+    def spy(case, options):
+        sys.stdout.flush()
+        seen.append(sys.stdout.buffer.getvalue().decode())  # CliRunner's captured stdout so far
+        return real(case, options)
+
+    monkeypatch.setattr(cases, "run_case", spy)
+    result = CliRunner().invoke(app, ["check", "three.toml"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert seen[0] == "" and "✓ c1" in seen[1] and "✓ c2" in seen[2] and "c3" not in seen[2]
+
+
+def test_streamed_json_is_one_strict_object(write):
+    write("three.toml", THREE)
+    result, data = invoke_json("check", "three.toml")
+    assert result.exit_code == 0
+    assert [case["name"] for case in data["cases"]] == ["c1", "c2", "c3"]
+    assert data["passed"] == 3 and data["summary"] == "3 passed, 0 failed"
+    assert data["cases"][1]["results"][0]["gradient"]["x"]["autograd"] == 4.0
+
+
+def test_ctrl_c_prints_the_summary_so_far_and_exits_130(write, monkeypatch):
+    write("three.toml", THREE)
+    real = cases.run_case
+
+    def interrupted(case, options):
+        if case.index == 2:
+            raise KeyboardInterrupt
+        return real(case, options)
+
+    monkeypatch.setattr(cases, "run_case", interrupted)
+    result = invoke("check", "three.toml")
+    assert result.exit_code == 130
+    assert result.stdout.splitlines() == ["✓ c1", "1 passed, 0 failed (interrupted)"]
+    monkeypatch.setattr(cases, "run_case", interrupted)
+    result, data = invoke_json("check", "three.toml")
+    assert result.exit_code == 130 and data["interrupted"] is True and len(data["cases"]) == 1
+
+
+def test_the_command_line_keeps_no_case_results(write, monkeypatch):
+    write("three.toml", THREE)
+    reports = []
+    real = cases.check
+    monkeypatch.setattr(cases, "check", lambda *a, **k: reports.append(real(*a, **k)) or reports[-1])
+    assert invoke("check", "three.toml").exit_code == 0
+    assert reports[0].results == [] and reports[0].count("passed") == 3
+
+
+def test_a_case_header_inside_a_multiline_string_is_not_a_cut(write):
+    write("odd.toml", '[[case]]\nname = """two\n[[case]]\nlines"""\nexpr = "x"\nat = { x = 1 }\n' + THREE)
+    result, data = invoke_json("check", "odd.toml")
+    assert result.exit_code == 0
+    assert [case["name"] for case in data["cases"]] == ["two\n[[case]]\nlines", "c1", "c2", "c3"]
+
+
+def test_a_toml_error_names_its_line_in_the_whole_file(write):
+    write("bad.toml", THREE + '[[case]]\nname = "broken\nexpr = "x"\n')
+    result = invoke("check", "bad.toml")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "(at line 14, column 15)" in result.stderr  # the line in the file, not in its last piece

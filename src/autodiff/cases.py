@@ -16,11 +16,14 @@ import errno
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-from autodiff.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, AutodiffError, UsageError
+from autodiff.errors import (
+    EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, AutodiffError, UsageError,
+)
 from autodiff.results import DerivativeResult, as_tensor, derivative_label, json_number, subscript
 from autodiff.streaming import STDIN
 
@@ -100,10 +103,26 @@ class CaseResult:
     failures: list[Failure] = field(default_factory=list)
     reports: list = field(default_factory=list)  # the command results the case ran
     message: Optional[str] = None  # why it was skipped, or the internal error
+    printed: Optional[str] = None  # the expression as the first command printed it (kept by `compact`)
 
     @property
     def expression(self) -> str:
+        if self.printed is not None:
+            return self.printed
         return self.reports[0].expression if self.reports else _expression_text(self.case.data["expr"])
+
+    def compact(self) -> "CaseResult":
+        """This result without its command results (kept for the closing
+        details of a failure: the messages, the expression and the point)."""
+        return CaseResult(self.case, self.outcome, self.seconds, self.failures, [], self.message, self.expression)
+
+    def junit_record(self) -> tuple:
+        details = ""
+        if self.outcome == "failed":
+            details = "\n".join([f"{self.expression} at {point_text(self.case.data['at'])}"] + [f.message for f in self.failures])
+        message = self.failures[0].message if self.outcome == "failed" else self.message
+        reason = self.failures[0].reason if self.outcome == "failed" else None
+        return (self.case.file, self.case.name, self.seconds, self.outcome, message, reason, details)
 
     def to_json(self) -> dict:
         result = {
@@ -123,22 +142,42 @@ class CaseResult:
 
 @dataclass
 class CheckReport:
-    """`autodiff check`: every selected case's result, in file order."""
+    """`autodiff check`: the outcome of every selected case, in file order.
+
+    `results` holds every CaseResult when the run keeps them (the Python
+    API); the command line streams them instead and keeps only what its
+    closing lines need: the tally, the failed cases, and a compact record
+    of each case for a JUnit file (memory flat in the number of cases)."""
 
     files: list[str]
-    results: list[CaseResult]
+    results: list[CaseResult] = field(default_factory=list)
     deselected: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     output_error: Optional[str] = None  # the --junit file could not be written
+    tally: Counter = field(default_factory=Counter)
+    broken: list[CaseResult] = field(default_factory=list)  # failed or error, without their command results
+    records: list[tuple] = field(default_factory=list)  # (file, name, seconds, outcome, message, details) for JUnit
+    interrupted: bool = False  # Ctrl-C: the cases so far
 
     command = "check"
 
+    def add(self, result: CaseResult, keep: bool, record: bool) -> None:
+        self.tally[result.outcome] += 1
+        if result.outcome in ("failed", "error"):
+            self.broken.append(result.compact())
+        if record:
+            self.records.append(result.junit_record())
+        if keep:
+            self.results.append(result)
+
     def count(self, outcome: str) -> int:
-        return sum(1 for result in self.results if result.outcome == outcome)
+        return self.tally[outcome]
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
         if self.output_error:
             return EXIT_OUTPUT
         if self.count("error"):
@@ -154,9 +193,11 @@ class CheckReport:
             parts.append(f"{self.count('error')} error{'s' if self.count('error') != 1 else ''}")
         if self.deselected:
             parts.append(f"{self.deselected} deselected")
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        return f"{text} (interrupted)" if self.interrupted else text
 
-    def to_json(self) -> dict:
+    def closing_json(self) -> dict:
+        """Every key but "cases" (which a stream writes first, a case at a time)."""
         return {
             "command": self.command,
             "files": list(self.files),
@@ -167,9 +208,14 @@ class CheckReport:
             "deselected": self.deselected,
             "seconds": round(self.seconds, 6),
             "summary": self.summary(),
-            "cases": [result.to_json() for result in self.results],
+            **({"interrupted": True} if self.interrupted else {}),
             **({"output_error": self.output_error} if self.output_error else {}),
         }
+
+    def to_json(self) -> dict:
+        closing = self.closing_json()
+        cases = [result.to_json() for result in self.results]
+        return {**closing, "cases": cases}
 
     def to_junit(self) -> str:
         return junit_xml(self)
@@ -180,22 +226,75 @@ class CheckReport:
 
 def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
     """Every case of every file, validated; CaseFileError on the first problem."""
+    return [case for text, label in _texts(paths, read_stdin) for case in _cases_in(text, label)]
+
+
+def _texts(paths: Sequence[str], read_stdin=None) -> list[tuple[str, str]]:
+    """(text, label) of each case file: text is compact beside its parse,
+    so a file is read once and parsed a case at a time, twice over."""
     if not paths:
         raise CaseFileError("check needs at least one case file")
-    cases: list[Case] = []
-    for path in paths:
-        text = _read(path, read_stdin)
-        label = "<stdin>" if path == STDIN else path
+    return [(_read(path, read_stdin), "<stdin>" if path == STDIN else path) for path in paths]
+
+
+# A [[case]] header at the start of a line: where a case file is cut, so that
+# a file of a million cases is parsed a table at a time, never all at once.
+_CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.M)
+
+
+def _cases_in(text: str, label: str) -> Iterator[Case]:
+    """The validated cases of one file's text, in order."""
+    index = 0
+    for document in _documents(text, label):
+        unknown = sorted(set(document) - {"case"})
+        if unknown:
+            raise CaseFileError(
+                f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables only"
+            )
+        tables = document.get("case", [])
+        if not isinstance(tables, list):
+            raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
+        for data in tables:
+            index += 1
+            if not isinstance(data, dict):
+                raise CaseFileError(f"{label}: case {index} is not a table; write [[case]]")
+            case = Case(label, index, data)
+            _validate(case)
+            yield case
+    if index == 0:
+        raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
+
+
+def _documents(text: str, label: str) -> Iterator[dict]:
+    """The file's TOML a [[case]] table at a time. Where a piece does not
+    parse on its own (a [[case]] line inside a multi-line string, or a real
+    error), the whole file is parsed at once: that gives the error its true
+    line, or the cases the pieces could not."""
+    cuts = [match.start() for match in _CASE_HEADER.finditer(text)]
+    pieces = [text[start:end] for start, end in zip([0] + cuts, cuts + [len(text)]) if end > start]
+    done = 0  # cases yielded so far
+    for piece in pieces:
         try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise CaseFileError(f"{label}: not valid TOML: {error}") from None
-        except RecursionError:
-            raise CaseFileError(f"{label}: arrays or tables nested too deeply") from None
-        except ValueError as error:  # Python refuses integers of more than 4300 digits
-            raise CaseFileError(f"{label}: a number too long to read ({str(error).split(':')[0]})") from None
-        cases.extend(_cases_of(document, label))
-    return cases
+            document = _parse(piece, label)
+        except CaseFileError:
+            whole = _parse(text, label)
+            tables = whole.get("case")
+            yield {**whole, "case": tables[done:]} if isinstance(tables, list) else whole
+            return
+        tables = document.get("case")
+        done += len(tables) if isinstance(tables, list) else 0
+        yield document
+
+
+def _parse(text: str, label: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CaseFileError(f"{label}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise CaseFileError(f"{label}: arrays or tables nested too deeply") from None
+    except ValueError as error:  # Python refuses integers of more than 4300 digits
+        raise CaseFileError(f"{label}: a number too long to read ({str(error).split(':')[0]})") from None
 
 
 def _read(path: str, read_stdin) -> str:
@@ -221,25 +320,6 @@ def _read(path: str, read_stdin) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise CaseFileError(f"{label}: not UTF-8 text (byte {error.start + 1})") from None
-
-
-def _cases_of(document: dict, label: str) -> list[Case]:
-    unknown = sorted(set(document) - {"case"})
-    if unknown:
-        raise CaseFileError(
-            f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables only"
-        )
-    tables = document.get("case")
-    if not isinstance(tables, list) or not tables:
-        raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
-    cases = []
-    for index, data in enumerate(tables, start=1):
-        if not isinstance(data, dict):
-            raise CaseFileError(f"{label}: case {index} is not a table; write [[case]]")
-        case = Case(label, index, data)
-        _validate(case)
-        cases.append(case)
-    return cases
 
 
 def _validate(case: Case) -> None:
@@ -387,10 +467,7 @@ def point_text(at: dict) -> str:
 
 def select(cases: list[Case], patterns: Optional[Sequence[str]]) -> list[Case]:
     """The cases whose name contains any of `patterns` (case-insensitive)."""
-    if not patterns:
-        return cases
-    lowered = [pattern.lower() for pattern in patterns]
-    return [case for case in cases if any(pattern in case.name.lower() for pattern in lowered)]
+    return [case for case in cases if _selected(case, patterns)]
 
 
 def check(
@@ -404,6 +481,9 @@ def check(
     exact: bool = True,
     read_stdin=None,
     limits=None,
+    on_result: Optional[Callable[[CaseResult], None]] = None,
+    keep_results: bool = True,
+    junit_records: bool = True,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
@@ -411,14 +491,24 @@ def check(
     (case-insensitive). `rtol`/`atol` apply to cases that set none;
     `exact=False` turns the exact witness off for cases that do not set it.
     `limits`: as for every command (a Limits, or {"points": 10**8}).
+
+    Every file is validated before any case runs (a bad file is an error,
+    exit 2, with nothing run). Then the cases run one at a time:
+    `on_result` sees each result as it finishes; `keep_results=False`
+    keeps none of them in the report (memory flat in the number of cases).
+    Ctrl-C stops the run; the report says so and holds the cases so far.
     """
     from autodiff.limits import as_limits
 
     limits = as_limits(limits)
     started = time.perf_counter()
     paths = list(dict.fromkeys([paths] if isinstance(paths, str) else paths))  # a file named twice runs once
-    cases = load_cases(paths, read_stdin)
-    chosen = select(cases, select_names)
+    texts = _texts(paths, read_stdin)
+    total = chosen = 0
+    for text, label in texts:  # the first pass validates and counts, keeping nothing
+        for case in _cases_in(text, label):
+            total += 1
+            chosen += _selected(case, select_names)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
     import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
@@ -427,9 +517,24 @@ def check(
     options = {
         "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
     }
-    results = [run_case(case, options) for case in chosen]
-    files = list(dict.fromkeys("<stdin>" if path == STDIN else path for path in paths))
-    return CheckReport(files, results, len(cases) - len(chosen), time.perf_counter() - started)
+    files = list(dict.fromkeys(label for _, label in texts))
+    report = CheckReport(files, deselected=total - chosen)
+    try:
+        for text, label in texts:
+            for case in _cases_in(text, label):
+                if _selected(case, select_names):
+                    result = run_case(case, options)
+                    report.add(result, keep_results, junit_records)
+                    if on_result is not None:
+                        on_result(result)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _selected(case: Case, patterns: Optional[Sequence[str]]) -> bool:
+    return not patterns or any(pattern.lower() in case.name.lower() for pattern in patterns)
 
 
 def run_case(case: Case, options: dict) -> CaseResult:
@@ -590,45 +695,42 @@ def _xml_text(text: str) -> str:
 
 def junit_xml(report: CheckReport) -> str:
     """The report as JUnit XML (the schema Jenkins, GitLab and GitHub
-    reporters read): one <testsuite> per file, one <testcase> per case."""
+    reporters read): one <testsuite> per file, one <testcase> per case,
+    from the report's compact records."""
     import xml.etree.ElementTree as ET
 
-    def counts(results: list[CaseResult]) -> dict:
+    def counts(records: list[tuple]) -> dict:
         return {
-            "tests": str(len(results)),
-            "failures": str(sum(r.outcome == "failed" for r in results)),
-            "errors": str(sum(r.outcome == "error" for r in results)),
-            "skipped": str(sum(r.outcome == "skipped" for r in results)),
-            "time": f"{sum(r.seconds for r in results):.6f}",
+            "tests": str(len(records)),
+            "failures": str(sum(r[3] == "failed" for r in records)),
+            "errors": str(sum(r[3] == "error" for r in records)),
+            "skipped": str(sum(r[3] == "skipped" for r in records)),
+            "time": f"{sum(r[2] for r in records):.6f}",
         }
 
-    totals = counts(report.results)
+    totals = counts(report.records)
     del totals["skipped"]  # not an attribute of <testsuites> in the JUnit XSD
     root = ET.Element("testsuites", {"name": "autodiff check", **totals})
     for file in report.files:
-        results = [r for r in report.results if r.case.file == file]
-        suite = ET.SubElement(root, "testsuite", {"name": _xml_text(file), **counts(results)})
-        for result in results:
+        records = [r for r in report.records if r[0] == file]
+        suite = ET.SubElement(root, "testsuite", {"name": _xml_text(file), **counts(records)})
+        for _, name, seconds, outcome, message, reason, details in records:
             testcase = ET.SubElement(
                 suite,
                 "testcase",
                 {
                     "classname": _xml_text(Path(file).stem if file != "<stdin>" else "stdin"),
-                    "name": _xml_text(result.case.name),
-                    "time": f"{result.seconds:.6f}",
+                    "name": _xml_text(name),
+                    "time": f"{seconds:.6f}",
                 },
             )
-            if result.outcome == "failed":
-                first = result.failures[0]
-                element = ET.SubElement(testcase, "failure", {"message": _xml_text(first.message), "type": first.reason})
-                lines = [f"{result.expression} at {point_text(result.case.data['at'])}"]
-                lines += [f.message for f in result.failures]
-                element.text = _xml_text("\n".join(lines))
-            elif result.outcome == "error":
-                message = _xml_text(result.message or "")
-                ET.SubElement(testcase, "error", {"message": message, "type": "internal_error"})
-            elif result.outcome == "skipped":
-                ET.SubElement(testcase, "skipped", {"message": _xml_text(result.message or "skipped")})
+            if outcome == "failed":
+                element = ET.SubElement(testcase, "failure", {"message": _xml_text(message), "type": reason})
+                element.text = _xml_text(details)
+            elif outcome == "error":
+                ET.SubElement(testcase, "error", {"message": _xml_text(message or ""), "type": "internal_error"})
+            elif outcome == "skipped":
+                ET.SubElement(testcase, "skipped", {"message": _xml_text(message or "skipped")})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -663,6 +663,18 @@ def check(
     every case passes.
     """
 
+    from autodiff import render as renderers
+
+    streamed = {"file": None, "cases": 0}
+    console = renderers.stdout_console()
+
+    def print_case(result) -> None:  # each case as it finishes: memory stays flat in the number of cases
+        if json_output:
+            typer.echo(('{"cases": [' if not streamed["cases"] else ", ") + renderers.dumps(result.to_json()), nl=False)
+        else:
+            streamed["file"] = renderers.render_check_case(result, console, len(set(files)) > 1, streamed["file"])
+        streamed["cases"] += 1
+
     def compute():
         from autodiff.cases import check as run_cases, check_writable, write_junit
 
@@ -670,20 +682,31 @@ def check(
             check_writable(junit, files)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
-            exact=not no_exact, limits=_limits(limit),
+            exact=not no_exact, limits=_limits(limit), on_result=print_case, keep_results=False,
+            junit_records=junit is not None,
         )
         if junit is not None:
             write_junit(report, junit)
         return report
 
-    def render(report, console):
-        from autodiff.render import render_check
-
-        render_check(report, console)
+    with _quiet_when_the_reader_leaves():
+        try:
+            report = compute()
+        except AutodiffError as error:  # a bad file or option: before any case ran
+            if json_output:
+                _echo_json(error.to_json(), None)
+            else:
+                renderers.render_error(error, renderers.stderr_console())
+            raise typer.Exit(error.exit_code) from None
+        if json_output:
+            closing = renderers.dumps(report.closing_json())
+            typer.echo(('{"cases": [' if not streamed["cases"] else "") + "], " + closing[1:])
+        else:
+            renderers.render_check_closing(report, console)
+            renderers.render_warnings(report.warnings, renderers.stderr_console())
         if report.output_error:  # the cases ran and the report stands; the file did not get written
             typer.echo(f"error: {report.output_error}", err=True)
-
-    _run_one(json_output, compute, render)
+        raise typer.Exit(report.exit_code)
 
 
 @app.command(epilog=_examples(

@@ -10,6 +10,7 @@ EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_OUTPUT = 74  # the answer could not be written (full disk, file too large, closed output): sysexits' EX_IOERR
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_BROKEN_PIPE = 141  # the reader closed the output early (128 + SIGPIPE, as other Unix tools)
 
 

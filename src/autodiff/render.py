@@ -468,16 +468,26 @@ def render_error(error: AutodiffError, console: Console, where: str = "") -> Non
 def render_check(report, console: Console) -> None:
     """`autodiff check`: a line per case, the details of each failure, and
     the closing count (`16 passed, 0 failed`)."""
-    from autodiff.cases import point_text
-
-    several_files = len(report.files) > 1
     file = None
     for result in report.results:
-        if several_files and result.case.file != file:
-            file = result.case.file
-            console.print(Text(_printable(file), style="bold"), soft_wrap=True)
-        console.print(_case_line(result), soft_wrap=True)
-    broken = [r for r in report.results if r.outcome in ("failed", "error")]
+        file = render_check_case(result, console, several_files=len(report.files) > 1, previous_file=file)
+    render_check_closing(report, console)
+
+
+def render_check_case(result, console: Console, several_files: bool, previous_file: Optional[str]) -> str:
+    """One case's line, as it finishes (with its file's name first, where
+    several files run and this is the file's first case); returns its file."""
+    if several_files and result.case.file != previous_file:
+        console.print(Text(_printable(result.case.file), style="bold"), soft_wrap=True)
+    console.print(_case_line(result), soft_wrap=True)
+    return result.case.file
+
+
+def render_check_closing(report, console: Console) -> None:
+    """After the case lines: the details of each failure, and the count."""
+    from autodiff.cases import point_text
+
+    broken = report.broken
     for result in broken:
         console.print()
         console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)

@@ -65,13 +65,14 @@ class Settings:
     hessian_runs: int = 7
     exact_runs: int = 50
     memory_runs: int = 1
+    check_cases: tuple[int, int] = (1_000, 100_000)
     timeout_s: float = 300.0  # any one process
 
     @classmethod
     def quick(cls) -> "Settings":
         return cls(
             oneshot_pairs=1, startup_pairs=2, stream_count=200, stream_runs=1, grid_points=10**5, grid_runs=2,
-            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, timeout_s=120.0,
+            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, check_cases=(50, 500), timeout_s=120.0,
         )
 
     def with_runs(self, runs: int) -> "Settings":
@@ -394,6 +395,24 @@ def memory(settings: Settings) -> list[Row]:
     return rows
 
 
+def check_memory(settings: Settings) -> list[Row]:
+    """`autodiff check` streams its cases: whole-process peak RSS with many
+    cases against few (target: flat, at most 1.25x for 100x the cases)."""
+    small, large = settings.check_cases
+    peaks = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for count in (small, large):
+            path = Path(directory) / f"cases-{count}.toml"
+            path.write_text(workloads.case_file(count))
+            command = cli_command() + ["check", str(path), "--json"]
+            run = run_process(command, stdout_path=Path(directory) / "out.json", timeout=max(settings.timeout_s, count / 50))
+            peaks[count] = run.max_rss_kib * KIB / MIB
+    return [
+        Row("check_memory", f"check: peak RSS, {large:,} cases vs {small:,}", "MiB", peaks[large], peaks[small],
+            peaks[large] / peaks[small], Target("<=", 1.25), samples={"cases": [small, large]})
+    ]
+
+
 FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "oneshot": oneshot,
     "help": help_,
@@ -403,4 +422,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "hessian": hessian,
     "exact": exact,
     "memory": memory,
+    "check_memory": check_memory,
 }

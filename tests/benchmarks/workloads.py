@@ -184,3 +184,11 @@ def command_lines(cases: Path) -> dict[str, list[str]]:
         "--help": ["--help"],
         "--version": ["--version"],
     }
+
+
+def case_file(count: int) -> str:
+    """A case file of `count` small grad cases (a polynomial at a point each)."""
+    return "".join(
+        f'[[case]]\nname = "case {i}"\nexpr = "x^2 + {i % 7}*x"\nat = {{ x = {i % 13} }}\ngrad = {{ x = {2 * (i % 13) + i % 7} }}\n'
+        for i in range(count)
+    )
