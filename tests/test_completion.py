@@ -74,7 +74,7 @@ def test_bash_completes_options_and_dtype_values():
 
 def test_bash_completes_function_names_inside_a_quoted_expression():
     out, heavy = complete("bash", 'autodiff grad "sin(x)+co', 2)
-    assert out.split() == ["sin(x)+cos(", "sin(x)+cosh(", "sin(x)+cot("]
+    assert out.split() == ["sin(x)+cos(", "sin(x)+cosh(", "sin(x)+cot(", "sin(x)+coth("]
     assert heavy == ""
 
 
@@ -101,7 +101,11 @@ def test_powershell_completes_commands():
     ("typed", "expected"),
     [
         ("", None),  # every function and constant
-        ("si", ["sigmoid(", "sign(", "sin(", "sinh("]),
+        ("si", ["sigmoid(", "sign(", "sin(", "sinc(", "sinh("]),
+        ("x+arc", ["x+arccos(", "x+arccosh(", "x+arcsin(", "x+arcsinh(", "x+arctan(", "x+arctanh("]),
+        ("ro", ["root("]),
+        ("sg", ["sgn("]),
+        ("exp", ["exp(", "exp2(", "expm1("]),
         ("2*x+exp(x)*lo", ["2*x+exp(x)*log(", "2*x+exp(x)*log10(", "2*x+exp(x)*log1p(", "2*x+exp(x)*log2("]),
         ("x*p", ["x*pi", "x*pow("]),
         ("x+3", []),  # after a number, no name can follow
@@ -115,6 +119,20 @@ def test_expression_completions(typed, expected):
         assert "sin(" in found and "pi" in found and len(found) > 30
     else:
         assert found == expected
+
+
+def test_every_function_of_the_table_completes_with_its_summary():
+    from autodiff.functions import FUNCTIONS
+
+    offered = dict(expression_completions(""))
+    for spec in FUNCTIONS:  # the aliases too (arcsin, sgn): "inverse sine (same as asin)"
+        assert offered.get(spec.name + "(") == spec.summary, spec.name
+
+
+def test_bash_completes_a_new_function_inside_an_expression():
+    out, heavy = complete("bash", 'autodiff grad "x*sec', 2)
+    assert out.split() == ["x*sec(", "x*sech("]
+    assert heavy == ""
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32", reason="needs bash and a pty")

@@ -41,6 +41,14 @@ def test_the_function_table_lists_every_function_and_constant():
         assert f"| `{constant.name}` | {constant.summary} |" in README
 
 
+def test_the_function_table_has_no_other_rows_and_the_table_order():
+    section = README.split("### Functions and constants", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    expected = [f"| `{spec.signature}` | {spec.summary} |" for spec in FUNCTIONS]
+    expected += [f"| `{constant.name}` | {constant.summary} |" for constant in CONSTANTS]
+    assert rows == expected
+
+
 def readme_examples():
     """Each `$ autodiff ...` (or `$ printf '...' | autodiff ...`) block in the
     README with the output it shows."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import pytest
 import sympy
 import torch
@@ -155,3 +156,55 @@ def test_batched_rows_fall_back_to_one_backward_per_row(monkeypatch):
     assert matrix[0, 0, 0].item() == pytest.approx(2 * ys - ys**2 * math.sin(xs * ys))
     assert matrix[0, 1, 0].item() == pytest.approx(2 * xs + math.cos(xs * ys) - xs * ys * math.sin(xs * ys))
     assert matrix[1, 1, 0].item() == pytest.approx(-(xs**2) * math.sin(xs * ys) + 6 * ys)
+
+
+def _derivatives(text: str, at: float, orders: int) -> list[float]:
+    """f and its first `orders` derivatives at `at`, by autograd on the program."""
+    leaf = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+    value = compile_expression(parse_expression(text))({"x": leaf}, torch.float64)
+    found = [value.item()]
+    for _ in range(orders):
+        (value,) = torch.autograd.grad(value, leaf, create_graph=True)
+        found.append(value.item())
+    return found
+
+
+def test_sinc_is_the_unnormalised_one_with_every_derivative_at_zero():
+    # torch.sinc is sin(pi x)/(pi x), and its gradient is set to 0 at 0 for every order.
+    assert _derivatives("sinc(x)", 0.0, 4) == pytest.approx([1.0, 0.0, -1 / 3, 0.0, 1 / 5], abs=1e-15)
+    assert run("sinc(x)", x=math.pi).item() == pytest.approx(0.0, abs=1e-16)
+    for at in (1e-8, 0.3, 0.5, 2.0, -7.0):  # both sides of the switch to sin(x)/x at 1/2
+        with mpmath.workdps(50):  # (x cos x - sin x)/x^2 in floats cancels near 0: mpmath's
+            expected = [float(mpmath.diff(lambda u: mpmath.sin(u) / u, mpmath.mpf(at), k)) for k in (0, 1)]
+        assert _derivatives("sinc(x)", at, 1) == pytest.approx(expected, rel=1e-14, abs=1e-30)
+
+
+def test_root_is_real_for_odd_indices_and_nan_outside_its_domain():
+    assert run("root(x, 3)", x=-8.0).item() == pytest.approx(-2.0)
+    assert run("root(x, 5)", x=-32.0).item() == pytest.approx(-2.0)
+    assert run("root(x, -3)", x=-8.0).item() == pytest.approx(-0.5)
+    assert run("root(x, 4)", x=16.0).item() == pytest.approx(2.0)
+    for text in ("root(x, 2)", "root(x, 2.5)", "root(x, 0)"):
+        assert math.isnan(run(text, x=-4.0).item()), text
+    assert _derivatives("root(x, 3)", -8.0, 1)[1] == pytest.approx(1 / 12)
+
+
+def test_reciprocal_functions_and_their_inverses():
+    cases = {  # hand-written from their definitions
+        "sech(x)": lambda v: 1 / math.cosh(v), "csch(x)": lambda v: 1 / math.sinh(v),
+        "coth(x)": lambda v: 1 / math.tanh(v), "asec(x)": lambda v: math.acos(1 / v),
+        "acsc(x)": lambda v: math.asin(1 / v), "acot(x)": lambda v: math.atan(1 / v),
+        "asech(x)": lambda v: math.acosh(1 / v), "acsch(x)": lambda v: math.asinh(1 / v),
+        "acoth(x)": lambda v: math.atanh(1 / v), "exp2(x)": lambda v: 2.0**v,
+    }
+    for text, formula in cases.items():
+        for at in (0.4, 0.9, -1.7, 3.5):
+            try:
+                expected = formula(at)
+            except ValueError:  # outside the real domain: nan here too
+                assert math.isnan(run(text, x=at).item()), (text, at)
+                continue
+            assert run(text, x=at).item() == pytest.approx(expected, rel=1e-14), (text, at)
+    assert run("acot(x)", x=0.0).item() == math.pi / 2  # SymPy's acot(0)
+    assert _derivatives("acot(x)", 0.0, 2) == pytest.approx([math.pi / 2, -1.0, 0.0])
+    assert _derivatives("sech(x)", 0.0, 2) == pytest.approx([1.0, 0.0, -1.0])  # not abs(x): its gradient at 0 is 0

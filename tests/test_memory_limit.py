@@ -7,9 +7,12 @@ sys/fs/cgroup/ as Linux lays them out), so the figures are known exactly.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from autodiff.limits import available_memory
 
@@ -102,3 +105,53 @@ def test_a_memory_error_is_a_named_limit_not_a_bug(monkeypatch, capsys):
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["type"] == "limit_exceeded"
     assert error["message"].startswith("out of memory") and "--limit memory" in error["message"]
+
+
+# Runs `autodiff ARGS` in process and prints the peak of its anonymous memory
+# (RssAnon, sampled): the heap and the tensors, not the shared libraries'
+# file pages, whose residency depends on what ran before (ru_maxrss does).
+_PEAK_ANON = """
+import sys, threading, time
+from autodiff import cli
+
+def anon():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssAnon:")) * 1024
+
+peak = [anon()]
+def sample():
+    while True:
+        peak[0] = max(peak[0], anon())
+        time.sleep(0.002)
+
+threading.Thread(target=sample, daemon=True).start()
+out = sys.stdout
+sys.stdout = open("/dev/null", "w")
+try:
+    cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+peak[0] = max(peak[0], anon())
+out.write(str(peak[0]))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="RssAnon is Linux's")
+@pytest.mark.parametrize("expression", ["sin(x)*exp(x) + x^2", "x^3 + 2x^2 - tanh(x) + exp(-x^2)"])
+def test_the_graph_json_estimate_holds_to_the_measured_peak(expression):
+    """graph --json's memory estimate against the peak of the process's
+    anonymous memory beyond the same command's at 10 points (the issue: the
+    estimate was 4x too low)."""
+    from autodiff.api import GRAPH_BYTES, estimated_bytes
+    from autodiff.parsing import parse_expression
+
+    points = 100_000
+
+    def peak(count: int) -> int:
+        args = ["graph", expression, "--at", f"x=0:1:{count}", "--json"]
+        done = subprocess.run([sys.executable, "-c", _PEAK_ANON, *args], capture_output=True, text=True, timeout=120)
+        return int(done.stdout)
+
+    measured = peak(points) - peak(10)
+    estimate = estimated_bytes([parse_expression(expression)], points, **GRAPH_BYTES)
+    assert measured <= estimate <= measured * 1.5, (measured / 2**20, estimate / 2**20)

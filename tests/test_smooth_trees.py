@@ -99,6 +99,15 @@ SMOOTH_UNARY = UNARY + [
     "detach({0}) * sin(x)", "y + detach(({0})^2)",
     # pow with a base bounded away from 0
     "pow(2 + cos({0}), 1.5)", "pow(1 + sigmoid({0}), -2)",
+    # reciprocal functions away from their poles, their inverses inside their domains by a margin
+    # (asec/acsc/acoth on abs >= 2, asech on (0.1, 0.9), acot away from its jump at 0)
+    "sech({0})", "csch(1 + sigmoid({0}))", "coth(1 + ({0})^2)", "asec(3 + sin({0}))", "acsc(-3 - cos({0}))",
+    "acot(1 + ({0})^2)", "asech(0.5 + 0.4 tanh({0}))", "acsch(2 + sin({0}))", "acoth(2 + sigmoid({0}))",
+    # smooth everywhere: sinc (at 0 too), exp2 of a bounded argument, odd roots away from 0
+    "sinc({0})", "exp2(sin({0}))", "root(2 + cos({0}), 3)", "root(-2 - ({0})^2, 5)",
+    # the aliases, as their targets above
+    "arcsin(tanh({0})/2)", "arccos(sin({0})/3)", "arctan({0})", "arcsinh({0})", "arccosh(2 + ({0})^2)",
+    "arctanh(tanh({0})/2)", "x * sgn(2 + cos({0}))",
 ]
 # Two subtrees {0}, {1}.
 SMOOTH_BINARY = BINARY + [
@@ -110,6 +119,7 @@ SMOOTH_BINARY = BINARY + [
     "({0}) * sign(2 + cos({1}))", "({0}) + floor(0.5 + 0.4 tanh({1}))", "({0}) * ceil(0.5 + 0.4 tanh({1}))",
     "({0}) * heaviside(2 + sin({1}))", "abs(2 + sin({0})) * ({1})", "relu(1 + ({0})^2) + ({1})",
     "detach({0}) * ({1})", "gamma(1 + sigmoid({0})) * lgamma(2 + ({1})^2)",
+    "root(2 + sin({0}), 3 + sigmoid({1}))",  # a positive x: smooth in the index too
 ]
 
 

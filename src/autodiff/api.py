@@ -241,19 +241,32 @@ def _check_order(order: int, limits: Limits, option: str = "--order") -> None:
         raise LimitError(f"{option} asks for order {order}; the limit is {limits.max_order} ({raise_hint('order', order)})")
 
 
-def _check_memory(exprs, size: Optional[int], limits: Limits, copies: int = 1) -> None:
-    """Refuse a point whose tensors would not fit in memory: every distinct
-    subexpression keeps a value per element for backward, and its gradient
-    another (`copies`: how many derivatives are kept at once, as for a matrix)."""
+def estimated_bytes(exprs, size: int, copies: int = 1, per_node: int = 32, per_point: int = 128) -> int:
+    """Bytes a point of `size` elements takes: every distinct subexpression
+    keeps `per_node` bytes per element (a value for backward, its gradient
+    and temporaries: four doubles), each of the `copies` derivatives kept at
+    once (as for a matrix) 64 more, and each element `per_point` besides."""
+    import sympy
+
+    nodes = len({node for expr in exprs for node in sympy.preorder_traversal(expr)})
+    return size * (per_node * nodes + 64 * copies + per_point)
+
+
+# graph --json also holds every node's data and grad as Python floats, and
+# the leaves' and the output's beside them: measured (the peak of anonymous
+# memory, tests/test_memory_limit.py) 48 bytes per node and 490 per element;
+# the estimate is about 1.3x that.
+GRAPH_BYTES = {"per_node": 64, "per_point": 640}
+
+
+def _check_memory(exprs, size: Optional[int], limits: Limits, copies: int = 1, **per) -> None:
+    """Refuse a point whose tensors would not fit in memory (estimated_bytes)."""
     if not size:
         return
     memory = limits.memory()
     if memory is None:
         return
-    import sympy
-
-    nodes = len({node for expr in exprs for node in sympy.preorder_traversal(expr)})
-    needed = size * 8 * (4 * nodes + 8 * copies + 16)
+    needed = estimated_bytes(exprs, size, copies, **per)
     if needed > memory:
         raise LimitError(
             f"{size} points of this expression need about {bytes_text(needed)}, more than the memory limit of "
@@ -641,6 +654,7 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
         raise UsageError("graph needs a point to run the forward pass: add --at")
     prepared = _prepare(expression, at, None, None, settings)
     problem = prepared.problem
+    _check_memory(problem.exprs, problem.point.size, settings.limits, **GRAPH_BYTES)
     from autodiff.graph import trace
 
     nodes, output, leaves, value = trace(problem.program(), problem.point, list(problem.point.values))

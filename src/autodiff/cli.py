@@ -252,9 +252,9 @@ def _where(line: Optional[int]) -> str:
 
 
 def _echo_json(payload: dict, line: Optional[int]) -> None:
-    from autodiff.render import dumps
+    from autodiff.render import write_json
 
-    typer.echo(dumps(payload if line is None else {"line": line, **payload}))
+    write_json(payload if line is None else {"line": line, **payload})
 
 
 def _stream(json_output: bool, compute: Callable[[str], object], render, limits, quiet: bool = False) -> int:
@@ -518,9 +518,20 @@ def jacobian(
     )
 
 
-@app.command()
+@app.command(epilog=_examples(
+    'autodiff plot "sin(x)" --range x=-5:5',
+    'autodiff plot "tan(x)" --order 2 --ylim -10:10',
+    'autodiff plot "x^3 - 2x" --output cubic.png',
+))
 def plot(
-    expression: ExpressionArgument,
+    expression: Annotated[
+        str,
+        typer.Argument(
+            help='The expression, e.g. "sin(x)" (see `autodiff functions`). One expression: plot does not read stdin.',
+            show_default=False,
+            autocompletion=_complete_expression,
+        ),
+    ],
     over: Annotated[
         Optional[str],
         typer.Option("--range", "-r", help="The variable and its range, x=-5:5 (default: the one variable, -5 to 5)."),
@@ -543,6 +554,15 @@ def plot(
         Optional[int],
         typer.Option("--height", help="Height: pixels for --output (default 500), rows in the terminal.", min=8, max=10000),
     ] = None,
+    ylim: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ylim",
+            metavar="LOW:HIGH",
+            help="The y range, e.g. -10:10 (default: the bulk of every curve; what lies beyond is clipped and counted).",
+            show_default=False,
+        ),
+    ] = None,
     rtol: RtolOption = None,
     atol: AtolOption = None,
     dtype: DtypeOption = DType.float64,
@@ -553,26 +573,34 @@ def plot(
     json_output: JsonOption = False,
 ) -> None:
     """f beside its derivative(s) over a range: autograd on the whole grid at once,
-    checked against the symbolic derivative on the same grid."""
+    checked against the symbolic derivative on the same grid. The chart fills
+    the terminal; y spans the bulk of the curves, so a pole cannot flatten
+    them (--ylim to choose)."""
+    y_range = None
 
     def compute():
+        nonlocal y_range
         from autodiff import api
+        from autodiff.plotting import parse_ylim, write_file, y_window
 
+        if expression == STDIN:
+            from autodiff.errors import UsageError
+
+            raise UsageError('plot draws one expression, given as its argument; it does not read "-" (stdin)')
+        y_range = parse_ylim(ylim) if ylim is not None else None
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
             symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
         )
         if output:
-            from autodiff.plotting import write_file
-
-            write_file(result, output, width or 800, height or 500)
+            write_file(result, output, width or 800, height or 500, y_window(result, y_range), expression)
             result.output = output
         return result
 
     def render(result, console):
-        from autodiff.render import render_plot
+        from autodiff.plotting import render_plot
 
-        render_plot(result, console, width, height)
+        render_plot(result, console, width, height, y_range, expression)
 
     _run_one(json_output, compute, render)
 

@@ -18,6 +18,7 @@ import torch
 
 from autodiff.lowering import Program
 from autodiff.results import number_text as _number, shortened as _short
+from autodiff.symbolic_functions import root
 
 _NAMES = {  # SymPy class name → the function's name in our language
     "Abs": "abs", "ceiling": "ceil", "Pow": "pow", "Mul": "a product", "Add": "a sum", "loggamma": "lgamma",
@@ -98,9 +99,19 @@ def _reason(node, args: list[float], value: float) -> str:
         return f"acosh below 1 ({_number(a)})"
     elif isinstance(node, sympy.atanh):
         return f"atanh outside (-1, 1) ({_number(a)})"
+    elif isinstance(node, (sympy.asec, sympy.acsc)) and abs(a) < 1:
+        return f"{_language(name)} inside (-1, 1) ({_number(a)})"
+    elif isinstance(node, sympy.asech) and (a < 0 or a > 1):
+        return f"asech outside (0, 1] ({_number(a)})"
+    elif isinstance(node, sympy.acoth) and abs(a) < 1:
+        return f"acoth inside (-1, 1) ({_number(a)})"
+    elif isinstance(node, root) and a < 0 and args[1] != 0:
+        kind = "an even" if float(args[1]).is_integer() else "a non-integer"
+        return f"{kind} root (n = {_number(args[1])}) of a negative number ({_number(a)})"
     elif isinstance(node, (sympy.gamma, sympy.loggamma, sympy.polygamma, sympy.digamma)) and a <= 0 and a.is_integer():
         return f"a pole of {_language(name)} at {_number(a)}"
-    elif isinstance(node, (sympy.tan, sympy.cot, sympy.sec, sympy.csc)) and math.isinf(value):
+    elif isinstance(node, (sympy.tan, sympy.cot, sympy.sec, sympy.csc, sympy.coth, sympy.csch, sympy.acsch,
+                           sympy.asech, sympy.acoth)) and math.isinf(value):
         return f"a pole of {_language(name)} at {_number(a)}"
     if math.isinf(value):
         return f"{_language(name)} overflows at {', '.join(_number(x) for x in args)}"

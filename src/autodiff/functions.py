@@ -8,6 +8,7 @@ resolvers that run only when the parser or the lowering first needs them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -115,6 +116,82 @@ def _ball_lgamma(arb: Any) -> Callable[..., Any]:
     return lambda x: x.lgamma() if x > 0 else abs(x.gamma()).log()
 
 
+def _sech(torch: Any) -> Callable[..., Any]:
+    # Not 1/cosh(x): cosh overflows beyond |x| ≈ 710, where the gradient is
+    # then 0·inf = nan. u = -|x| by a where, not torch.abs, whose gradient
+    # at 0 is 0 (that would make the second derivative there 0, not -1).
+    def sech(x):
+        u = torch.where(x > 0, -x, x)
+        return 2 * torch.exp(u) / (1 + torch.exp(2 * u))
+
+    return sech
+
+
+def _csch(torch: Any) -> Callable[..., Any]:
+    sech = _sech(torch)
+    return lambda x: sech(x) / torch.tanh(x)  # not 1/sinh(x), for the same reason as sech
+
+
+def _acot(torch: Any) -> Callable[..., Any]:
+    # SymPy's acot: atan(1/x), in (-pi/2, pi/2], pi/2 at 0. Near 0, 1/x
+    # overflows and atan(1/x)'s gradient is 0·inf = nan, so |x| <= 1 is
+    # ±pi/2 - atan(x) (no cancellation there: |atan(x)| <= pi/4).
+    def acot(x):
+        small = x.abs() <= 1
+        safe = torch.where(small, torch.ones_like(x), x)
+        half_pi = torch.where(x >= 0, 1.0, -1.0).to(x.dtype) * (math.pi / 2)
+        return torch.where(small, half_pi - torch.atan(x), torch.atan(1 / safe))
+
+    return acot
+
+
+# sin(x)/x = sum of (-1)^k x^2k / (2k+1)!, k = 0..8: below |x| = 1/2 the
+# first term left out is under 1e-22.
+_SINC_SERIES = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(9))
+
+
+def _sinc(torch: Any) -> Callable[..., Any]:
+    # Not torch.sinc: it is sin(pi x)/(pi x), its gradient loses every digit
+    # near 0 and is set to 0 at 0 for every order (sinc''(0) is -1/3).
+    def sinc(x):
+        # Each branch sees a safe argument: an untaken branch's nan or inf
+        # (sin(0)/0, or the series overflowing far out) would poison the gradient.
+        near = x.abs() < 0.5
+        safe = torch.where(near, torch.ones_like(x), x)
+        square = torch.where(near, x, torch.zeros_like(x)) ** 2
+        series = torch.full_like(x, _SINC_SERIES[-1])
+        for coefficient in reversed(_SINC_SERIES[:-1]):
+            series = series * square + coefficient
+        return torch.where(near, series, torch.sin(safe) / safe)
+
+    return sinc
+
+
+def _root(torch: Any) -> Callable[..., Any]:
+    # sign(x)·|x|^(1/n), as cbrt; real only where x >= 0 or n is an odd integer.
+    def root(x, n):
+        real = ((x >= 0) | (torch.remainder(n, 2) == 1)) & (n != 0)
+        return torch.where(real, torch.sign(x) * torch.abs(x).pow(1 / n), torch.nan)
+
+    return root
+
+
+def _ball_root(arb: Any) -> Callable[..., Any]:
+    def root(x, n):
+        if not (n.is_exact() and n.is_integer()):
+            return x ** (1 / n)  # nan for x < 0
+        k = int(n.unique_fmpz())
+        if k == 0:
+            return arb.nan()
+        if x.is_zero():  # arb's root of 0 is nan
+            return x if k > 0 else arb.nan()
+        # arb's root is nan below 0: the real root of an odd k is sgn·|x|^(1/k).
+        magnitude = x.root(abs(k)) if k % 2 == 0 else x.sgn() * abs(x).root(abs(k))
+        return magnitude if k > 0 else 1 / magnitude
+
+    return root
+
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("sin", "sine", lambda s: s.sin, lambda t: t.sin),
     _fn("cos", "cosine", lambda s: s.cos, lambda t: t.cos),
@@ -122,17 +199,41 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("sec", "secant, 1/cos(x)", lambda s: s.sec, lambda t: lambda x: 1 / t.cos(x)),
     _fn("csc", "cosecant, 1/sin(x)", lambda s: s.csc, lambda t: lambda x: 1 / t.sin(x)),
     _fn("cot", "cotangent, 1/tan(x)", lambda s: s.cot, lambda t: lambda x: 1 / t.tan(x)),
+    _fn("sinc", "unnormalised sinc, sin(x)/x, with sinc(0) = 1", lambda s: s.sinc, _sinc),
     _fn("asin", "inverse sine", lambda s: s.asin, lambda t: t.asin),
+    _fn("arcsin", "inverse sine (same as asin)", lambda s: s.asin),
     _fn("acos", "inverse cosine", lambda s: s.acos, lambda t: t.acos),
+    _fn("arccos", "inverse cosine (same as acos)", lambda s: s.acos),
     _fn("atan", "inverse tangent", lambda s: s.atan, lambda t: t.atan),
+    _fn("arctan", "inverse tangent (same as atan)", lambda s: s.atan),
+    _fn("asec", "inverse secant, acos(1/x), for abs(x) >= 1", lambda s: s.asec,
+        lambda t: lambda x: t.acos(1 / x), exact=lambda a: lambda x: (1 / x).acos()),
+    _fn("acsc", "inverse cosecant, asin(1/x), for abs(x) >= 1", lambda s: s.acsc,
+        lambda t: lambda x: t.asin(1 / x), exact=lambda a: lambda x: (1 / x).asin()),
+    _fn("acot", "inverse cotangent, atan(1/x); acot(0) = pi/2", lambda s: s.acot,
+        _acot, exact=lambda a: lambda x: a.pi() / 2 if x.is_zero() else (1 / x).atan()),
     _fn("atan2", "angle of the point (x, y), quadrant-aware", lambda s: s.atan2, lambda t: t.atan2, (2, 2), "y, x", exact=lambda a: a.atan2),
     _fn("sinh", "hyperbolic sine", lambda s: s.sinh, lambda t: t.sinh),
     _fn("cosh", "hyperbolic cosine", lambda s: s.cosh, lambda t: t.cosh),
     _fn("tanh", "hyperbolic tangent", lambda s: s.tanh, lambda t: t.tanh),
+    _fn("sech", "hyperbolic secant, 1/cosh(x)", lambda s: s.sech, _sech),
+    _fn("csch", "hyperbolic cosecant, 1/sinh(x)", lambda s: s.csch, _csch),
+    _fn("coth", "hyperbolic cotangent, 1/tanh(x)", lambda s: s.coth, lambda t: lambda x: 1 / t.tanh(x)),
     _fn("asinh", "inverse hyperbolic sine", lambda s: s.asinh, lambda t: t.asinh),
+    _fn("arcsinh", "inverse hyperbolic sine (same as asinh)", lambda s: s.asinh),
     _fn("acosh", "inverse hyperbolic cosine", lambda s: s.acosh, lambda t: t.acosh),
+    _fn("arccosh", "inverse hyperbolic cosine (same as acosh)", lambda s: s.acosh),
     _fn("atanh", "inverse hyperbolic tangent", lambda s: s.atanh, lambda t: t.atanh),
+    _fn("arctanh", "inverse hyperbolic tangent (same as atanh)", lambda s: s.atanh),
+    # asech as a logarithm, not acosh(1/x): that loses digits near 1 and its gradient overflows near 0.
+    _fn("asech", "inverse hyperbolic secant, acosh(1/x), for 0 < x <= 1", lambda s: s.asech,
+        lambda t: lambda x: t.log1p(t.sqrt((1 - x) * (1 + x))) - t.log(x), exact=lambda a: lambda x: (1 / x).acosh()),
+    _fn("acsch", "inverse hyperbolic cosecant, asinh(1/x)", lambda s: s.acsch,
+        lambda t: lambda x: t.asinh(1 / x), exact=lambda a: lambda x: (1 / x).asinh()),
+    _fn("acoth", "inverse hyperbolic cotangent, atanh(1/x), for abs(x) > 1", lambda s: s.acoth,
+        lambda t: lambda x: t.atanh(1 / x), exact=lambda a: lambda x: (1 / x).atanh()),
     _fn("exp", "exponential, e^x", lambda s: s.exp, lambda t: t.exp),
+    _fn("exp2", "2^x", _custom("exp2"), lambda t: t.exp2, exact=lambda a: lambda x: a(2) ** x),
     _fn("expm1", "exp(x) - 1, accurate near 0", _cfunction("expm1"), lambda t: t.expm1),
     _fn("log", "natural logarithm; log(x, b) is the base-b logarithm", _log, lambda t: t.log, (1, 2), "x[, base]", exact=lambda a: a.log),
     _fn("ln", "natural logarithm (same as log)", lambda s: s.log),
@@ -141,9 +242,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _fn("log1p", "log(1 + x), accurate near 0", _cfunction("log1p"), lambda t: t.log1p),
     _fn("sqrt", "square root", lambda s: s.sqrt),
     _fn("cbrt", "real cube root (negative for negative x)", _custom("cbrt"),
-        lambda t: lambda x: t.sign(x) * t.abs(x).pow(1.0 / 3.0), exact=lambda a: lambda x: x.sgn() * abs(x).root(3)),
+        lambda t: lambda x: t.sign(x) * t.abs(x).pow(1.0 / 3.0), exact=lambda a: lambda x: _ball_root(a)(x, a(3))),
+    _fn("root", "real n-th root (negative for negative x and odd n)", _custom("root"), _root, (2, 2), "x, n",
+        exact=_ball_root),
     _fn("abs", "absolute value", lambda s: s.Abs, lambda t: t.abs, exact=lambda a: abs),
     _fn("sign", "sign: -1, 0 or 1", lambda s: s.sign, lambda t: t.sign, exact=lambda a: a.sgn),
+    _fn("sgn", "sign: -1, 0 or 1 (same as sign)", lambda s: s.sign),
     _fn("floor", "largest integer <= x", _custom("floor"), lambda t: t.floor),
     _fn("ceil", "smallest integer >= x", _custom("ceiling"), lambda t: t.ceil, exact=lambda a: a.ceil),
     _fn("min", "smallest of its arguments", lambda s: s.Min, None, (2, None), "a, b, ..."),

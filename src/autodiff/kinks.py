@@ -8,7 +8,7 @@ three witnesses that "disagree" about a number that does not exist.
 Detection has two steps, so that a smooth point is never flagged:
 
 1. Candidates. Every node that can switch branches has a *switch*: the
-   argument of abs, relu, sign and heaviside; the arguments of max and min
+   argument of abs, relu, sign, heaviside and acot; the arguments of max and min
    (a tie); the argument of floor and ceil (an integer); each comparison of
    a where/Piecewise condition. A point is a candidate when a switch is at
    its switching value up to the rounding of the numbers that computed it.
@@ -66,7 +66,7 @@ def _switches_of(node) -> list[Switch]:
         names = frozenset(s.name for arg in args for s in arg.free_symbols)
         return Switch(node, kind, tuple(args), names)
 
-    if isinstance(node, (sympy.Abs, sympy.sign, relu, sympy.Heaviside)):
+    if isinstance(node, (sympy.Abs, sympy.sign, relu, sympy.Heaviside, sympy.acot)):  # acot jumps at 0
         return [make("zero", node.args[0])]
     if isinstance(node, (floor, ceiling, sympy.floor, sympy.ceiling)):
         return [make("integer", node.args[0])]

@@ -459,7 +459,19 @@ class Parser:
         if name in CONSTANTS_BY_NAME:
             return f"{name} is a constant, not a function; to multiply, write {name}*(...)"
         message = f"unknown function {name!r}"
-        close = difflib.get_close_matches(name, list(FUNCTIONS_BY_NAME), n=1, cutoff=0.6)
+        # Other tools' names (SymPy's printed ones too): difflib alone would
+        # offer cosec → sec, cotan → tan, arccot → arccos.
+        other_names = {
+            "cosec": "csc", "cotan": "cot", "ctg": "cot", "tg": "tan", "arctg": "atan", "nthroot": "root",
+            "real_root": "root", "signum": "sign", "loggamma": "lgamma", "ceiling": "ceil", "logistic": "sigmoid",
+            "step": "heaviside", "fabs": "abs",
+        }
+        lowered = name.lower()
+        guesses = [lowered, other_names.get(lowered)]
+        if lowered.startswith("ar"):  # arccot, arsinh (ISO): acot, asinh
+            guesses.append("a" + lowered[3 if lowered.startswith("arc") else 2:])
+        close = [guess for guess in guesses if guess in FUNCTIONS_BY_NAME]
+        close = close or difflib.get_close_matches(name, list(FUNCTIONS_BY_NAME), n=1, cutoff=0.6)
         if close:
             return f"{message}; did you mean {close[0]!r}?"
         return f"{message}; to multiply, write {name}*(...); `autodiff functions` lists the functions"

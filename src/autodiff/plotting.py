@@ -2,72 +2,240 @@
 files (matplotlib, imported only when a file is written).
 
 Points where a curve is not finite are gaps: each curve is drawn as its
-finite runs, never as a spike to ±1e308.
+finite runs, never as a spike to ±1e308. The y range comes from the bulk of
+the data (or --ylim), so a pole cannot flatten every curve: what lies beyond
+it is clipped at the edge, and counted in a note under the chart.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
-from autodiff.errors import UsageError
+from rich.console import Console
+from rich.text import Text
+
+from autodiff.errors import AutodiffError, UsageError
+from autodiff.notation import show
+from autodiff.render import format_number, mark
 from autodiff.results import PlotReport
 
 COLORS = ("blue", "red", "green", "magenta")  # f, f′, f″, f‴: distinct in the terminal
+# Without colour, the curves differ by their marks (the legend shows each).
+MARKERS = ("braille", "•", "×", "+")
+SAMPLES = ("⠒⠒", "••", "××", "++")
 FILE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 FORMATS = (".png", ".svg", ".pdf")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+# A value beyond Tukey's far-out fences (quartiles ± 3 IQR) is an outlier,
+# a pole's spike; but extremes within REACH spans of them are shown whole,
+# so exp(x) or x^3 is never clipped.
+FENCE = 3.0
+REACH = 3.0
+MARGIN = 0.05  # of the y span, above and below the data
+QUANTILE_SAMPLES = 5000  # the quartiles of a million points come from this many
+PIPED_SIZE = (100, 30)  # columns × rows when stdout is not a terminal and COLUMNS/LINES are unset
+MIN_SIZE = (30, 10)
+_BIGGEST = sys.float_info.max
+
 
 def series(report: PlotReport) -> list[tuple[str, list]]:
-    """(label, values) for f and each derivative (autograd's)."""
-    return [("f", report.f)] + [(curve["label"] + " (autograd)", curve["autograd"]) for curve in report.curves]
+    """(name, values) for f and each derivative (autograd's): f, f′, f″…"""
+    return [("f", report.f)] + [(curve["label"], curve["autograd"]) for curve in report.curves]
+
+
+def _finite(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+@dataclass
+class YWindow:
+    """The y range a chart shows, and how many points of each curve lie beyond it."""
+
+    low: float
+    high: float
+    chosen: bool = False  # by --ylim, not from the data
+    clipped: list[tuple[str, int]] = field(default_factory=list)  # (curve, points beyond the range)
+
+    def note(self) -> Optional[str]:
+        """`clipped: f′ beyond the y range at 57 points (…)`, or None."""
+        if not self.clipped:
+            return None
+        (name, count), *others = self.clipped
+        counts = [f"{name} beyond the y range at {count} point{'s' if count != 1 else ''}"]
+        counts += [f"{name} at {count}" for name, count in others]
+        text = "clipped: " + ", ".join(counts)
+        if not self.chosen:
+            text += f" (y from {_short(self.low)} to {_short(self.high)}; set it with --ylim)"
+        return text
+
+
+def _short(value: float) -> str:
+    return "0" if value == 0 else f"{value:.3g}"
+
+
+def parse_ylim(text: str) -> tuple[float, float]:
+    """--ylim LOW:HIGH, each a constant (-10, 1e3, pi/2); a usage error otherwise."""
+    from autodiff.points import parse_range, split_top_level
+
+    if "=" in text or len(split_top_level(text, ":")) != 2:
+        raise UsageError(f"--ylim {text!r}: give the y range as LOW:HIGH, e.g. --ylim -10:10")
+    try:
+        _, low, high = parse_range(text, "--ylim")
+    except AutodiffError as error:
+        raise UsageError(error.message) from None  # one line: no caret under a short option value
+    return low, high
+
+
+def y_window(report: PlotReport, ylim: Optional[tuple[float, float]] = None) -> YWindow:
+    """The y range of the chart: --ylim, or a robust range from the data."""
+    curves = [(name, [y for y in values if _finite(y)]) for name, values in series(report)]
+    low, high = ylim if ylim else robust_range([values for _, values in curves])
+    clipped = [(name, sum(1 for y in values if not low <= y <= high)) for name, values in curves]
+    return YWindow(low, high, ylim is not None, [(name, count) for name, count in clipped if count])
+
+
+def robust_range(curves: list[list[float]]) -> tuple[float, float]:
+    """A y range holding the bulk of every curve (finite values), its outliers left out.
+
+    Each curve's bulk lies between its far-out fences (within its data); the
+    range is their union, widened to the data's extremes where they are near
+    (a smooth curve is shown whole), plus a margin.
+    """
+    present = [values for values in curves if values]
+    if not present:
+        return -1.0, 1.0
+    bottom = min(min(values) for values in present)
+    top = max(max(values) for values in present)
+    fences = [_fences(values) for values in present]
+    low, high = min(fence[0] for fence in fences), max(fence[1] for fence in fences)
+    span = high - low
+    if span > 0:
+        if top <= high + REACH * span:
+            high = top
+        if bottom >= low - REACH * span:
+            low = bottom
+    else:  # a curve constant on most of the range: its few other values are not outliers
+        low, high = bottom, top
+    if high == low:
+        pad = max(1.0, abs(low) / 10)
+        return low - pad, high + pad
+    margin = MARGIN * high - MARGIN * low  # as written, it cannot overflow
+    # The margin never crosses 0 (a curve that stays above it sits on the
+    # zero line), nor the largest double.
+    low = max(-_BIGGEST, low - margin) if low < 0 else max(0.0, low - margin)
+    high = min(_BIGGEST, high + margin) if high > 0 else min(0.0, high + margin)
+    return low, high
+
+
+def _fences(values: list[float]) -> tuple[float, float]:
+    stride = max(1, len(values) // QUANTILE_SAMPLES)
+    ordered = sorted(values[::stride])
+    first, third = _quantile(ordered, 0.25), _quantile(ordered, 0.75)
+    spread = third - first
+    return max(ordered[0], first - FENCE * spread), min(ordered[-1], third + FENCE * spread)
+
+
+def _quantile(ordered: list[float], fraction: float) -> float:
+    position = fraction * (len(ordered) - 1)
+    index = int(position)
+    if index + 1 >= len(ordered):
+        return ordered[-1]
+    return ordered[index] + (ordered[index + 1] - ordered[index]) * (position - index)
 
 
 def finite_runs(xs: list, ys: list) -> list[tuple[list, list]]:
     """The stretches of (x, y) where y is finite: a gap at every other point."""
+    return clipped_runs(xs, ys, -math.inf, math.inf)
+
+
+def clipped_runs(xs: list, ys: list, low: float, high: float) -> list[tuple[list, list]]:
+    """The stretches of (x, y) where y is finite and in [low, high]: a gap at
+    every other point. A stretch that leaves the range (or enters it) goes on
+    to the edge, where the line to the next point crosses it; a line between
+    two points beyond the range is never drawn (it would cross a pole)."""
     runs: list[tuple[list, list]] = []
     current: tuple[list, list] = ([], [])
+    beyond = None  # the last point, when it was finite and out of range
     for x, y in zip(xs, ys):
-        if isinstance(y, float) and math.isfinite(y):
-            current[0].append(x)
-            current[1].append(y)
+        inside = _finite(y) and low <= y <= high
+        if inside:
+            if beyond is not None:
+                _append(current, _crossing((x, y), beyond, low, high))
+            _append(current, (x, y))
         elif current[0]:
+            if _finite(y):
+                _append(current, _crossing((current[0][-1], current[1][-1]), (x, y), low, high))
             runs.append(current)
             current = ([], [])
+        beyond = (x, y) if _finite(y) and not inside else None
     if current[0]:
         runs.append(current)
     return runs
 
 
-def terminal_chart(report: PlotReport, width: int, height: int, color: bool) -> str:
-    """The chart as text, `width` × `height` characters, in colour or not.
+def _append(run: tuple[list, list], point: tuple[float, float]) -> None:
+    run[0].append(point[0])
+    run[1].append(point[1])
+
+
+def _crossing(inside: tuple, outside: tuple, low: float, high: float) -> tuple[float, float]:
+    """Where the line from a point in range to one beyond it meets the edge."""
+    (x0, y0), (x1, y1) = inside, outside
+    edge = high if y1 > high else low
+    return x0 + (edge - y0) / (y1 - y0) * (x1 - x0), edge
+
+
+def terminal_chart(
+    report: PlotReport, width: int, height: int, color: bool, window: Optional[YWindow] = None,
+    typed: Optional[str] = None,
+) -> str:
+    """The chart as text, `width` × `height` characters, in colour or not;
+    y over `window` (by default the robust range of the data).
 
     Curves are thinned to a few samples per column (a million points draw
-    no better than a few hundred), and the ticks are ours, in short
-    scientific notation where needed, so large values cannot crowd the axes.
+    no better than a few hundred). Ticks are round numbers, a zero line is
+    drawn where 0 is in range, and the legend goes in the corner where it
+    hides the least of the curves.
     """
     import plotext as plt
 
+    window = window or y_window(report)
     stride = max(1, len(report.x) // (4 * width))
-    xs_all = report.x[::stride]
-    curves = [(label, values[::stride]) for label, values in series(report)]
-    finite = [y for _, values in curves for y in values if isinstance(y, float) and math.isfinite(y)]
+    xs = report.x[::stride]
+    curves = [(name, values[::stride]) for name, values in series(report)]
+    marks, samples = (("braille",) * 4, (SAMPLES[0],) * 4) if color else (MARKERS, SAMPLES)
     plt.clear_figure()
     try:
+        plt.limitsize(False, False)  # our size, not plotext's guess at the terminal's (80×24 when piped)
         plt.plotsize(width, height)
         plt.theme("pro" if color else "clear")
-        for (label, values), line_color in zip(curves, COLORS):
-            for index, (xs, ys) in enumerate(finite_runs(xs_all, values)):
-                # One legend entry per curve, however many gaps split it.
-                plt.plot(xs, ys, label=label if index == 0 else None, color=line_color, marker="braille")
-        plt.xticks(*_ticks(report.start, report.stop))
-        if finite:
-            plt.yticks(*_ticks(min(finite), max(finite)))
-        plt.title(f"f({report.variable}) = {report.expression}")
+        plt.xlim(report.start, report.stop)
+        plt.ylim(window.low, window.high)
+        if window.low <= 0 <= window.high:
+            plt.hline(0, color="gray")  # first: the curves are drawn over it
+        for (_, values), line_color, marker in zip(curves, COLORS, marks):
+            for run_xs, run_ys in clipped_runs(xs, values, window.low, window.high):
+                plt.plot(run_xs, run_ys, color=line_color, marker=marker)
+        columns, rows = width - 12, height - 5  # about the plotting area, inside the axes
+        # x labels apart by two spaces at the least; y labels by a row.
+        x_fits = lambda labels: sum(len(label) + 2 for label in labels) <= columns  # noqa: E731
+        plt.xticks(*axis_ticks(report.start, report.stop, columns // 10, x_fits))
+        plt.yticks(*axis_ticks(window.low, window.high, rows // 3, lambda labels: 2 * len(labels) - 1 <= rows))
+        plt.title(heading(report, typed))
         plt.xlabel(report.variable)
+        legend = [
+            (f"{sample} {name}" + (" (autograd)" if index else ""), line_color)
+            for index, ((name, _), sample, line_color) in enumerate(zip(curves, samples, COLORS))
+        ]
+        placed = _place_legend(plt, _ANSI.sub("", plt.build()), legend, report, window)
         chart = plt.build()
     except (ArithmeticError, ValueError, IndexError) as error:  # plotext's scales: spans it cannot lay out
         raise UsageError(
@@ -76,21 +244,108 @@ def terminal_chart(report: PlotReport, width: int, height: int, color: bool) -> 
         ) from None
     finally:
         plt.clear_figure()
+    if not placed:  # no room inside the axes: under them
+        chart = chart.rstrip("\n") + "\n" + "   ".join(entry for entry, _ in legend) + "\n"
     return chart if color else _ANSI.sub("", chart)
 
 
-def _ticks(low: float, high: float, count: int = 5) -> tuple[list[float], list[str]]:
-    if not (math.isfinite(low) and math.isfinite(high)) or not math.isfinite(high - low):
+def heading(report: PlotReport, typed: Optional[str] = None) -> str:
+    """`f(x) = tan(x)`: the expression as the user typed it (else in plain notation)."""
+    text = " ".join(typed.split()) if typed and typed.strip() else show(report.expression, "plain")
+    return f"f({report.variable}) = {text}"
+
+
+def _place_legend(plt, drawn: str, entries: list[tuple[str, str]], report: PlotReport, window: YWindow) -> bool:
+    """Write the legend into the chart, in the corner of the plotting area
+    (read from `drawn`, the chart without it) where it covers the fewest
+    cells of the curves; False when it does not fit."""
+    lines = drawn.splitlines()
+    top = next(index for index, line in enumerate(lines) if "┌" in line)
+    bottom = next(index for index in range(top + 1, len(lines)) if "└" in lines[index])
+    left, right = lines[top].index("┌"), lines[top].index("┐")
+    rows, columns = bottom - top - 1, right - left - 1
+    cells = [lines[top + 1 + row][left + 1 : right].ljust(columns) for row in range(rows)]
+    width, height = max(len(entry) for entry, _ in entries) + 2, len(entries)
+    if width > columns or height > rows or rows < 2:
+        return False
+
+    def covered(corner: tuple[int, int]) -> int:
+        row, column = corner
+        return sum(char not in " ─" for line in cells[row : row + height] for char in line[column : column + width])
+
+    # In matplotlib's order of preference: upper right, upper left, lower left, lower right.
+    corners = [(0, columns - width), (0, 0), (rows - height, 0), (rows - height, columns - width)]
+    row, column = min(corners, key=covered)
+    for offset, (entry, line_color) in enumerate(entries):
+        x = report.start + column / (columns - 1) * (report.stop - report.start)
+        y = window.high - (row + offset) / (rows - 1) * (window.high - window.low)
+        plt.text(f" {entry.ljust(width - 2)} ", x, y, color=line_color, alignment="left")
+    return True
+
+
+def axis_ticks(low: float, high: float, count: int, fits: Callable[[list[str]], bool]) -> tuple[list[float], list[str]]:
+    """Round ticks in [low, high], about `count` of them, with their labels;
+    fewer until the labels `fit` the axis (two at the least)."""
+    count = max(2, count)
+    while True:
+        ticks, step = nice_ticks(low, high, count)
+        labels = tick_labels(ticks, step)
+        if count <= 2 or fits(labels):
+            return ticks, labels
+        count -= 1
+
+
+def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]:
+    """About `count` round values in [low, high], and their step: multiples of
+    1, 2, 2.5 or 5 × 10^k, so 0 is a tick whenever it is in range."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high < low:
         raise ValueError("span")
     if high == low:
-        return [low], [f"{low:.4g}"]
-    step = (high - low) / (count - 1)
-    ticks = [low + i * step for i in range(count - 1)] + [high]
-    return ticks, [f"{tick:.4g}" if abs(tick) > abs(step) * 1e-9 else "0" for tick in ticks]
+        return [low], 0.0
+    power = math.floor(math.log10(high / count - low / count))  # (high - low) / count may overflow
+    best = None
+    for exponent in (power - 1, power, power + 1):
+        for preference, mantissa in enumerate((1, 5, 2, 2.5)):  # the roundest first, on a tie
+            step = mantissa * 10.0**exponent
+            if not step > 0:
+                continue
+            first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+            score = (abs(last - first + 1 - count), preference)
+            if last > first and (best is None or score < best[0]):
+                best = (score, step, first, last)
+    if best is None:
+        return [low, high], high - low
+    _, step, first, last = best
+    decimals = next((d for d in range(16) if abs(round(step, d) - step) <= step * 1e-9), 15)
+    return [round(k * step, decimals) for k in range(first, last + 1)], step
 
 
-def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
-    """A figure with labelled axes, a legend and the expression typeset as its title."""
+def tick_labels(ticks: list[float], step: float) -> list[str]:
+    """Short labels: 0, 2.5, -7.5; 1e5 and beyond (or steps below 1e-4) as 2.5e5."""
+    biggest = max(abs(tick) for tick in ticks)
+    if step == 0 or (biggest < 1e5 and step >= 1e-4):
+        decimals = next((d for d in range(16) if abs(round(step, d) - step) <= step * 1e-9), 15) if step else 4
+        return [_trimmed(f"{tick:.{decimals}f}") if tick else "0" for tick in ticks]
+    digits = next(
+        (p for p in range(16) if all(abs(float(f"{tick:.{p}e}") - tick) <= step * 1e-3 for tick in ticks)), 15
+    )
+    labels = []
+    for tick in ticks:
+        mantissa, exponent = f"{tick:.{digits}e}".split("e")
+        labels.append(f"{_trimmed(mantissa)}e{int(exponent)}" if tick else "0")
+    return labels
+
+
+def _trimmed(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def write_file(
+    report: PlotReport, path: str, width: int, height: int, window: Optional[YWindow] = None,
+    typed: Optional[str] = None,
+) -> None:
+    """A figure with labelled axes, a legend and the expression as its title,
+    all in the notation people type (f'(x), x^2); y over `window`, as in the terminal."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise UsageError(f"--output must end in {', '.join(FORMATS)}, not {suffix or 'no extension'!r}")
@@ -103,38 +358,97 @@ def write_file(report: PlotReport, path: str, width: int, height: int) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
+    window = window or y_window(report)
     dpi = 100
     warnings.filterwarnings("ignore", message="Tight layout not applied")  # a tiny figure: drawn as it is
+    # Overflow near the largest double: drawn as well as it can be, or refused below.
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="matplotlib")
     figure, axes = pyplot.subplots(figsize=(width / dpi, height / dpi), dpi=dpi)
     try:
         variable = report.variable
-        primes = {1: "′", 2: "″", 3: "‴"}
-        names = [f"f({variable})"] + [f"f{primes[curve['order']]}({variable})" for curve in report.curves]
+        names = [f"f({variable})"] + [f"f{chr(39) * curve['order']}({variable})" for curve in report.curves]
         for (_, values), name, line_color in zip(series(report), names, FILE_COLORS):
-            ys = [v if isinstance(v, float) and math.isfinite(v) else math.nan for v in values]
-            axes.plot(report.x, ys, label=name, color=line_color, linewidth=1.6)  # nan: a gap
+            xs: list = []
+            ys: list = []
+            for run_xs, run_ys in clipped_runs(report.x, values, window.low, window.high):
+                xs += run_xs + [math.nan]  # nan: a gap between runs
+                ys += run_ys + [math.nan]
+            axes.plot(xs, ys, label=name, color=line_color, linewidth=1.6)
+        axes.set_ylim(window.low, window.high)
         axes.set_xlabel(variable)
-        axes.set_ylabel("value")
+        axes.set_ylabel(", ".join(names))
         axes.axhline(0, color="0.8", linewidth=0.8, zorder=0)
         axes.grid(True, color="0.92")
         axes.legend(loc="best")
-        axes.set_title(_title(report), pad=10)
-        try:
-            figure.tight_layout()
-            figure.savefig(path, dpi=dpi)
-        except ValueError:  # mathtext cannot typeset this title (a Piecewise): plain text instead
-            axes.set_title(f"f({variable}) = {report.expression}", pad=10)
-            figure.tight_layout()
-            figure.savefig(path, dpi=dpi)
+        axes.set_title(heading(report, typed), pad=10)
+        figure.tight_layout()
+        figure.savefig(path, dpi=dpi)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    except (ArithmeticError, ValueError) as error:  # matplotlib's transforms: values near the largest double
+        raise UsageError(
+            f"the figure cannot be drawn for these values ({type(error).__name__}); "
+            "use --ylim, or --json for the numbers"
+        ) from None
     finally:
         pyplot.close(figure)
 
 
-def _title(report: PlotReport) -> str:
-    import sympy
+def chart_size(console: Console, width: Optional[int], height: Optional[int], lines_below: int) -> tuple[int, int]:
+    """--width/--height, else the terminal's size (COLUMNS and LINES where set)
+    less the lines printed under the chart and the prompt's; PIPED_SIZE when
+    stdout is not a terminal."""
+    sized = console.is_terminal
+    columns = console.width if sized or "COLUMNS" in os.environ else PIPED_SIZE[0]
+    rows = console.height - lines_below - 1 if sized or "LINES" in os.environ else PIPED_SIZE[1]
+    return width or max(MIN_SIZE[0], columns), height or max(MIN_SIZE[1], rows)
 
-    if report.tree is None:
-        return f"f({report.variable}) = {report.expression}"
-    return f"$f({report.variable}) = {sympy.latex(report.tree)}$"
+
+def render_plot(
+    result: PlotReport, console: Console, width: Optional[int] = None, height: Optional[int] = None,
+    ylim: Optional[tuple[float, float]] = None, typed: Optional[str] = None,
+) -> None:
+    """The chart filling the terminal (or --width/--height), a note on what it
+    clipped, then one line per derivative: the largest |autograd − symbolic|
+    on the grid."""
+    window = y_window(result, ylim)
+    note = window.note()
+    after = ([Text(note)] if note else []) + _comparisons(result)
+    if result.output is None:
+        color = console.is_terminal and not console.no_color
+        # The lines printed under the chart, as the terminal wraps them (warnings too, on stderr).
+        below = sum(-(-max(1, text.cell_len) // console.width) for text in after)
+        below += sum(-(-len(f"warning: {warning}") // console.width) for warning in result.warnings)
+        chart = terminal_chart(result, *chart_size(console, width, height, below), color, window, typed)
+        console.file.write(chart.rstrip("\n") + "\n")
+        console.file.flush()
+    else:
+        console.print(Text(f"wrote {result.output}"), soft_wrap=True)
+    for text in after:
+        console.print(text, soft_wrap=True)
+
+
+def _comparisons(result: PlotReport) -> list[Text]:
+    """For each derivative, autograd against symbolic on the grid (and where autograd is inaccurate)."""
+    lines = []
+    for curve in result.curves:
+        if curve["agree"] is None:
+            lines.append(Text(f"{curve['label']}: not compared (no symbolic derivative)"))
+            continue
+        difference = curve["max_abs_difference"]
+        shown = "no point where both are finite" if difference is None else format_number(difference)
+        mismatches = curve.get("nonfinite_mismatches") or 0
+        if mismatches:
+            shown += f" where both are finite; {mismatches} point(s) where only one is"
+        symbolic = show(curve["symbolic"], "plain") if isinstance(curve["symbolic"], str) else curve["symbolic"]
+        lines.append(Text.assemble(
+            f"{curve['label']} = {symbolic}: max |autograd − symbolic| = {shown} ", mark(curve["agree"])
+        ))
+        worst = curve.get("worst")
+        if worst is not None:
+            lines.append(Text(
+                f"  autograd is inaccurate at {curve['inaccurate_points']} of {curve['exact_points']} points with an exact "
+                f"value; the worst at {result.variable} = {format_number(worst['x'])}: {format_number(worst['autograd'])}, "
+                f"exactly {worst['exact']}", style="bold red"
+            ))
+    return lines

@@ -52,13 +52,44 @@ def stderr_console() -> Console:
 
 def dumps(payload: dict) -> str:
     """Strict JSON: callers have already turned non-finite floats into strings."""
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
-    if not text.isascii() and _SURROGATE.search(text):  # an undecodable byte of the input: escaped, or stdout cannot encode it
-        return json.dumps(payload, ensure_ascii=True, allow_nan=False)
-    return text
+    return _escape_surrogates(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+
+
+def write_json(payload: dict, file=None) -> None:
+    """`dumps(payload)` and a newline, written in pieces as it is encoded:
+    a large answer (a graph of 10^6 points) is never one string in memory."""
+    file = file if file is not None else sys.stdout
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    pieces: list[str] = []
+    size = 0
+    for piece in encoder.iterencode(payload):
+        pieces.append(piece)
+        size += len(piece)
+        if size >= _PIECE:
+            file.write(_escape_surrogates("".join(pieces)))
+            pieces, size = [], 0
+    file.write(_escape_surrogates("".join(pieces)) + "\n")
+    file.flush()
+
+
+_PIECE = 1 << 16  # characters written at once
+
+
+def _escape_surrogates(text: str) -> str:
+    """An undecodable byte of the input (a lone surrogate, always inside a
+    JSON string) as its JSON escape, as ensure_ascii writes it: stdout could not encode it."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _expression_text(text: str) -> str:
+    """An expression as people read it: every expression text of the human
+    view (f, symbolic derivatives, graph nodes) goes through here."""
+    return text
 
 
 def format_number(value) -> str:
@@ -418,39 +449,6 @@ def graph_dot(result) -> str:
 
 def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def render_plot(result, console: Console, width: Optional[int] = None, height: Optional[int] = None) -> None:
-    """The chart sized to the terminal (or --width/--height), then one line per
-    derivative: the largest |autograd − symbolic| on the grid."""
-    if result.output is None:
-        from autodiff.plotting import terminal_chart
-
-        color = console.is_terminal and not console.no_color
-        chart = terminal_chart(
-            result, width or min(console.width, 120), height or max(12, min(console.height - 6, 30)), color
-        )
-        console.file.write(chart.rstrip("\n") + "\n")
-        console.file.flush()
-    else:
-        console.print(Text(f"wrote {result.output}"), soft_wrap=True)
-    for curve in result.curves:
-        if curve["agree"] is None:
-            console.print(Text(f"{curve['label']}: not compared (no symbolic derivative)"))
-            continue
-        difference = curve["max_abs_difference"]
-        shown = "no point where both are finite" if difference is None else format_number(difference)
-        mismatches = curve.get("nonfinite_mismatches") or 0
-        if mismatches:
-            shown += f" where both are finite; {mismatches} point(s) where only one is"
-        console.print(Text(f"{curve['label']} = {curve['symbolic']}: max |autograd − symbolic| = {shown}"), mark(curve["agree"]))
-        worst = curve.get("worst")
-        if worst is not None:
-            console.print(Text(
-                f"  autograd is inaccurate at {curve['inaccurate_points']} of {curve['exact_points']} points with an exact "
-                f"value; the worst at {result.variable} = {format_number(worst['x'])}: {format_number(worst['autograd'])}, "
-                f"exactly {worst['exact']}", style="bold red"
-            ), soft_wrap=True)
 
 
 def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:

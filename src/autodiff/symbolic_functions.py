@@ -144,3 +144,63 @@ class hypot(cfunctions.hypot):
     def _eval_is_positive(self):
         if fuzzy_and(arg.is_extended_real for arg in self.args):
             return fuzzy_or(arg.is_nonzero for arg in self.args)
+
+
+class exp2(cfunctions.exp2):
+    """2^x; SymPy's does not know it is real and positive, so the derivative
+    of abs(exp2(x)) had re() and im() in it."""
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_positive(self):
+        return self.args[0].is_real
+
+
+def _odd_integer(n):
+    """Whether a SymPy number is an odd integer (3, or 3.0); None for a non-number."""
+    if n.is_Integer:
+        return bool(n % 2)
+    if n.is_Float:
+        value = float(n)
+        return value.is_integer() and int(value) % 2 == 1
+    return n.is_odd
+
+
+class root(Function):
+    """The real n-th root: root(-8, 3) = -2, as cbrt (SymPy's root is the
+    principal, complex one); real where x >= 0, or n is an odd integer."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, n):
+        if x.is_Number and n.is_Number and x.is_real and n.is_real and n.is_nonzero:
+            if x.is_nonnegative:
+                return sympy.root(x, n)
+            if _odd_integer(n):
+                return -sympy.root(-x, n)
+
+    def fdiff(self, argindex=1):
+        x, n = self.args
+        if argindex == 1:
+            return 1 / (n * root(x, n) ** (n - 1))
+        return -root(x, n) * sympy.log(abs(x)) / n**2
+
+    def _eval_is_real(self):
+        x, n = self.args
+        if x.is_nonnegative and n.is_real and n.is_nonzero:
+            return True
+        if x.is_real and n.is_Number and _odd_integer(n):
+            return True
+        return None
+
+    def _eval_evalf(self, prec):
+        # Real for a negative x and odd n, as cbrt's.
+        x, n = (arg._eval_evalf(prec) for arg in self.args)
+        if any(v is None or not v.is_Number or not v.is_extended_real for v in (x, n)) or n.is_zero:
+            return None
+        if x.is_negative and not _odd_integer(self.args[1]):
+            return None
+        magnitude = abs(x) ** (1 / n)
+        return -magnitude if x.is_negative else magnitude
