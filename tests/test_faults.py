@@ -133,3 +133,23 @@ def test_a_complete_write_replaces_the_file_and_keeps_its_permissions(tmp_path):
     write_atomically(str(target), lambda file: file.write(b"new"))
     assert target.read_bytes() == b"new"
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_an_interrupted_plot_output_leaves_the_previous_figure(tmp_path, monkeypatch, capsys):
+    from matplotlib.figure import Figure
+
+    from autodiff import cli
+
+    target = tmp_path / "f.svg"
+    target.write_bytes(b"<svg>the previous figure</svg>")
+
+    def interrupted(self, file, **kwargs):
+        file.write(b"<svg>half of the new")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    with pytest.raises(SystemExit) as leaving:
+        cli.main(["plot", "sin(x)", "--output", str(target)])
+    assert leaving.value.code == 130
+    assert target.read_bytes() == b"<svg>the previous figure</svg>"
+    assert [path.name for path in tmp_path.iterdir()] == ["f.svg"]

@@ -358,6 +358,8 @@ def write_file(
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
+    from autodiff.files import write_atomically
+
     window = window or y_window(report)
     dpi = 100
     warnings.filterwarnings("ignore", message="Tight layout not applied")  # a tiny figure: drawn as it is
@@ -382,7 +384,8 @@ def write_file(
         axes.legend(loc="best")
         axes.set_title(heading(report, typed), pad=10)
         figure.tight_layout()
-        figure.savefig(path, dpi=dpi)
+        # Whole or not at all: an interrupt or a full disk leaves the old file as it was.
+        write_atomically(path, lambda file: figure.savefig(file, dpi=dpi, format=suffix[1:]))
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     except (ArithmeticError, ValueError) as error:  # matplotlib's transforms: values near the largest double
