@@ -153,3 +153,30 @@ def test_an_interrupted_plot_output_leaves_the_previous_figure(tmp_path, monkeyp
     assert leaving.value.code == 130
     assert target.read_bytes() == b"<svg>the previous figure</svg>"
     assert [path.name for path in tmp_path.iterdir()] == ["f.svg"]
+
+
+# -- any terminal, any encoding ------------------------------------------------
+
+@pytest.mark.parametrize("environment", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}])
+def test_an_ascii_terminal_gets_ascii_spellings(environment):
+    env = {key: value for key, value in os.environ.items() if key not in ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONUTF8", "PYTHONIOENCODING")}
+    result = run(["hessian", "x^2*y", "--at", "x=1,y=2"], env={**env, **environment, "COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode("ascii")  # nothing but ASCII
+    assert "d^2f/dx^2" in out and "d^2f/dydx" in out and "ok" in out
+    assert "4.000000001" in out  # the numbers themselves are untouched
+    assert "ok autograd and the exact value agree" in out
+    assert result.stderr == b""
+
+
+@pytest.mark.parametrize("columns", ["0", "-5", "abc", ""])
+def test_nonsense_columns_is_an_unknown_width(columns):
+    result = run(["grad", "x^2", "--at", "x=3"], env={**os.environ, "COLUMNS": columns})
+    assert result.returncode == 0
+    assert "∂f/∂x               6   2*x" in result.stdout.decode()
+
+
+def test_no_color_wins_over_force_color():
+    result = run(["grad", "x^2", "--at", "x=3"], env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "1"})
+    assert result.returncode == 0
+    assert b"\x1b[" not in result.stdout and b"\x1b[" not in result.stderr

@@ -24,7 +24,11 @@ def main() -> None:
     if sys.stdout is None:  # started with stdout closed (>&-): the answer has nowhere to go
         sys.stderr.write("error: standard output is closed; the answer cannot be written\n")
         _leave(EXIT_OUTPUT)
-    sys.stdout = _checked(sys.stdout)
+    from autodiff import terminal
+
+    terminal.sane_environment()
+    sys.stdout = terminal.usable(_checked(sys.stdout))
+    sys.stderr = terminal.usable(sys.stderr)
     if sys.argv[1:] == ["--version"]:
         from autodiff import __version__
 

@@ -778,6 +778,9 @@ def _error_json(kind: str, message: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point: never a traceback, always a documented exit code."""
+    from autodiff.terminal import sane_environment
+
+    sane_environment()
     args = sys.argv[1:] if argv is None else list(argv)
     if os.environ.get("_AUTODIFF_COMPLETE"):  # the shell asks for completions (completions/)
         from autodiff.completion import setup
