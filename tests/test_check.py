@@ -308,16 +308,16 @@ def test_wrong_expectations_fail_with_readable_diffs(write, ran):
 
     assert block(result, "✗ tutorial 17 (wrong.toml, case 1)") == [
         "✗ tutorial 17 (wrong.toml, case 1)",
-        "  x**3 + 2*x**2 + 3*x + 4 at x = 2",
-        "  ∂f/∂x: expected 17, autograd 23, symbolic 3*x**2 + 4*x + 3 = 23, finite diff. 23",
+        "  x^3 + 2*x^2 + 3*x + 4 at x = 2",
+        "  ∂f/∂x: expected 17, autograd 23, symbolic 3*x^2 + 4*x + 3 = 23, finite diff. 23",
     ]
-    assert block(result, "✗ wrong value (wrong.toml, case 2)")[1:] == ["  x**2 at x = 3", "  f: expected 10, got 9"]
+    assert block(result, "✗ wrong value (wrong.toml, case 2)")[1:] == ["  x^2 at x = 3", "  f: expected 10, got 9"]
     partial = block(result, "✗ wrong partial (wrong.toml, case 3)")
-    assert partial[1] == "  u**3 + 4*u*v + v**2 at u = 3, v = 4"
+    assert partial[1] == "  u^3 + 4*u*v + v^2 at u = 3, v = 4"
     assert len(partial) == 3
     assert partial[2].startswith("  ∂²f/∂v∂u: expected 5, autograd 4, symbolic 4 = 4, finite diff. ")
     hessian = block(result, "✗ wrong hessian (wrong.toml, case 4)")
-    assert hessian[1] == "  x**2*y at x = 1, y = 2"
+    assert hessian[1] == "  x^2*y at x = 1, y = 2"
     assert len(hessian) == 3  # one line: only the one wrong entry
     assert hessian[2].startswith("  H[y,y]: expected 1, autograd 0, symbolic 0 = 0, finite diff. ")
     assert block(result, "✗ wrong jacobian (wrong.toml, case 5)")[1:] == [
@@ -325,7 +325,7 @@ def test_wrong_expectations_fail_with_readable_diffs(write, ran):
         "  ∂f₂/∂y: expected 2, autograd 1, symbolic 1 = 1, finite diff. 1",
     ]
     assert block(result, "✗ wrong vector entry (wrong.toml, case 6)")[1:] == [
-        "  x**2 at x = [1, 2, 3]",
+        "  x^2 at x = [1, 2, 3]",
         "  ∂f/∂x: expected [2, 4, 7], autograd [2, 4, 6], symbolic 2*x = [2, 4, 6], finite diff. [2, 4, 6]",
     ]
     assert "✗ right" not in result.stdout
@@ -945,7 +945,7 @@ grad = { x = 13 }
     assert result.exit_code == 1
     assert case_lines(result) == ["✓ from stdin", "✗ wrong on stdin"]
     assert block(result, "✗ wrong on stdin (<stdin>, case 2)")[2] == (
-        "  ∂f/∂x: expected 13, autograd 12, symbolic 3*x**2 = 12, finite diff. 12"
+        "  ∂f/∂x: expected 13, autograd 12, symbolic 3*x^2 = 12, finite diff. 12"
     )
     result = invoke_stdin(text, "check", "-", "--json")
     report = strict_loads(result.stdout)
@@ -1100,7 +1100,7 @@ def test_string_values_in_at_grad_and_value(write):
     assert result.exit_code == 1
     assert case_lines(result) == ["✓ sin at pi/2", "✓ cos at pi", "✓ vector of strings", "✓ partial with pi", "✗ wrong string"]
     wrong = block(result, "✗ wrong string (strings.toml, case 5)")
-    assert wrong[1] == "  x**2 at x = pi/2"  # the point as written
+    assert wrong[1] == "  x^2 at x = pi/2"  # the point as written
     assert wrong[2].startswith("  ∂f/∂x: expected 6.28318530")
     assert "autograd 3.14159265" in wrong[2]
     _, report = invoke_json("check", "strings.toml")

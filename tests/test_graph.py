@@ -46,23 +46,21 @@ def test_graph_of_the_headline_expression():
 def test_detach_shows_where_tracking_stops():
     result, report = invoke_json("graph", "x^2 + detach(y)", "--at", "x=2,y=3")
     assert result.exit_code == 0
-    assert kinds(report) == [
+    assert kinds(report) == [  # depth-first, each input in its place: the order the tree prints
         ("function", "AddBackward0", None),
-        ("untracked", "detach(y): tracking stops", None),
         ("function", "PowBackward0", None),
         ("leaf", "AccumulateGrad", "x"),
+        ("untracked", "detach(y): tracking stops", None),
     ]
     assert report["leaves"]["x"]["grad"] == 4.0
     assert report["leaves"]["y"] == {"data": 3.0, "requires_grad": True, "is_leaf": True, "grad_fn": None, "grad": None}
     text = invoke("graph", "x^2 + detach(y)", "--at", "x=2,y=3").stdout
     assert text == """\
-f(x, y) = x**2 + detach(y)
-at x = 2, y = 3
-f = 7
-AddBackward0 #1  data=7 requires_grad=True is_leaf=False grad_fn=AddBackward0 grad=1
-├── PowBackward0 #3  data=4 requires_grad=True is_leaf=False grad_fn=PowBackward0 grad=1
-│   └── x (AccumulateGrad) #4  data=2 requires_grad=True is_leaf=True grad_fn=None grad=4
-└── ∅ detach(y): tracking stops
+f(x, y) = x^2 + detach(y) at x = 2, y = 3
+#1 x^2 + detach(y)  AddBackward0 (output)  data=7 requires_grad=True is_leaf=False grad=1
+├── #2 x^2  PowBackward0  data=4 requires_grad=True is_leaf=False grad=1
+│   └── #3 x  AccumulateGrad  data=2 requires_grad=True is_leaf=True grad_fn=None grad=4
+└── #4 ∅ detach(y)  tracking stops
 leaves after backward:
   x: data=2  requires_grad=True  is_leaf=True  grad=4
   y: data=3  requires_grad=True  is_leaf=True  grad=None (no gradient path from the output)
@@ -77,7 +75,7 @@ def test_a_shared_subexpression_is_one_node():
     assert len(consumers) == 2  # the sum and the sine both use x^2
     assert powers[0]["tensor"]["grad"] == pytest.approx(1 + __import__("math").cos(1.0))
     text = invoke("graph", "sin(x*x) + x*x", "--at", "x=1").stdout
-    assert "PowBackward0 #2 (shared: shown above)" in text
+    assert "#2 x^2  (shared: shown above)" in text
 
 
 def test_vector_point_graph_has_list_data_and_grad():
@@ -113,7 +111,8 @@ def test_dot_output_is_well_formed_and_matches_the_json():
     _, report = invoke_json("graph", "6*x^2+2*x+4", "--at", "x=3")
     assert set(nodes) == {node["id"] for node in report["nodes"]}
     assert sorted(edges) == sorted((edge["to"], edge["from"]) for edge in report["edges"])  # input -> consumer
-    assert nodes[1] == "AddBackward0\\ndata = 64\\ngrad = 1"
+    assert nodes[1] == "6*x^2 + 2*x + 4\\nAddBackward0\\ndata = 64\\ngrad = 1"
+    assert any(label.startswith("x^2\\nPowBackward0\\ndata = 9") for label in nodes.values())
     assert any(label.startswith("x (AccumulateGrad)\\ndata = 3\\ngrad = 38") for label in nodes.values())
 
 
@@ -156,3 +155,102 @@ def test_the_output_may_be_a_leaf_itself():
     assert result.exit_code == 0 and report["warnings"] == []
     assert kinds(report) == [("leaf", "AccumulateGrad", "x")]
     assert report["nodes"][0]["tensor"]["grad"] == 1.0 and report["leaves"]["y"]["grad"] is None
+
+
+TREE_NODE = re.compile(r"^[│├└─ ]*#(\d+) (.*)$")
+
+
+def tree_lines(text: str) -> list[tuple[int, str]]:
+    """(number, rest) of each node line of the tree, in the order printed;
+    COLUMNS is wide enough here that no node line wraps."""
+    return [(int(match.group(1)), match.group(2)) for line in text.splitlines() if (match := TREE_NODE.match(line))]
+
+
+HEADLINE_TREE = """\
+f(x) = 6*x^2 + 2*x + 4 at x = 3
+#1 6*x^2 + 2*x + 4  AddBackward0 (output)  data=64 requires_grad=True is_leaf=False grad=1
+├── #2 2*x + 4  AddBackward0  no tensor of its own
+│   ├── #3 ∅ 4  constant
+│   └── #4 2*x  MulBackward0  data=6 requires_grad=True is_leaf=False grad=1
+│       ├── #5 ∅ 2  constant
+│       └── #6 x  AccumulateGrad  data=3 requires_grad=True is_leaf=True grad_fn=None grad=38
+└── #7 6*x^2  MulBackward0  data=54 requires_grad=True is_leaf=False grad=1
+    ├── #8 ∅ 6  constant
+    └── #9 x^2  PowBackward0  data=9 requires_grad=True is_leaf=False grad=6
+        └── #6 x  (shared: shown above)
+leaves after backward:
+  x: data=3  requires_grad=True  is_leaf=True  grad=38
+"""
+
+
+def test_each_node_shows_its_subexpression_beside_its_grad_fn():
+    result = invoke("graph", "6*x^2+2*x+4", "--at", "x=3")
+    assert result.exit_code == 0
+    assert result.stdout == HEADLINE_TREE
+    # the inner step of the three-term sum adds its first two terms
+    _, report = invoke_json("graph", "6*x^2+2*x+4", "--at", "x=3")
+    assert report["nodes"][1]["name"] == "AddBackward0" and report["nodes"][1]["tensor"] is None
+    assert report["nodes"][1]["inputs"] == [3, 4]
+
+
+def test_subexpressions_from_the_api():
+    report = api.graph("x*y*sin(x*y) + log(x*y)", at={"x": 1, "y": 2})
+    shown = [(node.name, node.subexpression) for node in report.nodes if node.kind == "function"]
+    assert shown == [
+        ("AddBackward0", "x*y*sin(x*y) + log(x*y)"),
+        ("MulBackward0", "x*y*sin(x*y)"),
+        ("MulBackward0", "x*y"),  # inside the product x*y*sin(x*y): no tensor of its own
+        ("SinBackward0", "sin(x*y)"),
+        ("MulBackward0", "x*y"),
+        ("LogBackward0", "log(x*y)"),
+    ]
+    # x^y with a tensor exponent is several torch operations: the inner ones are steps of x**y
+    power = api.graph("x^y", at={"x": 2, "y": 3})
+    assert power.nodes[0].subexpression == "x**y" and power.nodes[0].within is None
+    inner = [node for node in power.nodes if node.kind == "function" and node.tensor is None]
+    assert inner and all(node.within == "x**y" and node.subexpression is None for node in inner)
+    text = invoke("graph", "x^y", "--at", "x=2,y=3").stdout
+    assert "ExpBackward0  a step of x^y, with no tensor of its own" in text
+
+
+@pytest.mark.parametrize(
+    ("expression", "at"),
+    [
+        ("6*x^2+2*x+4", "x=3"),
+        ("x^2 + detach(y)", "x=2,y=3"),
+        ("exp(sin(x)) + sin(x)", "x=1"),  # the shared sin(x) is first reached inside exp(...)
+        ("x*sin(x*y)*y + log(x*y)", "x=1,y=2"),
+        ("x^y + where(x > 1, x^2, 0) + 0.1*x + pi*x", "x=2,y=3"),
+        ("x", "x=1"),
+    ],
+)
+def test_the_tree_numbers_its_nodes_1_to_n_in_the_order_printed(expression, at):
+    result = invoke("graph", expression, "--at", at, env={"COLUMNS": "400"})
+    _, report = invoke_json("graph", expression, "--at", at)
+    lines = tree_lines(result.stdout)
+    first_lines = [(number, rest) for number, rest in lines if not rest.endswith("(shared: shown above)")]
+    assert [number for number, _ in first_lines] == list(range(1, len(report["nodes"]) + 1))
+    assert [node["id"] for node in report["nodes"]] == list(range(1, len(report["nodes"]) + 1))
+    by_id = {node["id"]: node for node in report["nodes"]}
+    printed = set()
+    for number, rest in lines:
+        if rest.endswith("(shared: shown above)"):
+            assert number in printed, f"#{number} is named before it is shown"
+            continue
+        printed.add(number)
+        node = by_id[number]
+        if node["kind"] != "untracked":
+            assert node["name"] in rest
+        # no text twice on a line: the grad_fn's name appears once
+        assert rest.count(node["name"]) == 1 or node["kind"] == "untracked"
+    # the output, and only it, is marked
+    assert "(output)" in lines[0][1] and lines[0][0] == 1
+    assert sum("(output)" in rest for _, rest in lines) == 1
+    assert result.stdout.splitlines()[0].endswith(" at " + at.replace("=", " = ").replace(",", ", "))
+
+
+def test_the_output_mark_and_title_without_a_graph():
+    result = invoke("graph", "3 + detach(x)", "--at", "x=1")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:2] == ["f(x) = detach(x) + 3 at x = 1", "f = 4"]
+    assert "(output)" not in result.stdout and "#1" not in result.stdout

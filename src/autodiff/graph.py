@@ -4,8 +4,10 @@ The lowered program runs forward on leaf tensors (`requires_grad=True`),
 then backward; the graph is read from the output's `grad_fn` and each
 node's `next_functions`, back to the `AccumulateGrad` node of every leaf.
 Every intermediate tensor is kept with `retain_grad()`, so its `.grad` can
-be shown beside `data`, `requires_grad`, `is_leaf` and `grad_fn`. A node is
-visited once however many paths reach it: the graph is a DAG.
+be shown beside `data`, `requires_grad`, `is_leaf` and `grad_fn`, and each
+node carries the subexpression it computes (from the lowering's SymPy node
+of its instruction). A node is visited once however many paths reach it:
+the graph is a DAG.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import sympy
 import torch
 
 from autodiff.calculus import make_leaves
 from autodiff.lowering import Program
+from autodiff.notation import machine
 from autodiff.points import Point
 
 
@@ -28,6 +32,8 @@ class GraphNode:
     inputs: list[int] = field(default_factory=list)  # the nodes it passes gradient to, in next_functions order
     variable: Optional[str] = None  # a leaf's variable
     tensor: Optional[dict] = None  # data, requires_grad, is_leaf, grad_fn, grad: of the tensor this node made
+    subexpression: Optional[str] = None  # what the node computes, in the machine form (`x**2`, `2*x + 4`)
+    within: Optional[str] = None  # a step inside one operation (x**y), without a subexpression of its own: that operation
 
 
 def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphNode], Optional[int], dict, Any]:
@@ -48,12 +54,13 @@ def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphN
     leaf_info = {name: describe(tensor) for name, tensor in leaves.items()}
     if output.grad_fn is None:
         if output.requires_grad:  # the output is a leaf itself (f = x): its own AccumulateGrad
-            node = GraphNode(1, "leaf", "AccumulateGrad", variable=leaf_names.get(id(output)), tensor=describe(output))
+            variable = leaf_names.get(id(output))
+            node = GraphNode(1, "leaf", "AccumulateGrad", variable=variable, tensor=describe(output), subexpression=variable)
             return [node], 1, leaf_info, output.detach()
         return [], None, leaf_info, output.detach()
     walker = _Walker(program, made_by, leaf_names)
     walker.visit(output.grad_fn)
-    # Number the nodes 1, 2, … in the order of the walk (the output is 1).
+    # Number the nodes 1, 2, … in the order of the walk, which is the order the tree prints them (the output is 1).
     number = {node.id: index for index, node in enumerate(walker.nodes, start=1)}
     for node in walker.nodes:
         node.id, node.inputs = number[node.id], [number[i] for i in node.inputs]
@@ -68,43 +75,62 @@ class _Walker:
         self.nodes: list[GraphNode] = []
         self.seen: set[int] = set()
         self.untracked = 0
-        self.pending: list[GraphNode] = []  # untracked inputs of the node being built
         self.owner: dict[int, int] = {}  # id(grad_fn) → instruction, for nodes inside an instruction
+        self.prefix: dict[int, int] = {}  # id(grad_fn) → how many leading arguments of its sum or product it combines
         self.remaining: dict[int, Any] = {}  # instruction → its untracked arguments not yet shown
+        self.expressions = program.nodes_by_slot()
 
     def visit(self, function) -> int:
         # Iterative depth-first walk: a deep expression must not hit Python's recursion limit.
-        stack = [function]
+        # A node is placed at its first visit and an untracked input in its place among
+        # its consumer's inputs: the order in which the tree view prints them.
+        stack: list[Any] = [function]
         while stack:
-            fn = stack.pop()
-            if id(fn) in self.seen:
+            item = stack.pop()
+            if isinstance(item, GraphNode):
+                self.nodes.append(item)
                 continue
-            self.seen.add(id(fn))
-            node = self.node(fn)
+            if id(item) in self.seen:
+                continue
+            self.seen.add(id(item))
+            node, inputs = self.node(item)
             self.nodes.append(node)
-            self.nodes.extend(self.pending)
-            self.pending = []
-            stack.extend(reversed([child for child, _ in fn.next_functions if child is not None]))
+            stack.extend(reversed(inputs))
         return id(function)
 
-    def node(self, fn) -> GraphNode:
+    def node(self, fn) -> tuple[GraphNode, list]:
+        """The node of `fn`, and its inputs to visit: grad_fns, and untracked GraphNodes."""
         name = fn.name().rsplit("::", 1)[-1]  # torch::autograd::AccumulateGrad → AccumulateGrad
         if hasattr(fn, "variable"):  # AccumulateGrad: the leaf's own node
             tensor = fn.variable
-            return GraphNode(id(fn), "leaf", name, variable=self.leaf_names.get(id(tensor)), tensor=describe(tensor))
+            variable = self.leaf_names.get(id(tensor))
+            return GraphNode(id(fn), "leaf", name, variable=variable, tensor=describe(tensor), subexpression=variable), []
         made = self.made_by.get(id(fn))
         node = GraphNode(id(fn), "function", name, tensor=describe(made[1]) if made else None)
         # A node with no tensor of its own is inside an instruction (the inner
         # additions of a sum): it belongs to the instruction of its consumer.
         instruction = made[0] if made else self.owner.get(id(fn))
-        for child, _ in fn.next_functions:
-            if child is not None:
-                if id(child) not in self.made_by and instruction is not None:
-                    self.owner.setdefault(id(child), instruction)
-                node.inputs.append(id(child))
-            else:
-                node.inputs.append(self.untracked_node(self.next_untracked(instruction)))
-        return node
+        expression = self.expressions.get(instruction)
+        arguments = None  # for a sum or product: how many of its leading arguments this node adds or multiplies
+        if isinstance(expression, _REDUCED):
+            arguments = len(expression.args) if made else self.prefix.get(id(fn))
+        if made or arguments is not None:
+            node.subexpression = _machine(expression if made else type(expression)(*expression.args[:arguments]))
+        elif expression is not None:
+            node.within = _machine(expression)
+        inputs = []
+        for position, (child, _) in enumerate(fn.next_functions):
+            if child is None:
+                inputs.append(self.untracked_node(self.next_untracked(instruction)))
+                node.inputs.append(inputs[-1].id)
+                continue
+            if id(child) not in self.made_by and instruction is not None:
+                self.owner.setdefault(id(child), instruction)
+                if position == 0 and arguments is not None:  # (a + b) + c: the first input adds one argument fewer
+                    self.prefix.setdefault(id(child), arguments - 1)
+            node.inputs.append(id(child))
+            inputs.append(child)
+        return node, inputs
 
     def next_untracked(self, instruction: Optional[int]) -> Optional[int]:
         """The instruction's next argument without gradient (a constant or detach(...)), in order."""
@@ -121,23 +147,26 @@ class _Walker:
             if instructions[i].detach or (instructions[i].op is None and instructions[i].name is None)
         ]
 
-    def untracked_node(self, instruction: Optional[int]) -> int:
+    def untracked_node(self, instruction: Optional[int]) -> GraphNode:
         """An input that passes no gradient back: a constant, or detach(...)."""
         self.untracked += 1
-        name = "constant"
+        name, expression = "constant", None
         if instruction is not None:
             source = self.program.instructions[instruction]
+            expression = self.expressions.get(instruction)
             if source.detach:
-                name = f"detach({_text(self.program, instruction)}): tracking stops"
+                name = f"detach({_machine(self.expressions[source.args[0]])}): tracking stops"
             elif not isinstance(source.value, bool):
                 name = f"constant {source.value:g}"
-        self.pending.append(GraphNode(-self.untracked, "untracked", name))
-        return -self.untracked
+        return GraphNode(-self.untracked, "untracked", name, subexpression=_machine(expression))
 
 
-def _text(program: Program, index: int) -> str:
-    """The argument of a detach(...) instruction, as SymPy prints it."""
-    return str(program.expr_of(program.instructions[index].args[0]))
+# SymPy nodes the lowering computes as a chain of binary operations ((a + b) + c).
+_REDUCED = (sympy.Add, sympy.Mul, sympy.Min, sympy.Max)
+
+
+def _machine(expression) -> Optional[str]:
+    return None if expression is None else machine(expression)
 
 
 def describe(tensor: torch.Tensor) -> dict:

@@ -190,6 +190,10 @@ class Program:
         """The SymPy node an instruction computes."""
         return next(node for (_, node), index in self._slots.items() if index == slot)
 
+    def nodes_by_slot(self) -> dict[int, Any]:
+        """The SymPy node of every instruction that computes one (`autodiff graph` labels its nodes)."""
+        return {index: node for (_, node), index in self._slots.items()}
+
     def detached_values(self, env: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[int, torch.Tensor]:
         """The value of every detach(...) at `env`, to hold fixed while other
         evaluations move the variables (finite differences), as autograd does."""

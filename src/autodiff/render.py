@@ -11,10 +11,13 @@ import math
 import os
 import re
 import sys
+from dataclasses import dataclass
 from typing import Optional
 
 from rich import box
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -87,9 +90,12 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _expression_text(text: str) -> str:
-    """An expression as people read it: every expression text of the human
-    view (f, symbolic derivatives, graph nodes) goes through here."""
-    return text
+    """An expression as people read it, in the notation chosen (--notation,
+    design §10): every expression text of the human view (f, symbolic
+    derivatives, graph nodes) goes through here."""
+    from autodiff.notation import show
+
+    return show(text)
 
 
 def format_number(value) -> str:
@@ -143,7 +149,7 @@ def render_report(result: PointReport, console: Console) -> None:
     labelled = [(derivative_label(d.wrt), d) for d in result.derivatives()]
     if not _render_header(result, console, labelled):
         return
-    console.print(_derivative_table(result, labelled))
+    console.print(_derivatives_view(result, labelled, console.width))
     for line in _verdicts(result, labelled):
         console.print(line)
 
@@ -153,10 +159,10 @@ def _render_header(result: PointReport, console: Console, labelled) -> bool:
     (and False: there is nothing more to show)."""
     # Text, not markup: user text and SymPy output may contain '[...]'.
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
+    console.print(Text(f"f{arguments} = {_expression_text(result.expression)}"), soft_wrap=True)
     if result.at is None:
         for label, derivative in labelled:
-            shown = "(not available: see the warning)" if derivative.symbolic is None else derivative.symbolic
+            shown = "(not available: see the warning)" if derivative.symbolic is None else _expression_text(derivative.symbolic)
             console.print(Text(f"{label} = {shown}"), soft_wrap=True)
         return False
     console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
@@ -178,46 +184,155 @@ def _point_size(result: PointReport) -> Optional[int]:
     return next((len(v) for v in result.at.values() if is_vector(v)), None)
 
 
-def _derivative_table(result: PointReport, labelled: list) -> Table:
+NARROWEST = 8  # the least width of a number column and of the symbolic column
+SYMBOLIC_LEAST = 16  # the narrowest symbolic column worth a table
+SYMBOLIC_LINES = 4  # the most lines a symbolic derivative folds onto in a table cell (roughly)
+SEPARATOR = 3  # between two columns of a SIMPLE_HEAD table without edges: padding, rule, padding
+
+
+@dataclass
+class _Entry:
+    """One derivative's texts, for either layout; `rows` holds (point,
+    numbers) per point shown: point None at a scalar point, "[i]", or "…"
+    where points are elided."""
+
+    label: str
+    symbolic: str
+    verdict: Text
+    rows: list
+
+
+def _derivatives_view(result: PointReport, labelled: list, width: int) -> RenderableType:
+    """The widest layout whose numbers, labels and marks fit whole in
+    `width`: a number is never cut, nor a column dropped. A table with a
+    symbolic column; else each `label = symbolic derivative` on its own line
+    above a table of the numbers; else one block per derivative."""
+    headers, entries = _entries(result, labelled)
+    vector = _point_size(result) is not None
+    if _table_width(headers, entries, vector, symbolic=True) <= width:
+        return _derivative_table(headers, entries, vector, symbolic=True)
+    stacked = [header.replace(" ", "\n") for header in headers]  # "symbolic\nvalue": narrower columns
+    if _table_width(stacked, entries, vector, symbolic=False) <= width:
+        lines = [Text(f"{entry.label} = {entry.symbolic}") for entry in entries]
+        return Group(*lines, _derivative_table(stacked, entries, vector, symbolic=False))
+    return _derivative_blocks(headers, entries, vector, width)
+
+
+def _entries(result: PointReport, labelled: list) -> tuple[list[str], list[_Entry]]:
+    """The headers of the number columns, and each derivative's texts."""
     size = _point_size(result)
-    has_expect = any(d.expected is not None for _, d in labelled)
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    # Numbers never fold or truncate; a long symbolic derivative folds instead.
-    number = {"justify": "right", "no_wrap": True, "min_width": 8}
-    table.add_column("derivative", no_wrap=True)
-    if size is not None:
-        table.add_column("point", **number)
-    table.add_column("autograd", **number)
-    table.add_column("symbolic", overflow="fold", min_width=8)
-    table.add_column("symbolic value", **number)
     has_exact = any(d.exact is not None for _, d in labelled)
-    if has_exact:
-        table.add_column("exact", **number)
-    table.add_column("finite diff.", **number)
-    if has_expect:
-        table.add_column("expected", **number)
-    table.add_column("", no_wrap=True)
+    has_expect = any(d.expected is not None for _, d in labelled)
+    headers = ["autograd", "symbolic value", *(["exact"] if has_exact else []), "finite diff."]
+    headers += ["expected"] if has_expect else []
+    entries = []
     for label, derivative in labelled:
-        ok = derivative.agree is not False and derivative.expect_met is not False
-        indices = [None] if size is None else elide(range(size))
-        for row, index in enumerate(indices):
-            first = row == 0
+        rows = []
+        for index in [None] if size is None else elide(range(size)):
             if index == "…":
-                _add_row(table, "", "…", "…", "", "…", *(["…"] if has_exact else []), "…", *(["…"] if has_expect else []), "")
+                rows.append(("…", ["…"] * len(headers)))
                 continue
-            cells = [label if first else ""]
-            if size is not None:
-                cells.append(f"[{index}]")
-            values = _rows(derivative, index)
-            cells += [values[0], (derivative.symbolic or "—") if first else "", values[1]]
-            cells += [values[3], values[2]] if has_exact else [values[2]]
+            autograd, symbolic_value, numeric, exact = _rows(derivative, index)
+            numbers = [autograd, symbolic_value, *([exact] if has_exact else []), numeric]
             if has_expect:
                 expected = derivative.expected
-                shown = expected[index] if is_vector(expected) and index is not None else expected
-                cells.append(format_number(shown))
-            verdict = ok if derivative.agree is not None or not ok else None
-            _add_row(table, *cells, mark(verdict, _missing(derivative)) if first else "")
+                numbers.append(format_number(expected[index] if is_vector(expected) and index is not None else expected))
+            rows.append((None if index is None else f"[{index}]", numbers))
+        symbolic = "—" if derivative.symbolic is None else _expression_text(derivative.symbolic)
+        entries.append(_Entry(label, symbolic, _verdict_mark(derivative), rows))
+    return headers, entries
+
+
+def _verdict_mark(derivative: DerivativeResult) -> Text:
+    ok = derivative.agree is not False and derivative.expect_met is not False
+    return mark(ok if derivative.agree is not None or not ok else None, _missing(derivative))
+
+
+def _table_width(headers: list[str], entries: list[_Entry], vector: bool, symbolic: bool) -> int:
+    """The table's width with every column whole but the symbolic one, which
+    may fold to SYMBOLIC_LEAST columns or SYMBOLIC_LINES lines, the wider."""
+    rows = [row for entry in entries for row in entry.rows]
+    widths = [_width(["derivative", *(entry.label for entry in entries)])]
+    if vector:
+        widths.append(_width(["point", *(point for point, _ in rows)], NARROWEST))
+    widths += [_width([header, *(numbers[i] for _, numbers in rows)], NARROWEST) for i, header in enumerate(headers)]
+    if symbolic:
+        longest = _width(["symbolic", *(entry.symbolic for entry in entries)])
+        widths.append(max(NARROWEST, min(longest, max(SYMBOLIC_LEAST, -(-longest // SYMBOLIC_LINES)))))
+    widths.append(_width([entry.verdict.plain for entry in entries], 1))
+    return _columns_width(widths)
+
+
+def _width(texts, least: int = 0) -> int:
+    return max([least, *(cell_len(line) for text in texts for line in text.splitlines())])
+
+
+def _columns_width(widths: list[int]) -> int:
+    return sum(widths) + SEPARATOR * (len(widths) - 1)
+
+
+def _derivative_table(headers: list[str], entries: list[_Entry], vector: bool, symbolic: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    # Numbers never fold or truncate; a long symbolic derivative folds instead.
+    # Without it, every cell is one line, and headers of two lines sit on the rule.
+    vertical = "top" if symbolic else "bottom"
+    number = {"justify": "right", "no_wrap": True, "min_width": NARROWEST, "vertical": vertical}
+    table.add_column("derivative", no_wrap=True, vertical=vertical)
+    if vector:
+        table.add_column("point", **number)
+    table.add_column(headers[0], **number)
+    if symbolic:
+        table.add_column("symbolic", overflow="fold", min_width=NARROWEST)
+    for header in headers[1:]:
+        table.add_column(header, **number)
+    table.add_column("", no_wrap=True, vertical=vertical)
+    for entry in entries:
+        for row, (point, numbers) in enumerate(entry.rows):
+            first = row == 0
+            cells = [entry.label if first else "", *([point] if vector else []), numbers[0]]
+            cells += [entry.symbolic if first else ""] if symbolic else []
+            cells += numbers[1:]
+            _add_row(table, *cells, entry.verdict if first else "")
     return table
+
+
+def _derivative_blocks(headers: list[str], entries: list[_Entry], vector: bool, width: int) -> Group:
+    """One block per derivative: its label and verdict, then `name: value`
+    lines, point by point at a vector point; only the symbolic text folds."""
+    numbers = [number for entry in entries for _, row in entry.rows for number in row]
+    least = _width([*numbers, *(entry.symbolic[:SYMBOLIC_LEAST] for entry in entries)])  # longer symbolic texts fold
+    blocks = []
+    for entry in entries:
+        blocks.append(Text.assemble(entry.label, " ", entry.verdict) if entry.verdict.plain else Text(entry.label))
+        lines = [("", "symbolic:", entry.symbolic)]
+        for point, row in entry.rows:
+            if point == "…":
+                lines.append(("…", "", ""))
+                continue
+            lines += [(point if i == 0 else "", f"{header}:", number) for i, (header, number) in enumerate(zip(headers, row))]
+        blocks.append(Padding(_named_values(lines, vector, width - 2, least), (0, 0, 0, 2), expand=False))
+    return Group(*blocks)
+
+
+def _named_values(lines: list[tuple], vector: bool, width: int, least: int) -> Table:
+    """(point, name, value) as `name: value` lines, after a point column at a
+    vector point; where that leaves no `least` columns for a value (a whole
+    number), each value goes on a line of its own below its name."""
+    point_width = _width([point for point, _, _ in lines]) + 1 if vector else 0
+    stacked = point_width + _width([name for _, name, _ in lines]) + 1 + least > width
+    grid = Table.grid(padding=(0, 1))
+    for _ in range(int(vector) + int(not stacked)):  # the point, the name
+        grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for point, name, value in lines:
+        at = [point] if vector else []
+        if not stacked:
+            _add_row(grid, *at, name, value)
+            continue
+        _add_row(grid, *at, name)
+        if value:
+            grid.add_row(*([""] if vector else []), Padding(Text(value), (0, 0, 0, 2)))
+    return grid
 
 
 def _verdicts(result: PointReport, labelled: list) -> list[Text]:
@@ -278,14 +393,13 @@ def render_matrix_report(result: MatrixReport, console: Console) -> None:
     if not _render_header(result, console, shown):
         return
     listed = _listed(shown)
-    console.print(_derivative_table(result, listed))
+    console.print(_derivatives_view(result, listed, console.width))
     if len(listed) < len(shown):
         console.print(Text(f"  … {len(shown) - len(listed)} more entries, all agreeing (--json lists every entry)"))
     if _point_size(result) is None and len(result.columns) <= MAX_GRID_COLUMNS:
-        console.print(Text("Hessian (autograd)" if hessian else "Jacobian (autograd)"))
-        console.print(_matrix_grid(result, hessian))
+        console.print(_matrix_view(result, hessian, console.width))
     if hessian:
-        for line in _curvature_lines(result):
+        for line in _curvature_lines(result, console.width):
             console.print(line)
     for line in _verdicts(result, [(label, d) for label, d, _ in labelled]):
         console.print(line)
@@ -317,18 +431,29 @@ def _listed(shown: list) -> list:
     return [item for item in shown if id(item[1]) in keep]
 
 
-def _matrix_grid(result: MatrixReport, hessian: bool) -> Table:
+def _matrix_view(result: MatrixReport, hessian: bool, width: int) -> Group:
+    """The autograd matrix as a grid where it fits whole, else row by row."""
+    title = "Hessian (autograd)" if hessian else "Jacobian (autograd)"
+    labels = [result.rows[i] if hessian else f"f{subscript(i + 1)}" for i in range(len(result.entries))]
+    rows = [[format_number(entry.autograd) for entry in row] for row in result.entries]
+    widths = [_width(labels)] + [_width([name, *(row[j] for row in rows)]) for j, name in enumerate(result.columns)]
+    if _columns_width(widths) > width:
+        lines = Table.grid(padding=(0, 1))
+        lines.add_column(no_wrap=True)
+        lines.add_column(overflow="fold")  # wraps between numbers, never inside one
+        for label, row in zip(labels, rows):
+            _add_row(lines, f"{label}:", ", ".join(row))
+        return Group(Text(f"{title}, row by row; columns {', '.join(result.columns)}"), lines)
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column("", no_wrap=True)
     for name in result.columns:
         table.add_column(name, justify="right", no_wrap=True)
-    for i, row in enumerate(result.entries):
-        label = result.rows[i] if hessian else f"f{subscript(i + 1)}"
-        _add_row(table, label, *(format_number(entry.autograd) for entry in row))
-    return table
+    for label, row in zip(labels, rows):
+        _add_row(table, label, *row)
+    return Group(Text(title), table)
 
 
-def _curvature_lines(result: HessianResult) -> list:
+def _curvature_lines(result: HessianResult, width: int) -> list:
     size = _point_size(result)
     if size is None:
         lines = [
@@ -337,17 +462,30 @@ def _curvature_lines(result: HessianResult) -> list:
             Text(_critical_text(result.critical_point, result.definiteness)),
         ]
         return lines
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("point", "eigenvalues", "definiteness", "critical point"):
-        table.add_column(name, no_wrap=name != "eigenvalues", overflow="fold")
+    headers = ("point", "eigenvalues", "definiteness", "critical point")
+    rows = []
     for index in elide(list(range(size))):
         if index == "…":
-            _add_row(table, "…", "…", "…", "…")
+            rows.append(["…", ["…"], "…", "…"])
             continue
-        eigenvalues = ", ".join(
-            column if column == "…" else format_number(column[index]) for column in elide(result.eigenvalues)
-        )
-        _add_row(table, f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—")
+        eigenvalues = [column if column == "…" else format_number(column[index]) for column in elide(result.eigenvalues)]
+        rows.append([f"[{index}]", eigenvalues, result.definiteness[index], result.critical_point[index] or "—"])
+    # The eigenvalues fold between numbers, never inside one.
+    cells = [[header, *(text for row in rows for text in ([row[i]] if i != 1 else row[i]))] for i, header in enumerate(headers)]
+    widths = [_width(column) for column in cells]
+    if _columns_width(widths) > width:  # a block per point, as the derivatives have
+        lines = []
+        for point, values, definiteness, critical in rows:
+            texts = [", ".join(values), definiteness, critical]
+            lines += [("…", "", "")] if point == "…" else [
+                (point if i == 0 else "", f"{header}:", text) for i, (header, text) in enumerate(zip(headers[1:], texts))
+            ]
+        return [_named_values(lines, True, width, _width([value for row in rows for value in row[1]]))]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in headers:
+        table.add_column(name, no_wrap=name != "eigenvalues", overflow="fold")
+    for point, values, definiteness, critical in rows:
+        _add_row(table, point, ", ".join(values), definiteness, critical)
     return [table]
 
 
@@ -361,15 +499,27 @@ def _critical_text(kind: Optional[str], definiteness: str) -> str:
     return f"critical point (gradient zero): {kind}"
 
 
+DESCRIPTION_LEAST = 24  # the narrowest description column worth a table; below it, a block per name
+
+
 def render_functions(listing: dict, console: Console) -> None:
-    """`autodiff functions`: one row per function, then the constants."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("function", no_wrap=True)
-    table.add_column("arguments", justify="right", no_wrap=True)
-    table.add_column("description", overflow="fold")
-    for function in listing["functions"]:
-        _add_row(table, function["signature"], function["arity"], function["description"])
-    console.print(table)
+    """`autodiff functions`: one row per function, then the constants; where
+    the table would squeeze the descriptions, a block per name."""
+    functions = [(f["signature"], f["arity"], f["description"]) for f in listing["functions"]]
+    names = [_width(["function", *(signature for signature, _, _ in functions)]), _width(["arguments"])]
+    if _columns_width([*names, DESCRIPTION_LEAST]) > console.width:
+        for signature, arity, description in functions:
+            plural = "" if arity == "1" else "s"
+            console.print(Text.assemble(signature, (f"  {arity} argument{plural}", "dim")))
+            console.print(Padding(Text(description), (0, 0, 0, 2), expand=False))
+    else:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("function", no_wrap=True)
+        table.add_column("arguments", justify="right", no_wrap=True)
+        table.add_column("description", overflow="fold")
+        for row in functions:
+            _add_row(table, *row)
+        console.print(table)
     constants = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     constants.add_column("constant", no_wrap=True)
     constants.add_column("description", overflow="fold")
@@ -379,31 +529,33 @@ def render_functions(listing: dict, console: Console) -> None:
 
 
 def render_graph(result, console: Console) -> None:
-    """`autodiff graph`: the grad_fn tree from the output back to the leaves;
-    a node reached again is named, not expanded again (the graph is a DAG)."""
+    """`autodiff graph`: a title line with f and the point, then the grad_fn
+    tree from the output (#1) back to the leaves, each node numbered in the
+    order printed and shown beside the subexpression it computes; a node
+    reached again is named, not expanded again (the graph is a DAG)."""
     from rich.tree import Tree
 
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    console.print(Text(f"f{arguments} = {result.expression}"), soft_wrap=True)
-    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
-    console.print(Text(f"f = {format_number(result.value)}"), soft_wrap=True)
-    by_id = {node.id: node for node in result.nodes}
-    if result.output is not None:
-        tree = Tree(_graph_label(by_id[result.output]))
+    title = f"f{arguments} = {_expression_text(result.expression)} at {_point_text(result.at)}"
+    console.print(Text(title), soft_wrap=True)
+    if result.output is None:
+        console.print(Text(f"f = {format_number(result.value)}"))  # no graph: stderr's warning says why
+    else:
+        by_id = {node.id: node for node in result.nodes}
+        root = Tree(_graph_label(by_id[result.output], output=True))
         shown = {result.output}
-        stack = [(tree, by_id[result.output])]
+        # Depth-first, a node at its first visit: the order of the ids (see autodiff.graph).
+        stack = [(root, child) for child in reversed(by_id[result.output].inputs)]
         while stack:
-            branch, node = stack.pop()
-            children = []
-            for child_id in node.inputs:
-                child = by_id[child_id]
-                if child_id in shown:
-                    branch.add(Text(f"{_graph_title(child)} #{child.id} (shared: shown above)"))
-                    continue
-                shown.add(child_id)
-                children.append((branch.add(_graph_label(child)), child))
-            stack.extend(reversed(children))
-        console.print(tree)
+            branch, node_id = stack.pop()
+            node = by_id[node_id]
+            if node_id in shown:
+                branch.add(Text(f"#{node_id} {_graph_subject(node)}(shared: shown above)", style="dim"))
+                continue
+            shown.add(node_id)
+            child = branch.add(_graph_label(node))
+            stack.extend((child, input_id) for input_id in reversed(node.inputs))
+        console.print(root)
     console.print(Text("leaves after backward:"))
     for name, info in result.leaves.items():
         grad = format_number(info["grad"]) if info["grad"] is not None else "None (no gradient path from the output)"
@@ -411,18 +563,35 @@ def render_graph(result, console: Console) -> None:
                            f"is_leaf={info['is_leaf']}  grad={grad}"), soft_wrap=True)
 
 
-def _graph_label(node) -> Text:
+def _graph_label(node, output: bool = False) -> Text:
+    """`#2 x**2  PowBackward0  data=4 …`: number, subexpression, grad_fn, tensor."""
     if node.kind == "untracked":
-        return Text(f"∅ {node.name}", style="dim")
-    label = Text(f"{_graph_title(node)} #{node.id}", style="bold" if node.kind == "function" else "cyan")
+        return Text(f"#{node.id} ∅ {_graph_subject(node)}{_untracked_kind(node)}", style="dim")
+    label = Text(f"#{node.id} {_graph_subject(node)}{node.name}{' (output)' if output else ''}",
+                 style="bold" if node.kind == "function" else "cyan")
     if node.tensor is not None:
         info = node.tensor
         grad = "None" if info["grad"] is None else format_number(info["grad"])
-        label.append(
-            f"  data={format_number(info['data'])} requires_grad={info['requires_grad']} is_leaf={info['is_leaf']}"
-            f" grad_fn={info['grad_fn']} grad={grad}"
-        )
+        grad_fn = "" if info["grad_fn"] == node.name else f" grad_fn={info['grad_fn']}"  # not the name twice
+        label.append(f"  data={format_number(info['data'])} requires_grad={info['requires_grad']}"
+                     f" is_leaf={info['is_leaf']}{grad_fn} grad={grad}")
+    elif node.within is not None:
+        label.append(f"  a step of {_expression_text(node.within)}, with no tensor of its own")
+    else:
+        label.append("  no tensor of its own")
     return label
+
+
+def _graph_subject(node) -> str:
+    """The node's subexpression and two spaces, or nothing where it has none."""
+    return "" if node.subexpression is None else f"{_expression_text(node.subexpression)}  "
+
+
+def _untracked_kind(node) -> str:
+    if node.name.startswith("detach("):
+        return "tracking stops"
+    value = node.name.removeprefix("constant").strip()
+    return "constant" if value in ("", node.subexpression) else f"constant {value}"
 
 
 def _graph_title(node) -> str:
@@ -435,6 +604,8 @@ def graph_dot(result) -> str:
     lines = ["digraph autograd {", '  rankdir="BT";', '  node [shape=box, fontname="monospace"];']
     for node in result.nodes:
         parts = [_graph_title(node)]
+        if node.kind == "function" and node.subexpression is not None:
+            parts.insert(0, _expression_text(node.subexpression))
         if node.tensor is not None:
             parts.append(f"data = {format_number(node.tensor['data'])}")
             if node.tensor["grad"] is not None:
@@ -490,8 +661,9 @@ def render_check_closing(report, console: Console) -> None:
         console.print()
         console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)
         point = point_text(result.case.data["at"])
-        console.print(Text(_printable(f"  {result.expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
-        lines = [f.message for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
+        expression = _expression_text(result.expression)
+        console.print(Text(_printable(f"  {expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
+        lines = [_expression_text(f.message) for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
         for line in lines:
             console.print(Text(_printable(f"  {line}")), soft_wrap=True)
     if broken:

@@ -429,6 +429,8 @@ class GraphReport:
                     "kind": node.kind,
                     "name": node.name,
                     "variable": node.variable,
+                    "subexpression": node.subexpression,
+                    "within": node.within,
                     "inputs": list(node.inputs),
                     "tensor": None if node.tensor is None else {k: json_number(v) for k, v in node.tensor.items()},
                 }

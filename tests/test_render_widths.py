@@ -1,0 +1,229 @@
+"""Every table at every terminal width: a number is printed whole or not at
+all, never cropped or ellipsised; every ✓/✗ is printed; an expression may
+fold onto more lines but keeps every character. Each command is run twice,
+for its JSON answer and for the human view at 40, 60, 80 and 120 columns."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+from helpers import invoke, invoke_json
+
+from autodiff.notation import show
+from autodiff.render import _expression_text, elide, format_number
+from autodiff.results import exact_text
+
+WIDTHS = (40, 60, 80, 120)
+CASES = Path(__file__).parent / "cases"
+
+COMMANDS = {
+    "hessian": ["hessian", "x^2*y + y^3", "--at", "x=1,y=2"],
+    "vector": ["grad", "x^2", "--at", "x=[1,2,3]"],
+    "gradient of three variables": ["grad", "x^2*y*z + sin(x*y)", "--at", "x=1.3,y=2.7,z=-0.4"],
+    "jacobian": ["jacobian", "[x*y, sin(x)*exp(y), x^2+y^2, atan2(y, x)]", "--at", "x=1.3,y=2.7"],
+    "long expression": ["grad", "sin(x)*exp(cos(x^2))*log(1+x^2)/(1+tanh(x))^3 + sqrt(x^2+1)", "--at", "x=0.7"],
+    "partial": ["partial", "u^3*v^2 + 4*u*v + exp(u/v)", "--wrt", "u,v", "--at", "u=1.5,v=-2.25"],
+    "vector hessian": ["hessian", "x^2*y + y^3 + x*y*z", "--at", "x=[1,2],y=[0.5,2],z=[1,3]"],
+    "grid": ["grad", "x^3 - x", "--at", "x=0:1:21"],
+    "tiny and huge": ["grad", "exp(x) + 1e300*y^2", "--at", "x=-700.5,y=1.75"],
+    "expect not met": ["grad", "x^3", "--at", "x=1.1", "--expect", "3.7"],
+    "second order": ["grad", "sin(x)^2", "--at", "x=0.3", "--order", "2"],
+}
+
+NUMBER_KEYS = ("autograd", "symbolic_value", "numeric", "exact", "expected")
+MARKS = re.compile("[✓✗]")
+
+
+def shown(number) -> str:
+    """A JSON number as the table formats it."""
+    if number in ("nan", "inf", "-inf"):
+        return number
+    return format_number(float(number))
+
+
+def leaves(values) -> list:
+    """The numbers of a JSON value; a list over points is elided as the table elides it."""
+    if not isinstance(values, list):
+        return [values]
+    if values and not isinstance(values[0], list):
+        return [v for v in elide(values) if v != "…"]
+    return [leaf for value in values for leaf in leaves(value)]
+
+
+def entries(payload: dict) -> list[dict]:
+    """Each derivative the table lists, as {key: JSON value}."""
+    if "gradient" in payload:
+        return list(payload["gradient"].values())
+    if "partial" in payload:
+        return [payload["partial"]]
+    matrix = payload.get("hessian") or payload["jacobian"]
+    hessian = "hessian" in payload
+    rows = range(len(matrix["autograd"]))
+    columns = range(len(matrix["variables"]))
+    listed = [(i, j) for i in rows for j in columns if not hessian or j >= i]  # a Hessian lists its upper triangle
+    return [{key: matrix[key][i][j] for key in NUMBER_KEYS + ("symbolic",) if key in matrix} for i, j in listed]
+
+
+def expected_numbers(payload: dict) -> list[str]:
+    numbers = [shown(v) for v in leaves(payload["value"])]
+    for entry in entries(payload):
+        for key in NUMBER_KEYS:
+            for value in leaves(entry.get(key)):
+                if value is not None:
+                    numbers.append(exact_text(value) if key == "exact" else shown(value))
+    for value in leaves(payload.get("hessian", {}).get("eigenvalues", [])):
+        numbers.append(shown(value))
+    return numbers
+
+
+def flat(text: str) -> str:
+    """The output without whitespace: a text folded or wrapped onto several lines reads whole again."""
+    return re.sub(r"\s", "", text)
+
+
+def table_column(text: str, header: str = "symbolic") -> str:
+    """The table's symbolic column, top to bottom, without whitespace: a
+    cell folded onto several lines of a table reads whole again."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        match = re.search(rf"(?<= ){header}(?=  |$)", line) if line.startswith("derivative") else None
+        if match:
+            start = match.start()
+            cells = []
+            for row in lines[number + 2 :]:
+                if not row.startswith(("∂", " ")):
+                    break
+                cell = re.match(r" ?\S+(?: \S+)*", row[start:])  # columns are at least three spaces apart
+                cells.append(cell.group(0) if cell else "")
+            return flat("".join(cells))
+    return ""
+
+
+def assert_whole(text: str, number: str) -> None:
+    token = rf"(?<![\w.+\-]){re.escape(number)}(?![\w.])"
+    assert re.search(token, text, re.M), f"{number} is not printed whole"
+
+
+def assert_no_ellipsis_for_digits(text: str) -> None:
+    # An elided row or list is a lone "…": never one that stands for cut digits or letters.
+    for match in re.finditer("…", text):
+        before = text[match.start() - 1] if match.start() else " "
+        after = text[match.end()] if match.end() < len(text) else " "
+        assert before in " [\n(" and after in " ,]\n", f"a cut text: {text[max(0, match.start() - 20):match.end() + 5]!r}"
+
+
+def marks(text: str) -> list[str]:
+    return MARKS.findall(text)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_number_and_mark_at_every_width(name, width):
+    args = COMMANDS[name]
+    result, payload = invoke_json(*args)
+    human = invoke(*args, env={"COLUMNS": str(width)})
+    assert human.exit_code == result.exit_code, human.stdout + human.stderr
+    text = human.stdout
+    for number in expected_numbers(payload):
+        assert_whole(text, number)
+    assert_no_ellipsis_for_digits(text)
+    # every verdict: one mark per derivative listed, and the closing line(s)
+    assert marks(text) == marks(invoke(*args, env={"COLUMNS": "400"}).stdout)
+    assert len(marks(text)) > len(entries(payload))
+    # expressions may fold, but every character is printed
+    searchable = flat(text) + "\n" + table_column(text)
+    assert flat(_expression_text(payload["expression"])) in flat(text)
+    for entry in entries(payload):
+        assert flat(_expression_text(entry["symbolic"])) in searchable, entry["symbolic"]
+    # every line fits, but the header's (f's text, the point, f), which are never folded
+    for line in text.splitlines()[3:]:
+        assert len(line) <= width, line
+
+
+def test_the_crops_that_were_reported_are_gone():
+    # At 60 columns the Hessian printed 1.99999… and 4.00000… and no ✓ column,
+    # and the vector gradient had no symbolic column.
+    text = invoke(*COMMANDS["hessian"], env={"COLUMNS": "60"}).stdout
+    assert "1.999999999" in text and "4.000000002" in text and text.count("✓") == 4
+    text = invoke(*COMMANDS["vector"], env={"COLUMNS": "60"}).stdout
+    assert "2*x" in text and text.count("✓") == 2
+
+
+def test_the_layout_follows_the_width():
+    # wide: the table with its symbolic column
+    wide = invoke(*COMMANDS["gradient of three variables"], env={"COLUMNS": "120"}).stdout
+    assert re.search(r"^derivative +autograd +symbolic +symbolic value", wide, re.M)
+    # a little narrower: each derivative's symbolic text on a line of its own, above a table of
+    # numbers whose headers take two lines
+    middle = invoke(*COMMANDS["gradient of three variables"], env={"COLUMNS": "80"}).stdout
+    assert re.search(r"^ +symbolic +finite *\nderivative +autograd +value +exact +diff\. *\n─+\n∂f/∂x +-5.326835646", middle, re.M)
+    assert re.search(r"^∂f/∂x = 2\*x\*y\*z \+ y\*cos\(x\*y\)$", middle, re.M)
+    # narrow: one block per derivative, a `name: value` line per number
+    narrow = invoke(*COMMANDS["gradient of three variables"], env={"COLUMNS": "60"}).stdout
+    assert "derivative" not in narrow
+    assert re.search(r"^∂f/∂x ✓\n  symbolic: +2\*x\*y\*z \+ y\*cos\(x\*y\)\n  autograd: +\S+", narrow, re.M)
+
+
+def test_a_vector_point_in_blocks_groups_the_numbers_by_point():
+    text = invoke(*COMMANDS["vector"], env={"COLUMNS": "40"}).stdout
+    assert "  [1] autograd:       4" in text
+    assert "      finite diff.:   6" in text
+
+
+def test_a_wide_matrix_is_listed_row_by_row():
+    args = ["hessian", "x^2*y*z*w + exp(x*y*z*w)/7", "--at", "x=1.1,y=1.2,z=1.3,w=1.4"]
+    _, payload = invoke_json(*args)
+    text = invoke(*args, env={"COLUMNS": "40"}).stdout
+    assert flat("Hessian (autograd), row by row; columns w, x, y, z") in flat(text)
+    for row, values in zip(payload["hessian"]["variables"], payload["hessian"]["autograd"]):
+        assert flat(f"{row}: {', '.join(shown(v) for v in values)}") in flat(text)
+    for value in leaves(payload["hessian"]["autograd"]):
+        assert_whole(text, shown(value))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_functions_at_every_width(width):
+    _, listing = invoke_json("functions")
+    text = invoke("functions", env={"COLUMNS": str(width)}).stdout
+    lines = text.splitlines()
+    for function in listing["functions"]:
+        line = next(line for line in lines if line.startswith(function["signature"] + " "))
+        assert re.search(rf"\s{re.escape(function['arity'])}\s", line), line
+        assert flat(function["description"]) in flat(text)
+    for constant in listing["constants"]:
+        assert any(line.startswith(constant["name"] + " ") for line in lines)
+        assert flat(constant["description"]) in flat(text)
+    assert all(len(line) <= width for line in lines)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_check_at_every_width(width):
+    files = [str(CASES / "seeds.toml"), str(CASES / "tutorial_mistakes.toml")]
+    result, report = invoke_json("check", *files)
+    human = invoke("check", *files, env={"COLUMNS": str(width)})
+    assert human.exit_code == result.exit_code == 1
+    text = human.stdout
+    for case in report["cases"]:
+        assert flat(case["name"]) in flat(text)
+        for failure in case.get("failures", []):
+            assert flat(show(failure["message"])) in flat(text)  # in the notation people type
+            for key in ("autograd", "symbolic_value", "expected"):
+                if isinstance(failure.get(key), float) and math.isfinite(failure[key]):
+                    assert_whole(text, shown(failure[key]))
+    assert_no_ellipsis_for_digits(text)
+    assert marks(text) == marks(invoke("check", *files, env={"COLUMNS": "400"}).stdout)
+    passed = sum(case["outcome"] == "passed" for case in report["cases"])
+    assert marks(text).count("✓") == passed
+
+
+def test_below_forty_columns_each_value_goes_below_its_name():
+    args = COMMANDS["tiny and huge"]
+    _, payload = invoke_json(*args)
+    text = invoke(*args, env={"COLUMNS": "24"}).stdout
+    for number in expected_numbers(payload):
+        assert_whole(text, number)
+    assert re.search(r"^  autograd: *\n    5\.980196119e-305 *$", text, re.M)
+    assert_no_ellipsis_for_digits(text)

@@ -1,0 +1,175 @@
+"""What people type at the command line (issue: language and terminal):
+a leading minus, a bare point, natural guesses answered with a hint, usage
+errors in one line, --quiet for the shell, --notation, and help with examples.
+
+These run `autodiff.cli.main`, the console script's own entry point (the
+leading-minus handling and the error style live there, before click).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from autodiff import cli
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as leaving:
+        cli.main(list(args))
+    out, err = capsys.readouterr()
+    return leaving.value.code, out, err
+
+
+@pytest.fixture(autouse=True)
+def _plain(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+# -- a leading minus ----------------------------------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["grad", "-x^2", "--at", "x=1"], {"x": -2.0}),
+    (["grad", "--at", "x=1", "-x^2"], {"x": -2.0}),
+    (["grad", "-4x", "--at", "x=1"], {"x": -4.0}),
+    (["grad", "-z + x/y", "--at", "x=1,y=2,z=3"], {"x": 0.5, "y": -0.25, "z": -1.0}),
+    (["grad", "-n", "2", "-x^3", "--at", "x=1"], {"x": -6.0}),
+    (["grad", "--order=2", "-x^3", "--at=x=1"], {"x": -6.0}),
+])
+def test_an_expression_may_begin_with_a_minus(capsys, args, expected):
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    gradient = json.loads(out)["gradient"]
+    assert {name: entry["autograd"] for name, entry in gradient.items()} == expected
+
+
+def test_a_minus_word_after_the_expression_is_still_an_option(capsys):
+    code, out, err = run(capsys, "grad", "x^2", "-x")
+    assert code == 2
+    assert err.startswith("error: no such option -x")
+
+
+def test_partial_and_hessian_take_a_leading_minus_too(capsys):
+    code, out, _ = run(capsys, "partial", "-x^2*y", "--wrt", "x,y", "--at", "x=1,y=1", "--json")
+    assert code == 0 and json.loads(out)["partial"]["autograd"] == -2.0
+    code, out, _ = run(capsys, "hessian", "-x^2", "--at", "x=1", "--json")
+    assert code == 0 and json.loads(out)["hessian"]["autograd"] == [[-2.0]]
+
+
+# -- a bare point -------------------------------------------------------------
+
+def test_a_bare_point_names_the_only_variable(capsys):
+    code, out, _ = run(capsys, "grad", "x^2", "--at", "3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["at"] == {"x": 3.0} and data["gradient"]["x"]["autograd"] == 6.0
+
+
+def test_a_bare_point_with_two_variables_is_refused(capsys):
+    code, out, err = run(capsys, "grad", "x*y", "--at", "3")
+    assert code == 2
+    assert "expected name=value" in err and "has one" in err
+
+
+# -- usage errors: one line, plain words, hints -----------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["x^2"], "error: no such command 'x^2'; to differentiate it: autodiff grad 'x^2' --at …"),
+    (["diff", "x^2"], "error: no such command 'diff'; did you mean autodiff grad?"),
+    (["derivative", "x^2"], "error: no such command 'derivative'; did you mean autodiff grad?"),
+    (["grd", "x"], "error: no such command 'grd'; did you mean autodiff grad?"),
+    (["grad", "x^2", "x=3"], "error: unexpected extra argument: x=3; give the point with --at: --at x=3"),
+    (["grad", "x", "--order", "0"], "error: --order must be at least 1, not 0; see autodiff grad -h"),
+    (["grad", "x", "--dtype", "float16"],
+     "error: --dtype must be one of float64, float32, not 'float16'; see autodiff grad -h"),
+    (["grad"], 'error: missing the expression; autodiff grad "x^2" --at x=3'),
+    (["grad", "x", "--at"], "error: option '--at' requires an argument; see autodiff grad -h"),
+    (["-x^2"], "error: no such option -x; a command comes first: autodiff grad '-x^2' --at …"),
+])
+def test_usage_errors_are_one_line_with_a_hint(capsys, args, message):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert err == message + "\n"
+    assert "Usage:" not in err and "Input should" not in err and "Try '" not in err
+
+
+def test_usage_errors_in_json_mode_are_json(capsys):
+    code, out, err = run(capsys, "grad", "x", "--rtol", "abc", "--json")
+    assert code == 2
+    assert json.loads(out) == {"error": {"type": "usage_error", "message": "--rtol must be a number, not 'abc'; see autodiff grad -h"}}
+
+
+# -- --quiet ------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, lines", [
+    (["grad", "x^2", "--at", "x=3"], ["6"]),
+    (["grad", "x^2*y", "--at", "x=3,y=2"], ["12", "9"]),
+    (["grad", "x^2", "--at", "x=[1,2,3]"], ["2,4,6"]),
+    (["grad", "0.1*x", "--at", "x=1"], ["0.1"]),
+    (["partial", "x^2*y", "--wrt", "x,y", "--at", "x=3,y=2"], ["6"]),
+    (["hessian", "x^2*y", "--at", "x=3,y=2"], ["4 6", "6 0"]),
+    (["jacobian", "[x*y, x+y]", "--at", "x=1,y=2"], ["2 1", "1 1"]),
+    (["grad", "x^3"], ["3*x^2"]),
+])
+def test_quiet_prints_only_the_numbers(capsys, args, lines):
+    code, out, err = run(capsys, *args, "-q")
+    assert code == 0
+    assert out.splitlines() == lines
+    assert err == ""
+
+
+def test_quiet_keeps_the_exit_code_of_a_failed_check(capsys):
+    code, out, _ = run(capsys, "grad", "x^2", "--at", "x=3", "--expect", "7", "-q")
+    assert code == 1 and out == "6\n"
+
+
+# -- --notation ---------------------------------------------------------------
+
+@pytest.mark.parametrize("notation, shown", [
+    ("plain", "∂f/∂x = 3*x^2*abs(y)"),
+    ("python", "∂f/∂x = 3*x**2*Abs(y)"),
+    ("latex", "∂f/∂x = 3 x^{2} \\left|{y}\\right|"),
+])
+def test_notation_of_the_symbolic_derivative(capsys, notation, shown):
+    code, out, _ = run(capsys, "grad", "x^3*|y|", "--wrt", "x", "--notation", notation)
+    assert code == 0
+    assert shown in out
+
+
+def test_json_keeps_the_machine_form_whatever_the_notation(capsys):
+    code, out, _ = run(capsys, "grad", "3.5x + x^2.0", "--at", "x=1", "--notation", "latex", "--json")
+    entry = json.loads(out)["gradient"]["x"]
+    assert entry["symbolic"] == "2*x + 3.5"
+
+
+@pytest.mark.parametrize("text, shown", [("3.5x", "3.5"), ("6*x^2+2*x+4", "12*x + 2"), ("x^2.0", "2*x"),
+                                         ("x^1.5", "1.5*x^0.5"), ("0.1*x^2", "0.2*x")])
+def test_answers_come_back_in_the_notation_typed(capsys, text, shown):
+    code, out, _ = run(capsys, "grad", text)
+    assert code == 0
+    assert out.splitlines()[-1] == f"∂f/∂x = {shown}"
+
+
+# -- help ---------------------------------------------------------------------
+
+COMMANDS = sorted(typer.main.get_command(cli.app).commands)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_has_examples(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    examples = out[out.index("Examples:"):].splitlines()[1:]
+    commands = [line.strip() for line in examples if "autodiff " in line]
+    assert len(commands) >= 2, out
+    assert all(f"autodiff {command}" in line for line in commands), commands
+    assert "\\[" not in out  # no stray escapes of rich markup
+
+
+def test_help_lines_never_break_a_path_or_a_command(capsys):
+    code, out, _ = run(capsys, "completion", "--help")
+    assert "autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff" in out
