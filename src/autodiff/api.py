@@ -241,15 +241,22 @@ def _check_order(order: int, limits: Limits, option: str = "--order") -> None:
         raise LimitError(f"{option} asks for order {order}; the limit is {limits.max_order} ({raise_hint('order', order)})")
 
 
-def estimated_bytes(exprs, size: int, copies: int = 1, per_node: int = 32, per_point: int = 128) -> int:
+def estimated_bytes(exprs, size: int, copies: int = 1, per_node: int = 32, per_point: int = 128,
+                    per_copy: int = 64) -> int:
     """Bytes a point of `size` elements takes: every distinct subexpression
     keeps `per_node` bytes per element (a value for backward, its gradient
     and temporaries: four doubles), each of the `copies` derivatives kept at
-    once (as for a matrix) 64 more, and each element `per_point` besides."""
+    once `per_copy` more, and each element `per_point` besides."""
     import sympy
 
     nodes = len({node for expr in exprs for node in sympy.preorder_traversal(expr)})
-    return size * (per_node * nodes + 64 * copies + per_point)
+    return size * (per_node * nodes + per_copy * copies + per_point)
+
+
+# A matrix entry keeps autograd's, the symbolic and the finite-difference
+# values and their JSON lists: measured (tests/test_memory_limit.py) within
+# 1.4x below this for hessian and jacobian.
+MATRIX_BYTES = {"per_copy": 128}
 
 
 # graph --json also holds every node's data and grad as Python floats, and
@@ -592,7 +599,8 @@ def _matrix_columns(prepared: _Prepared, wrt, rows: Optional[int], settings: _Op
             f"choose fewer variables with --wrt, or {raise_hint('matrix-entries', entries)}"
         )
     point = prepared.problem.point
-    _check_memory(prepared.problem.exprs, point.size if point is not None else None, settings.limits, copies=entries)
+    _check_memory(prepared.problem.exprs, point.size if point is not None else None, settings.limits, copies=entries,
+                  **MATRIX_BYTES)
     values = entries * (point.size or 1) if point is not None else 0
     if values > settings.limits.max_matrix_values:
         raise LimitError(
