@@ -164,6 +164,6 @@ def test_the_memory_estimate_holds_to_the_measured_peak(command, expression, poi
         return _peak([command, expression, "--at", point.format(n=count), "--json"])
 
     measured = peak(POINTS) - peak(10)
-    per = {"graph": api.GRAPH_BYTES, "hessian": api.MATRIX_BYTES, "jacobian": api.MATRIX_BYTES}.get(command, {})
+    per = {"graph": api.GRAPH_BYTES, "hessian": api.HESSIAN_BYTES, "jacobian": api.JACOBIAN_BYTES}.get(command, {})
     estimate = api.estimated_bytes(parse_list(expression), POINTS, copies, **per)
     assert measured <= estimate <= measured * 1.5, (measured / 2**20, estimate / 2**20)
