@@ -11,6 +11,8 @@ import os
 import resource
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +182,38 @@ def test_no_color_wins_over_force_color():
     result = run(["grad", "x^2", "--at", "x=3"], env={**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "1"})
     assert result.returncode == 0
     assert b"\x1b[" not in result.stdout and b"\x1b[" not in result.stderr
+
+
+# -- readers that go away ------------------------------------------------------
+
+CASES_FILE = Path(__file__).parent / "cases" / "seeds.toml"
+
+
+@pytest.mark.parametrize("args", [
+    ["grad", "x^2", "--at", "x=0:1:200000", "--json"],
+    ["graph", "sin(x)*exp(x) + x^2", "--at", "x=0:1:100000", "--json"],
+    ["plot", "sin(x)", "--points", "100000", "--json"],
+    ["check", str(CASES_FILE), "--json"],
+], ids=["grid", "graph", "plot", "check"])
+def test_a_reader_that_leaves_early_is_exit_141_never_0(args):
+    # `autodiff … --json | head -c 100`
+    process = subprocess.Popen(AUTODIFF + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    head = process.stdout.read(100)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert len(head) == 100
+    assert process.returncode == 141, stderr
+    assert b"Traceback" not in stderr
+
+
+def test_a_suspended_reader_that_then_leaves_is_exit_141():
+    # The reader stops reading (Ctrl-Z) while the answer is larger than the
+    # pipe holds, then goes away: the writer must not report success.
+    process = subprocess.Popen(AUTODIFF + ["grad", "x^2", "--at", "x=0:1:200000", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    first = process.stdout.read(65536)
+    time.sleep(3)  # the writer fills the pipe and waits
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert len(first) == 65536
+    assert process.returncode == 141, stderr
