@@ -74,3 +74,18 @@ def test_deadlines_that_end_as_the_work_ends_leave_no_timer_armed():
             pass
         assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
         assert signal.getsignal(signal.SIGALRM) is handler
+
+
+def test_an_alarm_turned_into_another_error_past_the_deadline_is_the_deadline():
+    # A C extension (SymEngine's conversion) may catch the timeout and raise
+    # something else: past the deadline, that is still a timeout.
+    def work():
+        try:
+            _busy_until(5.0, 0)
+        except SymbolicTimeout:
+            raise AttributeError("'NegativeOne' object has no attribute 'as_base_exp'") from None
+
+    with pytest.raises(SymbolicTimeout):
+        with_deadline(work, 0.1)
+    with pytest.raises(AttributeError):  # before the deadline, an error is the error it is
+        with_deadline(lambda: None.missing, 5.0)
