@@ -1384,3 +1384,49 @@ def test_a_toml_error_names_its_line_in_the_whole_file(write):
     result = invoke("check", "bad.toml")
     assert result.exit_code == 2 and result.stdout == ""
     assert "(at line 14, column 15)" in result.stderr  # the line in the file, not in its last piece
+
+
+# -- CI scale: --shard K/N and --jobs N -----------------------------------------
+
+SHARDED = [str(Path(__file__).parent / "cases" / name) for name in ("seeds.toml", "tutorial_mistakes.toml")]
+
+
+def _verdicts(data: dict) -> list[tuple]:
+    return [(case["file"], case["index"], case["name"], case["outcome"]) for case in data["cases"]]
+
+
+def test_four_shards_with_two_jobs_give_the_verdicts_of_one_plain_run(tmp_path):
+    plain_result, plain = invoke_json("check", *SHARDED)
+    shards = []
+    for k in range(1, 5):
+        junit = tmp_path / f"shard-{k}.xml"
+        result, data = invoke_json("check", *SHARDED, "--shard", f"{k}/4", "--jobs", "2", "--junit", str(junit))
+        assert data["shard"] == [k, 4] and data["summary"].endswith(f"(shard {k}/4)")
+        assert ET.parse(junit).getroot().get("name") == f"autodiff check (shard {k}/4)"
+        shards.append((result.exit_code, data))
+    together = sorted(v for _, data in shards for v in _verdicts(data))
+    assert together == sorted(_verdicts(plain))
+    assert [len(data["cases"]) for _, data in shards] == [5, 5, 5, 4]  # every 4th case, from the k-th
+    assert max(code for code, _ in shards) == plain_result.exit_code == 1  # tutorial_mistakes has failures
+
+
+def test_jobs_keep_the_case_order_and_the_results():
+    _, plain = invoke_json("check", *SHARDED)
+    _, parallel = invoke_json("check", *SHARDED, "--jobs", "2")
+    assert _verdicts(parallel) == _verdicts(plain)
+    assert [c["results"][0]["value"] for c in parallel["cases"] if c["results"]] == \
+        [c["results"][0]["value"] for c in plain["cases"] if c["results"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--shard", "5/4"], "--shard '5/4': give K/N with 1 <= K <= N"),
+    (["--shard", "two"], "--shard 'two': give K/N"),
+    (["--jobs", "0"], "must be at least 1, not 0"),
+])
+def test_bad_shards_and_jobs_are_usage_errors(args, message, capsys):
+    from autodiff import cli
+
+    with pytest.raises(SystemExit) as leaving:
+        cli.main(["check", SHARDED[0], *args])
+    assert leaving.value.code == 2
+    assert message in capsys.readouterr().err

@@ -159,6 +159,7 @@ class CheckReport:
     broken: list[CaseResult] = field(default_factory=list)  # failed or error, without their command results
     records: list[tuple] = field(default_factory=list)  # (file, name, seconds, outcome, message, details) for JUnit
     interrupted: bool = False  # Ctrl-C: the cases so far
+    shard: Optional[tuple[int, int]] = None  # (k, n): this run is the k-th of n shares
 
     command = "check"
 
@@ -194,6 +195,8 @@ class CheckReport:
         if self.deselected:
             parts.append(f"{self.deselected} deselected")
         text = ", ".join(parts)
+        if self.shard:
+            text += f" (shard {self.shard[0]}/{self.shard[1]})"
         return f"{text} (interrupted)" if self.interrupted else text
 
     def closing_json(self) -> dict:
@@ -209,6 +212,7 @@ class CheckReport:
             "seconds": round(self.seconds, 6),
             "summary": self.summary(),
             **({"interrupted": True} if self.interrupted else {}),
+            **({"shard": list(self.shard)} if self.shard else {}),
             **({"output_error": self.output_error} if self.output_error else {}),
         }
 
@@ -484,6 +488,8 @@ def check(
     on_result: Optional[Callable[[CaseResult], None]] = None,
     keep_results: bool = True,
     junit_records: bool = True,
+    shard: Optional[tuple[int, int]] = None,
+    jobs: int = 1,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
@@ -491,6 +497,10 @@ def check(
     (case-insensitive). `rtol`/`atol` apply to cases that set none;
     `exact=False` turns the exact witness off for cases that do not set it.
     `limits`: as for every command (a Limits, or {"points": 10**8}).
+    `shard=(k, n)`: only the k-th of n deterministic shares of the selected
+    cases (every n-th, from the k-th), so that n CI machines run a file
+    together. `jobs`: worker processes running cases at once; results
+    still come in case order.
 
     Every file is validated before any case runs (a bad file is an error,
     exit 2, with nothing run). Then the cases run one at a time:
@@ -501,6 +511,10 @@ def check(
     from autodiff.limits import as_limits
 
     limits = as_limits(limits)
+    if shard is not None and not (1 <= shard[0] <= shard[1]):
+        raise UsageError(f"--shard {shard[0]}/{shard[1]}: K/N needs 1 <= K <= N")
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {jobs}")
     started = time.perf_counter()
     paths = list(dict.fromkeys([paths] if isinstance(paths, str) else paths))  # a file named twice runs once
     texts = _texts(paths, read_stdin)
@@ -518,19 +532,63 @@ def check(
         "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
     }
     files = list(dict.fromkeys(label for _, label in texts))
-    report = CheckReport(files, deselected=total - chosen)
+    mine = _share(texts, select_names, shard)
+    report = CheckReport(files, deselected=total - chosen, shard=shard)
+    report.deselected += chosen - (len(range(shard[0] - 1, chosen, shard[1])) if shard else chosen)
     try:
-        for text, label in texts:
-            for case in _cases_in(text, label):
-                if _selected(case, select_names):
-                    result = run_case(case, options)
-                    report.add(result, keep_results, junit_records)
-                    if on_result is not None:
-                        on_result(result)
+        for result in _results(mine, options, jobs):
+            report.add(result, keep_results, junit_records)
+            if on_result is not None:
+                on_result(result)
     except KeyboardInterrupt:
         report.interrupted = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`--shard 2/4` → (2, 4)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(f"--shard {text!r}: give K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _share(texts, select_names, shard) -> Iterator[Case]:
+    """The selected cases, in file order; with `shard` (k, n), every n-th from the k-th."""
+    index = 0
+    for text, label in texts:
+        for case in _cases_in(text, label):
+            if _selected(case, select_names):
+                if shard is None or index % shard[1] == shard[0] - 1:
+                    yield case
+                index += 1
+
+
+def _results(cases: Iterator[Case], options: dict, jobs: int) -> Iterator[CaseResult]:
+    """Each case's result, in case order: in this process, or in `jobs`
+    worker processes with a bounded number of cases in flight."""
+    if jobs == 1:
+        for case in cases:
+            yield run_case(case, options)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: torch's thread pools are not safe to fork.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque = deque()
+        try:
+            for case in cases:
+                pending.append(pool.submit(run_case, case, options))
+                if len(pending) >= 4 * jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _selected(case: Case, patterns: Optional[Sequence[str]]) -> bool:
@@ -710,7 +768,8 @@ def junit_xml(report: CheckReport) -> str:
 
     totals = counts(report.records)
     del totals["skipped"]  # not an attribute of <testsuites> in the JUnit XSD
-    root = ET.Element("testsuites", {"name": "autodiff check", **totals})
+    name = "autodiff check" + (f" (shard {report.shard[0]}/{report.shard[1]})" if report.shard else "")
+    root = ET.Element("testsuites", {"name": name, **totals})
     for file in report.files:
         records = [r for r in report.records if r[0] == file]
         suite = ET.SubElement(root, "testsuite", {"name": _xml_text(file), **counts(records)})

@@ -658,6 +658,7 @@ def graph(
     'autodiff check cases.toml',
     'autodiff check cases.toml --junit report.xml',
     'autodiff check cases.toml -k tanh --json',
+    'autodiff check cases.toml --shard 2/4 --jobs 2 --junit shard-2.xml',
 ))
 def check(
     files: Annotated[
@@ -684,6 +685,14 @@ def check(
     symbolic_timeout: TimeoutOption = 5.0,
     no_exact: NoExactOption = False,
     limit: LimitOption = None,
+    shard: Annotated[
+        Optional[str],
+        typer.Option("--shard", metavar="K/N",
+                     help="Run only the K-th of N shares of the cases (every N-th from the K-th), for a CI matrix."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes running cases at once; output stays in case order.", min=1)
+    ] = 1,
     json_output: JsonOption = False,
 ) -> None:
     """Run case files of expressions and expected values in one process: a line per
@@ -704,14 +713,15 @@ def check(
         streamed["cases"] += 1
 
     def compute():
-        from autodiff.cases import check as run_cases, check_writable, write_junit
+        from autodiff.cases import check as run_cases, check_writable, parse_shard, write_junit
 
+        share = parse_shard(shard) if shard is not None else None
         if junit is not None:
             check_writable(junit, files)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
             exact=not no_exact, limits=_limits(limit), on_result=print_case, keep_results=False,
-            junit_records=junit is not None,
+            junit_records=junit is not None, shard=share, jobs=jobs,
         )
         if junit is not None:
             write_junit(report, junit)
