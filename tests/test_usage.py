@@ -173,3 +173,9 @@ def test_every_command_help_has_examples(capsys, command):
 def test_help_lines_never_break_a_path_or_a_command(capsys):
     code, out, _ = run(capsys, "completion", "--help")
     assert "autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff" in out
+
+
+def test_a_notation_lasts_one_command_only(capsys):
+    run(capsys, "grad", "x^3", "--notation", "latex")
+    code, out, _ = run(capsys, "graph", "x^3", "--at", "x=1")
+    assert code == 0 and "x^3" in out and "x^{3}" not in out

@@ -157,6 +157,9 @@ def _root(
     ] = False,
 ) -> None:
     """Derivatives from PyTorch autograd, checked against SymPy and finite differences."""
+    from autodiff import notation
+
+    notation.use("plain")  # each command starts from the default; --notation sets another
 
 
 def _limits(texts: Optional[List[str]]):
