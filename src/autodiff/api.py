@@ -77,6 +77,7 @@ class _Problem:
     tolerance: object  # checks.Tolerance
     limits: Limits = DEFAULT_LIMITS
     exact: bool = True  # the exact witness (ball arithmetic) judges where it has a value
+    device: str = "cpu"  # where autograd runs (resolved: never "auto")
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -140,17 +141,21 @@ class _Problem:
     def _autograd(self, program, sequences, weights):
         import torch
 
-        from autodiff.calculus import Budget, derivative, evaluate, gradient
+        from autodiff.calculus import Budget, derivative, evaluate, gradient, on_device
 
         leaves = self.leaves(requires_grad=True)
-        output = evaluate(program, leaves, getattr(torch, self.dtype))
-        if all(len(seq) == 1 for seq in sequences.values()):
-            by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
-            derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
-        else:
-            budget = Budget(self.limits.max_autograd_seconds)  # one budget for all the sequences
-            derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
-        return output.detach(), derivatives
+        if self.device != "cpu":  # the point's tensors (shared with the witnesses) stay on the CPU
+            leaves = {name: leaf.detach().to(self.device).requires_grad_() for name, leaf in leaves.items()}
+            weights = None if weights is None else weights.to(self.device)
+        with on_device(self.device):
+            output = evaluate(program, leaves, getattr(torch, self.dtype))
+            if all(len(seq) == 1 for seq in sequences.values()):
+                by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
+                derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
+            else:
+                budget = Budget(self.limits.max_autograd_seconds)  # one budget for all the sequences
+                derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
+        return output.detach().cpu(), {key: value.cpu() for key, value in derivatives.items()}
 
     def symbolic_derivatives(self, work, count: int, warnings) -> list:
         """Run `work` (a list of SymPy derivatives) and print each, all under
@@ -227,6 +232,7 @@ class _Options:
     rtol: Optional[float] = None
     atol: Optional[float] = None
     limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
+    device: str = "cpu"  # where autograd runs: cpu, cuda, mps or auto (the witnesses stay on the CPU)
 
     def __post_init__(self):
         object.__setattr__(self, "limits", as_limits(self.limits))
@@ -327,9 +333,15 @@ def _prepare(
     elif isinstance(grad_output, (int, float)):
         grad_output = [float(grad_output)]
     grad_output = list(grad_output) if grad_output else None
+    from autodiff.calculus import resolve_device
+
+    try:
+        device = resolve_device(options.device, options.dtype)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
-        options.limits, options.exact,
+        options.limits, options.exact, device,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
 
@@ -507,12 +519,14 @@ def hessian(
 
     import torch
 
-    from autodiff.calculus import hessian as autograd_hessian
+    from autodiff.calculus import hessian as autograd_hessian, on_device
 
     program = problem.program()
-    value, gradient, matrix = autograd_hessian(
-        program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
-    )
+    with on_device(problem.device):
+        value, gradient, matrix = autograd_hessian(
+            program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+        )
+    value, gradient, matrix = value.cpu(), gradient.cpu(), matrix.cpu()
     autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
     witnesses = Witnesses(problem, program)
     results = witnesses.cross_check(tasks, autograd, symbolic, warnings, [value])
@@ -574,12 +588,14 @@ def jacobian(
 
     import torch
 
-    from autodiff.calculus import jacobian as autograd_jacobian
+    from autodiff.calculus import jacobian as autograd_jacobian, on_device
 
     program = problem.program()
-    values, matrix = autograd_jacobian(
-        program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
-    )
+    with on_device(problem.device):
+        values, matrix = autograd_jacobian(
+            program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+        )
+    values, matrix = values.cpu(), matrix.cpu()
     autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
     witnesses = Witnesses(problem, program)
     results = witnesses.cross_check(tasks, autograd, symbolic, warnings, list(values))
@@ -731,27 +747,31 @@ def plot(
     )
     import torch
 
-    from autodiff.calculus import make_leaves
+    from autodiff.calculus import make_leaves, on_device
 
     dtype = getattr(torch, problem.dtype)
     program = problem.program()
-    leaves = make_leaves(point, list(point.values), dtype, requires_grad=True)
-    current = program(leaves, dtype).expand(points)
-    f = current.detach()
+    derivatives = []
+    with on_device(problem.device):
+        leaves = make_leaves(point, list(point.values), dtype, requires_grad=True)
+        current = program(leaves, dtype).expand(points)
+        f = current.detach().cpu()
+        for k in range(1, order + 1):
+            if current.requires_grad:
+                (current,) = torch.autograd.grad(
+                    current, leaves[name], torch.ones_like(current), create_graph=k < order,
+                    allow_unused=True, materialize_grads=True,  # f may not depend on the plotted variable
+                )
+            else:
+                current = torch.zeros_like(current)
+            # clone: the materialized zero gradient of a kink has no storage of its own
+            derivatives.append(current.detach().clone().cpu())
     curves = []
     witnesses = Witnesses(problem, program)
     domains = len(warnings)  # where the domain warnings go, once the exact witness has said where f only overflowed
     exact = witnesses.symbolic_values(symbolic, (points,), warnings)
-    for k in range(1, order + 1):
-        if current.requires_grad:
-            (current,) = torch.autograd.grad(
-                current, leaves[name], torch.ones_like(current), create_graph=k < order,
-                allow_unused=True, materialize_grads=True,  # f may not depend on the plotted variable
-            )
-        else:
-            current = torch.zeros_like(current)
-        # clone: the materialized zero gradient of a kink has no storage of its own
-        curves.append(plot_curve(k, current.detach().clone(), symbolic[k - 1], exact[k - 1], problem.tolerance))
+    for k, derivative in enumerate(derivatives, start=1):
+        curves.append(plot_curve(k, derivative, symbolic[k - 1], exact[k - 1], problem.tolerance))
     real_f = witnesses.judge_curves(curves, symbolic, name, values, f, warnings)
     undefined = (~torch.isfinite(f) & ~real_f).unsqueeze(0)
     if bool(undefined.any()):

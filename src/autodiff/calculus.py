@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from typing import Optional, Sequence
 
 import torch
@@ -18,9 +19,45 @@ from autodiff.lowering import Program
 from autodiff.points import Grid, Point, Vector
 
 
+DEVICES = ("cpu", "cuda", "mps", "auto")
+
+
+def resolve_device(name: str, dtype: str) -> str:
+    """The torch device of --device: `auto` is CUDA, else MPS, else the CPU."""
+    if name not in DEVICES:
+        raise ValueError(f"--device must be one of {', '.join(DEVICES)}, not {name!r}")
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps and dtype != "float64" else "cpu"
+    elif name == "cuda" and not cuda:
+        raise ValueError("--device cuda: torch sees no CUDA device here; use --device auto (CUDA where there is one) or cpu")
+    elif name == "mps" and not mps:
+        raise ValueError("--device mps: torch sees no Apple GPU (MPS) here; use --device auto or cpu")
+    if name == "mps" and dtype == "float64":
+        raise ValueError("--device mps has no float64; add --dtype float32")
+    return name
+
+
+@contextmanager
+def on_device(device: str):
+    """Autograd on `device`: the tensors torch makes inside (the program's
+    constants, the leaves) are made there; the CPU needs nothing."""
+    if device == "cpu":
+        yield
+        return
+    with torch.device(device):
+        yield
+
+
+def _default_device() -> torch.device:
+    return torch.empty(0).device  # torch.get_default_device() is 2.3+
+
+
 def value_tensor(value, dtype: torch.dtype, shape) -> torch.Tensor:
     """A fresh tensor of `shape` holding a point's value: a number broadcast,
-    a vector, or a grid computed in torch (never through a Python list)."""
+    a vector, or a grid computed in torch (never through a Python list); on
+    the device of `on_device`."""
     if isinstance(value, Grid):
         tensor = value.tensor(dtype)
     elif isinstance(value, Vector):
@@ -28,6 +65,9 @@ def value_tensor(value, dtype: torch.dtype, shape) -> torch.Tensor:
         tensor = tensor.to(dtype, copy=True) if tensor is not None else torch.tensor(value.tolist(), dtype=dtype)
     else:
         tensor = torch.tensor(value, dtype=dtype)
+    device = _default_device()
+    if tensor.device != device:
+        tensor = tensor.to(device)
     return tensor if tensor.shape == shape else tensor.expand(shape).clone()
 
 

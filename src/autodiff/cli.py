@@ -113,6 +113,23 @@ LimitOption = Annotated[
         show_default=False,
     ),
 ]
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+    auto = "auto"
+
+
+DeviceOption = Annotated[
+    Device,
+    typer.Option(
+        "--device",
+        help="Where autograd runs: cpu, cuda, mps, or auto (CUDA or MPS where torch sees one, else the CPU). "
+        "The witnesses run on the CPU.",
+    ),
+]
+
+
 class Notation(str, Enum):
     plain = "plain"
     python = "python"
@@ -375,6 +392,7 @@ def grad(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
     json_output: JsonOption = False,
@@ -386,7 +404,7 @@ def grad(
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
-        notation=notation, quiet=quiet,
+        notation=notation, quiet=quiet, device=device.value,
     )
 
 
@@ -419,6 +437,7 @@ def partial(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
     json_output: JsonOption = False,
@@ -430,7 +449,7 @@ def partial(
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
-        notation=notation, quiet=quiet,
+        notation=notation, quiet=quiet, device=device.value,
     )
 
 
@@ -470,6 +489,7 @@ def hessian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
     json_output: JsonOption = False,
@@ -482,7 +502,7 @@ def hessian(
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
-        notation=notation, quiet=quiet,
+        notation=notation, quiet=quiet, device=device.value,
     )
 
 
@@ -506,6 +526,7 @@ def jacobian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
     json_output: JsonOption = False,
@@ -517,7 +538,7 @@ def jacobian(
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
-        notation=notation, quiet=quiet,
+        notation=notation, quiet=quiet, device=device.value,
     )
 
 
@@ -573,6 +594,7 @@ def plot(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    device: DeviceOption = Device.cpu,
     json_output: JsonOption = False,
 ) -> None:
     """f beside its derivative(s) over a range: autograd on the whole grid at once,
@@ -594,6 +616,7 @@ def plot(
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
             symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
+            device=device.value,
         )
         if output:
             write_file(result, output, width or 800, height or 500, y_window(result, y_range), expression)
