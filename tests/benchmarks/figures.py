@@ -23,6 +23,8 @@ cannot be trusted raises measure.BenchmarkError.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -243,6 +245,59 @@ def _same_stream_answers(ours: list[dict], naive: list[dict], lines: int) -> Non
             )
 
 
+# -------------------------------------------------------------------- peers
+
+
+# Each peer, as it is run on the stream's expressions in one batch: its
+# command, and the batch file's line for an expression (the derivative by
+# x at the stream's point, as a float). Maxima prints each result, qalc one
+# per line.
+PEERS = {
+    "maxima": (["maxima", "--very-quiet", "-b"], "float(subst({x}, x, diff({e}, x)));"),
+    "qalc": (["qalc", "-t", "-nocurrencies", "-f"], "diff({e}, x, 1, {x})"),
+}
+
+
+def peers(settings: Settings) -> list[Row]:
+    """Maxima's and qalc's rates on the stream's expressions, beside ours
+    (expressions a second after start-up: N / (T(N+1) - T(1)), as for
+    stream). A peer that is not installed is a row that says so."""
+    count = settings.stream_count
+    ours, *_ = _stream_rate(settings)
+    rows = []
+    lines = workloads.stream_lines(workloads.stream_expressions(count))
+    for name, (command, template) in PEERS.items():
+        if shutil.which(command[0]) is None:
+            rows.append(error_row("peers", f"peers: {name} vs ours", f"{command[0]} is not installed: skipped "
+                                  f"(apt-get install {command[0]})"))
+            continue
+        with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+            folder = Path(folder)
+            batch = [template.format(e=line, x=workloads.STREAM_POINT) for line in lines]
+            (folder / "all.txt").write_text("\n".join(batch) + "\n")
+            (folder / "first.txt").write_text(batch[0] + "\n")
+            many = _timed_command(command + [str(folder / "all.txt")], settings, stdout_path=folder / "out.txt")
+            one = _timed_command(command + [str(folder / "first.txt")], settings)
+            one()
+            comparison = compare_processes(many, one, settings.stream_runs, warmup=False)
+            answered = _peer_answers(name, (folder / "out.txt").read_text())
+        rate = count / max(median(comparison.a_times) - median(comparison.b_times), 1e-9)
+        rows.append(Row(
+            "peers", f"peers: {name} {count} expressions/s vs ours", "/s", ours=rate, baseline=ours, ratio=rate / ours,
+            notes=[f"{name}: {answered} of {count + 1} lines answered with a number; rate as for stream, "
+                   f"medians of {settings.stream_runs}; wall-clock time"],
+            samples={"t_all_lines_s": comparison.a_times, "t_1_line_s": comparison.b_times},
+        ))
+    return rows
+
+
+def _peer_answers(name: str, output: str) -> int:
+    """How many numbers the peer printed (one per expression it answered)."""
+    # Maxima writes "- 4.09" for a negative number, qalc "−4.09" (U+2212).
+    numbers = re.findall(r"^\s*(?:[-−]\s?)?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*$", output, re.M)
+    return len(numbers)
+
+
 # -------------------------------------------------------------------- exact
 
 
@@ -423,4 +478,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "exact": exact,
     "memory": memory,
     "check_memory": check_memory,
+    "peers": peers,
 }
