@@ -68,13 +68,14 @@ class Settings:
     exact_runs: int = 50
     memory_runs: int = 1
     check_cases: tuple[int, int] = (1_000, 100_000)
+    gpu_grid_points: int = 10**8
     timeout_s: float = 300.0  # any one process
 
     @classmethod
     def quick(cls) -> "Settings":
         return cls(
             oneshot_pairs=1, startup_pairs=2, stream_count=200, stream_runs=1, grid_points=10**5, grid_runs=2,
-            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, check_cases=(50, 500), timeout_s=120.0,
+            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, check_cases=(50, 500), gpu_grid_points=10**6, timeout_s=120.0,
         )
 
     def with_runs(self, runs: int) -> "Settings":
@@ -268,8 +269,8 @@ def peers(settings: Settings) -> list[Row]:
     lines = workloads.stream_lines(workloads.stream_expressions(count))
     for name, (command, template) in PEERS.items():
         if shutil.which(command[0]) is None:
-            rows.append(error_row("peers", f"peers: {name} vs ours", f"{command[0]} is not installed: skipped "
-                                  f"(apt-get install {command[0]})"))
+            rows.append(Row("peers", f"peers: {name}: skipped", "/s",
+                            notes=[f"{command[0]} is not installed (apt-get install {command[0]})"]))
             continue
         with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
             folder = Path(folder)
@@ -354,6 +355,34 @@ def grid(settings: Settings) -> list[Row]:
     except BenchmarkError as error:
         rows.append(error_row("grid", f"grid {size}: symbolic on", str(error)))
     return rows
+
+
+def grid_gpu(settings: Settings) -> list[Row]:
+    """api.grad with --device cuda on a 10^8-point grid vs the same function
+    by hand in eager torch on the GPU; a row that says so where torch sees
+    no CUDA device."""
+    points = settings.gpu_grid_points
+    probe = run_worker_text([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"], settings)
+    if probe.strip() != "True":
+        return [Row("grid_gpu", "grid on the GPU: skipped", "s", notes=["torch sees no CUDA device here"])]
+
+    def side(name: str) -> dict:
+        args = ["--side", name, "--points", str(points), "--runs", str(settings.grid_runs), "--budget",
+                str(settings.grid_budget_s)]
+        return run_worker("grid_worker.py", args, settings)
+
+    hand = side("hand-cuda")
+    ours = side("ours-cuda")
+    _same_sums("ours-cuda", ours, hand)
+    size = f"10^{len(str(points)) - 1}" if str(points).strip("0") == "1" else f"{points:,}"
+    return _grid_rows("grid_gpu", f"grid {size} on CUDA: {{what}} vs eager torch", "symbolic off", ours, hand,
+                      Target("<=", 1.2))
+
+
+def run_worker_text(command: list[str], settings: Settings) -> str:
+    import subprocess
+
+    return subprocess.run(command, capture_output=True, text=True, timeout=settings.timeout_s).stdout
 
 
 def _grid_rows(name: str, label: str, side: str, ours: dict, hand: dict, target: Optional[Target]) -> list[Row]:
@@ -479,4 +508,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "memory": memory,
     "check_memory": check_memory,
     "peers": peers,
+    "grid_gpu": grid_gpu,
 }

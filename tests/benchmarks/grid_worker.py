@@ -46,12 +46,12 @@ def ours(options: dict):
     return work, checksum
 
 
-def hand():
+def hand(device: str = "cpu"):
     import torch
 
     def work(points: int):
         x = torch.linspace(
-            workloads.GRID_START, workloads.GRID_STOP, points, dtype=torch.float64, requires_grad=True
+            workloads.GRID_START, workloads.GRID_STOP, points, dtype=torch.float64, requires_grad=True, device=device
         )
         y = torch.sin(x) * x**2 + torch.exp(-(x**2) / 2)
         (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
@@ -60,6 +60,13 @@ def hand():
     def checksum(result) -> list[float]:
         return [_total(part) for part in result]
 
+    if device != "cpu":  # the GPU works asynchronously: a run ends when its results are back
+        def synchronized(points: int):
+            result = work_on_device(points)
+            torch.cuda.synchronize()
+            return result
+
+        work_on_device, work = work, synchronized
     return work, checksum
 
 
@@ -74,6 +81,9 @@ SIDES = {
     "ours": lambda: ours(OURS_OPTIONS),
     "ours-default": lambda: ours(DEFAULT_OPTIONS),
     "hand": hand,
+    # The GPU row (only where torch sees CUDA): autograd on the device, the witnesses' sample on the CPU.
+    "ours-cuda": lambda: ours({**OURS_OPTIONS, "device": "cuda"}),
+    "hand-cuda": lambda: hand("cuda"),
 }
 
 
