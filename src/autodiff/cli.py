@@ -25,6 +25,12 @@ from autodiff.errors import (
 from autodiff.completion import Shell
 from autodiff.streaming import STDIN
 
+
+def _examples(*lines: str) -> str:
+    """A command's help epilog: examples, kept on their lines (click's \\b)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 app = typer.Typer(
     name="autodiff",
     help=(
@@ -35,6 +41,12 @@ app = typer.Typer(
     # Plain help (click's format): typer's rich help imports rich's markdown
     # and table machinery, which triples the time of `autodiff --help`.
     rich_markup_mode=None,
+    epilog=_examples(
+        'autodiff grad "6*x^2+2*x+4" --at x=3',
+        'autodiff hessian "x^2*y + y^3" --at x=1,y=2',
+        "autodiff check cases.toml --junit report.xml",
+        "autodiff COMMAND -h",
+    ),
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -154,11 +166,6 @@ GradOutputOption = Annotated[
         help="The gradient= argument of backward, comma-separated, one per element of a vector point (default ones).",
     ),
 ]
-
-
-def _examples(*lines: str) -> str:
-    """A command's help epilog: examples, kept on their lines (click's \\b)."""
-    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _version(value: bool) -> None:
