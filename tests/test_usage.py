@@ -179,3 +179,9 @@ def test_a_notation_lasts_one_command_only(capsys):
     run(capsys, "grad", "x^3", "--notation", "latex")
     code, out, _ = run(capsys, "graph", "x^3", "--at", "x=1")
     assert code == 0 and "x^3" in out and "x^{3}" not in out
+
+
+def test_an_option_after_a_double_dash_is_named_as_such(capsys):
+    code, out, err = run(capsys, "grad", "--at", "x=1", "--", "-x", "-q")
+    assert code == 2
+    assert err == "error: unexpected extra argument: -q; after `--` every word is the expression; put options before it\n"

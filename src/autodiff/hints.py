@@ -49,9 +49,12 @@ def _hint(message: str, args: list[str], command: str | None) -> str:
             return f"did you mean autodiff {close[0]}?"
         return f"to differentiate it: autodiff grad {_quoted(word)} --at …"
     if message.startswith("unexpected extra argument"):
-        extra = [arg for arg in args[1:] if "=" in arg and not arg.startswith("-")]
+        named = message.split(": ", 1)[1].split(" ") if ": " in message else []
+        extra = [arg for arg in named if "=" in arg and not arg.startswith("-")]
         if extra:
             return f"give the point with --at: --at {','.join(extra)}"
+        if any(arg.startswith("-") for arg in named) and "--" in args:
+            return "after `--` every word is the expression; put options before it"
         return "quote the expression as one argument: \"2*x + 1\""
     if message.startswith("no such option") and not command:
         return f"a command comes first: autodiff grad {_quoted(word)} --at …"
