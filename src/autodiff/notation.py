@@ -44,9 +44,7 @@ def current() -> str:
 
 def machine(expr) -> str:
     """The machine form of a SymPy expression (see the module docstring)."""
-    from autodiff.printing import sstr
-
-    return shortest_floats(sstr(expr))
+    return shortest_floats(str(expr))
 
 
 def shortest_floats(text: str) -> str:

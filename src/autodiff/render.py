@@ -62,6 +62,10 @@ def write_json(payload: dict, file=None) -> None:
     """`dumps(payload)` and a newline, written in pieces as it is encoded:
     a large answer (a graph of 10^6 points) is never one string in memory."""
     file = file if file is not None else sys.stdout
+    if _small(payload, [_SMALL]):  # one line of a stream: the C encoder, in one piece
+        file.write(dumps(payload) + "\n")
+        file.flush()
+        return
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
     pieces: list[str] = []
     size = 0
@@ -76,6 +80,22 @@ def write_json(payload: dict, file=None) -> None:
 
 
 _PIECE = 1 << 16  # characters written at once
+_SMALL = 4096  # values in a payload that is encoded as one string
+
+
+def _small(value, budget: list) -> bool:
+    """Whether `value` holds fewer values than budget[0] (decremented as it
+    walks, and stopping as soon as it runs out)."""
+    budget[0] -= 1
+    if budget[0] <= 0:
+        return False
+    if isinstance(value, dict):
+        return all(_small(item, budget) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        if len(value) >= budget[0]:
+            return False
+        return all(_small(item, budget) for item in value)
+    return True
 
 
 def _escape_surrogates(text: str) -> str:
