@@ -5,6 +5,7 @@ public Python API.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings as _warnings
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,39 @@ from autodiff.witnesses import JUDGES, Witnesses, plot_curve, symbolic_text
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 PointLike = Union[Point, Mapping[str, object], Sequence[str], None]
+# define=: "f(t) = t^2 + 1", a list of such texts, a mapping {"f(t)": "t^2 + 1", "a": 2.5}, or Definitions.
+DefineLike = Union[str, Sequence[str], Mapping[str, object], None]
+
+
+def definitions(define: DefineLike, limits=DEFAULT_LIMITS):
+    """The user's definitions (`define=`, `--define`, a case file's [define]) parsed."""
+    from autodiff.definitions import Definitions, parse_definitions
+
+    if define is None or isinstance(define, Definitions):
+        return define
+    if isinstance(define, str):
+        texts = [define]
+    elif isinstance(define, Mapping):
+        texts = [f"{head} = {value_text(body) if not isinstance(body, str) else body}" for head, body in define.items()]
+    else:
+        texts = list(define)
+    return parse_definitions(texts, as_limits(limits))
+
+
+def _with_definitions(function):
+    """Adds define= to a command of the API: the expression (and the point)
+    are parsed with the user's names."""
+
+    @functools.wraps(function)
+    def wrapper(*args, define: DefineLike = None, **options):
+        if not define:
+            return function(*args, **options)
+        from autodiff.definitions import active
+
+        with active(definitions(define, options.get("limits", DEFAULT_LIMITS))):
+            return function(*args, **options)
+
+    return wrapper
 
 DTYPES = ("float64", "float32")
 
@@ -410,6 +444,7 @@ def _printed(expr) -> str:
         raise UnsupportedError(f"SymPy cannot print this expression ({type(error).__name__})") from None
 
 
+@_with_definitions
 def grad(
     expression: str,
     at: PointLike = None,
@@ -422,7 +457,7 @@ def grad(
     """Value and first partials of `expression` at `at`, or its `order`-th
     pure partials; without `at`, the symbolic derivatives alone.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -440,6 +475,7 @@ def grad(
     return GradResult(order=order, gradient=results, **fields)
 
 
+@_with_definitions
 def partial(
     expression: str,
     at: PointLike = None,
@@ -451,7 +487,7 @@ def partial(
     """One partial derivative; `wrt` is the differentiation sequence, as in
     sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -477,6 +513,7 @@ def partial(
 PARTIAL = "partial"  # the key of the one derivative in `partial`'s results
 
 
+@_with_definitions
 def hessian(
     expression: str,
     at: PointLike = None,
@@ -491,7 +528,7 @@ def hessian(
     Columns are `wrt`, or every variable in natural order. Without `at`, the
     symbolic Hessian alone. `expect`: a matrix, [[4, 2], [2, 12]] or "4,2,2,12".
 
-    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -547,6 +584,7 @@ def hessian(
     )
 
 
+@_with_definitions
 def jacobian(
     expressions: Union[str, Sequence[str]],
     at: PointLike = None,
@@ -560,7 +598,7 @@ def jacobian(
     differences. Columns are `wrt`, or every variable in natural order.
     Without `at`, the symbolic Jacobian alone. `expect`: a matrix.
 
-    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -667,12 +705,13 @@ def _meet_expectations(entries: list[list[DerivativeResult]], expected, toleranc
             entry.expect_met = bool(tolerance.close(actual, as_tensor(wanted, torch.float64).expand_as(actual)).all())
 
 
+@_with_definitions
 def graph(expression: str, at: PointLike, **options) -> GraphReport:
     """The autograd graph of `expression` at `at`: grad_fn nodes from the
     output back to the leaves, each tensor's data, requires_grad, is_leaf,
     grad_fn and (after backward on the output, weighted by ones) grad.
 
-    Options: limits.
+    Options: limits, define.
     """
     settings = _Options(**options)
     if at is None:
@@ -691,6 +730,7 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
 
 
+@_with_definitions
 def plot(
     expression: str,
     *,
@@ -705,7 +745,7 @@ def plot(
     differentiates the whole grid at once (backward on the sum); the symbolic
     derivative is evaluated on the same grid and compared.
 
-    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
     from autodiff.points import grid, parse_range
 

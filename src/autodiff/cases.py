@@ -66,6 +66,7 @@ class Case:
     file: str
     index: int  # 1-based, in its file
     data: dict
+    define: tuple = ()  # the file's [define] table, as definition texts ("f(t) = t^2")
 
     @property
     def name(self) -> str:
@@ -246,15 +247,20 @@ def _texts(paths: Sequence[str], read_stdin=None) -> list[tuple[str, str]]:
 _CASE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*case[ \t]*\]\]", re.M)
 
 
-def _cases_in(text: str, label: str) -> Iterator[Case]:
-    """The validated cases of one file's text, in order."""
+def _cases_in(text: str, label: str, define: tuple = (), found: Optional[list] = None) -> Iterator[Case]:
+    """The validated cases of one file's text, in order. `define`: the
+    file's definitions, given to each case (found in a first pass, which
+    appends the texts of its [define] table to `found`)."""
     index = 0
     for document in _documents(text, label):
-        unknown = sorted(set(document) - {"case"})
+        unknown = sorted(set(document) - {"case", "define"})
         if unknown:
             raise CaseFileError(
-                f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables only"
+                f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables "
+                "and a [define] table only"
             )
+        if "define" in document and found is not None:
+            found.extend(_definition_texts(document["define"], label))
         tables = document.get("case", [])
         if not isinstance(tables, list):
             raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
@@ -262,7 +268,7 @@ def _cases_in(text: str, label: str) -> Iterator[Case]:
             index += 1
             if not isinstance(data, dict):
                 raise CaseFileError(f"{label}: case {index} is not a table; write [[case]]")
-            case = Case(label, index, data)
+            case = Case(label, index, data, define)
             _validate(case)
             yield case
     if index == 0:
@@ -288,6 +294,36 @@ def _documents(text: str, label: str) -> Iterator[dict]:
         tables = document.get("case")
         done += len(tables) if isinstance(tables, list) else 0
         yield document
+
+
+def _definition_texts(table, label: str) -> list[str]:
+    """A [define] table's entries as definition texts, each checked:
+    `f = "t^2"` is refused (a function's key names its parameters: "f(t)")."""
+    if not isinstance(table, dict):
+        raise CaseFileError(f"{label}: [define] must be a table of definitions, e.g. \"f(t)\" = \"t^2 + 1\"")
+    texts = []
+    for head, body in table.items():
+        if isinstance(body, bool) or not isinstance(body, (str, int, float)):
+            raise CaseFileError(
+                f"{label}: [define] {head!r}: expected an expression string or a number, got {_describe(body)}"
+            )
+        texts.append(f"{head} = {_text(body)}")
+    return texts
+
+
+def _definitions(texts: tuple, limits):
+    """Parsed definitions, remembered: every case of a file shares its [define]."""
+    from autodiff.api import definitions
+
+    key = (texts, limits)
+    if key not in _PARSED_DEFINITIONS:
+        if len(_PARSED_DEFINITIONS) > 64:
+            _PARSED_DEFINITIONS.clear()
+        _PARSED_DEFINITIONS[key] = definitions(list(texts), limits)
+    return _PARSED_DEFINITIONS[key]
+
+
+_PARSED_DEFINITIONS: dict = {}
 
 
 def _parse(text: str, label: str) -> dict:
@@ -490,6 +526,7 @@ def check(
     junit_records: bool = True,
     shard: Optional[tuple[int, int]] = None,
     jobs: int = 1,
+    define: Optional[Sequence[str]] = None,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
@@ -500,7 +537,8 @@ def check(
     `shard=(k, n)`: only the k-th of n deterministic shares of the selected
     cases (every n-th, from the k-th), so that n CI machines run a file
     together. `jobs`: worker processes running cases at once; results
-    still come in case order.
+    still come in case order. `define`: definitions ("f(t) = t^2") every
+    case may use, beside each file's own [define] table (which wins).
 
     Every file is validated before any case runs (a bad file is an error,
     exit 2, with nothing run). Then the cases run one at a time:
@@ -519,20 +557,29 @@ def check(
     paths = list(dict.fromkeys([paths] if isinstance(paths, str) else paths))  # a file named twice runs once
     texts = _texts(paths, read_stdin)
     total = chosen = 0
+    defines: dict[str, tuple] = {}  # each file's [define] texts, after --define's (later ones win)
     for text, label in texts:  # the first pass validates and counts, keeping nothing
-        for case in _cases_in(text, label):
+        found: list[str] = []
+        for case in _cases_in(text, label, found=found):
             total += 1
             chosen += _selected(case, select_names)
+        defines[label] = tuple(define or ()) + tuple(found)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
     import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
+
+    for label, texts_of_file in defines.items():  # a bad definition is the file's error, before any case runs
+        try:
+            _definitions(texts_of_file, limits)
+        except AutodiffError as error:
+            raise CaseFileError(f"{label}: [define]: {error.message}") from None
 
     import autodiff.checks  # noqa: F401
     options = {
         "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
     }
     files = list(dict.fromkeys(label for _, label in texts))
-    mine = _share(texts, select_names, shard)
+    mine = _share(texts, select_names, shard, defines)
     report = CheckReport(files, deselected=total - chosen, shard=shard)
     report.deselected += chosen - (len(range(shard[0] - 1, chosen, shard[1])) if shard else chosen)
     try:
@@ -554,11 +601,11 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _share(texts, select_names, shard) -> Iterator[Case]:
+def _share(texts, select_names, shard, defines: dict) -> Iterator[Case]:
     """The selected cases, in file order; with `shard` (k, n), every n-th from the k-th."""
     index = 0
     for text, label in texts:
-        for case in _cases_in(text, label):
+        for case in _cases_in(text, label, defines.get(label, ())):
             if _selected(case, select_names):
                 if shard is None or index % shard[1] == shard[0] - 1:
                     yield case
@@ -616,9 +663,6 @@ def run_case(case: Case, options: dict) -> CaseResult:
 
 
 def _run(case: Case, options: dict, reports: list) -> list[Failure]:
-    from autodiff import api
-    from autodiff.points import point_from_mapping
-
     data = case.data
     settings = {
         **options,
@@ -626,6 +670,19 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         "atol": data.get("atol", options.get("atol")),
         "exact": data.get("exact", options.get("exact", True)),
     }
+    if case.define:
+        from autodiff.definitions import active
+
+        with active(_definitions(case.define, options["limits"])):
+            return _run_commands(case, settings, reports)
+    return _run_commands(case, settings, reports)
+
+
+def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
+    from autodiff import api
+    from autodiff.points import point_from_mapping
+
+    data, options = case.data, settings
     at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at", options["limits"])
     grad_output = data.get("grad_output")
     if grad_output is not None:

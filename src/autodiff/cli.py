@@ -82,6 +82,13 @@ AtOption = Annotated[
         "Repeatable, or comma-separated: --at x=3,y=4.",
     ),
 ]
+DefineOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--define", "-D", metavar="DEF",
+        help='A name of your own: "f(t) = t^2 + 1" (a function) or "a = 2.5" (a constant). Repeatable.',
+    ),
+]
 WrtOption = Annotated[
     Optional[List[str]],
     typer.Option("--wrt", "-w", help="Variables to differentiate with respect to, comma-separated (default: all)."),
@@ -351,11 +358,14 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
 
     def prepare():  # streaming: what every line shares is parsed once
         from autodiff import api
+        from autodiff.definitions import active
         from autodiff.points import parse_values
 
         if grad_output:
             arguments["grad_output"] = parse_values(grad_output, "--grad-output", _limits(arguments["limits"]))
-        arguments["at"] = api.as_point(arguments["at"], limits=_limits(arguments["limits"]))
+        arguments["define"] = api.definitions(arguments.get("define"), _limits(arguments["limits"]))
+        with active(arguments["define"]):
+            arguments["at"] = api.as_point(arguments["at"], limits=_limits(arguments["limits"]))
 
     def compute(text: str):
         from autodiff import api
@@ -399,6 +409,7 @@ def grad(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    define: DefineOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -410,7 +421,7 @@ def grad(
     """
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -444,6 +455,7 @@ def partial(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    define: DefineOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -455,7 +467,7 @@ def partial(
     """
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -496,6 +508,7 @@ def hessian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    define: DefineOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -508,7 +521,7 @@ def hessian(
     """
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -533,6 +546,7 @@ def jacobian(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    define: DefineOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -544,7 +558,7 @@ def jacobian(
     """
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
-        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit,
+        expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -601,6 +615,7 @@ def plot(
     no_exact: NoExactOption = False,
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
+    define: DefineOption = None,
     device: DeviceOption = Device.cpu,
     json_output: JsonOption = False,
 ) -> None:
@@ -623,7 +638,7 @@ def plot(
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
             symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
-            device=device.value,
+            device=device.value, define=define,
         )
         if output:
             write_file(result, output, width or 800, height or 500, y_window(result, y_range), expression)
@@ -657,6 +672,7 @@ def graph(
         typer.Option("--format", "-f", help="tree (for people), dot (Graphviz: pipe into `dot -Tsvg`) or json."),
     ] = GraphFormat.tree,
     limit: LimitOption = None,
+    define: DefineOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The autograd graph: grad_fn nodes from the output back to the leaves, with each
@@ -664,17 +680,20 @@ def graph(
     """
     as_json = json_output or output_format is GraphFormat.json
 
-    point = {"at": at}
+    point = {"at": at, "define": define}
 
     def prepare():
         from autodiff import api
+        from autodiff.definitions import active
 
-        point["at"] = api.as_point(at, limits=_limits(limit))
+        point["define"] = api.definitions(define, _limits(limit))
+        with active(point["define"]):
+            point["at"] = api.as_point(at, limits=_limits(limit))
 
     def compute(text: str):
         from autodiff import api
 
-        return api.graph(text, point["at"], limits=_limits(limit))
+        return api.graph(text, point["at"], limits=_limits(limit), define=point["define"])
 
     def render(result, console):
         from autodiff import render as renderers
@@ -718,6 +737,7 @@ def check(
     symbolic_timeout: TimeoutOption = 5.0,
     no_exact: NoExactOption = False,
     limit: LimitOption = None,
+    define: DefineOption = None,
     shard: Annotated[
         Optional[str],
         typer.Option("--shard", metavar="K/N",
@@ -753,7 +773,7 @@ def check(
             check_writable(junit, files)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
-            exact=not no_exact, limits=_limits(limit), on_result=print_case, keep_results=False,
+            exact=not no_exact, limits=_limits(limit), define=define, on_result=print_case, keep_results=False,
             junit_records=junit is not None, shard=share, jobs=jobs,
         )
         if junit is not None:

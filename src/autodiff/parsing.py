@@ -175,10 +175,14 @@ class _Nesting:
 class Parser:
     """One parse of one text. Use `parse_expression` / `parse_list`."""
 
-    def __init__(self, text: str, limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, text: str, limits: Limits = DEFAULT_LIMITS, params: Optional[tuple[str, ...]] = None):
         import sympy
 
+        from autodiff.definitions import current
+
         self.sympy = sympy
+        self.definitions = current() or {}  # the user's names (autodiff.definitions)
+        self.params = params  # inside a definition's body: its parameters, the only variables
         self.text = text
         self.limits = limits
         self.depth = 0
@@ -409,6 +413,17 @@ class Parser:
             raise self.fail(f"{name} is a function; call it as {FUNCTIONS_BY_NAME[name].signature}", token)
         if keyword.iskeyword(name) or name.startswith("__"):
             raise self.fail(f"{name!r} is a reserved word, not a variable name", token)
+        if self.params is None or name not in self.params:
+            defined = self.definitions.get(name)
+            if defined is not None and defined.is_function:
+                raise self.fail(f"{name} is a function you defined; call it as {defined.head}", token)
+            if defined is not None:
+                return defined.body
+            if self.params is not None:
+                raise self.fail(
+                    f"{name} is not a parameter of this definition (a definition has no free variables: "
+                    f"add {name} to its parameters or define it first)", token
+                )
         if name not in self.symbols:
             self.symbols[name] = self.sympy.Symbol(name, real=True)
         return self.symbols[name]
@@ -416,6 +431,9 @@ class Parser:
     def call(self, name_token: Token):
         name = name_token.text
         spec = FUNCTIONS_BY_NAME.get(name)
+        defined = self.definitions.get(name) if self.params is None or name not in self.params else None
+        if spec is None and defined is not None:
+            return self.defined_call(defined, name_token)
         if spec is None:
             raise self.fail(self.unknown_function_message(name), name_token)
         open_paren = self.advance()
@@ -430,6 +448,26 @@ class Parser:
                 open_paren if not args else close_paren,
             )
         return self.built(spec, args, open_paren)
+
+    def defined_call(self, defined, name_token: Token):
+        """A call of a user-defined function: its body, the parameters replaced by the arguments."""
+        if not defined.is_function:
+            raise self.fail(f"{defined.name} is a constant you defined ({defined}), not a function", name_token)
+        open_paren = self.advance()
+        with self.nested():
+            args = self.arguments(defined.name)
+        close_paren = self.expect(")", "',' or ')'")
+        if len(args) != len(defined.params):
+            count = len(defined.params)
+            raise self.fail(
+                f"{defined.name}() takes {count} argument{'' if count == 1 else 's'}, got {len(args)}: {defined.head}",
+                open_paren if not args else close_paren,
+            )
+        sp = self.sympy
+        try:
+            return defined.body.xreplace({sp.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
+        except _SYMPY_FAILURES as error:
+            raise self.fail(f"cannot evaluate {defined.name}() of these arguments ({type(error).__name__})", open_paren) from None
 
     def built(self, spec, args: list, where: Token):
         """The SymPy node of a function applied to `args`; errors point at `where`."""
@@ -571,6 +609,19 @@ def sympy_work(work, text: str, limits: Limits):
 def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS):
     """Parse one expression into a SymPy tree."""
     return sympy_work(lambda: Parser(text, limits).parse_top(allow_list=False), text, limits)
+
+
+def parse_definition_body(text: str, params: tuple[str, ...], limits: Limits = DEFAULT_LIMITS):
+    """Parse the body of a definition whose only variables are `params`."""
+    return sympy_work(lambda: Parser(text, limits, params=params).parse_top(allow_list=False), text, limits)
+
+
+def names_in(text: str) -> list[str]:
+    """The names a text uses (functions, constants, variables), in order; [] where it does not tokenize."""
+    try:
+        return [token.text for token in tokenize(text) if token.kind == "name"]
+    except ParseError:
+        return []
 
 
 def parse_list(text: str, limits: Limits = DEFAULT_LIMITS) -> list:

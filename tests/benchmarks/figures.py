@@ -141,7 +141,7 @@ def oneshot(settings: Settings) -> list[Row]:
     comparison = compare_processes(
         _timed_command(command, settings), _timed_command(IMPORT_FLOOR, settings), settings.oneshot_pairs
     )
-    return [_time_row("oneshot", "oneshot: grad vs import torch, sympy", comparison, Target("<=", 1.15))]
+    return [_time_row("oneshot", "oneshot: grad vs import torch, sympy", comparison, Target("<=", 1.10))]
 
 
 def _startup(name: str, option: str, settings: Settings) -> list[Row]:
@@ -151,7 +151,7 @@ def _startup(name: str, option: str, settings: Settings) -> list[Row]:
         _timed_command(TYPER_FLOOR, settings),
         settings.startup_pairs,
     )
-    return [_time_row(name, f"{name}: {option} vs import typer", comparison, Target("<=", 1.5))]
+    return [_time_row(name, f"{name}: {option} vs import typer", comparison, Target("<=", 1.2))]
 
 
 def help_(settings: Settings) -> list[Row]:
@@ -197,7 +197,7 @@ def stream(settings: Settings) -> list[Row]:
             ours=rate,
             baseline=naive["rate"],
             ratio=rate / naive["rate"],
-            target=Target(">=", 1000, on="ours"),
+            target=Target(">=", 2000, on="ours"),
             notes=[
                 f"ours = {count} / (T({count + 1} lines) {t_many:.2f} s - T(1 line) {t_one:.2f} s), "
                 f"medians of {settings.stream_runs}; ratio = ours / naive (higher is better)"
@@ -479,6 +479,38 @@ def memory(settings: Settings) -> list[Row]:
     return rows
 
 
+def check(settings: Settings) -> list[Row]:
+    """Cases a second through `autodiff check FILE --json`, every witness on:
+    N / (T(N+1 cases) - T(1 case)), as `stream` is rated; then with
+    `--jobs 2` (informational: it depends on the machine's cores)."""
+    count = settings.stream_count
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="autodiff-bench-") as folder:
+        folder = Path(folder)
+        (folder / "many.toml").write_text(workloads.case_file(count + 1))
+        (folder / "one.toml").write_text(workloads.case_file(1))
+        for options, target in (((), Target(">=", 2000, on="ours")), (("--jobs", "2"), None)):
+            def command(name):
+                return cli_command() + ["check", str(folder / name), "--json", *options]
+
+            many = _timed_command(command("many.toml"), settings, stdout_path=folder / "many.json")
+            one = _timed_command(command("one.toml"), settings)
+            one()
+            comparison = compare_processes(many, one, settings.stream_runs, warmup=False)
+            summary = json.loads((folder / "many.json").read_text())["summary"]
+            if summary.get("passed") != count + 1:
+                raise BenchmarkError(f"check {' '.join(options)}: {summary} (every case should pass)")
+            t_many, t_one = median(comparison.a_times), median(comparison.b_times)
+            rate = count / (t_many - t_one)
+            label = f"check: {count} cases/s" + (f" {' '.join(options)}" if options else "")
+            rows.append(Row(
+                "check", label, "/s", ours=rate, baseline=None, ratio=None, target=target,
+                notes=[f"ours = {count} / (T({count + 1} cases) {t_many:.2f} s - T(1 case) {t_one:.2f} s)"],
+                samples={"t_all_cases_s": comparison.a_times, "t_1_case_s": comparison.b_times},
+            ))
+    return rows
+
+
 def check_memory(settings: Settings) -> list[Row]:
     """`autodiff check` streams its cases: whole-process peak RSS with many
     cases against few (target: flat, at most 1.25x for 100x the cases)."""
@@ -506,6 +538,7 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "hessian": hessian,
     "exact": exact,
     "memory": memory,
+    "check": check,
     "check_memory": check_memory,
     "peers": peers,
     "grid_gpu": grid_gpu,
