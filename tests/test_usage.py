@@ -185,3 +185,11 @@ def test_an_option_after_a_double_dash_is_named_as_such(capsys):
     code, out, err = run(capsys, "grad", "--at", "x=1", "--", "-x", "-q")
     assert code == 2
     assert err == "error: unexpected extra argument: -q; after `--` every word is the expression; put options before it\n"
+
+
+def test_the_hints_know_every_command():
+    from autodiff.cli import app
+    from autodiff.hints import COMMANDS
+
+    registered = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert registered == set(COMMANDS)

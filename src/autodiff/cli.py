@@ -801,6 +801,141 @@ def check(
 
 
 @app.command(epilog=_examples(
+    'autodiff taylor "exp(x)" --at x=0 --order 5',
+    'autodiff taylor "sin(x)*exp(y)" --at x=0,y=0 --order 3',
+    'autodiff taylor "log(1+x)" --at 0 --order 4 --plot --range x=-0.9:2',
+))
+def taylor(
+    expression: ExpressionArgument,
+    at: AtOption = None,
+    order: Annotated[
+        int, typer.Option("--order", "-n", help="The highest total degree of the polynomial (at most 20).", min=0)
+    ] = 4,
+    plot: Annotated[bool, typer.Option("--plot", help="Draw f beside its Taylor polynomials (one variable).")] = False,
+    over: Annotated[
+        Optional[str], typer.Option("--range", "-r", help="The range of --plot, x=-1:1 (default: the point ± 2).")
+    ] = None,
+    width: Annotated[Optional[int], typer.Option("--width", help="Columns of the --plot chart.", min=20, max=10000)] = None,
+    height: Annotated[Optional[int], typer.Option("--height", help="Rows of the --plot chart.", min=8, max=10000)] = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
+    define: DefineOption = None,
+    notation: NotationOption = Notation.plain,
+    json_output: JsonOption = False,
+) -> None:
+    """Taylor coefficients f⁽ᵅ⁾(a)/α! up to total degree N from autograd (nested
+    derivatives), beside SymPy's exact coefficients and the exact witness.
+    """
+    from autodiff import notation as notations
+
+    notations.use(notation.value)
+
+    def compute():
+        from autodiff.taylor import taylor as expand
+
+        if expression == STDIN:
+            from autodiff.errors import UsageError
+
+            raise UsageError('taylor expands one expression, given as its argument; it does not read "-" (stdin)')
+
+        return expand(
+            expression, at, order=order, plot=plot, over=over, rtol=rtol, atol=atol, dtype=dtype.value,
+            symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
+            define=define,
+        )
+
+    def render(result, console):
+        from autodiff.taylor import render_taylor
+
+        render_taylor(result, console)
+        if result.chart is not None:
+            from autodiff.plotting import chart_size, terminal_chart
+
+            color = console.is_terminal and not console.no_color
+            chart = terminal_chart(result.chart, *chart_size(console, width, height, 1), color, typed=expression)
+            console.file.write(chart.rstrip("\n") + "\n")
+            console.file.flush()
+
+    _run_one(json_output, compute, render)
+
+
+@app.command(epilog=_examples(
+    'autodiff verify "x^3 + 2*x^2 + 3*x + 4" --derivative "3*x^2 + 4*x + 3" --range x=-5:5',
+    'autodiff verify "sin(x)^2" --derivative "2*sin(x)*cos(x)" --at x=[0,1,2]',
+    'autodiff verify "x^2*y" --derivative "2*y" --order 2 --wrt x --at y=3 --plot',
+))
+def verify(
+    expression: ExpressionArgument,
+    claimed: Annotated[
+        str, typer.Option("--derivative", "-d", metavar="D", help="The derivative you derived, to be checked.")
+    ],
+    wrt: Annotated[
+        Optional[str], typer.Option("--wrt", "-w", help="The variable D is the derivative by (default: f's one free variable).")
+    ] = None,
+    over: Annotated[
+        Optional[str], typer.Option("--range", "-r", help="Where to check: x=-5:5 (the default), as --points points.")
+    ] = None,
+    at: Annotated[
+        Optional[List[str]],
+        typer.Option("--at", "-a", help="Values of the other variables; or of the variable itself (a number, [vector] or grid) instead of --range."),
+    ] = None,
+    order: Annotated[int, typer.Option("--order", "-n", help="D is claimed to be the N-th derivative.", min=1)] = 1,
+    points: Annotated[int, typer.Option("--points", "-p", help="Points of the range checked.", min=2)] = 400,
+    plot: Annotated[bool, typer.Option("--plot", help="Draw D beside autograd's derivative over the range.")] = False,
+    width: Annotated[Optional[int], typer.Option("--width", help="Columns of the --plot chart.", min=20, max=10000)] = None,
+    height: Annotated[Optional[int], typer.Option("--height", help="Rows of the --plot chart.", min=8, max=10000)] = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    no_symbolic: NoSymbolicOption = False,
+    no_exact: NoExactOption = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
+    define: DefineOption = None,
+    notation: NotationOption = Notation.plain,
+    json_output: JsonOption = False,
+) -> None:
+    """Check a hand-derived derivative D over a range: the largest error, the points
+    where D is wrong (beside autograd and the exact value), and SymPy's proof.
+    Exit 0 only when D is right everywhere checked.
+    """
+    from autodiff import notation as notations
+
+    notations.use(notation.value)
+
+    def compute():
+        from autodiff.verify import verify as check_derivative
+
+        if expression == STDIN:
+            from autodiff.errors import UsageError
+
+            raise UsageError('verify checks one expression, given as its argument; it does not read "-" (stdin)')
+        return check_derivative(
+            expression, claimed, wrt=wrt, over=over, at=at, order=order, points=points, plot=plot, rtol=rtol,
+            atol=atol, symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact,
+            limits=_limits(limit), define=define,
+        )
+
+    def render(result, console):
+        from autodiff.verify import render_verify
+
+        if result.chart is not None:
+            from autodiff.plotting import chart_size, terminal_chart
+
+            color = console.is_terminal and not console.no_color
+            chart = terminal_chart(result.chart, *chart_size(console, width, height, 8), color, typed=expression)
+            console.file.write(chart.rstrip("\n") + "\n")
+            console.file.flush()
+        render_verify(result, console)
+
+    _run_one(json_output, compute, render)
+
+
+@app.command(epilog=_examples(
     'autodiff functions',
     'autodiff functions --json | jq -r ".functions[].name"',
 ))

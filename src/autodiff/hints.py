@@ -6,14 +6,19 @@ from __future__ import annotations
 import difflib
 import re
 
-COMMANDS = ("grad", "partial", "hessian", "jacobian", "plot", "graph", "check", "functions", "completion")
+# Every command of the app (tests/test_usage.py holds this to cli.app's list).
+COMMANDS = (
+    "grad", "partial", "hessian", "jacobian", "plot", "graph", "check", "taylor", "verify", "minimize", "repl",
+    "functions", "completion",
+)
 
 # What people type for a command we name otherwise.
 _GUESSES = {
     "diff": "grad", "d": "grad", "derivative": "grad", "derive": "grad", "deriv": "grad", "gradient": "grad",
     "differentiate": "grad", "df": "grad", "dx": "grad", "jac": "jacobian", "hess": "hessian", "hes": "hessian",
     "partials": "partial", "pd": "partial", "chart": "plot", "draw": "plot", "test": "check", "run": "check",
-    "list": "functions", "help": "--help",
+    "list": "functions", "help": "--help", "series": "taylor", "expand": "taylor", "optimize": "minimize",
+    "optimise": "minimize", "minimise": "minimize", "min": "minimize", "shell": "repl", "interactive": "repl",
 }
 
 

@@ -231,10 +231,11 @@ def terminal_chart(
         plt.yticks(*axis_ticks(window.low, window.high, rows // 3, lambda labels: 2 * len(labels) - 1 <= rows))
         plt.title(heading(report, typed))
         plt.xlabel(report.variable)
-        legend = [
-            (f"{sample} {name}" + (" (autograd)" if index else ""), line_color)
-            for index, ((name, _), sample, line_color) in enumerate(zip(curves, samples, COLORS))
+        # A report may name its curves itself (verify: "f′ (autograd)", "D (claimed)").
+        names = getattr(report, "legend", None) or [
+            name + (" (autograd)" if index else "") for index, (name, _) in enumerate(curves)
         ]
+        legend = [(f"{sample} {name}", line_color) for name, sample, line_color in zip(names, samples, COLORS)]
         placed = _place_legend(plt, _ANSI.sub("", plt.build()), legend, report, window)
         chart = plt.build()
     except (ArithmeticError, ValueError, IndexError) as error:  # plotext's scales: spans it cannot lay out

@@ -1,0 +1,419 @@
+"""`autodiff taylor`: the Taylor coefficients f⁽ᵅ⁾(a)/α! of an expression at a
+point, up to total degree N, from autograd beside SymPy.
+
+Each coefficient of degree ≥ 1 is one derivative computed by `api.partial`
+(nested autograd along the multi-index, with create_graph), so it carries
+every witness of that command: SymPy's derivative evaluated in floats,
+finite differences and the exact value in ball arithmetic, which judges
+autograd. Beside it, SymPy's coefficient in exact form (`1/120`,
+`sqrt(2)/4`): SymPy's derivative evaluated at the point as typed (`pi/4`
+stays pi/4), divided by α!, which is the series' coefficient by definition.
+The polynomial is printed with SymPy's coefficients where SymPy gave all of
+them, else with autograd's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from autodiff.errors import LimitError, PointError, UsageError
+from autodiff.results import DerivativeResult, PointReport, json_number
+from autodiff.witnesses import JUDGES
+
+MAX_TERMS = 2_000  # coefficients in one expansion (each is a nested autograd derivative)
+
+
+@dataclass
+class TaylorTerm:
+    """One coefficient: the multi-index, autograd's coefficient and SymPy's."""
+
+    powers: dict[str, int]  # variable → power, in the point's variable order (zeros kept)
+    coefficient: Optional[float]  # autograd's derivative / α!
+    symbolic: Optional[str]  # SymPy's exact coefficient (machine form), None when SymPy gave none
+    symbolic_value: Optional[float]  # its float value
+    derivative: Optional[DerivativeResult]  # the derivative with every witness (None for the constant term)
+    factorial: int = 1  # α! = Π αᵢ!
+    exact: Optional[str] = None  # the exact value of the coefficient (17 digits), from the ball witness
+    monomial: str = "1"  # Π (xᵢ - aᵢ)^αᵢ, machine form
+    symbolic_expr: object = field(default=None, repr=False, compare=False)  # SymPy's coefficient itself
+
+    @property
+    def degree(self) -> int:
+        return sum(self.powers.values())
+
+    @property
+    def agree(self) -> Optional[bool]:
+        return None if self.derivative is None else self.derivative.agree
+
+    def to_json(self) -> dict:
+        result = {
+            "powers": dict(self.powers),
+            "degree": self.degree,
+            "monomial": self.monomial,
+            "coefficient": json_number(self.coefficient),
+            "symbolic": self.symbolic,
+            "symbolic_value": json_number(self.symbolic_value),
+            "exact": self.exact,
+            "factorial": self.factorial,
+            "agree": self.agree,
+        }
+        if self.derivative is not None:
+            result["derivative"] = {"wrt": list(self.derivative.wrt), **self.derivative.to_json()}
+        return result
+
+
+@dataclass
+class TaylorResult(PointReport):
+    """`autodiff taylor`: the coefficients up to total degree `order`."""
+
+    order: int = 1
+    terms: list[TaylorTerm] = field(default_factory=list)
+    polynomial: Optional[str] = None  # machine form, in powers of (x - a)
+    polynomial_source: Optional[str] = None  # "symbolic" (exact coefficients) or "autograd"
+    plot: Optional[dict] = None  # --plot: the range and the curves drawn
+    chart: object = field(default=None, repr=False, compare=False)  # --plot: the PlotReport the terminal chart draws
+
+    command = "taylor"
+
+    def derivatives(self) -> list[DerivativeResult]:
+        return [term.derivative for term in self.terms if term.derivative is not None]
+
+    def body(self) -> dict:
+        body = {
+            "order": self.order,
+            "terms": [term.to_json() for term in self.terms],
+            "polynomial": self.polynomial,
+            "polynomial_source": self.polynomial_source,
+        }
+        if self.plot is not None:
+            body["plot"] = self.plot
+        return body
+
+
+def multi_indices(count: int, order: int) -> list[tuple[int, ...]]:
+    """Every α with |α| ≤ order over `count` variables, by total degree, then
+    lexicographically with the first variable's power highest (x², xy, y²)."""
+    indices = [alpha for alpha in itertools.product(range(order + 1), repeat=count) if sum(alpha) <= order]
+    return sorted(indices, key=lambda alpha: (sum(alpha), [-power for power in alpha]))
+
+
+def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Optional[str] = None,
+           **options) -> TaylorResult:
+    """The Taylor coefficients of `expression` at the point `at` (every
+    variable given one value) up to total degree `order`. `plot`: also f and
+    its Taylor polynomials on a grid of `over` ("x=-1:1"; default the point
+    ± 2), for one variable.
+
+    Options: as for `api.partial` (dtype, symbolic, symbolic_timeout, exact,
+    rtol, atol, limits, device, define).
+    """
+    from autodiff import api, notation
+    from autodiff.definitions import active
+    from autodiff.limits import as_limits
+
+    limits = as_limits(options.get("limits"))
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise UsageError(f"--order must be a whole number >= 0, not {order!r}")
+    if order > limits.max_order:
+        raise LimitError(f"--order {order} is more than the limit of {limits.max_order} (--limit order={order})")
+    if at is None:
+        raise UsageError("taylor needs the point to expand about: add --at, e.g. --at x=0")
+    define = api.definitions(options.pop("define", None), limits)
+    with active(define):
+        point = api.as_point(at, "--at", limits)
+        if point is not None and point.size is not None:
+            raise PointError("taylor expands about one point: give each variable one value, not a vector or a grid")
+        exact_point = _exact_point(at, limits)
+        # The value and the variables: a first-order call settles them (and every error in the input).
+        first = api.grad(expression, point, **options)
+        names = [name for name in (point.values if point else ()) if name in first.variables]
+        alphas = multi_indices(len(names), order)
+        if len(alphas) > MAX_TERMS:
+            raise LimitError(
+                f"{len(alphas)} coefficients ({len(names)} variables to degree {order}) are more than the limit of "
+                f"{MAX_TERMS}; lower --order"
+            )
+        terms = [_constant_term(first, names)]
+        for alpha in alphas[1:]:
+            sequence = [name for name, power in zip(names, alpha) for _ in range(power)]
+            if len(sequence) == 1:
+                derivative = first.gradient[sequence[0]]
+            else:
+                derivative = api.partial(expression, point, wrt=sequence, **options).partial
+            factorial = math.prod(math.factorial(power) for power in alpha)
+            terms.append(TaylorTerm(
+                dict(zip(names, alpha)), _divided(derivative.autograd, factorial), None, None, derivative, factorial,
+                _exact_divided(derivative.exact, factorial),
+            ))
+        warnings = list(first.warnings)
+        _name_monomials(terms, names, exact_point)
+        if options.get("symbolic", True):
+            _symbolic_coefficients(expression, terms, names, exact_point, options, limits, warnings)
+        if plot:
+            # Checked before any work is drawn: one variable, a good range.
+            if len(names) != 1:
+                raise UsageError(f"--plot draws f of one variable; this expression has {len(names) or 'no'} variables")
+    polynomial, source = _polynomial(terms, names, exact_point)
+    missing = [term for term in terms if term.derivative is not None and term.derivative.differentiable is False]
+    if missing:
+        polynomial = source = None
+        warnings.append(
+            f"no Taylor polynomial: the coefficient of {notation.show(missing[0].monomial)} does not exist at the "
+            "point as written (see the warnings above)"
+        )
+    judges = [term.derivative.checked_by for term in terms if term.derivative and term.derivative.checked_by]
+    checked_by = min(judges, key=JUDGES.index) if judges else first.checked_by
+    result = TaylorResult(
+        expression=first.expression, at=first.at, value=first.value, checked_by=checked_by, warnings=warnings,
+        dtype=first.dtype, variables=first.variables, value_exact=first.value_exact, value_digits=first.value_digits,
+        value_exact_source=first.value_exact_source, order=order, terms=terms, polynomial=polynomial,
+        polynomial_source=source,
+    )
+    if plot:
+        with active(define):
+            result.chart = plot_report(result, over, expression, limits)
+    return result
+
+
+def _constant_term(first, names: list[str]) -> TaylorTerm:
+    return TaylorTerm({name: 0 for name in names}, first.value, None, None, None, 1, first.value_exact)
+
+
+def _divided(value, factorial: int):
+    return None if value is None else value / factorial
+
+
+def _exact_divided(exact: Optional[str], factorial: int) -> Optional[str]:
+    """The exact decimal divided by α! (to the 17 digits it is shown with)."""
+    if exact is None or not isinstance(exact, str):
+        return None
+    if factorial == 1 or exact in ("0", "nan", "inf", "-inf"):
+        return exact
+    from decimal import Context, Decimal
+
+    mantissa, _, exponent = format(Context(prec=17).divide(Decimal(exact), Decimal(factorial)), ".16e").partition("e")
+    return f"{mantissa}e{int(exponent):+03d}"  # as the exact witness writes it: 1.6666666666666667e-01
+
+
+def _exact_point(at, limits) -> dict:
+    """The point as typed, in exact SymPy numbers (`pi/4` stays pi/4; a
+    float given to the API is its exact binary value)."""
+    import sympy
+
+    from autodiff.parsing import parse_expression
+    from autodiff.points import _ASSIGNMENT, split_top_level
+
+    values: dict = {}
+    if isinstance(at, dict):
+        items = at.items()
+    elif hasattr(at, "values") and not isinstance(at, (list, tuple, str)):  # a Point
+        items = at.values.items()
+    else:
+        texts = [at] if isinstance(at, str) else list(at)
+        items = []
+        for text in texts:
+            for _, part in split_top_level(text):
+                match = _ASSIGNMENT.match(part)
+                items.append((match.group(1), part[match.end():]) if match else (None, part))
+    for name, value in items:
+        symbol = sympy.Symbol(name, real=True) if name else None
+        if isinstance(value, str):
+            values[symbol] = parse_expression(value.strip(), limits)
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            values[symbol] = sympy.Integer(value)
+        elif isinstance(value, float):
+            values[symbol] = sympy.Rational(value)  # the double's exact value
+    return values
+
+
+def _symbolic_coefficients(expression, terms, names, exact_point, options, limits, warnings) -> None:
+    """SymPy's exact coefficient of each term, under one deadline."""
+    import sympy
+
+    from autodiff.parsing import parse_expression
+    from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    from autodiff.notation import machine
+
+    expr = parse_expression(expression, limits)
+    by_name = {symbol.name: symbol for symbol in expr.free_symbols}
+    if None in exact_point:  # `--at 3`: the one variable
+        exact_point = {by_name.get(names[0], sympy.Symbol(names[0], real=True)): exact_point.pop(None), **exact_point}
+
+    def work():
+        for term in terms:
+            sequence = [name for name, power in term.powers.items() for _ in range(power)]
+            derivative = symbolic_derivative(expr, sequence) if sequence else expr
+            value = sympy.simplify(derivative.subs(exact_point)) / term.factorial
+            if value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or value.free_symbols:
+                continue  # undefined there as written (a removable singularity, a kink): no exact coefficient
+            try:
+                number = float(value)
+            except (TypeError, ValueError):  # DiracDelta(0) and the like: not a number
+                continue
+            if not math.isfinite(number):
+                continue
+            term.symbolic, term.symbolic_expr, term.symbolic_value = machine(value), value, number
+
+    try:
+        with_deadline(work, options.get("symbolic_timeout", 5.0))
+    except SymbolicTimeout:
+        warnings.append(
+            f"SymPy took longer than {options.get('symbolic_timeout', 5.0):g} s for the exact coefficients; "
+            "the polynomial is written with autograd's"
+        )
+    except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
+        warnings.append(f"SymPy could not give the exact coefficients ({type(error).__name__})")
+
+
+def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) -> tuple[Optional[str], Optional[str]]:
+    """Σ c_α Π (xᵢ - aᵢ)^αᵢ, lowest degree first, in machine form."""
+    import sympy
+
+    from autodiff.notation import machine
+
+    exact = all(term.symbolic is not None for term in terms)
+    if not exact and any(term.coefficient is None or not math.isfinite(term.coefficient) for term in terms):
+        return None, None
+    by_name = {symbol.name: value for symbol, value in exact_point.items() if symbol is not None}
+    if None in exact_point and names:
+        by_name[names[0]] = exact_point[None]
+    pieces = []
+    for term in terms:
+        coefficient = _coefficient_expr(term, exact)
+        if coefficient == 0:
+            continue
+        pieces.append(machine(coefficient * _monomial(term, by_name)))
+    if not pieces:
+        return "0", "symbolic" if exact else "autograd"
+    text = pieces[0]
+    for piece in pieces[1:]:
+        text += f" - {piece[1:]}" if piece.startswith("-") else f" + {piece}"
+    return text, "symbolic" if exact else "autograd"
+
+
+def _monomial(term: TaylorTerm, by_name: dict):
+    import sympy
+
+    monomial = sympy.Integer(1)
+    for name, power in term.powers.items():
+        if power:
+            monomial *= (sympy.Symbol(name, real=True) - by_name.get(name, sympy.Integer(0))) ** power
+    return monomial
+
+
+def _name_monomials(terms: list[TaylorTerm], names: list[str], exact_point: dict) -> None:
+    from autodiff.notation import machine
+
+    by_name = {symbol.name: value for symbol, value in exact_point.items() if symbol is not None}
+    if None in exact_point and names:
+        by_name[names[0]] = exact_point[None]
+    for term in terms:
+        term.monomial = machine(_monomial(term, by_name))
+
+
+def _coefficient_expr(term: TaylorTerm, exact: bool):
+    import sympy
+
+    if exact:
+        return term.symbolic_expr
+    return sympy.Float(repr(term.coefficient), 17) if term.coefficient % 1 else sympy.Integer(int(term.coefficient))
+
+
+# --- --plot -------------------------------------------------------------------
+
+PLOT_POINTS = 400
+MAX_POLYNOMIALS = 3  # curves beside f: the chart's colours and markers tell four apart
+
+
+def plot_degrees(order: int) -> list[int]:
+    """The degrees drawn beside f: all up to 3, else 1, the middle one and N."""
+    if order <= MAX_POLYNOMIALS:
+        return list(range(1, order + 1)) or [0]
+    return sorted({1, (order + 1) // 2, order})
+
+
+def plot_report(result: TaylorResult, over: Optional[str], expression: str, limits) -> "PlotReport":
+    """f and its Taylor polynomials (autograd's coefficients) on a grid of
+    one variable: `over` (x=a:b), by default the point ± 2."""
+    import torch
+
+    from autodiff.lowering import compile_expression
+    from autodiff.parsing import parse_expression
+    from autodiff.points import grid, parse_range
+    from autodiff.results import PlotReport
+
+    names = list(result.terms[0].powers)
+    if len(names) != 1:
+        raise UsageError(f"--plot draws f of one variable; this expression has {len(names) or 'no'} variables")
+    name = names[0]
+    center = result.at[name]
+    if over is not None:
+        given, start, stop = parse_range(over, "--range", limits)
+        if given and given != name:
+            raise UsageError(f"--range names {given}; the expansion's variable is {name}")
+    else:
+        start, stop = center - 2.0, center + 2.0
+    xs = list(grid(start, stop, PLOT_POINTS))
+    expr = parse_expression(expression, limits)  # with the definitions of the expansion (still active)
+    with torch.no_grad():
+        tensor = torch.tensor(xs, dtype=torch.float64)
+        f = compile_expression(expr)({name: tensor}).expand(tensor.shape).tolist()
+    curves = []
+    for degree in plot_degrees(result.order):
+        values = [0.0] * len(xs)
+        for term in result.terms:
+            if term.degree > degree or term.coefficient is None:
+                continue
+            power = term.powers[name]
+            for index, x in enumerate(xs):
+                values[index] += term.coefficient * (x - center) ** power
+        curves.append({"label": f"P{_subscript(degree)}", "degree": degree, "autograd": values, "agree": None})
+    result.plot = {"variable": name, "start": start, "stop": stop, "x": xs, "f": f,
+                   "polynomials": [{"degree": c["degree"], "values": c["autograd"]} for c in curves]}
+    return PlotReport(expression=result.expression, variable=name, start=start, stop=stop, at={}, x=xs, f=f,
+                      curves=curves, warnings=[])
+
+
+def _subscript(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+# --- the table ----------------------------------------------------------------
+
+
+def render_taylor(result: TaylorResult, console, typed: Optional[str] = None) -> None:
+    """The function and point, one row per coefficient (autograd's, SymPy's
+    exact one, the exact witness's value, the verdict), the polynomial, and
+    the verdict lines of the other commands."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from autodiff.notation import show
+    from autodiff.render import _point_text, _verdicts, exact_text, format_number, mark
+
+    arguments = f"({', '.join(result.variables)})" if result.variables else ""
+    console.print(Text(f"f{arguments} = {show(result.expression)}"), soft_wrap=True)
+    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
+    console.print(Text(f"Taylor coefficients f⁽ᵅ⁾(a)/α! to degree {result.order}"), soft_wrap=True)
+    table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
+    for header, justify in (("term", "left"), ("autograd", "right"), ("SymPy", "left"), ("exact", "right"), ("", "left")):
+        table.add_column(header, justify=justify, no_wrap=header != "SymPy", overflow="fold")
+    for term in result.terms:
+        derivative = term.derivative
+        verdict = mark(term.agree, derivative is not None and derivative.differentiable is False)
+        table.add_row(
+            Text(show(term.monomial)), Text(format_number(term.coefficient)),
+            Text("—" if term.symbolic is None else show(term.symbolic)), Text(exact_text(term.exact)), verdict,
+        )
+    console.print(table)
+    if result.polynomial is not None:
+        source = "" if result.polynomial_source == "symbolic" else " (autograd's coefficients)"
+        console.print(Text(f"f ≈ {show(result.polynomial)}{source}"), soft_wrap=True)
+    labelled = [(show(term.monomial), term.derivative) for term in result.terms if term.derivative is not None]
+    for line in _verdicts(result, labelled):
+        console.print(line)

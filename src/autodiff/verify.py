@@ -1,0 +1,415 @@
+"""`autodiff verify`: is a hand-derived derivative right?
+
+The claimed derivative D is evaluated (in float64, by the same lowering as
+every expression) at every point checked, beside the derivative autograd
+computes from f — itself judged by the usual witnesses (the exact value in
+ball arithmetic where there is one, SymPy's derivative, finite
+differences), so that D is compared with a derivative known to be right.
+Where D is wrong, the exact value of f's derivative is given too. Beside
+the numbers, SymPy tries to prove D − f⁽ᴺ⁾ = 0 (`simplify`, under the
+symbolic deadline): proved, disproved (it simplifies to a nonzero
+constant), or not proved either way.
+
+D is right at a point when |D − autograd| ≤ atol + rtol·|autograd| (the
+command's tolerances). Points where f's derivative does not exist (a kink,
+outside the domain) or is not finite are not compared, and are counted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK, PointError, UsageError
+from autodiff.results import DerivativeResult, json_number
+
+DEFAULT_POINTS = 400  # like plot
+DEFAULT_RANGE = (-5.0, 5.0)
+MAX_LISTED = 10  # wrong points listed with their exact value
+
+
+@dataclass
+class WrongPoint:
+    at: dict  # the point's values (the variable and the others)
+    claimed: float  # D there
+    autograd: float  # f⁽ᴺ⁾ there, from autograd
+    exact: Optional[str] = None  # f⁽ᴺ⁾'s exact value there (17 digits), from the ball witness
+
+    @property
+    def error(self) -> float:
+        return abs(self.claimed - self.autograd)
+
+    def to_json(self) -> dict:
+        return {
+            "at": {name: json_number(value) for name, value in self.at.items()},
+            "claimed": json_number(self.claimed),
+            "autograd": json_number(self.autograd),
+            "exact": self.exact,
+            "error": json_number(self.error),
+        }
+
+
+@dataclass
+class VerifyResult:
+    expression: str  # f, machine form
+    claimed: str  # D, machine form
+    variable: str
+    order: int
+    at: dict  # the point checked (the variable's values: a grid, a vector or one number)
+    points: int  # elements of the point
+    compared: int  # where f⁽ᴺ⁾ exists and is finite
+    wrong_count: int
+    max_error: Optional[float]  # the largest |D − autograd| over the compared points
+    max_error_at: Optional[dict]
+    wrong: list[WrongPoint]  # the first MAX_LISTED wrong points
+    derivative: DerivativeResult  # autograd's f⁽ᴺ⁾ with its witnesses
+    symbolic: Optional[str]  # SymPy's f⁽ᴺ⁾ (machine form)
+    proof: str  # "proved", "disproved", "not proved", "timeout", "off"
+    difference: Optional[str]  # D − f⁽ᴺ⁾ as SymPy simplifies it
+    warnings: list[str] = field(default_factory=list)
+    curves: Optional[dict] = None  # --plot: x, autograd's f⁽ᴺ⁾ and D on the grid
+    chart: object = field(default=None, repr=False, compare=False)
+
+    command = "verify"
+
+    @property
+    def right(self) -> bool:
+        """D is right everywhere checked: compared somewhere, wrong nowhere,
+        autograd's own derivative confirmed, and SymPy did not disprove it."""
+        return (
+            self.compared > 0 and self.wrong_count == 0 and self.derivative.agree is not False
+            and self.proof != "disproved"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.right else EXIT_CHECK_FAILED
+
+    def to_json(self) -> dict:
+        return {
+            "command": self.command,
+            "expression": self.expression,
+            "claimed": self.claimed,
+            "variable": self.variable,
+            "order": self.order,
+            "at": {name: json_number(value) for name, value in self.at.items()},
+            "points": self.points,
+            "compared": self.compared,
+            "wrong_count": self.wrong_count,
+            "max_error": json_number(self.max_error),
+            "max_error_at": None if self.max_error_at is None else {
+                name: json_number(value) for name, value in self.max_error_at.items()
+            },
+            "wrong": [point.to_json() for point in self.wrong],
+            "symbolic": self.symbolic,
+            "proof": self.proof,
+            "difference": self.difference,
+            "autograd_agree": self.derivative.agree,
+            "checked_by": self.derivative.checked_by,
+            "right": self.right,
+            **({"plot": self.curves} if self.curves is not None else {}),
+            "warnings": list(self.warnings),
+        }
+
+
+def verify(
+    expression: str,
+    derivative: str,
+    *,
+    wrt: Optional[str] = None,
+    over: Optional[str] = None,
+    at=None,
+    order: int = 1,
+    points: int = DEFAULT_POINTS,
+    plot: bool = False,
+    **options,
+) -> VerifyResult:
+    """Check the claimed `order`-th derivative `derivative` of `expression`
+    with respect to `wrt`, over the range `over` ("x=-5:5", `points` points;
+    the default) or at the point `at` (which may be a vector or a grid).
+
+    Options: as for `api.grad` (dtype, symbolic, symbolic_timeout, exact,
+    rtol, atol, limits, device, define).
+    """
+    from autodiff import api
+    from autodiff.definitions import active
+    from autodiff.limits import as_limits
+    from autodiff.parsing import parse_expression
+
+    limits = as_limits(options.get("limits"))
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise UsageError(f"--order must be a whole number >= 1, not {order!r}")
+    if points < 2:
+        raise UsageError(f"--points must be at least 2, not {points}")
+    define = api.definitions(options.pop("define", None), limits)
+    with active(define):
+        f = parse_expression(expression, limits)
+        claimed = parse_expression(derivative, limits)
+        variable = _variable(f, claimed, wrt, _given_names(at, limits))
+        point = _point(variable, over, at, points, limits)
+        result = api.grad(expression, point, wrt=[variable], order=order, **options)
+        autograd = result.gradient[variable]
+        values = _claimed_values(claimed, point, variable)
+        curves, chart = None, None
+        verdict = _compare(autograd, values, point, variable, _tolerance(options))
+        wrong = [_exact_at(expression, at_point, variable, order, options) for at_point in verdict.pop("listed")]
+        proof, difference, symbolic = _proof(f, claimed, variable, order, options)
+        if plot:
+            curves, chart = _plot(result, autograd, values, point, variable, expression, order)
+    warnings = list(result.warnings)
+    if verdict["compared"] == 0:
+        warnings.append("no point was compared: the derivative does not exist (or is not finite) anywhere checked")
+    from autodiff.notation import machine
+
+    return VerifyResult(
+        expression=result.expression, claimed=machine(claimed), variable=variable, order=order,
+        at=dict(point.values), points=point.size or 1, wrong=wrong, derivative=autograd,
+        symbolic=symbolic, proof=proof, difference=difference, warnings=warnings, curves=curves, chart=chart,
+        **verdict,
+    )
+
+
+def _given_names(at, limits) -> set:
+    from autodiff import api
+
+    point = api.as_point(at, "--at", limits)
+    return set(point.values) if point else set()
+
+
+def _variable(f, claimed, wrt: Optional[str], given: set) -> str:
+    """--wrt, else f's one variable, else the one variable of f that --at leaves without a value."""
+    names = sorted({symbol.name for symbol in f.free_symbols})
+    if wrt:
+        return wrt
+    if len(names) == 1:
+        return names[0]
+    free = [name for name in names if name not in given]
+    if len(free) == 1:
+        return free[0]
+    if not names:
+        others = sorted({symbol.name for symbol in claimed.free_symbols})
+        if len(others) == 1:
+            return others[0]
+        raise UsageError("f has no variable: give the one to differentiate by with --wrt")
+    raise UsageError(f"f has several variables ({', '.join(names)}): say which the derivative is by, with --wrt")
+
+
+def _point(variable: str, over: Optional[str], at, points: int, limits):
+    """The point checked: the variable over a grid (--range, default -5:5)
+    or its values in --at; the other variables from --at."""
+    from autodiff import api
+    from autodiff.points import Point, grid, parse_range
+
+    given = api.as_point(at, "--at", limits) or Point()
+    if variable in given.values:
+        if over is not None:
+            raise UsageError(f"--range and --at both give {variable}: choose one")
+        return given
+    if given.size is not None:
+        raise PointError(f"--at gives a vector for another variable; {variable} takes its values from --range")
+    if over is not None:
+        name, start, stop = parse_range(over, "--range", limits)
+        if name and name != variable:
+            raise UsageError(f"--range names {name}, but the derivative is by {variable}")
+    else:
+        start, stop = DEFAULT_RANGE
+    if points > limits.max_points:
+        from autodiff.errors import LimitError
+        from autodiff.limits import raise_hint
+
+        raise LimitError(f"--points {points} is more than the limit of {limits.max_points} ({raise_hint('points', points)})")
+    return Point({variable: grid(start, stop, points), **given.values})
+
+
+def _claimed_values(claimed, point, variable: str):
+    """D at every element of the point, float64."""
+    import torch
+
+    from autodiff.calculus import make_leaves
+    from autodiff.lowering import compile_expression
+
+    names = [name for name in point.values]
+    leaves = make_leaves(point, names, torch.float64, requires_grad=False)
+    missing = sorted({symbol.name for symbol in claimed.free_symbols} - set(names))
+    if missing:
+        raise PointError(f"the claimed derivative uses {', '.join(missing)}, which has no value: add --at")
+    with torch.no_grad():
+        values = compile_expression(claimed)(leaves, torch.float64)
+    shape = torch.Size(() if point.size is None else (point.size,))
+    return values.expand(shape).reshape(-1)
+
+
+def _tolerance(options):
+    from autodiff.checks import Tolerance
+
+    return Tolerance.for_dtype(options.get("dtype", "float64"), options.get("rtol"), options.get("atol"))
+
+
+def _compare(autograd: DerivativeResult, claimed, point, variable: str, tolerance) -> dict:
+    import torch
+
+    from autodiff.results import as_tensor
+
+    values = as_tensor(autograd.autograd, torch.float64).reshape(-1)
+    exists = autograd.differentiable
+    if isinstance(exists, bool) or exists is None:
+        exists = torch.full_like(values, exists is not False, dtype=torch.bool)
+    else:
+        exists = as_tensor(exists, torch.bool).reshape(-1)
+    compared = exists & torch.isfinite(values)
+    close = tolerance.close(claimed, values) | (claimed == values)
+    wrong = compared & ~close
+    errors = torch.where(compared, (claimed - values).abs(), torch.zeros_like(values))
+    errors = torch.where(compared & torch.isnan(claimed), torch.full_like(values, math.inf), errors)
+    count = int(compared.sum())
+    max_error, max_at = None, None
+    if count:
+        index = int(torch.argmax(errors))
+        max_error, max_at = float(errors[index]), _element(point, index)
+    listed = [
+        (_element(point, index), float(claimed[index]), float(values[index]))
+        for index in torch.nonzero(wrong).reshape(-1)[:MAX_LISTED].tolist()
+    ]
+    return {"compared": count, "wrong_count": int(wrong.sum()), "max_error": max_error, "max_error_at": max_at,
+            "listed": listed}
+
+
+def _element(point, index: int) -> dict:
+    from autodiff.points import is_vector
+
+    return {name: (value[index] if is_vector(value) else value) for name, value in point.values.items()}
+
+
+def _exact_at(expression: str, listed, variable: str, order: int, options) -> WrongPoint:
+    """A wrong point with the exact value of f⁽ᴺ⁾ there (one call at that point)."""
+    from autodiff import api
+    from autodiff.errors import AutodiffError
+
+    at, claimed, autograd = listed
+    exact = None
+    try:
+        single = api.grad(expression, {name: repr(value) for name, value in at.items()}, wrt=[variable], order=order,
+                          **{**options, "symbolic_timeout": min(options.get("symbolic_timeout", 5.0), 2.0)})
+        exact = single.gradient[variable].exact
+    except AutodiffError:
+        pass
+    return WrongPoint(at, claimed, autograd, exact if isinstance(exact, str) else None)
+
+
+def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optional[str], Optional[str]]:
+    """SymPy on D − f⁽ᴺ⁾: (verdict, the simplified difference, f⁽ᴺ⁾)."""
+    if not options.get("symbolic", True):
+        return "off", None, None
+    import sympy
+
+    from autodiff.notation import machine
+    from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+
+    outcome: dict = {}
+
+    def work():
+        outcome["derivative"] = symbolic_derivative(f, [variable] * order)
+        outcome["symbolic"] = machine(outcome["derivative"])
+        difference = sympy.simplify(claimed - outcome["derivative"])
+        outcome["difference"] = machine(difference)
+        if difference == 0:
+            return "proved"
+        if difference.is_number and difference.is_comparable and difference != 0:
+            return "disproved"
+        return "not proved"
+
+    try:
+        verdict = with_deadline(work, options.get("symbolic_timeout", 5.0))
+    except SymbolicTimeout:
+        verdict = "timeout"
+    except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
+        verdict = "not proved"
+    return verdict, outcome.get("difference"), outcome.get("symbolic")
+
+
+def _plot(result, autograd, claimed, point, variable: str, expression: str, order: int):
+    """f⁽ᴺ⁾ from autograd beside D over the grid (a vector or grid point only)."""
+    from autodiff.errors import UsageError as _UsageError
+    from autodiff.points import is_vector
+    from autodiff.results import PlotReport
+
+    xs = point.values[variable]
+    if not is_vector(xs) or len(xs) < 2:
+        raise _UsageError("--plot needs a range of the variable: --range x=a:b (not one point)")
+    xs = list(xs)
+    from autodiff.results import as_tensor
+    import torch
+
+    ys = as_tensor(autograd.autograd, torch.float64).reshape(-1).tolist()
+    ds = claimed.tolist()
+    prime = _prime(order)
+    report = PlotReport(expression=result.expression, variable=variable, start=min(xs), stop=max(xs), at={}, x=xs,
+                        f=ys, curves=[{"label": "D", "autograd": ds, "agree": None}], warnings=[])
+    report.legend = [f"f{prime} (autograd)", "D (claimed)"]
+    return {"x": xs, "autograd": ys, "claimed": ds}, report
+
+
+# --- the report -----------------------------------------------------------------
+
+
+def render_verify(result: VerifyResult, console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from autodiff.notation import show
+    from autodiff.render import exact_text, format_number
+
+    prime = _prime(result.order)
+    console.print(Text(f"f({result.variable}) = {show(result.expression)}"), soft_wrap=True)
+    console.print(Text(f"claimed f{prime}({result.variable}) = {show(result.claimed)}"), soft_wrap=True)
+    values = result.at[result.variable]
+    if result.points > 1 and hasattr(values, "start"):
+        where = f"{result.points} points, {result.variable} from {format_number(values.start)} to {format_number(values.stop)}"
+    elif result.points > 1:
+        where = f"{result.points} points"
+    else:
+        where = "1 point, " + ", ".join(f"{n} = {format_number(v)}" for n, v in result.at.items())
+    others = {n: v for n, v in result.at.items() if n != result.variable}
+    if others and result.points > 1:
+        where += " (" + ", ".join(f"{n} = {format_number(v)}" for n, v in others.items()) + ")"
+    skipped = result.points - result.compared
+    console.print(Text(f"checked at {where}" + (f"; {skipped} not compared (see the warnings)" if skipped else "")),
+                  soft_wrap=True)
+    if result.max_error is not None:
+        at = ", ".join(f"{n} = {format_number(v)}" for n, v in result.max_error_at.items() if n == result.variable)
+        console.print(Text(f"largest error |D − f{prime}| = {format_number(result.max_error)} at {at}"), soft_wrap=True)
+    if result.wrong:
+        console.print(Text(
+            f"✗ the claimed derivative is wrong at {result.wrong_count} of {result.compared} points"
+            + (f"; the first {len(result.wrong)}:" if result.wrong_count > len(result.wrong) else ":"),
+            style="bold red",
+        ), soft_wrap=True)
+        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
+        for header in (result.variable, "claimed", f"f{prime} (autograd)", "exact", "error"):
+            table.add_column(header, justify="right", no_wrap=True)
+        for point in result.wrong:
+            table.add_row(format_number(point.at[result.variable]), format_number(point.claimed),
+                          format_number(point.autograd), exact_text(point.exact), format_number(point.error))
+        console.print(table)
+    elif result.compared:
+        console.print(Text(f"✓ the claimed derivative agrees with autograd at all {result.compared} points",
+                           style="green"), soft_wrap=True)
+    if result.derivative.agree is False:
+        console.print(Text("✗ autograd's own derivative disagrees with its witnesses here: see the warnings",
+                           style="bold red"), soft_wrap=True)
+    proof = {
+        "proved": ("✓ SymPy proves D − f" + prime + " = 0", "green"),
+        "disproved": (f"✗ SymPy: D − f{prime} simplifies to {show(result.difference or '')}, not 0", "bold red"),
+        "not proved": (f"SymPy neither proves nor disproves D = f{prime} (D − f{prime} simplifies to "
+                       f"{show(result.difference or '?')})", "yellow"),
+        "timeout": ("SymPy ran out of time (--symbolic-timeout) before deciding D − f" + prime + " = 0", "yellow"),
+        "off": ("", ""),
+    }[result.proof]
+    if proof[0]:
+        console.print(Text(proof[0], style=proof[1]), soft_wrap=True)
+
+
+def _prime(order: int) -> str:
+    """′, ″, ‴, then ⁽⁴⁾."""
+    return {1: "′", 2: "″", 3: "‴"}.get(order) or "⁽" + str(order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")) + "⁾"
