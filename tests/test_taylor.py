@@ -1,0 +1,120 @@
+"""autodiff taylor: coefficients against mpmath's Taylor series (an oracle
+outside the code under test) and the exact forms SymPy should give."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import mpmath
+import pytest
+
+from autodiff.taylor import multi_indices, taylor
+from helpers import invoke, strict_loads
+
+
+def coefficients(result) -> list[float]:
+    return [term.coefficient for term in result.terms]
+
+
+@pytest.mark.parametrize(
+    "expression, point, oracle",
+    [
+        ("exp(x)", 0, mpmath.exp),
+        ("sin(x)", 0.5, mpmath.sin),
+        ("log(1+x)", 0, lambda x: mpmath.log(1 + x)),
+        ("1/(1-x)", 0.25, lambda x: 1 / (1 - x)),
+        ("atan(x)", 1, mpmath.atan),
+        ("sqrt(x)", 4, mpmath.sqrt),
+    ],
+)
+def test_coefficients_match_mpmath(expression, point, oracle):
+    mpmath.mp.dps = 40
+    expected = [float(c) for c in mpmath.taylor(oracle, mpmath.mpf(point), 6)]
+    result = taylor(expression, {"x": point}, order=6)
+    assert result.agree is True
+    for got, want in zip(coefficients(result), expected):
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
+    for term, want in zip(result.terms, expected):  # SymPy's exact coefficient and the ball witness too
+        assert math.isclose(term.symbolic_value, want, rel_tol=1e-12, abs_tol=1e-15)
+        assert math.isclose(float(term.exact), want, rel_tol=1e-15, abs_tol=1e-300)
+
+
+def test_done_means_exp_at_zero_from_both_sides():
+    result = taylor("exp(x)", ["x=0"], order=5)
+    assert [term.symbolic for term in result.terms] == ["1", "1", "1/2", "1/6", "1/24", "1/120"]
+    assert coefficients(result) == pytest.approx([1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120], rel=1e-15)
+    assert result.polynomial == "1 + x + x**2/2 + x**3/6 + x**4/24 + x**5/120"
+    assert result.polynomial_source == "symbolic"
+
+
+def test_the_polynomial_is_written_lowest_degree_first():
+    assert taylor("exp(x)", ["x=0"], order=3).polynomial == "1 + x + x**2/2 + x**3/6"
+    assert taylor("sin(x)", ["x=0"], order=5).polynomial == "x - x**3/6 + x**5/120"
+    assert taylor("log(1+x)", ["x=0"], order=4).polynomial == "x - x**2/2 + x**3/3 - x**4/4"
+
+
+def test_an_exact_point_stays_exact():
+    result = taylor("sin(x)", ["x=pi/4"], order=2)
+    assert [term.symbolic for term in result.terms] == ["sqrt(2)/2", "sqrt(2)/2", "-sqrt(2)/4"]
+    assert [term.monomial for term in result.terms] == ["1", "x - pi/4", "(x - pi/4)**2"]
+
+
+def test_two_variables_to_total_degree_two():
+    # f = exp(x)*sin(y) at (0, 0): the coefficients are ∂^α f / α! by hand.
+    result = taylor("exp(x)*sin(y)", {"x": 0, "y": 0}, order=2)
+    by_powers = {tuple(term.powers.values()): term for term in result.terms}
+    assert set(by_powers) == {(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)}
+    expected = {(0, 0): 0, (1, 0): 0, (0, 1): 1, (2, 0): 0, (1, 1): 1, (0, 2): 0}
+    for powers, value in expected.items():
+        assert by_powers[powers].coefficient == pytest.approx(value, abs=1e-15)
+        assert by_powers[powers].symbolic == str(value)
+    assert result.polynomial == "y + x*y"
+
+
+def test_multi_indices_by_degree():
+    assert multi_indices(2, 2) == [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    assert len(multi_indices(3, 4)) == math.comb(3 + 4, 4)
+
+
+def test_a_kink_has_no_polynomial():
+    result = taylor("abs(x)", {"x": 0}, order=2)
+    assert result.polynomial is None
+    assert any("no Taylor polynomial" in warning for warning in result.warnings)
+
+
+def test_cli_table_json_and_errors():
+    result = invoke("taylor", "exp(x)", "--at", "x=0", "--order", "3")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-2] == "f ≈ 1 + x + x^2/2 + x^3/6"
+    assert "1/6" in result.stdout
+    result = invoke("taylor", "cos(x)", "--at", "x=0", "-n", "4", "--json")
+    payload = strict_loads(result.stdout)
+    assert payload["command"] == "taylor" and payload["order"] == 4
+    assert [term["symbolic"] for term in payload["terms"]] == ["1", "0", "-1/2", "0", "1/24"]
+    assert payload["polynomial"] == "1 - x**2/2 + x**4/24" and payload["agree"] is True
+    for args, message in [
+        (["taylor", "x^2"], "needs the point"),
+        (["taylor", "x^2", "--at", "x=[1,2]"], "one point"),
+        (["taylor", "x*y", "--at", "x=1,y=2", "--plot"], "--plot draws f of one variable"),
+        (["taylor", "x^2", "--at", "x=0", "--order", "21"], "limit"),
+    ]:
+        result = invoke(*args)
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+
+
+def test_cli_plot_draws_f_and_polynomials():
+    result = invoke("taylor", "sin(x)", "--at", "x=0", "--order", "5", "--plot", "--width", "60", "--height", "16")
+    assert result.exit_code == 0
+    assert "P₁ (autograd)" in result.stdout and "P₅ (autograd)" in result.stdout and "f(x) = sin(x)" in result.stdout
+    payload = json.loads(invoke("taylor", "sin(x)", "--at", "x=0", "-n", "3", "--plot", "--range", "x=-1:1",
+                                "--json").stdout)
+    plot = payload["plot"]
+    assert plot["start"] == -1 and plot["stop"] == 1 and len(plot["x"]) == len(plot["f"])
+    cubic = next(p for p in plot["polynomials"] if p["degree"] == 3)["values"]
+    assert cubic[-1] == pytest.approx(1 - 1 / 6) and plot["f"][-1] == pytest.approx(math.sin(1))
+
+
+def test_definitions_reach_taylor():
+    result = invoke("taylor", "g(x)", "-D", "g(t) = exp(2*t)", "--at", "x=0", "-n", "2", "--json")
+    assert [term["symbolic"] for term in strict_loads(result.stdout)["terms"]] == ["1", "2", "2"]
