@@ -263,7 +263,8 @@ def test_version():
     assert result.stdout == f"autodiff {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian", "graph", "plot", "check", "completion"])
+@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian", "graph", "plot", "check", "completion",
+                                     "repl"])
 def test_every_command_has_help_and_is_in_the_readme(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0

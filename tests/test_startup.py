@@ -14,7 +14,7 @@ try:
     main({args!r})
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "sympy", "numpy", "mpmath"))
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "sympy", "numpy", "mpmath", "prompt_toolkit"))
 print("EXIT", code)
 print("HEAVY", ",".join(heavy))
 """
@@ -25,7 +25,7 @@ print("HEAVY", ",".join(heavy))
     [
         ["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], ["hessian", "--help"],
         ["jacobian", "--help"], ["graph", "--help"], ["plot", "--help"], ["functions"], ["functions", "--json"], [],
-        ["check", "--help"], ["completion", "bash"], ["completion", "--help"],
+        ["check", "--help"], ["completion", "bash"], ["completion", "--help"], ["repl", "--help"],
     ],
     ids=" ".join,
 )

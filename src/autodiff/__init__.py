@@ -16,7 +16,7 @@ from autodiff.errors import AutodiffError
 __version__ = "0.1.0"
 
 # The public API: the same library functions the command line calls.
-_API = ("grad", "partial", "hessian", "jacobian", "graph", "plot", "check")
+_API = ("grad", "partial", "hessian", "jacobian", "graph", "plot", "check", "minimize")
 
 __all__ = [*_API, "AutodiffError", "__version__"]
 

@@ -36,10 +36,15 @@ PointLike = Union[Point, Mapping[str, object], Sequence[str], None]
 DefineLike = Union[str, Sequence[str], Mapping[str, object], None]
 
 
-def definitions(define: DefineLike, limits=DEFAULT_LIMITS):
-    """The user's definitions (`define=`, `--define`, a case file's [define]) parsed."""
+def definitions(define: DefineLike, limits=DEFAULT_LIMITS, derivative: Union[str, Sequence[str], None] = None):
+    """The user's definitions (`define=`, `--define`, a case file's [define]) parsed,
+    with the declared derivatives of `derivative` (`--derivative "f(t) = 2*t"`, autodiff.declared)."""
     from autodiff.definitions import Definitions, parse_definitions
 
+    if derivative:
+        from autodiff.declared import attach
+
+        return attach(definitions(define, limits), derivative, as_limits(limits))
     if define is None or isinstance(define, Definitions):
         return define
     if isinstance(define, str):
@@ -56,12 +61,12 @@ def _with_definitions(function):
     are parsed with the user's names."""
 
     @functools.wraps(function)
-    def wrapper(*args, define: DefineLike = None, **options):
-        if not define:
+    def wrapper(*args, define: DefineLike = None, derivative=None, **options):
+        if not define and not derivative:
             return function(*args, **options)
         from autodiff.definitions import active
 
-        with active(definitions(define, options.get("limits", DEFAULT_LIMITS))):
+        with active(definitions(define, options.get("limits", DEFAULT_LIMITS), derivative)):
             return function(*args, **options)
 
     return wrapper
@@ -112,6 +117,9 @@ class _Problem:
     limits: Limits = DEFAULT_LIMITS
     exact: bool = True  # the exact witness (ball arithmetic) judges where it has a value
     device: str = "cpu"  # where autograd runs (resolved: never "auto")
+    # The trees autograd lowers where a declared derivative is called (autodiff.declared); None: `exprs`.
+    autograd_exprs: Optional[list] = None
+    frozen: tuple = ()  # --frozen: leaves without requires_grad, never differentiated
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -131,7 +139,7 @@ class _Problem:
         if self.point is None:
             return None, dict(zip(sequences, self.symbolic_only(tasks, symbolic))), None
         program = self.program()
-        value, autograd = self._autograd(program, sequences, weights)
+        value, autograd = self._autograd(self.autograd_program(program), sequences, weights)
         witnesses = Witnesses(self, program, weights)
         results = witnesses.cross_check(tasks, list(autograd.values()), symbolic, warnings, [value])
         return numbers(value), dict(zip(sequences, results)), witnesses
@@ -140,6 +148,13 @@ class _Problem:
         from autodiff.lowering import compile_expressions
 
         return compile_expressions(self.exprs)
+
+    def autograd_program(self, program):
+        """The program autograd runs: `program` (the witnesses'), or one whose
+        declared derivatives are torch.autograd.Functions."""
+        from autodiff.lowering import compile_expressions
+
+        return program if self.autograd_exprs is None else compile_expressions(self.autograd_exprs)
 
     @staticmethod
     def symbolic_only(tasks, symbolic) -> list[DerivativeResult]:
@@ -157,7 +172,7 @@ class _Problem:
             self._tensors[dtype] = make_leaves(self.point, list(self.point.values), getattr(torch, dtype), False)
         tensors = self._tensors[dtype]
         if requires_grad:
-            return {name: tensor.detach().requires_grad_() for name, tensor in tensors.items()}
+            return {name: tensor.detach().requires_grad_(name not in self.frozen) for name, tensor in tensors.items()}
         return dict(tensors)
 
     def grad_output_tensor(self):
@@ -179,7 +194,7 @@ class _Problem:
 
         leaves = self.leaves(requires_grad=True)
         if self.device != "cpu":  # the point's tensors (shared with the witnesses) stay on the CPU
-            leaves = {name: leaf.detach().to(self.device).requires_grad_() for name, leaf in leaves.items()}
+            leaves = {name: leaf.detach().to(self.device).requires_grad_(leaf.requires_grad) for name, leaf in leaves.items()}
             weights = None if weights is None else weights.to(self.device)
         with on_device(self.device):
             output = evaluate(program, leaves, getattr(torch, self.dtype))
@@ -267,9 +282,13 @@ class _Options:
     atol: Optional[float] = None
     limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
     device: str = "cpu"  # where autograd runs: cpu, cuda, mps or auto (the witnesses stay on the CPU)
+    frozen: Union[str, Sequence[str]] = ()  # variables that are leaves without requires_grad ("y" or ["y", "z"])
 
     def __post_init__(self):
         object.__setattr__(self, "limits", as_limits(self.limits))
+        object.__setattr__(self, "frozen", tuple(dict.fromkeys(_names(
+            [self.frozen] if isinstance(self.frozen, str) else [n for text in self.frozen or () for n in _names(text)]
+        ))))
         for name in ("rtol", "atol"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and 0 <= value < math.inf):
@@ -335,7 +354,8 @@ def _prepare(
 
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
-    if many and not isinstance(expression, str):  # a list of functions: each parsed on its own
+    listed = list(expression) if many and not isinstance(expression, str) else None
+    if listed is not None:  # a list of functions: each parsed on its own
         exprs = [parse_expression(text, options.limits) for text in expression]
         expression = "[" + ", ".join(expression) + "]"
     else:
@@ -355,6 +375,17 @@ def _prepare(
             given = ",".join(f"{name}=…" for name in missing)
             raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
         _check_memory(exprs, point.size, options.limits)
+    _check_frozen(options.frozen, wrt, variables | set(point.values if point is not None else ()))
+    autograd_exprs = None
+    from autodiff import declared, definitions
+
+    if declared.declares(definitions.current()):  # the trees autograd lowers: declared derivatives kept as nodes
+        with declared.opaque():
+            if listed is not None:
+                trees = [parse_expression(text, options.limits) for text in listed]
+            else:
+                trees = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
+        autograd_exprs = trees if declared.calls_in(trees) else None
 
     from autodiff.checks import Tolerance  # imports torch
 
@@ -375,9 +406,18 @@ def _prepare(
         raise UsageError(str(error)) from None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
-        options.limits, options.exact, device,
+        options.limits, options.exact, device, autograd_exprs, options.frozen,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
+
+
+def _check_frozen(frozen: Sequence[str], wrt: Optional[Sequence[str]], names: set) -> None:
+    """--frozen names variables of the expression or the point, none of them in --wrt."""
+    for name in frozen:
+        if wrt and name in wrt:
+            raise UsageError(f"--wrt {name}: {name} is frozen (--frozen {name}), so no derivative is taken with respect to it")
+        if name not in names:
+            raise UsageError(f"--frozen {name}: {name} is not a variable of the expression or the point")
 
 
 @dataclass
@@ -393,7 +433,7 @@ class _Prepared:
         if wrt:
             return list(wrt)
         point = self.problem.point
-        return natural_order(set(self.variables) | set(point.values if point else ()))
+        return natural_order((set(self.variables) | set(point.values if point else ())) - set(self.problem.frozen))
 
     def fields(self, value, derivatives: Sequence[DerivativeResult], warnings, witnesses=None) -> dict:
         """The fields every point result shares; `witnesses` (after its
@@ -413,11 +453,22 @@ class _Prepared:
             "checked_by": None if point is None else checked_by,
             "warnings": warnings,
             "dtype": self.problem.dtype,
+            "frozen": list(self.problem.frozen),
+            "declared": _declared_checks(self.problem) if witnesses is not None else [],
             **checks[0],
         }
 
 
 VALUE_KEYS = ("value_exact", "value_digits", "value_exact_source")  # f's exact value, from Witnesses.value_checks
+
+
+def _declared_checks(problem) -> list[dict]:
+    """Each declared derivative the expression calls, checked against its definition (autodiff.declared)."""
+    if problem.autograd_exprs is None:
+        return []
+    from autodiff.declared import check
+
+    return check(problem)
 
 
 def _names(wrt) -> Optional[list[str]]:
@@ -495,7 +546,7 @@ def partial(
         _check_order(len(wrt), settings.limits, "--wrt")
     prepared = _prepare(expression, at, wrt, expect, settings)
     if not wrt:
-        variables = prepared.variables
+        variables = [v for v in prepared.variables if v not in settings.frozen]
         if len(variables) != 1:
             raise UsageError(
                 f"partial needs --wrt for a function of {', '.join(variables) or 'no variables'}; e.g. --wrt "
@@ -561,7 +612,7 @@ def hessian(
     program = problem.program()
     with on_device(problem.device):
         value, gradient, matrix = autograd_hessian(
-            program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+            problem.autograd_program(program), problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
         )
     value, gradient, matrix = value.cpu(), gradient.cpu(), matrix.cpu()
     autograd = list(matrix.flatten(0, 1).unbind(0))  # cells in row-major order
@@ -631,7 +682,7 @@ def jacobian(
     program = problem.program()
     with on_device(problem.device):
         values, matrix = autograd_jacobian(
-            program, problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
+            problem.autograd_program(program), problem.point, list(problem.point.values), names, getattr(torch, problem.dtype)
         )
     values, matrix = values.cpu(), matrix.cpu()
     autograd = list(matrix.flatten(0, 1).unbind(0))  # (k, j) in row-major order
@@ -721,12 +772,13 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     _check_memory(problem.exprs, problem.point.size, settings.limits, **GRAPH_BYTES)
     from autodiff.graph import trace
 
-    nodes, output, leaves, value = trace(problem.program(), problem.point, list(problem.point.values))
+    nodes, output, leaves, value = trace(problem.autograd_program(problem.program()), problem.point,
+                                         list(problem.point.values), problem.frozen)
     warnings = []
     if output is None:
         warnings.append("the output does not require grad (a constant, or everything detached): there is no graph")
     fields = prepared.fields(numbers(value), [], warnings)
-    del fields["checked_by"], fields["dtype"]
+    del fields["checked_by"], fields["dtype"], fields["declared"]
     return GraphReport(nodes=nodes, output=output, leaves=leaves, **fields)
 
 
@@ -772,6 +824,8 @@ def plot(
         if len(free) > 1:
             raise UsageError(f"plot draws one variable; choose it with --range, e.g. --range {free[0]}=-5:5")
         name = free[0] if free else "x"
+    if name in settings.frozen:
+        raise UsageError(f"plot draws the derivative with respect to {name}, which is frozen (--frozen {name})")
     others = {} if fixed is None else {k: v for k, v in fixed.values.items() if k != name}
     missing = [v for v in prepared.variables if v != name and v not in others]
     if missing:
@@ -794,7 +848,9 @@ def plot(
     derivatives = []
     with on_device(problem.device):
         leaves = make_leaves(point, list(point.values), dtype, requires_grad=True)
-        current = program(leaves, dtype).expand(points)
+        for frozen in problem.frozen:
+            leaves[frozen].requires_grad_(False)
+        current = problem.autograd_program(program)(leaves, dtype).expand(points)
         f = current.detach().cpu()
         for k in range(1, order + 1):
             if current.requires_grad:
@@ -830,3 +886,16 @@ def plot(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
     )
+
+
+@_with_definitions
+def minimize(expression: str, start: PointLike = None, **options):
+    """Gradient descent and torch.optim's optimisers from `start`, side by
+    side, beside the critical points SymPy finds (autodiff.minimize).
+
+    Options: optimizer, lr, steps, tol, maximize, expect, record, dtype,
+    symbolic, symbolic_timeout, rtol, atol, limits, define.
+    """
+    from autodiff.optimizers import minimize as run
+
+    return run(expression, start, **options)

@@ -56,6 +56,18 @@ CASE_KEYS = {
     "atol": "a number ≥ 0",
     "exact": "true or false: whether the exact witness judges autograd (default true)",
     "skip": "true, or a string giving the reason",
+    "minimize": "a table { from = { x = 3 }, optimizer = \"gd\", lr = 0.1, steps = 100, expect = { x = -0.75 } }",
+}
+# The keys of a minimize case (autodiff minimize's options), and what each holds.
+MINIMIZE_KEYS = {
+    "from": "a table of start values, e.g. { x = 3 }",
+    "optimizer": "an optimizer name, \"adam,lbfgs\" or a list of names",
+    "lr": "a number > 0",
+    "steps": "a whole number ≥ 1",
+    "tol": "a number ≥ 0",
+    "maximize": "true or false",
+    "expect": "a table of the final point's values, e.g. { x = -0.75 }",
+    "value": "a number: f at the final point",
 }
 PARTIAL_KEYS = {"wrt": "a variable name or a list of them", "expect": "a number, or a list for a vector point"}
 VALUE = "a number, a constant expression as a string (\"pi/4\"), or a list of them"
@@ -75,6 +87,11 @@ class Case:
     @property
     def where(self) -> str:
         return f"{self.file}, case {self.index}"
+
+    @property
+    def point(self) -> dict:
+        """The case's point: `at`, or a minimize case's start."""
+        return self.data["at"] if "at" in self.data else self.data["minimize"]["from"]
 
 
 @dataclass
@@ -120,7 +137,7 @@ class CaseResult:
     def junit_record(self) -> tuple:
         details = ""
         if self.outcome == "failed":
-            details = "\n".join([f"{self.expression} at {point_text(self.case.data['at'])}"] + [f.message for f in self.failures])
+            details = "\n".join([f"{self.expression} at {point_text(self.case.point)}"] + [f.message for f in self.failures])
         message = self.failures[0].message if self.outcome == "failed" else self.message
         reason = self.failures[0].reason if self.outcome == "failed" else None
         return (self.case.file, self.case.name, self.seconds, self.outcome, message, reason, details)
@@ -253,14 +270,16 @@ def _cases_in(text: str, label: str, define: tuple = (), found: Optional[list] =
     appends the texts of its [define] table to `found`)."""
     index = 0
     for document in _documents(text, label):
-        unknown = sorted(set(document) - {"case", "define"})
+        unknown = sorted(set(document) - {"case", "define", "derivative"})
         if unknown:
             raise CaseFileError(
                 f"{label}: unknown top-level key {unknown[0]!r}; a case file holds [[case]] tables "
-                "and a [define] table only"
+                "and a [define] and a [derivative] table only"
             )
         if "define" in document and found is not None:
             found.extend(_definition_texts(document["define"], label))
+        if "derivative" in document and found is not None:  # declared derivatives, marked among the texts
+            found.extend(DERIVATIVE + text for text in _definition_texts(document["derivative"], label, "[derivative]"))
         tables = document.get("case", [])
         if not isinstance(tables, list):
             raise CaseFileError(f"{label}: no cases; add [[case]] tables with expr and at")
@@ -296,16 +315,16 @@ def _documents(text: str, label: str) -> Iterator[dict]:
         yield document
 
 
-def _definition_texts(table, label: str) -> list[str]:
-    """A [define] table's entries as definition texts, each checked:
+def _definition_texts(table, label: str, kind: str = "[define]") -> list[str]:
+    """A [define] (or [derivative]) table's entries as definition texts, each checked:
     `f = "t^2"` is refused (a function's key names its parameters: "f(t)")."""
     if not isinstance(table, dict):
-        raise CaseFileError(f"{label}: [define] must be a table of definitions, e.g. \"f(t)\" = \"t^2 + 1\"")
+        raise CaseFileError(f"{label}: {kind} must be a table of definitions, e.g. \"f(t)\" = \"t^2 + 1\"")
     texts = []
     for head, body in table.items():
         if isinstance(body, bool) or not isinstance(body, (str, int, float)):
             raise CaseFileError(
-                f"{label}: [define] {head!r}: expected an expression string or a number, got {_describe(body)}"
+                f"{label}: {kind} {head!r}: expected an expression string or a number, got {_describe(body)}"
             )
         texts.append(f"{head} = {_text(body)}")
     return texts
@@ -319,11 +338,15 @@ def _definitions(texts: tuple, limits):
     if key not in _PARSED_DEFINITIONS:
         if len(_PARSED_DEFINITIONS) > 64:
             _PARSED_DEFINITIONS.clear()
-        _PARSED_DEFINITIONS[key] = definitions(list(texts), limits)
+        plain = [text for text in texts if not text.startswith(DERIVATIVE)]
+        declared = [text[len(DERIVATIVE):] for text in texts if text.startswith(DERIVATIVE)]
+        _PARSED_DEFINITIONS[key] = definitions(plain, limits, declared)
     return _PARSED_DEFINITIONS[key]
 
 
 _PARSED_DEFINITIONS: dict = {}
+# Marks a declared derivative (--derivative, a [derivative] table) among a case's definition texts.
+DERIVATIVE = "\x00derivative\x00"
 
 
 def _parse(text: str, label: str) -> dict:
@@ -376,7 +399,7 @@ def _validate(case: Case) -> None:
             close = difflib.get_close_matches(key, CASE_KEYS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(CASE_KEYS)}"
             raise fail(repr(key), f"unknown key{hint}")
-    for key in ("expr", "at"):
+    for key in ("expr", "at") if "minimize" not in data else ("expr",):  # a minimize case starts at its own `from`
         if key not in data:
             raise CaseFileError(f"{named}: missing key {key!r}: {CASE_KEYS[key]}")
 
@@ -387,9 +410,14 @@ def _validate(case: Case) -> None:
     expr = data["expr"]
     check("expr", isinstance(expr, str) or ("jacobian" in data and _is_list_of(expr, str) and expr))
     check("name", isinstance(data.get("name"), str))
-    check("at", isinstance(data["at"], dict))
+    check("at", isinstance(data.get("at"), dict))
     check("value", _is_value(data.get("value")) or _is_matrix(data.get("value")))
     check("grad", isinstance(data.get("grad"), dict) and bool(data.get("grad")))
+    if "minimize" in data:
+        _validate_minimize(data["minimize"], fail)
+        needing = [key for key in ("value", "grad", "order", "partial", "hessian", "jacobian", "grad_output") if key in data]
+        if needing and "at" not in data:
+            raise CaseFileError(f"{named}: missing key 'at': {needing[0]} is checked at a point ({CASE_KEYS['at']})")
     for table in ("at", "grad"):
         for name, value in data.get(table, {}).items():
             if not _is_value(value):
@@ -421,6 +449,35 @@ def _validate(case: Case) -> None:
             raise fail("partial.wrt", f"expected {PARTIAL_KEYS['wrt']}, got {_describe(wrt)}")
         if "expect" in partial and not _is_value(partial["expect"]):
             raise fail("partial.expect", f"expected {PARTIAL_KEYS['expect']}, got {_describe(partial['expect'])}")
+
+
+def _validate_minimize(table, fail) -> None:
+    if not isinstance(table, dict):
+        raise fail("minimize", f"expected {CASE_KEYS['minimize']}, got {_describe(table)}")
+    for key in table:
+        if key not in MINIMIZE_KEYS:
+            close = difflib.get_close_matches(key, MINIMIZE_KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(MINIMIZE_KEYS)}"
+            raise fail(f"minimize.{key}", f"unknown key{hint}")
+    if "from" not in table:
+        raise fail("minimize", f"missing key 'from' ({MINIMIZE_KEYS['from']})")
+    checks = {
+        "from": isinstance(table["from"], dict) and bool(table["from"]),
+        "optimizer": isinstance(table.get("optimizer"), str) or (_is_list_of(table.get("optimizer"), str) and table.get("optimizer")),
+        "lr": _is_number(table.get("lr")) and table.get("lr", 0) > 0,
+        "steps": _is_int(table.get("steps")) and table.get("steps", 0) >= 1,
+        "tol": _is_number(table.get("tol")) and table.get("tol", 0) >= 0,
+        "maximize": isinstance(table.get("maximize"), bool),
+        "expect": isinstance(table.get("expect"), dict) and bool(table.get("expect")),
+        "value": _is_scalar(table.get("value")),
+    }
+    for key, ok in checks.items():
+        if key in table and not ok:
+            raise fail(f"minimize.{key}", f"expected {MINIMIZE_KEYS[key]}, got {_describe(table[key])}")
+    for key in ("from", "expect"):
+        for name, value in table.get(key, {}).items():
+            if not _is_scalar(value):
+                raise fail(f"minimize.{key}.{name}", f"expected a number or a constant expression, got {_describe(value)}")
 
 
 _NUMBER = (int, float)
@@ -527,6 +584,7 @@ def check(
     shard: Optional[tuple[int, int]] = None,
     jobs: int = 1,
     define: Optional[Sequence[str]] = None,
+    derivative: Optional[Sequence[str]] = None,
 ) -> CheckReport:
     """Run the case files `paths` (`-` is standard input) in this process.
 
@@ -563,7 +621,7 @@ def check(
         for case in _cases_in(text, label, found=found):
             total += 1
             chosen += _selected(case, select_names)
-        defines[label] = tuple(define or ()) + tuple(found)
+        defines[label] = tuple(define or ()) + tuple(DERIVATIVE + text for text in derivative or ()) + tuple(found)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
     import sympy  # noqa: F401  (torch and SymPy load here, not inside the first case's time)
@@ -683,6 +741,11 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
     from autodiff.points import point_from_mapping
 
     data, options = case.data, settings
+    failures = []
+    if "minimize" in data:
+        failures += _minimize_failures(data["minimize"], data["expr"], options, reports)
+        if "at" not in data:
+            return failures
     at = point_from_mapping({name: _text(value) for name, value in data["at"].items()}, "at", options["limits"])
     grad_output = data.get("grad_output")
     if grad_output is not None:
@@ -697,19 +760,58 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
         wrt = [partial["wrt"]] if isinstance(partial["wrt"], str) else list(partial["wrt"])
         expect = [_text(partial["expect"])] if "expect" in partial else None
         reports.append(api.partial(expr, at, wrt=wrt, expect=expect, grad_output=grad_output, **settings))
-    if "grad" in data or not reports:
+    if "grad" in data or len(reports) == ("minimize" in data):
         expect = None
         if "grad" in data:
             expect = point_from_mapping({name: _text(value) for name, value in data["grad"].items()}, "grad")
         reports.append(
             api.grad(expr, at, order=data.get("order", 1), expect=expect, grad_output=grad_output, **settings)
         )
-    failures = []
+    derivative_reports = [report for report in reports if report.command != "minimize"]
     if "value" in data:
-        failures.extend(_value_failures(reports[0], data["value"], settings))
-    for report in reports:
+        failures.extend(_value_failures(derivative_reports[0], data["value"], settings))
+    for report in derivative_reports:
         failures.extend(_report_failures(report))
     return failures
+
+
+def _minimize_failures(table: dict, expr, settings: dict, reports: list) -> list[Failure]:
+    """Run a minimize case: every optimiser must converge, and reach `expect` (and `value`) when given."""
+    from autodiff import api
+
+    options = {key: table[key] for key in ("optimizer", "lr", "steps", "tol", "maximize") if key in table}
+    expect = {name: _text(value) for name, value in table["expect"].items()} if "expect" in table else None
+    start = {name: _text(value) for name, value in table["from"].items()}
+    report = api.minimize(
+        expr, start, expect=expect, dtype=settings["dtype"], symbolic_timeout=settings["symbolic_timeout"],
+        rtol=settings.get("rtol"), atol=settings.get("atol"), limits=settings["limits"], **options,
+    )
+    reports.append(report)
+    failures = []
+    for run in report.runs:
+        where = ", ".join(f"{name} = {value:.10g}" for name, value in run.point.items())
+        if run.status != "converged":
+            said = run.message if run.status == "diverged" else f"{run.status}: {run.message}"  # "diverged at step …"
+            failures.append(Failure(run.optimizer, run.status, f"{run.optimizer} {said}"))
+        if run.expect_met is False:
+            wanted = ", ".join(f"{name} = {value:.10g}" for name, value in report.expected.items())
+            failures.append(Failure(run.optimizer, "expected", f"{run.optimizer}: expected {wanted}, got {where}"))
+        if "value" in table:
+            failures.extend(_final_value_failures(run, table["value"], settings))
+    return failures
+
+
+def _final_value_failures(run, expected, settings) -> list[Failure]:
+    from autodiff.checks import Tolerance
+    from autodiff.optimizers import EXPECT_ATOL, EXPECT_RTOL
+    from autodiff.points import parse_values
+
+    wanted = float(expected) if _is_number(expected) else parse_values(expected, "value")[0]
+    rtol, atol = settings.get("rtol"), settings.get("atol")
+    tolerance = Tolerance(EXPECT_RTOL if rtol is None else rtol, EXPECT_ATOL if atol is None else atol)
+    if tolerance.close_float(run.value, wanted):
+        return []
+    return [Failure("f", "expected", f"{run.optimizer}: f expected {wanted:.10g}, got {run.value:.10g}", wanted)]
 
 
 def _value_failures(report, expected, settings) -> list[Failure]:
@@ -753,6 +855,9 @@ def _report_failures(report) -> list[Failure]:
             failures.append(Failure(label, "expected", _detail(label, derivative, "expected"), derivative=derivative))
         elif derivative.agree is False:
             failures.append(Failure(label, "disagree", _detail(label, derivative, "disagree"), derivative=derivative))
+    for declared in getattr(report, "declared", ()):  # a declared derivative that its definition contradicts
+        if declared["agree"] is False:
+            failures.append(Failure(f"{declared['function']}'", "declared", declared["message"]))
     return failures
 
 

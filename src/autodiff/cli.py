@@ -89,6 +89,22 @@ DefineOption = Annotated[
         help='A name of your own: "f(t) = t^2 + 1" (a function) or "a = 2.5" (a constant). Repeatable.',
     ),
 ]
+DerivativeOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--derivative", metavar="DEF",
+        help='The derivative of a function given with --define, used as its backward in autograd and checked: '
+        '"f(t) = 2*t"; one per parameter for several: "g(a, b) = [b, a]". Repeatable.',
+    ),
+]
+FrozenOption = Annotated[
+    Optional[List[str]],
+    typer.Option(
+        "--frozen", metavar="VAR",
+        help="A variable that is a leaf without requires_grad: no derivative is taken with respect to it. "
+        "Repeatable, or comma-separated.",
+    ),
+]
 WrtOption = Annotated[
     Optional[List[str]],
     typer.Option("--wrt", "-w", help="Variables to differentiate with respect to, comma-separated (default: all)."),
@@ -363,7 +379,9 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
 
         if grad_output:
             arguments["grad_output"] = parse_values(grad_output, "--grad-output", _limits(arguments["limits"]))
-        arguments["define"] = api.definitions(arguments.get("define"), _limits(arguments["limits"]))
+        arguments["define"] = api.definitions(
+            arguments.get("define"), _limits(arguments["limits"]), arguments.pop("derivative", None)
+        )
         with active(arguments["define"]):
             arguments["at"] = api.as_point(arguments["at"], limits=_limits(arguments["limits"]))
 
@@ -410,6 +428,8 @@ def grad(
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -422,6 +442,7 @@ def grad(
     _derivative_command(
         "grad", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         order=order, expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
+        derivative=derivative, frozen=_split(frozen),
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -456,6 +477,8 @@ def partial(
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -468,6 +491,7 @@ def partial(
     _derivative_command(
         "partial", json_output, no_symbolic, dtype, grad_output, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
+        derivative=derivative, frozen=_split(frozen),
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -509,6 +533,8 @@ def hessian(
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -522,6 +548,7 @@ def hessian(
     _derivative_command(
         "hessian", json_output, no_symbolic, dtype, expression=expression, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
+        derivative=derivative, frozen=_split(frozen),
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -547,6 +574,8 @@ def jacobian(
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     device: DeviceOption = Device.cpu,
     notation: NotationOption = Notation.plain,
     quiet: QuietOption = False,
@@ -559,6 +588,7 @@ def jacobian(
     _derivative_command(
         "jacobian", json_output, no_symbolic, dtype, expressions=expressions, at=at, wrt=_split(wrt),
         expect=expect, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=limit, define=define,
+        derivative=derivative, frozen=_split(frozen),
         notation=notation, quiet=quiet, device=device.value,
     )
 
@@ -616,6 +646,8 @@ def plot(
     symbolic_timeout: TimeoutOption = 5.0,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     device: DeviceOption = Device.cpu,
     json_output: JsonOption = False,
 ) -> None:
@@ -638,7 +670,7 @@ def plot(
         result = api.plot(
             expression, over=over, points=points, order=order, at=at, rtol=rtol, atol=atol, dtype=dtype.value,
             symbolic=not no_symbolic, symbolic_timeout=symbolic_timeout, exact=not no_exact, limits=_limits(limit),
-            device=device.value, define=define,
+            device=device.value, define=define, derivative=derivative, frozen=_split(frozen),
         )
         if output:
             write_file(result, output, width or 800, height or 500, y_window(result, y_range), expression)
@@ -673,6 +705,8 @@ def graph(
     ] = GraphFormat.tree,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
+    frozen: FrozenOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The autograd graph: grad_fn nodes from the output back to the leaves, with each
@@ -680,20 +714,22 @@ def graph(
     """
     as_json = json_output or output_format is GraphFormat.json
 
-    point = {"at": at, "define": define}
+    point = {"at": at, "define": define, "derivative": derivative}
 
     def prepare():
         from autodiff import api
         from autodiff.definitions import active
 
-        point["define"] = api.definitions(define, _limits(limit))
+        point["define"] = api.definitions(define, _limits(limit), derivative)
+        point["derivative"] = None  # attached to the definitions
         with active(point["define"]):
             point["at"] = api.as_point(at, limits=_limits(limit))
 
     def compute(text: str):
         from autodiff import api
 
-        return api.graph(text, point["at"], limits=_limits(limit), define=point["define"])
+        return api.graph(text, point["at"], limits=_limits(limit), define=point["define"],
+                         derivative=point["derivative"], frozen=_split(frozen))
 
     def render(result, console):
         from autodiff import render as renderers
@@ -738,6 +774,7 @@ def check(
     no_exact: NoExactOption = False,
     limit: LimitOption = None,
     define: DefineOption = None,
+    derivative: DerivativeOption = None,
     shard: Annotated[
         Optional[str],
         typer.Option("--shard", metavar="K/N",
@@ -773,7 +810,7 @@ def check(
             check_writable(junit, files)
         report = run_cases(
             files, select_names=select, dtype=dtype.value, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout,
-            exact=not no_exact, limits=_limits(limit), define=define, on_result=print_case, keep_results=False,
+            exact=not no_exact, limits=_limits(limit), define=define, derivative=derivative, on_result=print_case, keep_results=False,
             junit_records=junit is not None, shard=share, jobs=jobs,
         )
         if junit is not None:
@@ -936,6 +973,117 @@ def verify(
 
 
 @app.command(epilog=_examples(
+    'autodiff minimize "2*x^2+3*x+1" --from x=3 --optimizer gd --lr 0.1 --steps 100',
+    'autodiff minimize "(1-x)^2 + 100*(y-x^2)^2" --from x=-1.2,y=1 --optimizer adam,lbfgs --steps 5000',
+    'autodiff minimize "x^2 - y^2" --from x=1,y=0 --optimizer all --plot',
+    'autodiff minimize "sin(x)" --from x=1 --maximize --trace | jq -c "select(.step)"',
+))
+def minimize(
+    expression: ExpressionArgument,
+    start: Annotated[
+        Optional[List[str]],
+        typer.Option("--from", help="The start: x=3, or x=-1.2,y=1 (repeatable); a bare value for one variable."),
+    ] = None,
+    optimizer: Annotated[
+        Optional[List[str]],
+        typer.Option(
+            "--optimizer", metavar="NAME[,NAME…]",
+            help="gd (the hand-written loop), sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lbfgs, "
+            "newton, or all; comma-separated or repeated (default gd).",
+        ),
+    ] = None,
+    lr: Annotated[
+        Optional[float],
+        typer.Option("--lr", help="Learning rate of every optimiser (default 0.01; 1 for lbfgs and newton)."),
+    ] = None,
+    steps: Annotated[int, typer.Option("--steps", help="The most steps each optimiser takes.", min=1)] = 1000,
+    tol: Annotated[float, typer.Option("--tol", help="Stop (converged) when the gradient's norm is at most this.")] = 1e-8,
+    maximize: Annotated[bool, typer.Option("--maximize", help="Climb to a maximum instead.")] = False,
+    expect: Annotated[
+        Optional[List[str]],
+        typer.Option("--expect", "-e", help="Exit 1 unless every optimiser ends at this point: -0.75, or x=1,y=1 "
+                     "(within --rtol/--atol, default 1e-6)."),
+    ] = None,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="JSON Lines: an object per step per optimiser, then the result's object.")
+    ] = False,
+    plot: Annotated[bool, typer.Option("--plot", help="Draw f against the step for every optimiser in the terminal.")] = False,
+    output: Annotated[
+        Optional[str],
+        typer.Option("--output", "-o", help="Also write a .png, .svg or .pdf: each path over f (one or two variables) "
+                     "beside f against the step."),
+    ] = None,
+    width: Annotated[Optional[int], typer.Option("--width", help="Columns of the --plot chart.", min=20, max=10000)] = None,
+    height: Annotated[Optional[int], typer.Option("--height", help="Rows of the --plot chart.", min=8, max=10000)] = None,
+    rtol: Annotated[
+        Optional[float], typer.Option("--rtol", help="Relative tolerance of --expect and of the curvature (zero eigenvalues).", min=0)
+    ] = None,
+    atol: Annotated[
+        Optional[float], typer.Option("--atol", help="Absolute tolerance of --expect and of the curvature.", min=0)
+    ] = None,
+    dtype: DtypeOption = DType.float64,
+    no_symbolic: Annotated[bool, typer.Option("--no-symbolic", help="Skip SymPy's critical points.")] = False,
+    symbolic_timeout: TimeoutOption = 5.0,
+    limit: LimitOption = None,
+    define: DefineOption = None,
+    notation: NotationOption = Notation.plain,
+    json_output: JsonOption = False,
+) -> None:
+    """Gradient descent and torch.optim's optimisers from one start, side by side:
+    the point each reaches, f there, the gradient's norm, the steps, the time, and
+    whether it converged, stalled or diverged; beside them the critical points SymPy
+    finds, each classified by its Hessian. Exit 1 unless every optimiser converges.
+    """
+    from autodiff import notation as notations
+
+    notations.use(notation.value)
+    settings = {"define": define}
+
+    def prepare():  # streaming: the definitions are parsed once
+        from autodiff import api
+
+        settings["define"] = api.definitions(define, _limits(limit))
+
+    def compute(text: str):
+        from autodiff import api
+
+        if output and expression == STDIN:
+            from autodiff.errors import UsageError
+
+            raise UsageError("--output draws one expression; it does not go with \"-\" (stdin)")
+        result = api.minimize(
+            text, start, optimizer=optimizer, lr=lr, steps=steps, tol=tol, maximize=maximize, expect=expect,
+            record=trace or plot or output is not None, dtype=dtype.value, symbolic=not no_symbolic,
+            symbolic_timeout=symbolic_timeout, rtol=rtol, atol=atol, limits=_limits(limit), define=settings["define"],
+        )
+        if output:
+            from autodiff.optimizers import write_figure
+
+            write_figure(result, output, typed=text)
+            result.output = output
+        if trace:
+            for step in result.trace():
+                _echo_json(step, None)
+        return result
+
+    def render(result, console):
+        from autodiff.optimizers import render_minimize, terminal_chart
+
+        render_minimize(result, console)
+        if plot:
+            from autodiff.plotting import chart_size
+
+            color = console.is_terminal and not console.no_color
+            chart = terminal_chart(result, *chart_size(console, width, height, len(result.runs) + 1), color)
+            console.file.write(chart.rstrip("\n") + "\n")
+            console.file.flush()
+        if result.output:
+            console.print(f"wrote {result.output}", soft_wrap=True, highlight=False, markup=False)
+
+    _run(json_output or trace, compute, render, expression, prepare, limit)
+
+
+@app.command(epilog=_examples(
     'autodiff functions',
     'autodiff functions --json | jq -r ".functions[].name"',
 ))
@@ -950,6 +1098,35 @@ def functions(json_output: JsonOption = False) -> None:
             typer.echo(renderers.dumps(listing()))
         else:
             renderers.render_functions(listing(), renderers.stdout_console())
+
+
+@app.command(epilog=_examples(
+    "autodiff repl",
+    'autodiff repl --at x=3 --define "f(t) = t^3"',
+    "printf 'at x=3\\n6x^2+2x+4\\n' | autodiff repl",
+))
+def repl(
+    at: AtOption = None,
+    define: DefineOption = None,
+    notation: NotationOption = Notation.plain,
+    history: Annotated[
+        Optional[str],
+        typer.Option("--history", metavar="FILE",
+                     help="The history file (default $XDG_STATE_HOME/autodiff/history, ~/.local/state/autodiff/history)."),
+    ] = None,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Save no history: Up recalls this session's lines only.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """An interactive session: every command with its options, a bare expression for
+    grad at the current point (at x=3), names of your own (f(t) = t^3, a = 2.5),
+    history and completion. Not on a terminal, the lines of stdin run as a script.
+    """
+    from autodiff.repl import run
+
+    raise typer.Exit(run(at=at, define=define, notation=notation.value, json_output=json_output,
+                         history=history, no_history=no_history))
 
 
 @app.command(epilog=_examples(
@@ -974,8 +1151,9 @@ def _error_json(kind: str, message: str) -> None:
     typer.echo(json.dumps({"error": {"type": kind, "message": message}}))
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point: never a traceback, always a documented exit code."""
+def main(argv: Optional[List[str]] = None, command=None) -> None:
+    """Console-script entry point: never a traceback, always a documented exit code.
+    `command`: the click command, when the caller has built it (`repl`, once a session)."""
     from autodiff.terminal import sane_environment
 
     sane_environment()
@@ -985,7 +1163,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         setup()
     try:
-        command = _command()
+        command = command or _command()
         _run_command(command, _expression_first(command, args), _wants_json(args))
     except SystemExit:
         raise

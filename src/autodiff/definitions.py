@@ -43,6 +43,9 @@ class Definition:
     text: str  # as the user wrote it
     body_column: int  # 1-based column of body_text in text
     body: object = None  # the SymPy tree, over Symbols named as the parameters
+    # A declared derivative (autodiff.declared): one SymPy tree per parameter, over the parameters.
+    derivative: Optional[tuple] = None
+    derivative_text: Optional[str] = None
 
     @property
     def is_function(self) -> bool:
@@ -73,6 +76,10 @@ class Definitions(Mapping):
 
     def texts(self) -> list[str]:
         return [str(d) for d in self._by_name.values()]
+
+    def derivative_texts(self) -> list[str]:
+        """The declared derivatives, as `--derivative` takes them."""
+        return [f"{d.head} = {d.derivative_text}" for d in self._by_name.values() if d.derivative is not None]
 
 
 _ACTIVE: contextvars.ContextVar[Optional[Definitions]] = contextvars.ContextVar("autodiff_definitions", default=None)

@@ -36,11 +36,14 @@ class GraphNode:
     within: Optional[str] = None  # a step inside one operation (x**y), without a subexpression of its own: that operation
 
 
-def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphNode], Optional[int], dict, Any]:
+def trace(program: Program, point: Point, names: list[str], frozen=()) -> tuple[list[GraphNode], Optional[int], dict, Any]:
     """Nodes (output first), the output node's id (None when nothing is
-    tracked), each leaf's attributes by variable, and the output value."""
+    tracked), each leaf's attributes by variable, and the output value.
+    `frozen`: variables whose leaves do not require grad (untracked inputs)."""
     dtype = torch.float64
     leaves = make_leaves(point, names, dtype, requires_grad=True)
+    for name in frozen:
+        leaves[name].requires_grad_(False)
     values = program.trace(leaves, dtype)
     output = values[program.output]
     made_by: dict[int, tuple[int, torch.Tensor]] = {}  # id(grad_fn) → (instruction, tensor)
@@ -58,7 +61,7 @@ def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphN
             node = GraphNode(1, "leaf", "AccumulateGrad", variable=variable, tensor=describe(output), subexpression=variable)
             return [node], 1, leaf_info, output.detach()
         return [], None, leaf_info, output.detach()
-    walker = _Walker(program, made_by, leaf_names)
+    walker = _Walker(program, made_by, leaf_names, {name: leaves[name] for name in frozen}, values)
     walker.visit(output.grad_fn)
     # Number the nodes 1, 2, … in the order of the walk, which is the order the tree prints them (the output is 1).
     number = {node.id: index for index, node in enumerate(walker.nodes, start=1)}
@@ -68,7 +71,14 @@ def trace(program: Program, point: Point, names: list[str]) -> tuple[list[GraphN
 
 
 class _Walker:
-    def __init__(self, program: Program, made_by: dict, leaf_names: dict):
+    def __init__(self, program: Program, made_by: dict, leaf_names: dict, frozen: Optional[dict] = None,
+                 values: Optional[list] = None):
+        self.frozen = frozen or {}  # variable → its leaf without requires_grad
+        # With frozen variables: the instructions computed from them (and constants) alone, untracked too.
+        self.untracked_values = {
+            index: value for index, value in enumerate(values or [])
+            if self.frozen and isinstance(value, torch.Tensor) and value.is_floating_point() and not value.requires_grad
+        }
         self.program = program
         self.made_by = made_by
         self.leaf_names = leaf_names
@@ -145,6 +155,7 @@ class _Walker:
         return [
             i for i in instructions[instruction].args
             if instructions[i].detach or (instructions[i].op is None and instructions[i].name is None)
+            or instructions[i].name in self.frozen or i in self.untracked_values
         ]
 
     def untracked_node(self, instruction: Optional[int]) -> GraphNode:
@@ -154,8 +165,15 @@ class _Walker:
         if instruction is not None:
             source = self.program.instructions[instruction]
             expression = self.expressions.get(instruction)
+            if source.name in self.frozen:
+                return GraphNode(-self.untracked, "untracked", f"{source.name} (frozen: requires_grad=False)",
+                                 variable=source.name, tensor=describe(self.frozen[source.name]),
+                                 subexpression=source.name)
             if source.detach:
                 name = f"detach({_machine(self.expressions[source.args[0]])}): tracking stops"
+            elif source.op is not None and instruction in self.untracked_values:
+                return GraphNode(-self.untracked, "untracked", "computed from frozen variables: requires_grad=False",
+                                 tensor=describe(self.untracked_values[instruction]), subexpression=_machine(expression))
             elif not isinstance(source.value, bool):
                 name = f"constant {source.value:g}"
         return GraphNode(-self.untracked, "untracked", name, subexpression=_machine(expression))

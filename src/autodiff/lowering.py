@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 import sympy
 import torch
 
+from autodiff.declared import DeclaredCall
 from autodiff.errors import UnsupportedError
 from autodiff.functions import FUNCTIONS, FUNCTIONS_BY_NAME
 
@@ -253,6 +254,8 @@ class Program:
             return self._append(Instruction(_pow, (self._emit(node.base, gate), self._emit(node.exp, gate))))
         if isinstance(node, sympy.Piecewise):
             return self._emit_piecewise(node, gate)
+        if isinstance(node, DeclaredCall):  # a declared derivative: a torch.autograd.Function
+            return self._append(Instruction(node.torch_op(), tuple(self._emit(arg, gate) for arg in node.args)))
         for cls in type(node).__mro__:
             op = _NODE_OPS.get(cls)
             if op is not None:

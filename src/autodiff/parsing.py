@@ -183,6 +183,7 @@ class Parser:
         self.sympy = sympy
         self.definitions = current() or {}  # the user's names (autodiff.definitions)
         self.params = params  # inside a definition's body: its parameters, the only variables
+        self.opaque = bool(self.definitions) and _opaque()
         self.text = text
         self.limits = limits
         self.depth = 0
@@ -465,6 +466,10 @@ class Parser:
             )
         sp = self.sympy
         try:
+            if self.opaque:  # the torch lowering's parse: a declared derivative stays a node (autodiff.declared)
+                from autodiff.declared import opaque_call
+
+                return opaque_call(defined, args)
             return defined.body.xreplace({sp.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
         except _SYMPY_FAILURES as error:
             raise self.fail(f"cannot evaluate {defined.name}() of these arguments ({type(error).__name__})", open_paren) from None
@@ -567,6 +572,12 @@ class Parser:
                     op,
                 )
         return node
+
+
+def _opaque() -> bool:
+    from autodiff.declared import is_opaque
+
+    return is_opaque()
 
 
 # What SymPy and mpmath raise when folding constants they cannot handle.

@@ -356,15 +356,19 @@ def _named_values(lines: list[tuple], vector: bool, width: int, least: int) -> T
 
 
 def _verdicts(result: PointReport, labelled: list) -> list[Text]:
-    lines = []
+    lines = [  # --frozen: no derivative, rather than a 0
+        Text(f"{derivative_label([name])}: frozen ({name} has requires_grad=False: no derivative is taken)")
+        for name in getattr(result, "frozen", ())
+    ]
     witness = WITNESS_NAMES.get(result.checked_by, "finite differences")
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is None and any(_missing(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
-    elif result.agree is False:
+    elif result.agree is False and any(d.agree is False for _, d in labelled):
         names = _capped([label for label, d in labelled if d.agree is False])
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
+    lines += _declared_lines(result)
     sampled = next((d.checked_points for _, d in labelled if d.checked_points is not None), None)
     if sampled is not None:
         lines.append(Text(
@@ -610,6 +614,10 @@ def _graph_subject(node) -> str:
 def _untracked_kind(node) -> str:
     if node.name.startswith("detach("):
         return "tracking stops"
+    if "frozen" in node.name:  # a --frozen variable, or what is computed from frozen variables alone
+        data = node.tensor.get("data") if node.tensor else None
+        return ("frozen leaf, requires_grad=False" if node.variable else "from frozen variables, requires_grad=False") + (
+            f"  data={format_number(data)}" if data is not None and not isinstance(data, list) else "")
     value = node.name.removeprefix("constant").strip()
     return "constant" if value in ("", node.subexpression) else f"constant {value}"
 
@@ -636,6 +644,20 @@ def graph_dot(result) -> str:
         lines.append(f"  n{target} -> n{source};")
     lines.append("}")
     return "\n".join(lines)
+
+
+def _declared_lines(result) -> list[Text]:
+    """Each declared derivative's check (autodiff.declared)."""
+    lines = []
+    for check in getattr(result, "declared", ()):
+        if check["agree"] is False:
+            lines.append(Text(f"✗ {check['message']}", style="bold red"))
+        elif check["agree"]:
+            points = check["points"]
+            lines.append(Text(
+                f"✓ the declared derivative of {check['function']} with respect to {check['parameter']} agrees with "
+                f"the definition's at {points} point{'s' if points != 1 else ''}", style="green"))
+    return lines
 
 
 def _dot_escape(text: str) -> str:
@@ -680,7 +702,7 @@ def render_check_closing(report, console: Console) -> None:
     for result in broken:
         console.print()
         console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)
-        point = point_text(result.case.data["at"])
+        point = point_text(result.case.point)
         expression = _expression_text(result.expression)
         console.print(Text(_printable(f"  {expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
         lines = [_expression_text(f.message) for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]

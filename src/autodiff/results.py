@@ -228,6 +228,8 @@ class PointReport:
     value_exact: Union[str, list, None] = None
     value_digits: Union[int, list, None] = None
     value_exact_source: Union[str, list, None] = None  # "ball", or "limit" where f as written is undefined
+    frozen: list[str] = field(default_factory=list)  # --frozen: variables not differentiated (no entry of their own)
+    declared: list[dict] = field(default_factory=list)  # declared derivatives checked (autodiff.declared.check)
 
     command = "?"
 
@@ -237,6 +239,7 @@ class PointReport:
     @property
     def agree(self) -> Optional[bool]:
         verdicts = [d.agree for d in self.derivatives() if d.agree is not None]
+        verdicts += [c["agree"] for c in self.declared if c["agree"] is not None]
         return all(verdicts) if verdicts else None
 
     @property
@@ -267,6 +270,10 @@ class PointReport:
             "checked_by": self.checked_by,
             "warnings": list(self.warnings),
         }
+        if self.frozen:
+            result["frozen"] = list(self.frozen)
+        if self.declared:
+            result["declared_derivatives"] = [dict(c) for c in self.declared]
         if self.expect_met is not None:
             result["expect_met"] = self.expect_met
         return result
@@ -407,6 +414,7 @@ class GraphReport:
     output: Optional[int] = None
     leaves: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)  # --frozen: leaves without requires_grad
 
     command = "graph"
     exit_code = EXIT_OK
@@ -439,6 +447,7 @@ class GraphReport:
             "edges": [{"from": a, "to": b} for a, b in self.edges()],
             "leaves": {name: {k: json_number(v) for k, v in info.items()} for name, info in self.leaves.items()},
             "warnings": list(self.warnings),
+            **({"frozen": list(self.frozen)} if self.frozen else {}),
         }
 
 

@@ -15,6 +15,8 @@ same machine, so that a slow or busy machine moves both sides:
   exact    the exact witness: its cost per call (exact_worker.py), the
            import of python-flint, the streaming rate vs --no-exact
   memory   each command's whole-process peak RSS vs the import floor's
+  repl     `autodiff repl`'s first prompt and per-answer latency through a
+           pty (pexpect), beside qalc's interactive mode
 
 Each function takes the Settings and returns table Rows; a measurement that
 cannot be trusted raises measure.BenchmarkError.
@@ -23,10 +25,12 @@ cannot be trusted raises measure.BenchmarkError.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -69,13 +73,14 @@ class Settings:
     memory_runs: int = 1
     check_cases: tuple[int, int] = (1_000, 100_000)
     gpu_grid_points: int = 10**8
+    repl_answers: int = 50
     timeout_s: float = 300.0  # any one process
 
     @classmethod
     def quick(cls) -> "Settings":
         return cls(
             oneshot_pairs=1, startup_pairs=2, stream_count=200, stream_runs=1, grid_points=10**5, grid_runs=2,
-            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, check_cases=(50, 500), gpu_grid_points=10**6, timeout_s=120.0,
+            hessian_variables=6, hessian_runs=2, exact_runs=3, memory_runs=1, check_cases=(50, 500), gpu_grid_points=10**6, repl_answers=5, timeout_s=120.0,
         )
 
     def with_runs(self, runs: int) -> "Settings":
@@ -297,6 +302,84 @@ def _peer_answers(name: str, output: str) -> int:
     # Maxima writes "- 4.09" for a negative number, qalc "−4.09" (U+2212).
     numbers = re.findall(r"^\s*(?:[-−]\s?)?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*$", output, re.M)
     return len(numbers)
+
+
+# --------------------------------------------------------------------- repl
+
+
+def repl(settings: Settings) -> list[Row]:
+    """`autodiff repl` through a pty (pexpect): seconds to the first prompt,
+    and each answer's latency (the line sent to the next prompt, after one
+    line that waits for torch), beside qalc's interactive mode answering the
+    same derivatives (a row saying so when qalc is not installed)."""
+    try:
+        import pexpect
+    except ImportError:
+        return [Row("repl", "repl: skipped", "s", notes=["pexpect is not installed (pip install pexpect)"])]
+    count = settings.repl_answers
+    # The derivative of k*x^2 + 2*x + 4 at x = 3 is 6k + 2: each answer is checked.
+    ours = _pty_answers(
+        pexpect, [*cli_command(), "repl", "--no-history"], "autodiff>", ["at x=3"],
+        [f"{k}*x^2 + 2*x + 4" for k in range(2, count + 3)], r"∂f/∂x\s+(\S+)", settings,
+    )
+    qalc = None
+    if shutil.which("qalc") is not None:
+        qalc = _pty_answers(
+            pexpect, ["qalc", "-nocurrencies"], "> ", [],
+            [f"diff({k}*x^2 + 2*x + 4, x, 1, 3)" for k in range(2, count + 3)], r"=\s*(\S+)\r", settings,
+        )
+    peer = [] if qalc else ["qalc is not installed (apt-get install qalc): no peer measured"]
+    first = Row(
+        "repl", "repl: first prompt" + (" vs qalc" if qalc else ""), "s", ours=ours["first_prompt_s"],
+        baseline=qalc and qalc["first_prompt_s"], ratio=qalc and ours["first_prompt_s"] / qalc["first_prompt_s"],
+        notes=[*peer, "torch and SymPy load behind our prompt; the first line waits for them "
+               f"({ours['first_answer_s']:.2f} s to its answer)"],
+        samples={"ours_s": ours["first_prompt_s"], "ours_first_answer_s": ours["first_answer_s"],
+                 **({"qalc_s": qalc["first_prompt_s"]} if qalc else {})},
+    )
+    mine = median(ours["answers_s"])
+    answers = Row(
+        "repl", f"repl: per answer, {count} lines" + (" vs qalc" if qalc else ""), "s", ours=mine,
+        baseline=qalc and median(qalc["answers_s"]), ratio=qalc and mine / median(qalc["answers_s"]),
+        target=Target("<=", 0.020, on="ours"),
+        notes=[*peer, "medians, wall-clock from the line sent to the next prompt, through a pty; "
+               "ours: grad's table with every witness"],
+        samples={"ours_s": ours["answers_s"], **({"qalc_s": qalc["answers_s"]} if qalc else {})},
+    )
+    return [first, answers]
+
+
+def _pty_answers(pexpect, command: list[str], prompt: str, setup: list[str], lines: list[str], answer: str,
+                 settings: Settings) -> dict:
+    """Run an interactive calculator in a pty: the time to its first prompt,
+    the first line's answer (a warm-up, untimed in the answers) and each
+    other line's, checked to be 6k + 2 for the k-th line (k from 2)."""
+    environment = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    started = time.perf_counter()
+    child = pexpect.spawn(command[0], command[1:], env=environment, encoding="utf-8",
+                          timeout=settings.timeout_s, dimensions=(50, 120))
+    child.delaybeforesend = None
+    try:
+        child.expect_exact(prompt)
+        first_prompt = time.perf_counter() - started
+        for line in setup:
+            child.sendline(line)
+            child.expect_exact(prompt)
+        times = []
+        for k, line in enumerate(lines, start=2):
+            sent = time.perf_counter()
+            child.sendline(line)
+            child.expect(answer)
+            value = re.sub(r"\x1b\[[0-9;]*m", "", child.match.group(1))
+            child.expect_exact(prompt)
+            times.append(time.perf_counter() - sent)
+            if not _close(float(value.replace("−", "-")), 6 * k + 2):
+                raise BenchmarkError(f"{command[0]} answered {value} to {line}; expected {6 * k + 2}")
+    except pexpect.ExceptionPexpect as error:
+        raise BenchmarkError(f"{' '.join(command)}: {type(error).__name__}: {str(error).splitlines()[0]}") from None
+    finally:
+        child.close(force=True)
+    return {"first_prompt_s": first_prompt, "first_answer_s": times[0], "answers_s": times[1:]}
 
 
 # -------------------------------------------------------------------- exact
@@ -542,4 +625,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "check_memory": check_memory,
     "peers": peers,
     "grid_gpu": grid_gpu,
+    "repl": repl,
 }

@@ -1,0 +1,325 @@
+"""`autodiff repl` (issue 18): through a real terminal (pexpect in a pty) for
+what only a terminal shows (the prompt, Up, Tab, Ctrl-C, Ctrl-D, the history
+file), and in process for the lines' meaning (definitions, the point, the
+words a command line is given)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pexpect
+import pytest
+
+from autodiff import cli, repl, symbolic
+from autodiff.repl import Session, completions
+
+# A fresh prompt: prompt_toolkit turns bracketed paste on, then draws it (the
+# space after it as a cursor move). A bare "autodiff>" also appears where it
+# redraws the line just accepted.
+PROMPT = r"\x1b\[\?2004h[^>]*autodiff>"
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
+UP = "\x1b[A"
+# Autograd's 12th derivative of this takes about 10 s here: long enough to interrupt.
+LONG = "grad exp(sin(x)*cos(x^2))/(1+x^2) --order 12 --limit autograd-seconds=1000 --at x=1"
+
+
+def spawn(tmp_path, *args: str, **env: str) -> pexpect.spawn:
+    environment = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+                   "XDG_STATE_HOME": str(tmp_path / "state"), **env}
+    environment.pop("COLUMNS", None)
+    child = pexpect.spawn(sys.executable, ["-m", "autodiff", "repl", *args], env=environment, encoding="utf-8",
+                          timeout=60, dimensions=(50, 120))
+    child.delaybeforesend = None
+    child.expect(PROMPT)
+    return child
+
+
+def ask(child: pexpect.spawn, line: str) -> str:
+    """Send a line; what it printed up to the next prompt, without the line's echo."""
+    child.sendline(line)
+    child.expect(PROMPT)
+    return ESCAPES.sub("", child.before).split("\n", 1)[-1]
+
+
+def leave(child: pexpect.spawn, how: str = "quit") -> int:
+    child.sendline(how) if how != "\x04" else child.send(how)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+# ------------------------------------------------------------- in a terminal
+
+
+def test_done_means_the_point_a_definition_and_up(tmp_path):
+    child = spawn(tmp_path)
+    assert ask(child, "at x=3").strip() == ""  # setting the point prints nothing
+    table = ask(child, "6x^2+2x+4")
+    assert re.search(r"f\(x\) = 6\*x\^2 \+ 2\*x \+ 4\s+at x = 3\s+f = 64", table)
+    assert re.search(r"∂f/∂x\s+38\s+12\*x \+ 2\s+38\s+38\s+38\s+✓", table)
+    assert "✓ autograd and the exact value agree" in table
+    ask(child, "f(t) = t^3")
+    table = ask(child, "grad f(x)+x")
+    assert re.search(r"f\(x\) = x\^3 \+ x", table)
+    assert re.search(r"∂f/∂x\s+28\s+3\*x\^2 \+ 1\s+28\s+28\s+28\s+✓", table)
+    child.send(UP)  # the last line comes back, to be run again
+    child.expect_exact("grad f(x)+x")
+    child.sendline("")
+    child.expect(r"∂f/∂x\s+28")
+    child.expect(PROMPT)
+    assert leave(child, "\x04") == 0  # Ctrl-D
+
+
+def test_ctrl_c_cancels_a_long_computation_and_the_session_goes_on(tmp_path):
+    child = spawn(tmp_path)
+    ask(child, "at x=2")  # waits for torch: the long line below starts at once
+    child.sendline(LONG)
+    child.expect_exact(LONG)
+    time.sleep(1.0)
+    sent = time.monotonic()
+    child.sendintr()
+    child.expect_exact("interrupted")
+    child.expect(PROMPT)
+    assert time.monotonic() - sent < 5
+    # Still alive, with its point; the symbolic side (under its SIGALRM deadline) still answers.
+    assert re.search(r"∂f/∂x\s+12\s+3\*x\^2\s+12", ask(child, "x^3"))
+    # Ctrl-C at the prompt drops the line typed so far.
+    child.send("9*x+")
+    child.sendintr()
+    child.expect(PROMPT)
+    assert re.search(r"∂f/∂x\s+4\s+2\*x\s+4", ask(child, "x^2"))
+    assert leave(child) == 0
+
+
+def test_history_is_kept_across_sessions_in_the_state_directory(tmp_path):
+    child = spawn(tmp_path)
+    ask(child, "at x=5")
+    ask(child, "names")
+    assert leave(child) == 0
+    history = tmp_path / "state" / "autodiff" / "history"
+    assert "+at x=5" in history.read_text() and "+names" in history.read_text()
+    child = spawn(tmp_path)
+    for line in ("quit", "names", "at x=5"):  # the newest first
+        child.send(UP)
+        child.expect_exact(line)
+    child.sendline("")
+    child.expect(PROMPT)
+    assert re.search(r"∂f/∂x\s+10", ask(child, "x^2"))  # the recalled line set the point
+    assert leave(child) == 0
+
+
+def test_no_history_writes_no_file(tmp_path):
+    child = spawn(tmp_path, "--no-history")
+    ask(child, "at x=5")
+    assert leave(child) == 0
+    assert not (tmp_path / "state").exists()
+
+
+def test_an_unwritable_history_is_one_note_and_the_session_runs(tmp_path):
+    (tmp_path / "state").write_text("a file where the directory would go")
+    child = spawn(tmp_path)
+    assert "note: history is kept for this session only" in child.before
+    assert re.search(r"∂f/∂x\s+2", ask(child, "grad x^2 --at x=1"))
+    assert leave(child) == 0
+
+
+def test_tab_completes_the_sessions_own_names(tmp_path):
+    child = spawn(tmp_path, "--at", "x=3")
+    ask(child, "foo(t) = t^2 + 1")
+    ask(child, "bar = 2")
+    child.send("grad fo\t")
+    child.expect_exact("foo(")
+    child.send("x)*ba\t")
+    child.expect_exact("bar")  # the terminal shows what changed: the line is `grad foo(x)*bar`
+    table = ask(child, "")
+    assert "f(x) = 2*x^2 + 2" in table  # foo(x)*bar, written out
+    assert re.search(r"f = 20\s", table)  # (3^2 + 1) * 2
+    assert re.search(r"∂f/∂x\s+12\s", table)
+    assert leave(child) == 0
+
+
+def test_errors_leave_the_session_running(tmp_path):
+    child = spawn(tmp_path, "--at", "x=3")
+    assert "error: unexpected end of input" in ask(child, "x+")
+    assert "error: sin is a built-in function" in ask(child, "sin = 3")
+    assert "error: f is defined in terms of itself" in ask(child, "f(t) = f(t) + 1")
+    assert "error: --order must be at least 1" in ask(child, "grad x --order 0")
+    assert "error: no definition named g" in ask(child, "del g")
+    assert "error" in ask(child, "check /nonexistent/cases.toml")
+    assert "error: this is a session already" in ask(child, "repl")
+    assert "error: cannot read the line" in ask(child, 'grad "x')
+    assert "Traceback" not in child.before
+    assert re.search(r"∂f/∂x\s+6", ask(child, "x^2"))
+    assert leave(child) == 0
+
+
+# ------------------------------------------------------------ not a terminal
+
+
+def run_script(text: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autodiff", "repl", *args], input=text, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+
+
+def test_standard_input_that_is_no_terminal_runs_as_a_script():
+    done = run_script("at x=3\n6x^2+2x+4\nf(t) = t^3\n\n# a comment\ngrad f(x)+x -q\njson on\nx^2\n")
+    assert done.returncode == 0, done.stderr
+    assert "autodiff>" not in done.stdout  # no prompt
+    lines = done.stdout.splitlines()
+    assert re.search(r"∂f/∂x\s+38\s", done.stdout)
+    assert "28" in lines  # -q: the number alone
+    assert json.loads(lines[-1])["gradient"]["x"]["autograd"] == 6.0
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("x^2 --at x=1 --order 2\n", 0),  # a bare expression takes grad's options too
+    ("grad x^2 --at x=1 --expect 3\nx^2\n", 1),  # a failed --expect
+    ("x+\ngrad x^2 --at x=1 --expect 3\nat x=1\nx^2\n", 2),  # bad input outranks a failed check
+    ("quit\nx+\n", 0),  # quit ends the script
+])
+def test_a_scripts_exit_status_is_the_most_severe_of_its_lines(text, code):
+    assert run_script(text).returncode == code
+
+
+def test_a_bad_option_of_repl_is_an_error_before_the_session():
+    done = run_script("x^2\n", "--define", "sin(t) = t")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: sin is a built-in function") and done.stdout == ""
+
+
+# ----------------------------------------------------------------- in process
+
+
+@pytest.fixture
+def session():
+    return Session(cli._command())
+
+
+def test_a_definition_is_a_name_left_of_a_single_equals(session, capsys):
+    for text in ["f(t) = t^3", "a = 2.5", "g(u, v)=u*v", "k=1"]:
+        assert repl._is_definition(text)
+    for text in ["x == 2", "x <= 2", "x >= 2", "x != 2", "x^2 --at x=3", "2x = 3", "x^2"]:
+        assert not repl._is_definition(text)
+
+
+def test_definitions_are_checked_as_a_set_and_given_to_every_command(session, capsys):
+    assert session.run("g(t) = f(t) + a") == 2  # f and a are not defined yet
+    assert "error:" in capsys.readouterr().err
+    assert session.run("f(t) = t^3") == 0 and session.run("a = 2") == 0
+    assert session.run("g(t) = f(t) + a") == 0
+    assert session.run("f(t) = g(t)") == 2
+    assert "circular definitions: f → g → f" in capsys.readouterr().err
+    assert session.definitions["f"] == "f(t) = t^3"  # the refused one changed nothing
+    assert session._with_session(["hessian", "g(x)"]) == [
+        "hessian", "--define", "f(t) = t^3", "--define", "a = 2", "--define", "g(t) = f(t) + a", "g(x)"]
+    assert session.run("f(t) = t^2") == 0  # a redefinition replaces it, in its place
+    assert list(session.definitions) == ["f", "a", "g"] and session.definitions["f"] == "f(t) = t^2"
+    assert session.run("at x=3") == session.run("json on") == 0
+    assert session.run("g(x)") == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["value"] == 11.0 and answer["gradient"]["x"]["autograd"] == 6.0
+
+
+def test_del_refuses_a_name_another_definition_uses(session, capsys):
+    session.run("f(t) = t^3")
+    session.run("g(t) = f(t) + 1")
+    assert session.run("del f") == 2
+    assert "g(t) uses f: del g first, or both at once (del f g)" in capsys.readouterr().err
+    assert session.run("del f g") == 0 and session.definitions == {}
+    assert session.run("names") == 0
+    assert "no names defined" in capsys.readouterr().out
+
+
+def test_names_lists_the_definitions_and_the_point(session, capsys):
+    session.run("a = 2.5")
+    session.run("f(t) = t^2 + a")
+    session.run("at x=a, y=1")  # a point may use the session's constants
+    session.run("names")
+    assert capsys.readouterr().out == "a = 2.5\nf(t) = t^2 + a\nat x=a, y=1\n"
+    assert session.run("at x=") == 2 and session.point == ["x=a, y=1"]  # a bad point changes nothing
+    assert session.run("at none") == 0 and session.point == []
+
+
+def test_a_command_line_gets_the_session_where_it_gives_nothing(session):
+    session.run("at x=3")
+    session.run("notation latex")
+    assert session._command_words("grad 6x^2 + 2x + 4 --order 2") == [
+        "grad", "--at", "x=3", "--notation", "latex", "--order", "2", "6x^2 + 2x + 4"]
+    assert session._command_words("grad x - 1 -a x=1") == ["grad", "--notation", "latex", "-a", "x=1", "x - 1"]
+    assert session._command_words("jacobian [x*y, x+y] --wrt x") == [
+        "jacobian", "--at", "x=3", "--notation", "latex", "--wrt", "x", "[x*y, x+y]"]
+    assert session._command_words("graph x^2 --format=dot") == ["graph", "--at", "x=3", "--format=dot", "x^2"]
+    assert session._command_words("check a.toml b.toml") == ["check", "a.toml", "b.toml"]
+    with pytest.raises(Exception, match="reads nothing from standard input"):
+        session._command_words("grad - --at x=1")
+
+
+def test_completion_offers_commands_functions_and_the_sessions_names(session):
+    session.run("foo(t) = t^2")
+    session.run("fob = 2")
+    words = lambda text: [word for word, _ in completions(session, text)]  # noqa: E731
+    assert words("gr") == ["grad", "graph"]
+    assert words("fo") == ["fob", "foo("]
+    assert words("grad sin(x)+fo") == ["fob", "foo("]
+    assert "cos(" in words("sin(x)+co")  # a bare expression
+    assert "floor(" in words("grad fl")
+    assert words("grad x --ord") == ["--order"]
+    assert words("notation l") == ["latex"]
+    assert words("del f") == ["fob", "foo"]
+    assert words("help he") == ["help", "hessian"]
+
+
+def test_help_shows_the_commands_and_a_commands_options(session, capsys):
+    assert session.run("help") == 0
+    out = capsys.readouterr().out
+    assert "grad" in out and "hessian" in out and "at x=3, y=2" in out and "repl " not in out
+    assert session.run("help grad") == 0
+    assert "--order" in capsys.readouterr().out
+    assert session.run("help nosuch") == 2
+
+
+def test_the_history_file_is_in_the_xdg_state_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert repl.history_path() == tmp_path / "autodiff" / "history"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert repl.history_path() == tmp_path / ".local" / "state" / "autodiff" / "history"
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="SIGALRM deadlines need setitimer")
+def test_ctrl_c_inside_the_symbolic_deadline_leaves_no_alarm_behind():
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        symbolic.with_deadline(interrupted, 5.0)
+    repl._disarm_alarm()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is repl._ALARM_HANDLER
+
+    def forever():
+        while True:
+            pass
+
+    with pytest.raises(symbolic.SymbolicTimeout):  # the deadline still works afterwards
+        symbolic.with_deadline(forever, 0.05)
+
+
+def test_a_bug_is_one_line_and_the_session_goes_on(session, monkeypatch, capsys):
+    from autodiff import api
+
+    real = api.grad
+    monkeypatch.setattr(api, "grad", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert session.run("x^2 --at x=1") == 70
+    assert capsys.readouterr().err == "error: internal error: RuntimeError: boom (please report this)\n"
+    monkeypatch.setattr(session, "_names", lambda rest: (_ for _ in ()).throw(symbolic.SymbolicTimeout()))
+    assert session.run("names") == 70  # even a deadline that got away from its command
+    monkeypatch.setattr(api, "grad", real)
+    assert session.run("x^2 --at x=1 -q") == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "2"
