@@ -26,6 +26,7 @@ print("HEAVY", ",".join(heavy))
         ["--help"], ["--version"], ["grad", "--help"], ["partial", "--help"], ["hessian", "--help"],
         ["jacobian", "--help"], ["graph", "--help"], ["plot", "--help"], ["functions"], ["functions", "--json"], [],
         ["check", "--help"], ["completion", "bash"], ["completion", "--help"], ["repl", "--help"],
+        ["minimize", "--help"], ["taylor", "--help"], ["verify", "--help"],
     ],
     ids=" ".join,
 )

@@ -9,7 +9,7 @@ import math
 import mpmath
 import pytest
 
-from autodiff.taylor import multi_indices, taylor
+from autodiff.series import multi_indices, taylor
 from helpers import invoke, strict_loads
 
 

@@ -16,7 +16,9 @@ from autodiff.errors import AutodiffError
 __version__ = "0.1.0"
 
 # The public API: the same library functions the command line calls.
-_API = ("grad", "partial", "hessian", "jacobian", "graph", "plot", "check", "minimize")
+# No module of the package may share one of these names: importing it would
+# replace the function on the package (tests/test_api_names.py).
+_API = ("grad", "partial", "hessian", "jacobian", "graph", "plot", "check", "minimize", "taylor", "verify")
 
 __all__ = [*_API, "AutodiffError", "__version__"]
 

@@ -770,7 +770,7 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     prepared = _prepare(expression, at, None, None, settings)
     problem = prepared.problem
     _check_memory(problem.exprs, problem.point.size, settings.limits, **GRAPH_BYTES)
-    from autodiff.graph import trace
+    from autodiff.tracing import trace
 
     nodes, output, leaves, value = trace(problem.autograd_program(problem.program()), problem.point,
                                          list(problem.point.values), problem.frozen)
@@ -899,3 +899,27 @@ def minimize(expression: str, start: PointLike = None, **options):
     from autodiff.optimizers import minimize as run
 
     return run(expression, start, **options)
+
+
+def taylor(expression: str, at: PointLike, *, order: int = 4, **options):
+    """The Taylor coefficients f⁽ᵅ⁾(a)/α! of `expression` about `at` up to
+    total degree `order`, from autograd beside SymPy's exact ones (a
+    series.TaylorResult). `plot=True, over="x=-1:1"` adds the curves.
+
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
+    """
+    from autodiff.series import taylor as expand
+
+    return expand(expression, at, order=order, **options)
+
+
+def verify(expression: str, derivative: str, **options):
+    """Check `derivative`, claimed to be the derivative of `expression`
+    (`wrt=`, `order=`), over `over="x=-5:5"` (`points=`) or at `at=`: a
+    verification.VerifyResult whose `right` is the verdict.
+
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, define.
+    """
+    from autodiff.verification import verify as check
+
+    return check(expression, derivative, **options)

@@ -873,7 +873,7 @@ def taylor(
     notations.use(notation.value)
 
     def compute():
-        from autodiff.taylor import taylor as expand
+        from autodiff.series import taylor as expand
 
         if expression == STDIN:
             from autodiff.errors import UsageError
@@ -887,7 +887,7 @@ def taylor(
         )
 
     def render(result, console):
-        from autodiff.taylor import render_taylor
+        from autodiff.series import render_taylor
 
         render_taylor(result, console)
         if result.chart is not None:
@@ -945,7 +945,7 @@ def verify(
     notations.use(notation.value)
 
     def compute():
-        from autodiff.verify import verify as check_derivative
+        from autodiff.verification import verify as check_derivative
 
         if expression == STDIN:
             from autodiff.errors import UsageError
@@ -958,7 +958,7 @@ def verify(
         )
 
     def render(result, console):
-        from autodiff.verify import render_verify
+        from autodiff.verification import render_verify
 
         if result.chart is not None:
             from autodiff.plotting import chart_size, terminal_chart

@@ -100,6 +100,13 @@ def active(definitions: Optional[Definitions]):
         _ACTIVE.reset(token)
 
 
+def looks_like_definition(text: str) -> bool:
+    """`f(t) = t^3`, `a = 2`: a name (and parameters) left of a single `=`
+    (not part of ==, <=, >= or !=); `x^2 --at x=3` is no definition."""
+    equals = _EQUALS.search(text)
+    return equals is not None and _HEAD.match(text[: equals.start()]) is not None
+
+
 def split(text: str) -> Definition:
     """The head and body of one definition, not yet parsed (ParseError when
     it is not `name = …` or `name(params) = …`)."""

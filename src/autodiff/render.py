@@ -568,7 +568,7 @@ def render_graph(result, console: Console) -> None:
         by_id = {node.id: node for node in result.nodes}
         root = Tree(_graph_label(by_id[result.output], output=True))
         shown = {result.output}
-        # Depth-first, a node at its first visit: the order of the ids (see autodiff.graph).
+        # Depth-first, a node at its first visit: the order of the ids (see autodiff.tracing).
         stack = [(root, child) for child in reversed(by_id[result.output].inputs)]
         while stack:
             branch, node_id = stack.pop()

@@ -313,10 +313,9 @@ class Session:
 def _is_definition(text: str) -> bool:
     """`f(t) = t^3`, `a = 2`: a name (and parameters) left of a single `=`
     (not part of ==, <=, >= or !=). `x^2 --at x=3` is no definition."""
-    from autodiff.definitions import _EQUALS, _HEAD
+    from autodiff.definitions import looks_like_definition
 
-    equals = _EQUALS.search(text)
-    return equals is not None and _HEAD.match(text[: equals.start()]) is not None
+    return looks_like_definition(text)
 
 
 def _long_options(sub, text: str) -> bool:

@@ -402,7 +402,7 @@ class JacobianResult(MatrixReport):
 class GraphReport:
     """`autodiff graph`: the autograd graph from the output back to the leaves.
 
-    `nodes` are autodiff.graph.GraphNode objects, the output first; `leaves`
+    `nodes` are autodiff.tracing.GraphNode objects, the output first; `leaves`
     holds every variable's tensor attributes after backward (a variable with
     `grad` None has no gradient path from the output)."""
 
