@@ -249,3 +249,25 @@ def test_definitions_parsed_once_are_a_mapping():
     definitions = parse_definitions(["f(t) = t"])
     assert isinstance(definitions, Definitions) and len(definitions) == 1 and "f" in definitions
     assert definitions.texts() == ["f(t) = t"]
+
+
+def test_names_are_compared_as_the_parser_reads_them():
+    for texts, message in [(["f(π) = π^2"], "pi is a built-in constant"), (["π = 3"], "pi is a built-in constant"),
+                           (["f(ℯ) = 1"], "e is a built-in constant")]:
+        with pytest.raises(ParseError, match=message):
+            parse_definitions(texts)
+    with active(parse_definitions(["ｇ(t) = t^2"])):  # full-width g is g
+        assert parse_expression("g(3)") == 9
+
+
+def test_a_defined_name_is_not_a_variable_of_the_point_or_wrt():
+    code, _, err = run_cli(["grad", "x^2", "-D", "x = 5", "--at", "x=1"])
+    assert code == 2 and "--at gives x, a name you defined (x = 5)" in err
+    code, _, err = run_cli(["partial", "a*x", "-D", "a = 2", "--wrt", "a", "--at", "x=1"])
+    assert code == 2 and "--wrt a: a is a name you defined (a = 2)" in err
+
+
+def test_a_long_chain_of_definitions_is_no_recursion_error():
+    texts = [f"c{i} = c{i + 1} + 1" for i in range(1, 1500)] + ["c1500 = 1"]
+    with active(parse_definitions(texts)):
+        assert parse_expression("c1") == 1500

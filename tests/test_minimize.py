@@ -186,6 +186,37 @@ def test_a_function_without_a_minimum_diverges(expression, start, why):
     assert "try a smaller --lr" in result.stdout
 
 
+@pytest.mark.parametrize("expression", ["log(x)", "sqrt(x)", "1/(x+1)"])
+def test_a_start_outside_the_domain_asks_for_another_start_not_a_smaller_lr(expression):
+    result = invoke("minimize", expression, "--from", "x=-1", "--no-symbolic")
+    assert result.exit_code == 1
+    verdict = result.stdout.splitlines()[-1]
+    assert verdict.startswith("✗ gd cannot start: f is ")
+    assert "at the start (x = -1), which is outside f's domain; try another --from" in verdict
+    assert "--lr" not in verdict and "diverged at step 0" not in verdict
+
+
+def test_a_run_past_the_autograd_seconds_limit_stops_stalled():
+    import time
+
+    started = time.perf_counter()
+    result = invoke("minimize", "x^2+y^2", "--from", "x=1,y=1", "--optimizer", "gd", "--steps", "1000000",
+                    "--lr", "1e-9", "--limit", "autograd-seconds=0.2", "--no-symbolic", "--json")
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 1
+    (run,) = strict_loads(result.stdout)["optimizers"]
+    assert run["status"] == "stalled" and 0 < run["steps"] < 1_000_000
+    assert "more than the limit of 0.2 s on one optimiser's run" in run["message"]
+    assert "--limit autograd-seconds=" in run["message"]
+
+
+def test_each_optimizer_gets_its_own_time_budget():
+    result = autodiff.minimize("x^2+y^2", {"x": 1, "y": 1}, optimizer="gd,sgd", lr=1e-9, steps=1_000_000,
+                               symbolic=False, limits={"autograd-seconds": 0.1})
+    assert [run.status for run in result.runs] == ["stalled", "stalled"]
+    assert all("--limit autograd-seconds=" in run.message and run.steps > 0 for run in result.runs)
+
+
 def test_exp_has_no_critical_point():
     result = autodiff.minimize("exp(-x)", {"x": 1}, optimizer="gd", lr=0.1, steps=50)
     assert result.symbolic_status == "solved" and result.critical_points == []
@@ -398,6 +429,26 @@ def test_a_case_file_with_minimize_cases(tmp_path):
     report = autodiff.check([str(path)])
     assert [r.reports[0].command for r in report.results] == ["minimize"] * 4
     assert [r.command for r in report.results[3].reports] == ["minimize", "grad"]
+
+
+def test_a_minimize_case_runs_in_worker_processes(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nexpr = "(x-1)^2"\n'
+                    'minimize = { from = { x = 3 }, optimizer = "gd", lr = 0.1, steps = 100 }\n')
+    result = subprocess.run([sys.executable, "-m", "autodiff", "check", str(path), "--jobs", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["✓ (x-1)^2", "1 passed, 0 failed"]
+
+
+def test_a_minimize_result_pickles_without_its_program():
+    import pickle
+
+    result = autodiff.minimize("(x-1)^2", {"x": 3}, optimizer="gd", lr=0.1, steps=100, symbolic=False)
+    assert result.program is not None
+    copy = pickle.loads(pickle.dumps(result))
+    assert copy.program is None and result.program is not None
+    assert copy.to_json() == result.to_json()
 
 
 @pytest.mark.parametrize(("table", "message"), [

@@ -118,3 +118,28 @@ def test_cli_plot_draws_f_and_polynomials():
 def test_definitions_reach_taylor():
     result = invoke("taylor", "g(x)", "-D", "g(t) = exp(2*t)", "--at", "x=0", "-n", "2", "--json")
     assert [term["symbolic"] for term in strict_loads(result.stdout)["terms"]] == ["1", "2", "2"]
+
+
+def test_the_polynomial_keeps_powers_of_x_minus_a_unexpanded():
+    assert taylor("x^3", ["x=1"], order=3).polynomial == "1 + 3*(x - 1) + 3*(x - 1)**2 + (x - 1)**3"
+    assert taylor("exp(x)*y", ["x=1,y=0.5"], order=1).polynomial == "E/2 + (E/2)*(x - 1) + E*(y - 1/2)"
+
+
+def test_a_decimal_point_is_exact_and_a_bare_value_names_the_one_variable():
+    result = taylor("log(x)", ["0.1"], order=3)
+    assert [term.symbolic for term in result.terms] == ["-log(10)", "10", "-50", "1000/3"]
+    assert result.terms[1].monomial == "x - 1/10"
+
+
+def test_many_variables_hit_the_term_limit_at_once():
+    names = [f"v{i}" for i in range(11)]
+    result = invoke("taylor", f"exp({'+'.join(names)})", "--at", ",".join(f"{n}=0" for n in names), "--order", "6")
+    assert result.exit_code == 2 and "12376 coefficients" in result.stderr
+
+
+def test_plot_json_writes_non_finite_values_as_strings():
+    payload = strict_loads(invoke("taylor", "1/x", "--at", "x=0", "--plot", "--json").stdout)
+    values = [value for polynomial in payload["plot"]["polynomials"] for value in polynomial["values"]]
+    assert "nan" in values or "inf" in values or "-inf" in values
+    payload = strict_loads(invoke("taylor", "log(x)", "--at", "x=0.1", "-n", "1", "--plot", "--json").stdout)
+    assert "nan" in payload["plot"]["f"]  # log of x <= 0 on the default range 0.1 ± 2

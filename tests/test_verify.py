@@ -98,3 +98,11 @@ def test_cli_plot_draws_both_curves():
 def test_definitions_reach_verify():
     result = invoke("verify", "f(x)", "-d", "g(x)", "-D", "f(t) = t^3", "-D", "g(t) = 3*t^2")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_a_bare_value_and_non_finite_plot_values():
+    result = invoke("verify", "x", "-d", "1", "--at", "3")
+    assert result.exit_code == 0 and "at the point" in result.stdout
+    payload = strict_loads(invoke("verify", "log(x)", "-d", "1/x", "--range", "x=-1:1", "--points", "5", "--plot",
+                                  "--json").stdout)
+    assert payload["plot"]["autograd"][2] == "inf" and payload["right"] is True

@@ -342,6 +342,24 @@ def _check_memory(exprs, size: Optional[int], limits: Limits, copies: int = 1, *
         )
 
 
+def _check_not_defined(point, wrt) -> None:
+    """A name of your own is not a variable: --at x=1 with x defined would be ignored."""
+    from autodiff.definitions import current
+
+    defined = current()
+    if not defined:
+        return
+    for name in list(point.values if point is not None else ()):
+        if name in defined:
+            raise PointError(
+                f"--at gives {name}, a name you defined ({defined[name]}); a defined name is not a variable: "
+                f"drop it from --at, or the definition"
+            )
+    for name in wrt or ():
+        if name in defined:
+            raise UsageError(f"--wrt {name}: {name} is a name you defined ({defined[name]}), not a variable")
+
+
 def _prepare(
     expression: str, at: PointLike, wrt: Optional[Sequence[str]], expect: PointLike, options: _Options,
     many: bool = False,
@@ -365,6 +383,7 @@ def _prepare(
     variables = {symbol.name for expr in exprs for symbol in expr.free_symbols}
     # `--at 3` names the one variable there is.
     point = as_point(at, "--at", options.limits, sorted(variables) if len(variables) == 1 else None)
+    _check_not_defined(point, wrt)
     if point is None and (expect is not None or options.grad_output):
         raise UsageError(f"--{'expect' if expect is not None else 'grad-output'} needs a point: add --at")
     if point is None and not options.symbolic:

@@ -121,7 +121,7 @@ def split(text: str) -> Definition:
         raise ParseError(
             "the left side of a definition is a name (a = 2.5) or a name and its parameters (f(t) = …)", text, 1
         )
-    name = head.group("name")
+    name = _language_name(head.group("name"))
     column = head.start("name") + 1
 
     def refuse(word: str, what: str, at: int):
@@ -145,6 +145,7 @@ def split(text: str) -> Definition:
                 at = offset + len(piece) - len(piece.lstrip()) + 1
                 if not word.isidentifier():
                     raise ParseError(f"a parameter of {name}() must be a name, not {word!r}", text, at)
+                word = _language_name(word)
                 refuse(word, "a parameter", at)
                 if word == name:
                     raise ParseError(f"a parameter of {name}() cannot be named {name} too", text, at)
@@ -156,6 +157,17 @@ def split(text: str) -> Definition:
     if not body.strip():
         raise ParseError(f"the definition of {name} has nothing after '='", text, len(text) + 1)
     return Definition(name, params, body, text, match.end() + 1)
+
+
+def _language_name(word: str) -> str:
+    """The name the parser reads for `word`: π is pi, ℯ is e, ｆ is f."""
+    from autodiff.parsing import tokenize
+
+    try:
+        tokens = tokenize(word)
+    except ParseError:
+        return word
+    return tokens[0].text if len(tokens) == 2 and tokens[0].kind == "name" else word
 
 
 def parse_definitions(texts: Iterable[str], limits: Limits = DEFAULT_LIMITS,
@@ -175,23 +187,31 @@ def parse_definitions(texts: Iterable[str], limits: Limits = DEFAULT_LIMITS,
     }
     parsed: dict[str, Definition] = {name: d for name, d in heads.items() if d.body is not None}
 
-    def visit(name: str, path: list[str]) -> None:
-        if name in parsed:
-            return
-        if name in path:
-            cycle = path[path.index(name):] + [name]
-            definition = heads[path[-1]]
-            if len(cycle) == 2:
-                message = f"{name} is defined in terms of itself ({definition}); recursive definitions are not supported"
-            else:
-                message = f"circular definitions: {' → '.join(cycle)}"
-            raise ParseError(message, definition.text)
-        for used in uses[name]:
-            visit(used, path + [name])
-        parsed[name] = _parse_body(heads[name], Definitions(parsed.values()), limits)
+    # Depth first, with a stack of our own (a chain of a thousand definitions is no RecursionError).
+    for root in heads:
+        if root in parsed:
+            continue
+        stack, path = [(root, iter(uses[root]))], [root]
+        while stack:
+            name, pending = stack[-1]
+            used = next(pending, None)
+            if used is None:
+                stack.pop()
+                path.pop()
+                parsed[name] = _parse_body(heads[name], Definitions(parsed.values()), limits)
+            elif used in path:
+                cycle = path[path.index(used):] + [used]
+                definition = heads[name]
+                if len(cycle) == 2:
+                    message = (f"{used} is defined in terms of itself ({definition}); "
+                               "recursive definitions are not supported")
+                else:
+                    message = f"circular definitions: {' → '.join(cycle)}"
+                raise ParseError(message, definition.text)
+            elif used not in parsed:
+                stack.append((used, iter(uses[used])))
+                path.append(used)
 
-    for name in heads:
-        visit(name, [])
     return Definitions(parsed[name] for name in heads)
 
 

@@ -51,6 +51,7 @@ REACHED = 1e-4  # a final point this near a critical point (relative to 1 + its 
 MAX_CRITICAL_POINTS = 20
 
 _clock = time.perf_counter  # the wall time of each run (the tests pin it)
+_budget_clock = time.perf_counter  # the time budget of each run (--limit autograd-seconds), never pinned
 
 
 @dataclass
@@ -178,6 +179,14 @@ class MinimizeResult:
 
     def derivatives(self) -> list:  # `check` asks every report for its derivatives: none here
         return []
+
+    def __getstate__(self) -> dict:
+        # The compiled program holds local functions, which cannot be pickled
+        # (`check --jobs N` sends each report back from a worker process):
+        # it travels as None, so a result from another process draws no --output.
+        state = dict(self.__dict__)
+        state["program"] = None
+        return state
 
     def trace(self) -> list[dict]:
         return [step for run in self.runs for step in run.trace(self.variables)]
@@ -319,7 +328,9 @@ def minimize(
     sign = -1.0 if maximize else 1.0
     for name in names_chosen:
         step_size = float(lr) if lr is not None else OPTIMIZERS[name][1]
-        run = _run(name, step_size, program, names, first, steps, tol, sign, torch_dtype, record)
+        run = _run(
+            name, step_size, program, names, first, steps, tol, sign, torch_dtype, record, limits.max_autograd_seconds
+        )
         _classify(run, program, names, torch_dtype, curvature_tolerance, tol)
         result.runs.append(run)
     if symbolic:
@@ -347,8 +358,9 @@ def _expected(expect, names: list[str], limits) -> Optional[dict]:
     return {name: float(value) for name, value in point.values.items()}
 
 
-def _run(name, lr, program, names, start, steps, tol, sign, dtype, record) -> Run:
-    """One optimiser from `start`: the loop every optimiser shares."""
+def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, seconds=math.inf) -> Run:
+    """One optimiser from `start`: the loop every optimiser shares, for at
+    most `seconds` (the limit autograd-seconds): a run past it stops, stalled."""
     import torch
 
     params = torch.tensor(start, dtype=dtype, requires_grad=True)
@@ -369,6 +381,7 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record) -> Ru
 
     step_once = _stepper(name, params, lr, evaluate, objective)
     started = _clock()
+    budget_started = _budget_clock()
     reference = None  # (objective, gradient norm, point) at the start
     previous = None  # the gradient one step before
     with _quiet_numerics():
@@ -385,6 +398,9 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record) -> Ru
             if reference is None:
                 reference = (sign * f, norm, here)
             trouble = _divergence(step, sign * f, norm, here, reference, sign)
+            if trouble and step == 0:  # the start itself: no --lr can help
+                run.status, run.message = "diverged", _bad_start(sign * f, norm, here, names)
+                break
             if trouble:
                 run.status, run.message = "diverged", f"{trouble}; try a smaller --lr (e.g. --lr {lr / 10:g})"
                 break
@@ -394,6 +410,16 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record) -> Ru
                 break
             if step == steps:
                 run.message = f"‖∇f‖ = {_short(norm)} > {tol:g} after {steps} steps" + _stall_hint(previous, gradient, here, names)
+                break
+            spent = _budget_clock() - budget_started
+            if spent > seconds:
+                from autodiff.limits import raise_hint
+
+                run.message = (
+                    f"stopped after {step} step{'s' if step != 1 else ''} ({spent:.2g} s), more than the limit of "
+                    f"{seconds:g} s on one optimiser's run (‖∇f‖ = {_short(norm)} > {tol:g}); fewer --steps, "
+                    f"another --lr, or {raise_hint('autograd-seconds')}"
+                )
                 break
             previous = gradient
             before = params.detach().clone()
@@ -478,6 +504,22 @@ def _stall_hint(previous, gradient, here, names) -> str:
                 "the curvature there, or f has a kink there (not differentiable, so ‖∇f‖ cannot fall); try a smaller --lr"
             )
     return "; more --steps, or another --lr"
+
+
+def _bad_start(f, norm, here, names) -> str:
+    """Why no optimiser can start from `here`: f, its gradient or the point is not finite there."""
+    where = ", ".join(f"{n} = {_short(v)}" for n, v in zip(names, here))
+    if not all(math.isfinite(v) for v in here):
+        return f"cannot start: the start ({where}) is not finite; try another --from"
+    if not math.isfinite(f):
+        return (
+            f"cannot start: f is {number_text(f)} at the start ({where}), which is outside f's domain; "
+            "try another --from"
+        )
+    return (
+        f"cannot start: the gradient is {number_text(norm)} at the start ({where}), where f is not "
+        "differentiable; try another --from"
+    )
 
 
 def _divergence(step, objective, norm, here, reference, sign) -> Optional[str]:

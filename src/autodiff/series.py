@@ -14,7 +14,6 @@ them, else with autograd's.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Optional
@@ -89,15 +88,33 @@ class TaylorResult(PointReport):
             "polynomial_source": self.polynomial_source,
         }
         if self.plot is not None:
-            body["plot"] = self.plot
+            body["plot"] = {key: json_number(value) if key in ("x", "f") else value for key, value in self.plot.items()}
+            body["plot"]["polynomials"] = [
+                {"degree": p["degree"], "values": json_number(p["values"])} for p in self.plot["polynomials"]
+            ]
         return body
+
+
+def term_count(count: int, order: int) -> int:
+    """How many α have |α| ≤ order over `count` variables: C(count + order, order)."""
+    return math.comb(count + order, order)
 
 
 def multi_indices(count: int, order: int) -> list[tuple[int, ...]]:
     """Every α with |α| ≤ order over `count` variables, by total degree, then
-    lexicographically with the first variable's power highest (x², xy, y²)."""
-    indices = [alpha for alpha in itertools.product(range(order + 1), repeat=count) if sum(alpha) <= order]
-    return sorted(indices, key=lambda alpha: (sum(alpha), [-power for power in alpha]))
+    lexicographically with the first variable's power highest (x², xy, y²).
+    Built degree by degree (never the (order+1)^count grid)."""
+    def of_degree(degree: int, slots: int):
+        if slots == 1:
+            yield (degree,)
+            return
+        for first in range(degree, -1, -1):
+            for rest in of_degree(degree - first, slots - 1):
+                yield (first, *rest)
+
+    if count == 0:
+        return [()]
+    return [alpha for degree in range(order + 1) for alpha in of_degree(degree, count)]
 
 
 def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Optional[str] = None,
@@ -123,19 +140,22 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
         raise UsageError("taylor needs the point to expand about: add --at, e.g. --at x=0")
     define = api.definitions(options.pop("define", None), limits)
     with active(define):
-        point = api.as_point(at, "--at", limits)
+        from autodiff.parsing import parse_expression
+
+        variables = sorted(symbol.name for symbol in parse_expression(expression, limits).free_symbols)
+        point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
         if point is not None and point.size is not None:
             raise PointError("taylor expands about one point: give each variable one value, not a vector or a grid")
         exact_point = _exact_point(at, limits)
         # The value and the variables: a first-order call settles them (and every error in the input).
         first = api.grad(expression, point, **options)
         names = [name for name in (point.values if point else ()) if name in first.variables]
-        alphas = multi_indices(len(names), order)
-        if len(alphas) > MAX_TERMS:
+        if term_count(len(names), order) > MAX_TERMS:
             raise LimitError(
-                f"{len(alphas)} coefficients ({len(names)} variables to degree {order}) are more than the limit of "
-                f"{MAX_TERMS}; lower --order"
+                f"{term_count(len(names), order)} coefficients ({len(names)} variables to degree {order}) are more "
+                f"than the limit of {MAX_TERMS}; lower --order"
             )
+        alphas = multi_indices(len(names), order)
         terms = [_constant_term(first, names)]
         for alpha in alphas[1:]:
             sequence = [name for name, power in zip(names, alpha) for _ in range(power)]
@@ -221,13 +241,16 @@ def _exact_point(at, limits) -> dict:
     for name, value in items:
         symbol = sympy.Symbol(name, real=True) if name else None
         if isinstance(value, str):
-            values[symbol] = parse_expression(value.strip(), limits)
+            # A decimal as typed is that decimal exactly (0.1 is 1/10): the
+            # shortest text of its double, read as a fraction.
+            parsed = parse_expression(value.strip(), limits)
+            values[symbol] = parsed.xreplace({f: sympy.Rational(repr(float(f))) for f in parsed.atoms(sympy.Float)})
         elif isinstance(value, bool):
             continue
         elif isinstance(value, int):
             values[symbol] = sympy.Integer(value)
         elif isinstance(value, float):
-            values[symbol] = sympy.Rational(value)  # the double's exact value
+            values[symbol] = sympy.Rational(repr(value))  # as for text: 0.1 is 1/10
     return values
 
 
@@ -241,8 +264,10 @@ def _symbolic_coefficients(expression, terms, names, exact_point, options, limit
 
     expr = parse_expression(expression, limits)
     by_name = {symbol.name: symbol for symbol in expr.free_symbols}
-    if None in exact_point:  # `--at 3`: the one variable
-        exact_point = {by_name.get(names[0], sympy.Symbol(names[0], real=True)): exact_point.pop(None), **exact_point}
+    if None in exact_point:  # `--at 3`: the one variable (a new mapping: the caller's is read again)
+        bare = exact_point[None]
+        exact_point = {key: value for key, value in exact_point.items() if key is not None}
+        exact_point[by_name.get(names[0], sympy.Symbol(names[0], real=True))] = bare
 
     def work():
         for term in terms:
@@ -282,17 +307,28 @@ def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) ->
     by_name = {symbol.name: value for symbol, value in exact_point.items() if symbol is not None}
     if None in exact_point and names:
         by_name[names[0]] = exact_point[None]
-    pieces = []
+    pieces = []  # (negative, text of |c|·monomial), the product left unexpanded: 3*(x - 1), not 3*x - 3
     for term in terms:
         coefficient = _coefficient_expr(term, exact)
         if coefficient == 0:
             continue
-        pieces.append(machine(coefficient * _monomial(term, by_name)))
+        negative = bool(coefficient.could_extract_minus_sign())
+        magnitude = -coefficient if negative else coefficient
+        monomial = _monomial(term, by_name)
+        if monomial == 1:
+            text = machine(magnitude)
+        elif magnitude == 1:
+            text = machine(monomial)
+        else:
+            factors = monomial.args if monomial.is_Mul else (monomial,)
+            text = machine(sympy.Mul(magnitude, *factors, evaluate=False))
+        pieces.append((negative, text))
     if not pieces:
         return "0", "symbolic" if exact else "autograd"
-    text = pieces[0]
-    for piece in pieces[1:]:
-        text += f" - {piece[1:]}" if piece.startswith("-") else f" + {piece}"
+    first_negative, text = pieces[0]
+    text = ("-" if first_negative else "") + text
+    for negative, piece in pieces[1:]:
+        text += f" - {piece}" if negative else f" + {piece}"
     return text, "symbolic" if exact else "autograd"
 
 

@@ -108,7 +108,8 @@ class VerifyResult:
             "autograd_agree": self.derivative.agree,
             "checked_by": self.derivative.checked_by,
             "right": self.right,
-            **({"plot": self.curves} if self.curves is not None else {}),
+            **({"plot": {key: json_number(values) for key, values in self.curves.items()}}
+               if self.curves is not None else {}),
             "warnings": list(self.warnings),
         }
 
@@ -146,8 +147,9 @@ def verify(
     with active(define):
         f = parse_expression(expression, limits)
         claimed = parse_expression(derivative, limits)
-        variable = _variable(f, claimed, wrt, _given_names(at, limits))
-        point = _point(variable, over, at, points, limits)
+        variables = sorted(symbol.name for symbol in f.free_symbols)
+        variable = _variable(f, claimed, wrt, _given_names(at, limits, variables))
+        point = _point(variable, over, at, points, limits, variables)
         result = api.grad(expression, point, wrt=[variable], order=order, **options)
         autograd = result.gradient[variable]
         values = _claimed_values(claimed, point, variable)
@@ -170,10 +172,10 @@ def verify(
     )
 
 
-def _given_names(at, limits) -> set:
+def _given_names(at, limits, variables: list) -> set:
     from autodiff import api
 
-    point = api.as_point(at, "--at", limits)
+    point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
     return set(point.values) if point else set()
 
 
@@ -195,13 +197,14 @@ def _variable(f, claimed, wrt: Optional[str], given: set) -> str:
     raise UsageError(f"f has several variables ({', '.join(names)}): say which the derivative is by, with --wrt")
 
 
-def _point(variable: str, over: Optional[str], at, points: int, limits):
+def _point(variable: str, over: Optional[str], at, points: int, limits, variables: list):
     """The point checked: the variable over a grid (--range, default -5:5)
-    or its values in --at; the other variables from --at."""
+    or its values in --at (a bare value names f's one variable); the other
+    variables from --at."""
     from autodiff import api
     from autodiff.points import Point, grid, parse_range
 
-    given = api.as_point(at, "--at", limits) or Point()
+    given = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None) or Point()
     if variable in given.values:
         if over is not None:
             raise UsageError(f"--range and --at both give {variable}: choose one")
@@ -393,7 +396,8 @@ def render_verify(result: VerifyResult, console) -> None:
                           format_number(point.autograd), exact_text(point.exact), format_number(point.error))
         console.print(table)
     elif result.compared:
-        console.print(Text(f"✓ the claimed derivative agrees with autograd at all {result.compared} points",
+        where = f"all {result.compared} points" if result.compared > 1 else "the point"
+        console.print(Text(f"✓ the claimed derivative agrees with autograd at {where}",
                            style="green"), soft_wrap=True)
     if result.derivative.agree is False:
         console.print(Text("✗ autograd's own derivative disagrees with its witnesses here: see the warnings",
