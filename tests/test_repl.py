@@ -193,6 +193,30 @@ def test_a_bad_option_of_repl_is_an_error_before_the_session():
     assert done.stderr.startswith("error: sin is a built-in function") and done.stdout == ""
 
 
+def test_a_short_option_after_a_bare_expression_is_grads_option():
+    done = run_script("at x=3\n6x^2+2x+4 -q\nx^2 -q\nx^3 -n 2 -q\nx^2 -q -a x=1\nx^2 -q -e 6\nx - 1 -q\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["38", "6", "18", "2", "6", "1"]
+
+
+def test_an_unknown_long_option_is_one_line_and_the_session_goes_on():
+    done = run_script("grad x --bogus\nx^2 --bogus=2\nat x=3\nx^2 -q\n")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["error: no such option --bogus: help grad lists grad's options"] * 2
+    assert done.stdout.splitlines() == ["6"]
+
+
+def test_verify_checks_its_range_and_minimize_starts_from_the_current_point():
+    done = run_script("at x=3\njson on\nverify x^2 --derivative 2x\nverify x^2 -d 2x --at x=1\n"
+                      "minimize x^2 --lr 0.5\nminimize x^2 --lr 0.5 --from x=1\ntaylor x^2 --order 1\n")
+    assert done.returncode == 0, done.stderr
+    ranged, pointed, started, given, taylor = map(json.loads, done.stdout.splitlines())
+    assert ranged["points"] == ranged["compared"] == 400 and ranged["right"]
+    assert pointed["compared"] == 1 and pointed["at"] == {"x": 1.0}  # a line's own --at still counts
+    assert started["from"] == {"x": 3.0} and given["from"] == {"x": 1.0}
+    assert taylor["at"] == {"x": 3.0}  # taylor still gets the point
+
+
 # ----------------------------------------------------------------- in process
 
 
@@ -256,6 +280,11 @@ def test_a_command_line_gets_the_session_where_it_gives_nothing(session):
         "jacobian", "--at", "x=3", "--notation", "latex", "--wrt", "x", "[x*y, x+y]"]
     assert session._command_words("graph x^2 --format=dot") == ["graph", "--at", "x=3", "--format=dot", "x^2"]
     assert session._command_words("check a.toml b.toml") == ["check", "a.toml", "b.toml"]
+    assert session._command_words("grad x - 1 -q -n 2") == ["grad", "--at", "x=3", "--notation", "latex", "-q", "-n", "2", "x - 1"]
+    assert session._command_words("verify x^2 -d 2x") == ["verify", "--notation", "latex", "-d", "2x", "x^2"]
+    assert session._command_words("minimize x^2") == ["minimize", "--from", "x=3", "--notation", "latex", "x^2"]
+    with pytest.raises(Exception, match="no such option --bogus"):
+        session._command_words("grad x --bogus")
     with pytest.raises(Exception, match="reads nothing from standard input"):
         session._command_words("grad - --at x=1")
 

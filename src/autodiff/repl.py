@@ -3,8 +3,12 @@
 Each line is answered by the command line the shell runs: `grad 6x^2+2x+4
 --at x=3` inside is `autodiff grad 6x^2+2x+4 --at x=3` outside, dispatched
 in process to the same click command (every option works the same), with
-the session's definitions (`--define`), current point (`--at`), `--json`
-and `--notation` added where the command takes them and the line gives none.
+the session's definitions (`--define`), current point (`--at`; minimize's
+`--from`; verify none, it checks its range), `--json` and `--notation`
+added where the command takes them and the line gives none. A word that
+stands alone and is one of the command's options, short (`-q`) or long,
+is that option, never part of the expression; an unknown `--word` is an
+error.
 A bare expression is `grad EXPR` at the current point; `NAME = …` and
 `NAME(PARAMS) = …` define names; the words of SESSION_WORDS manage the
 session.
@@ -43,7 +47,8 @@ from autodiff.errors import (
 PROMPT = "autodiff> "
 
 SESSION_WORDS = {
-    "at": "at x=3, y=2: the current point, for every command given without --at; at: show it; at none: clear it",
+    "at": "at x=3, y=2: the current point, for every command given without --at (minimize: --from; "
+          "verify: none, it checks its range); at: show it; at none: clear it",
     "names": "the names defined in this session, and the current point",
     "del": "del NAME …: remove definitions",
     "json": "json on|off: answers as JSON objects (--json) or as tables",
@@ -117,7 +122,7 @@ class Session:
                 return self.dispatch(self._command_words(text))
             if _is_definition(text):
                 return self._define(text)
-            if _long_options(self.command.commands["grad"], text):  # `x^2 --order 2`: grad's options too
+            if _has_options(self.command.commands["grad"], text):  # `x^2 --order 2`, `x^2 -q`: grad's options too
                 return self.dispatch(self._command_words("grad " + text))
             return self.dispatch(self._with_session(["grad", text]))
         except AutodiffError as error:
@@ -190,9 +195,13 @@ class Session:
         if "define" in options:
             for text in self.definitions.values():
                 added += ["--define", text]
-        if "at" in options and self.point and not given & set(options["at"].opts):
+        # verify's --at would replace its range (-5:5) by the one point: verify gets none.
+        # minimize starts from the point: its --from.
+        start = "at" if name != "verify" else None
+        start = "start" if name == "minimize" else start
+        if start in options and self.point and not given & set(options[start].opts):
             for text in self.point:
-                added += ["--at", text]
+                added += [options[start].opts[0], text]
         if "json_output" in options and self.json and "--json" not in given:
             added.append("--json")
         if "notation" in options and self.notation != "plain" and "--notation" not in given:
@@ -318,10 +327,18 @@ def _is_definition(text: str) -> bool:
     return looks_like_definition(text)
 
 
-def _long_options(sub, text: str) -> bool:
-    """Whether `text` names an option of `sub` in full (`--order`): an
-    expression never holds one, while `-a` could be `- a`."""
-    return any(word.startswith("--") and _is_option(sub, word) for word in text.split())
+def _has_options(sub, text: str) -> bool:
+    """Whether `text` holds options of `sub` after its expression: a word
+    that stands alone (spaces either side) and is one of `sub`'s options,
+    in full (`--order`, `--at=x=1`) or short (`-q`, `-n`), or any `--word`
+    (an unknown option is an error, never part of the expression). So
+    `x - -a` is x and --at; `x - a`, `x -a1` and `x-a` are expressions."""
+    return any(_is_option(sub, word) or _is_long(word) for word in text.split())
+
+
+def _is_long(word: str) -> bool:
+    """`--word` or `--word=…`: an option's spelling, known or not."""
+    return word.startswith("--") and len(word) > 2
 
 
 def _arguments(sub, words: list[str]) -> tuple[list[str], list[str]]:
@@ -341,6 +358,8 @@ def _arguments(sub, words: list[str]) -> tuple[list[str], list[str]]:
             continue
         if word.startswith("-") and word != "-" and _is_option(sub, word):
             others.append(word)
+        elif _is_long(word):  # `grad x --bogus`: no option, and no part of the expression either
+            raise UsageError(f"no such option {word.split('=', 1)[0]}: help {sub.name} lists {sub.name}'s options")
         else:
             positional.append(word)
         index += 1
