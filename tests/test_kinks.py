@@ -517,8 +517,9 @@ def test_jacobian_other_rows_switch_does_not_make_a_kink():
     assert_kink(result.entries[0][0], -1, 1, "average", 0)
     sqrt_entry = result.entries[1][0]
     assert sqrt_entry.differentiable is False
-    assert sqrt_entry.convention is None and sqrt_entry.left is None
-    assert any(w.startswith("∂f₂/∂x is not finite at x=0") for w in result.warnings)
+    # Not a kink of abs: sqrt's own one-sided derivatives (none to the left, +inf to the right).
+    assert sqrt_entry.left is None and sqrt_entry.right == math.inf and sqrt_entry.convention == "right"
+    assert "∂f₂/∂x does not exist at x=0 (right derivative inf, f₂ is not real to the left)" in " ".join(result.warnings)
 
 
 # --------------------------------------------------------------------------- --grad-output
@@ -819,24 +820,26 @@ def test_infinite_derivative_sqrt_at_zero():
     result = grad("sqrt(x)", "x=0")
     d = only(result)
     assert result.value == 0.0  # f is defined: not a domain warning
-    assert d.differentiable is False and d.agree is None and not d.kinked
+    assert d.differentiable is False and d.agree is None
+    # The derivative by its definition: +inf from the right, and f is not real to the left.
+    assert d.left is None and d.right == math.inf and d.convention == "right"
     assert result.exit_code == 0
-    assert domain_warnings(result) == [] and kink_warnings(result) == []
+    assert domain_warnings(result) == []
     (warning,) = result.warnings
-    assert warning.startswith("∂f/∂x is not finite at x=0 and is not compared (autograd inf, symbolic inf")
-    assert "zero to a negative power" in warning
+    assert warning == "∂f/∂x does not exist at x=0 (right derivative inf, f is not real to the left); autograd gives inf, not compared"
 
 
-@pytest.mark.parametrize("expr, autograd", [("x^(1/3)", "inf"), ("cbrt(x)", None)])
-def test_infinite_derivative_of_roots(expr, autograd):
+@pytest.mark.parametrize("expr, sides, autograd", [
+    ("x^(1/3)", "right derivative inf, f is not real to the left", "inf"),  # SymPy's principal root
+    ("cbrt(x)", "left derivative inf, right inf", "nan"),  # the real cube root
+])
+def test_infinite_derivative_of_roots(expr, sides, autograd):
     result = grad(expr, "x=0")
     d = only(result)
     assert d.differentiable is False and d.agree is None
     assert result.exit_code == 0
     (warning,) = result.warnings
-    assert warning.startswith("∂f/∂x is not finite at x=0 and is not compared (autograd ")
-    if autograd:
-        assert f"(autograd {autograd}, symbolic inf" in warning
+    assert warning == f"∂f/∂x does not exist at x=0 ({sides}); autograd gives {autograd}, not compared"
 
 
 def test_domain_and_infinite_at_a_vector_point():
@@ -845,8 +848,9 @@ def test_domain_and_infinite_at_a_vector_point():
     assert d.differentiable == [False, False, True]
     assert d.agree is True and result.exit_code == 0
     assert len(domain_warnings(result)) == 1 and "(point [0])" in domain_warnings(result)[0]
-    infinite = [w for w in result.warnings if "is not finite" in w]
-    assert len(infinite) == 1 and "at x=0 (point [1])" in infinite[0]
+    infinite = [w for w in result.warnings if "does not exist" in w]
+    assert len(infinite) == 1 and "at x=0 (point [1]) (right derivative inf" in infinite[0]
+    assert d.right == [None, math.inf, None] and d.convention == [None, "right", None]
 
 
 def test_domain_json():

@@ -144,7 +144,7 @@ LimitOption = Annotated[
         metavar="NAME=VALUE",
         help="Raise (or lower) a limit, e.g. points=1e8 or memory=8G (repeatable). Names: length, depth, "
         "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, "
-        "autograd-seconds, exact-seconds, exact-bits, memory.",
+        "autograd-seconds, exact-operations, exact-bits, memory.",
         show_default=False,
     ),
 ]

@@ -403,7 +403,7 @@ def _exact_confirms(wrong, definition, index, points, entry, tolerance, problem)
         return wrong
     param = definition.params[index]
     balls = BallProgram([definition.derivative[index], symbolic_derivative(definition.body, [param])])
-    budget = Budget(problem.limits.max_exact_seconds or 2.0)
+    budget = Budget.of(problem.limits)
     confirmed = wrong.clone()
     for row in wrong.nonzero().flatten().tolist()[:8]:
         env = {p: float(points[row, i]) for i, p in enumerate(definition.params)}

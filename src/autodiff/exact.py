@@ -7,7 +7,14 @@ rules come from the one table in `functions`). Every ball is guaranteed to
 hold the true value of its node, and the point is the exact rational of each
 double autograd used, so the only error is the ball's radius: the working
 precision is raised until every output is tight to TIGHT_DIGITS significant
-digits, the precision cap is reached, or the time budget runs out.
+digits, the precision cap is reached, or the budget of counted ball
+operations is spent (a count, not a clock: the same on any machine).
+
+A ball that is too wide proves nothing: tan of a ball wider than π is nan,
+1/x of a ball around 0 is nan, and a ball around 0 is not a proof of zero.
+Precision is raised until the ball decides; a value is undefined only where
+more precision provably cannot help (log of an exact 0, 0/0 of exact zeros,
+log of a ball that is negative throughout).
 
 Closed world: a node without a rule is an UnsupportedError, and the other
 witnesses decide without this one.
@@ -17,8 +24,8 @@ from __future__ import annotations
 
 import decimal
 import functools
+import itertools
 import math
-import time
 from dataclasses import dataclass
 from decimal import Context
 from typing import Any, Callable, Optional
@@ -32,8 +39,10 @@ from autodiff.functions import FUNCTIONS
 TIGHT_DIGITS = 20  # significant digits an enclosure must guarantee
 _TIGHT_BITS = math.ceil(TIGHT_DIGITS / math.log10(2))
 START_BITS = 128
-# A ball around 0 this narrow is as good as exact zero for a verdict (sin(pi)
-# is 0, but no precision proves it).
+# At the precision cap, a ball around 0 this narrow is as good as exact zero
+# for a verdict (sin(pi) is 0, but no precision proves it). Below the cap a
+# ball around 0 is never taken for zero: precision is raised until it
+# excludes 0 or is exactly 0.
 ZERO_RADIUS = 1e-30
 
 Op = Callable[..., Any]
@@ -296,8 +305,11 @@ class BallProgram:
             raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) in ball arithmetic")
         return _Instruction(op, tuple(self._emit(arg) for arg in node.args))
 
-    def run(self, env: dict[str, float], bits: int) -> list:
-        """Every instruction's ball at the point `env` (exact doubles), at `bits` of precision."""
+    def run(self, env: dict[str, float], bits: int, budget: Optional["Budget"] = None) -> list:
+        """Every instruction's ball at the point `env` (exact doubles), at
+        `bits` of precision; the operations are charged to `budget`."""
+        if budget is not None:
+            budget.charge(len(self.instructions), bits)
         values: list = []
         with ctx.workprec(bits):
             for instruction in self.instructions:
@@ -314,11 +326,11 @@ class BallProgram:
 
     def evaluate(self, env: dict[str, float], budget: "Budget", max_bits: int) -> list["Ball"]:
         """Each output's ball at `env`, the precision raised (×4 from START_BITS)
-        until every output is tight, undefined at the point, or the cap or
-        the budget is reached."""
+        until every output is tight or provably undefined at the point, or
+        the cap is reached or the budget cannot pay for the next precision."""
         bits = START_BITS
         while True:
-            values = self.run(env, bits)
+            values = self.run(env, bits, budget)
             balls = [Ball(values[slot], bits) for slot in self.outputs]
             loose = [ball for ball in balls if not ball.tight]
             if not loose:
@@ -329,16 +341,25 @@ class BallProgram:
                     if not ball.finite and settled[slot]:
                         ball.undefined = True
                 loose = [ball for ball in balls if not ball.tight and not ball.undefined]
-            if not loose or bits * 4 > max_bits or budget.expired():
-                if loose:
-                    for ball in loose:
-                        ball.capped = True
+            if not loose:
+                return balls
+            if bits * 4 > max_bits or not budget.affords(len(self.instructions), bits * 4):
+                for ball in loose:
+                    ball.capped = True
+                    # At the cap, a ball around 0 narrower than ZERO_RADIUS counts as 0 (sin(pi)).
+                    ball.zero_at_cap = bits * 4 > max_bits and ball.near_zero
                 return balls
             bits *= 4
 
     def _settled(self, values) -> list[bool]:
         """Per instruction: its value is not finite however precise its
-        arguments (log(0), 0/0, log(-1)): more precision cannot help."""
+        arguments: more precision cannot help. Proven where an argument is
+        settled, where every argument is exact (log(0), 0/0 of exact zeros),
+        or where the operation is not finite at every corner of its
+        arguments' tight balls and at their midpoints (log of a ball that
+        is negative throughout). A ball that straddles a pole or is wider
+        than a period (tan of 1e100 + 1 at 128 bits) is finite at some
+        corner: not settled, so the precision is raised."""
         settled: list[bool] = []
         for instruction, value in zip(self.instructions, values):
             if instruction.op is None:
@@ -350,8 +371,30 @@ class BallProgram:
             elif any(settled[i] for i in instruction.args):
                 settled.append(True)
             else:
-                settled.append(all(isinstance(a, bool) or (a is not None and Ball(a, 0).tight) for a in args))
+                settled.append(_nowhere_finite(instruction.op, args))
         return settled
+
+
+def _nowhere_finite(op: Op, args: list) -> bool:
+    """Whether `op` is not finite at every corner and at the midpoint of its
+    arguments' balls, each of which is exact or tight (a loose argument: more
+    precision may yet help)."""
+    balls = [a for a in args if isinstance(a, arb)]
+    if any(a is None for a in args) or any(not (a.is_exact() or Ball(a, 0).tight) for a in balls):
+        return False
+    if len(balls) > 3:
+        return all(a.is_exact() for a in balls)
+    choices = [
+        [a] if not isinstance(a, arb) or a.is_exact() else [a.mid(), a.lower(), a.upper()] for a in args
+    ]
+    for combination in itertools.product(*choices):
+        try:
+            result = op(*combination)
+        except (ArithmeticError, ValueError, TypeError, AssertionError):
+            continue
+        if isinstance(result, arb) and result.is_finite():
+            return False
+    return True
 
 
 @dataclass
@@ -363,16 +406,26 @@ class Ball:
     value: Any  # an arb
     bits: int
     undefined: bool = False  # not finite at the point, at any precision
-    capped: bool = False  # not tight at the precision cap or the deadline
+    capped: bool = False  # not tight at the precision cap or when the budget ran out
+    zero_at_cap: bool = False  # a ball around 0 narrower than ZERO_RADIUS at the precision cap: taken for 0
 
     @property
     def finite(self) -> bool:
         return self.value.is_finite()
 
     @property
-    def zero(self) -> bool:
-        """The ball is 0 or a tiny ball around 0."""
+    def near_zero(self) -> bool:
+        """A ball around 0 narrower than ZERO_RADIUS (or exactly 0)."""
         return self.finite and self.value.contains(0) and float(self.value.rad()) < ZERO_RADIUS
+
+    @property
+    def zero(self) -> bool:
+        """The ball is exactly 0, or a tiny ball around 0 at the precision cap."""
+        if not self.finite:
+            return False
+        if self.value.is_exact():
+            return self.value.is_zero()
+        return self.zero_at_cap and self.near_zero
 
     @property
     def tight(self) -> bool:
@@ -385,7 +438,7 @@ class Ball:
 
     def scaled(self, weight: float) -> "Ball":
         with ctx.workprec(max(self.bits, START_BITS)):
-            return Ball(self.value * arb(weight), self.bits, self.undefined, self.capped)
+            return Ball(self.value * arb(weight), self.bits, self.undefined, self.capped, self.zero_at_cap)
 
     @property
     def digits(self) -> int:
@@ -471,13 +524,29 @@ _DECIMAL = Context(prec=40, Emax=10**9, Emin=-(10**9), traps=[decimal.Overflow, 
 
 
 class Budget:
-    """Seconds the exact witness may spend in one command."""
+    """Ball operations the exact witness may spend in one command, counted,
+    not timed, so that what it decides is the same on any machine and under
+    any load. An operation at 512 bits or less counts 1; above, its cost
+    grows as arb's multiplication does, (bits / 512)^1.5."""
 
-    def __init__(self, seconds: float):
-        self.deadline = time.monotonic() + seconds
+    def __init__(self, operations: float):
+        self.operations = operations
+        self.spent = 0.0
 
-    def expired(self) -> bool:
-        return time.monotonic() > self.deadline
+    @classmethod
+    def of(cls, limits) -> "Budget":
+        return cls(limits.max_exact_operations)
+
+    @staticmethod
+    def cost(instructions: int, bits: int) -> float:
+        return instructions * max(1.0, (bits / 512) ** 1.5)
+
+    def charge(self, instructions: int, bits: int) -> None:
+        self.spent += self.cost(instructions, bits)
+
+    def affords(self, instructions: int, bits: int) -> bool:
+        """Whether a run of `instructions` at `bits` fits in what is left."""
+        return self.spent + self.cost(instructions, bits) <= self.operations
 
 
 @dataclass
@@ -490,6 +559,9 @@ class Limit:
     variable: str
     side: Optional[str]
     point: float
+    # "value": the limit of the expression; "derivative": the limit of f's
+    # difference quotient along `variable` (the derivative by its definition).
+    of: str = "value"
 
     def describe(self) -> str:
         return f"{self.variable} → {self.point:.10g}{self.side or ''}"
@@ -516,12 +588,143 @@ def indeterminate_limit(expr, env: dict[str, float], max_bits: int) -> tuple[boo
         if not known or (len(known) == 2 and known["+"] != known["-"]):
             continue
         value = next(iter(known.values()))
-        ball = BallProgram([value]).evaluate({}, Budget(1.0), max_bits)[0]
+        ball = BallProgram([value]).evaluate({}, Budget(LIMIT_OPERATIONS), max_bits)[0]
         if ball.tight:
             found.append(Limit(ball, symbol.name, None if len(known) == 2 else next(iter(known)), env[symbol.name]))
     if not found or any(other.ball.text() != found[0].ball.text() for other in found[1:]):
         return True, None
     return True, found[0]
+
+
+NOT_REAL = "not real"  # a side where f leaves the real domain
+NO_LIMIT = "no limit"  # a side where the difference quotient has no limit (or SymPy found none)
+
+
+@dataclass
+class Sided:
+    """The one-sided derivatives of f along `variable` at a point where the
+    symbolic derivative is undefined as written: each an extended real SymPy
+    number (±oo where the difference quotient diverges), NOT_REAL or NO_LIMIT."""
+
+    variable: str
+    left: object
+    right: object
+
+    def _finite(self, side) -> bool:
+        return not isinstance(side, str) and bool(side.is_finite)
+
+    def value(self):
+        """The derivative, where it exists: both sides finite and equal, or
+        one finite and the other outside f's domain (a boundary point); else None."""
+        if self._finite(self.left) and self._finite(self.right):
+            return self.left if sympy.simplify(self.left - self.right) == 0 else None
+        for side, other in ((self.left, self.right), (self.right, self.left)):
+            if self._finite(side) and other == NOT_REAL:
+                return side
+        return None
+
+    def side(self) -> Optional[str]:
+        """"+" or "-" where only one side lies in f's domain."""
+        return "+" if self.left == NOT_REAL else "-" if self.right == NOT_REAL else None
+
+    def scaled(self, weight: float) -> "Sided":
+        """The sides times a grad-output weight (as autograd's values are)."""
+        def scale(side):
+            return side if isinstance(side, str) else side * sympy.Rational(weight)
+
+        return Sided(self.variable, scale(self.left), scale(self.right))
+
+    @staticmethod
+    def as_float(side) -> Optional[float]:
+        return None if isinstance(side, str) else float(side)
+
+    def describe(self, function: str = "f") -> str:
+        """`left derivative -inf, right 0`; `right derivative -inf, f is not real to the left`."""
+        def text(side) -> str:
+            return side if isinstance(side, str) else _number_text(float(side))
+
+        parts = []
+        for name, side in (("left", self.left), ("right", self.right)):
+            if side == NOT_REAL:
+                parts.append(f"{function} is not real to the {name}")
+            else:
+                parts.append(f"{name}{' derivative' if not parts else ''} {text(side)}")
+        if parts[0].startswith(function + " is") and not parts[1].startswith(function + " is"):
+            parts.reverse()
+            parts[0] = parts[0].replace("right ", "right derivative ", 1)
+        return ", ".join(parts)
+
+    def convention(self, autograd: float) -> str:
+        from autodiff.kinks import convention
+
+        left, right = self.as_float(self.left), self.as_float(self.right)
+        return convention(autograd, math.nan if left is None else left, math.nan if right is None else right)
+
+
+def _number_text(value: float) -> str:
+    from autodiff.results import number_text
+
+    return number_text(value)
+
+
+def one_sided_derivatives(expr, variable: str, env: dict[str, float], f_ball: "Ball") -> Optional[Sided]:
+    """f's one-sided derivatives along `variable` at the point, from their
+    definition: the limits of (f(p ± t·e) − f(p)) / (±t) as t → 0+, each
+    by SymPy with the other variables at their exact values. f(p) is
+    SymPy's value there, or the exact ball's where SymPy has none (atan2 at
+    the origin is 0 in our language). None where neither gives f(p)."""
+    symbols = {s.name: s for s in expr.free_symbols}
+    if not _safe_for_exact_substitution(expr) or any(abs(env[name]) >= _EXACT_BELOW for name in symbols):
+        return None
+    exact = {symbol: sympy.Rational(env[name]) for name, symbol in symbols.items()}
+    value = expr.subs(exact)
+    if not (value.is_number and value.is_extended_real and value.is_finite):
+        if not (f_ball.finite and f_ball.value.is_exact()):
+            return None
+        mantissa, exponent = f_ball.value.mid().man_exp()
+        value = sympy.Integer(int(mantissa)) * sympy.Integer(2) ** int(exponent)
+    symbol = symbols.get(variable)
+    if symbol is None:
+        return Sided(variable, sympy.S.Zero, sympy.S.Zero)
+    t = sympy.Dummy("t", positive=True)
+    others = {s: v for s, v in exact.items() if s != symbol}
+    plain = _for_limits(expr)
+    sides = []
+    for sign in (-1, 1):
+        moved = plain.subs(others).subs(symbol, exact[symbol] + sign * t)
+        sides.append(_side(moved, t, value, sign))
+    return Sided(variable, *sides)
+
+
+def _for_limits(expr):
+    """Our real-valued functions in the forms SymPy's limit knows: the real
+    cube and odd roots by sign·|u|^(1/n), hypot by sqrt(a² + b²)."""
+    from autodiff.symbolic_functions import cbrt, hypot, root
+
+    def odd_root(u, n):
+        return sympy.sign(u) * sympy.Abs(u) ** (1 / n)
+
+    return expr.replace(cbrt, lambda u: odd_root(u, 3)).replace(
+        root, lambda u, n: odd_root(u, n) if n.is_Integer and n.is_odd else u ** (1 / n)
+    ).replace(hypot, lambda a, b: sympy.sqrt(a**2 + b**2))
+
+
+_PROBE = sympy.Rational(1, 2**40)  # a step inside the side, to see whether f is real there
+
+
+def _side(moved, t, value, sign: int):
+    """The limit of sign·(moved − value)/t as t → 0+: an extended real
+    number, NOT_REAL or NO_LIMIT."""
+    try:
+        probe = moved.subs(t, _PROBE).evalf(30)
+        if not probe.is_number or probe.has(sympy.I) or probe.is_extended_real is False:
+            return NOT_REAL
+        limit = sympy.limit(sign * (moved - value) / t, t, 0, "+")
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
+        return NO_LIMIT
+    if limit.free_symbols or not limit.is_extended_real or limit.has(sympy.AccumBounds):
+        return NO_LIMIT
+    return limit
 
 
 # SymPy evaluates a rational to an integer power exactly, in C, where no
@@ -653,13 +856,16 @@ def evaluate_at(exprs, columns: dict[str, list[float]], count: int, budget: Budg
                 pass
         program = BallProgram([exprs[index] for index in supported])
     for element in range(count):
-        if budget.expired():
+        if not budget.affords(len(program.instructions), START_BITS):
             break
         env = {name: values[element] for name, values in columns.items()}
         for index, ball in zip(supported, program.evaluate(env, budget, max_bits)):
             rows[index][element] = ball
     return rows, unsupported
 
+
+# Ball operations for the value of one limit SymPy found (a constant).
+LIMIT_OPERATIONS = 100_000
 
 MAX_LIMITS = 8  # undefined (output, element) pairs whose limit SymPy is asked for, per command
 
@@ -674,9 +880,10 @@ class ExactSide:
     `derivatives[task]` is the task's SymPy derivative or None.
     """
 
-    def __init__(self, f_exprs, derivatives, columns, count, weights, limits, symbolic_seconds):
+    def __init__(self, f_exprs, derivatives, columns, count, weights, limits, symbolic_seconds, tasks=None):
+        self.tasks = tasks
         distinct = list(dict.fromkeys(d for d in derivatives if d is not None))
-        self.budget = Budget(limits.max_exact_seconds)
+        self.budget = Budget.of(limits)
         rows, self.unsupported = evaluate_at(list(f_exprs) + distinct, columns, count, self.budget, limits.max_exact_bits)
         self.count = count
         self.evaluated = sum(1 for ball in (rows[0] if rows else []) if ball is not None)
@@ -691,6 +898,8 @@ class ExactSide:
         self.f_limits: dict = {}
         self.d_limits: dict = {}
         self.indeterminate: set = set()
+        # (task, element) → Sided: the derivative does not exist there (its one-sided values differ or diverge).
+        self.nondifferentiable: dict = {}
         self._find_limits(f_exprs, derivatives, columns, weights, limits, symbolic_seconds)
 
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
@@ -706,24 +915,54 @@ class ExactSide:
 
         def ask_all():
             for kind, index, element, expr in wanted[:MAX_LIMITS]:
+                env = {name: values[element] for name, values in columns.items()}
+                if kind == "d" and self._sided(index, element, f_exprs, env, weights[element], limits):
+                    continue
                 key = (expr, element)
                 if key not in asked:
-                    env = {name: values[element] for name, values in columns.items()}
                     try:
                         asked[key] = indeterminate_limit(expr, env, limits.max_exact_bits)
                     except (RecursionError, ArithmeticError, ValueError, TypeError, AttributeError):
                         asked[key] = (False, None)  # SymPy failed: no limit, and no verdict on the form
                 self._record(kind, index, element, *asked[key], weights[element])
 
-        try:  # within --symbolic-timeout, and within what is left of the exact witness's time
-            with_deadline(ask_all, min(seconds, max(0.0, self.budget.deadline - time.monotonic())))
+        try:  # within --symbolic-timeout, a wall-clock timeout of its own
+            with_deadline(ask_all, seconds)
         except SymbolicTimeout:
             pass
+
+    def _sided(self, task: int, element: int, f_exprs, env, weight, limits) -> bool:
+        """For a first derivative whose formula is undefined where f is
+        defined: the derivative from its definition, by one-sided limits of
+        the difference quotient. Records its value (a limit) where it
+        exists, else the one-sided values; False where they are unknown."""
+        if self.tasks is None or len(self.tasks[task][1]) != 1:
+            return False
+        output, (variable,) = self.tasks[task]
+        f_ball = self.f_balls[output][element]
+        if f_ball is None or not f_ball.tight:
+            return False
+        try:
+            sided = one_sided_derivatives(f_exprs[output], variable, env, f_ball)
+        except (RecursionError, ArithmeticError, ValueError, TypeError, AttributeError):
+            return False
+        if sided is None or NO_LIMIT in (sided.left, sided.right):
+            return False  # SymPy found no limit on a side (0^(2 - t)): the derivative's own limit may yet be found
+        value = sided.value()
+        if value is None:
+            self.nondifferentiable[task, element] = sided if weight is None else sided.scaled(weight)
+            return True
+        ball = BallProgram([value]).evaluate({}, Budget(LIMIT_OPERATIONS), limits.max_exact_bits)[0]
+        if not ball.tight:
+            return False
+        limit = Limit(ball, variable, sided.side(), env[variable], "derivative")
+        self._record("d", task, element, True, limit, weight)
+        return True
 
     def _record(self, kind: str, index: int, element: int, indeterminate: bool, limit, weight) -> None:
         if limit is not None:
             if kind == "d" and weight is not None:
-                limit = Limit(limit.ball.scaled(weight), limit.variable, limit.side, limit.point)
+                limit = Limit(limit.ball.scaled(weight), limit.variable, limit.side, limit.point, limit.of)
             (self.f_limits if kind == "f" else self.d_limits)[index, element] = limit
         elif indeterminate and kind == "d":
             self.indeterminate.add((index, element))
@@ -761,7 +1000,10 @@ class ExactSide:
         indeterminate = torch.zeros_like(known)
         for task, element in self.indeterminate:
             indeterminate.view(tasks, -1)[task, element] = True
-        return ExactTensors(known, real_f, indeterminate)
+        nondifferentiable = torch.zeros_like(known)
+        for task, element in self.nondifferentiable:
+            nondifferentiable.view(tasks, -1)[task, element] = True
+        return ExactTensors(known, real_f, indeterminate, nondifferentiable)
 
 
 @dataclass
@@ -771,6 +1013,7 @@ class ExactTensors:
     known: Any  # where the task has an exact value (a tight ball or a limit)
     real_f: Any  # where f has a true finite value (a tight ball, not a limit)
     indeterminate: Any  # where the symbolic derivative is an indeterminate form with no limit found
+    nondifferentiable: Any  # where the derivative does not exist: one-sided values differ or diverge
 
 
 def _known(limits: dict, balls: list, index: int, element: int) -> Optional[Ball]:

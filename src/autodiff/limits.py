@@ -38,9 +38,11 @@ class Limits:
     # Bytes the tensors of one command may take; None: half the memory
     # available when the command starts.
     max_memory: Optional[int] = None
-    # The exact witness (ball arithmetic): seconds it may spend in one
-    # command, and the working precision it may raise to, in bits.
-    max_exact_seconds: float = 2.0
+    # The exact witness (ball arithmetic): the ball operations it may spend
+    # in one command (counted, one per operation at up to 512 bits, more at
+    # higher precision; about 2 s of work), and the working precision it may
+    # raise to, in bits.
+    max_exact_operations: int = 2_000_000
     max_exact_bits: int = 8192
 
     def memory(self) -> Optional[int]:
@@ -66,8 +68,13 @@ NAMES = {
     "build-seconds": "max_build_seconds",
     "autograd-seconds": "max_autograd_seconds",
     "memory": "max_memory",
-    "exact-seconds": "max_exact_seconds",
+    "exact-operations": "max_exact_operations",
     "exact-bits": "max_exact_bits",
+}
+# Names of limits that were decided by a clock, and what replaced them: a
+# refusal is decided from counted work, the same on any machine.
+RETIRED = {
+    "exact-seconds": "exact-operations (the exact witness's work is counted in ball operations, not timed)",
 }
 _PYTHON_DIGITS = 4300  # sys.get_int_max_str_digits(): int ↔ str beyond it raises ValueError
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -98,6 +105,8 @@ def as_limits(limits: Union[Limits, Mapping[str, object], Sequence[str], None]) 
     changes = {}
     for name, value in limits.items():
         field = NAMES.get(str(name).replace("_", "-"))
+        if field is None and str(name).replace("_", "-") in RETIRED:
+            raise UsageError(f"--limit {name} is retired; use {RETIRED[str(name).replace('_', '-')]}")
         if field is None:
             close = difflib.get_close_matches(str(name), NAMES, n=1)
             hint = f"did you mean {close[0]}? " if close else ""

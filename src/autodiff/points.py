@@ -350,7 +350,7 @@ def _nearest_double(expr, limits) -> Optional[float]:
     from autodiff.exact import BallProgram, Budget
 
     try:
-        ball = BallProgram([expr]).evaluate({}, Budget(limits.max_exact_seconds), limits.max_exact_bits)[0]
+        ball = BallProgram([expr]).evaluate({}, Budget.of(limits), limits.max_exact_bits)[0]
     except UnsupportedError:
         return None
     return ball.to_float() if ball.tight else None

@@ -152,11 +152,13 @@ class Witnesses:
         undefined = torch.stack([~f_defined[output] for output, _ in tasks])
         exact_side = self.exact_side(tasks, symbolic, sampled, values_s.shape[1:])
         exact_tensors = None
+        nondifferentiable = torch.zeros_like(undefined)
         if exact_side is not None:
             exact_tensors = exact_side.tensors(values_s.shape[1:])
             known, indeterminate = exact_tensors.known, exact_tensors.indeterminate
             # f overflowed or cancelled (inf − inf) in floats but has a true value: it is defined there.
             at_sample(undefined)[...] &= ~exact_tensors.real_f[[output for output, _ in tasks]]
+            at_sample(nondifferentiable)[...] = exact_tensors.nondifferentiable & ~at_sample(undefined)
         else:
             known = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
         kinks = find_kinks(
@@ -165,8 +167,9 @@ class Witnesses:
         if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
             kinks.mask &= ~undefined.reshape(kinks.mask.shape)
         kinked = torch.zeros_like(undefined) if kinks is None else kinks.mask.view(undefined.shape)
+        nondifferentiable &= ~kinked
         # Infinite: autograd is, and so is symbolic where it was evaluated, and there is no exact value.
-        infinite = ~_finite(values) & ~undefined & ~kinked
+        infinite = ~_finite(values) & ~undefined & ~kinked & ~nondifferentiable
         at_sample(infinite)[...] &= ~torch.isfinite(symbolic_s) & ~known
         # At a switch SymPy may have no value where the derivative exists
         # (2*y*DiracDelta(x) at x = 0, y = 0): no comparison with nothing.
@@ -175,9 +178,9 @@ class Witnesses:
         no_symbolic = torch.zeros_like(undefined)
         at_sample(no_symbolic)[...] = (
             at_sample(at_switch) & with_symbolic & torch.isnan(symbolic_s) & torch.isfinite(values_s)
-            & ~at_sample(undefined) & ~at_sample(kinked) & ~known
+            & ~at_sample(undefined) & ~at_sample(kinked) & ~at_sample(nondifferentiable) & ~known
         )
-        missing = undefined | kinked | infinite  # the derivative does not exist
+        missing = undefined | kinked | infinite | nondifferentiable  # the derivative does not exist
         excluded = missing | no_symbolic
         excluded_s = at_sample(excluded)
 
@@ -202,6 +205,12 @@ class Witnesses:
         )
         symbolic_usable = with_symbolic & ~indeterminate
         symbolic_close = tolerance.close(values_s, symbolic_s)
+        # Without an exact value, the float symbolic value shares float64's
+        # rounding with autograd (of the point, of the subexpressions both
+        # compute: tan(x + 1) at 1e100 is tan(1e100) to both): it certifies
+        # only beside finite differences. Agreeing with it alone is unchecked.
+        unchecked = ~known & symbolic_usable & symbolic_close & ~numeric_close
+        excluded_s = at_sample(excluded) | unchecked
         judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
         agree = verdicts(judged)
         compared = known & ~excluded_s  # where the exact value judged
@@ -210,6 +219,8 @@ class Witnesses:
         autograd_rows, numeric_rows, symbolic_rows = _rows_of(values), _rows_of(witness.estimate), _rows_of(symbolic_s)
         differentiable = _rows_of_flags(~missing)
         sided = _one_sided_rows(kinks, kinked, values, shape)
+        if exact_side is not None and exact_side.nondifferentiable:
+            _add_sided(sided, exact_side.nondifferentiable, values, shape, sample)
         checks = self._exact_rows(exact_side, tasks, values_s, symbolic_s, present, compared, exact_close)
         judges = _judges(known, symbolic_usable, excluded_s)
         results, unresolved = [], []
@@ -246,6 +257,9 @@ class Witnesses:
         warnings.extend(self._kink_warnings(tasks, kinks, values, symbolic_s, present))
         warnings.extend(self._infinite_warnings(tasks, infinite, values, symbolic_s, symbolic))
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
+        if exact_side is not None:
+            warnings.extend(self._nondifferentiable_warnings(tasks, exact_side, nondifferentiable, values, sample))
+        warnings.extend(self._unchecked_warnings(tasks, unchecked & ~at_sample(excluded), values_s, sample))
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
@@ -262,7 +276,8 @@ class Witnesses:
         weights = [None] * count if sampled.weights is None else _doubles(sampled.weights, count)
         derivatives = [None if s is None else s[0] for s in symbolic]
         return ExactSide(
-            self.problem.exprs, derivatives, columns, count, weights, self.problem.limits, self.problem.symbolic_timeout
+            self.problem.exprs, derivatives, columns, count, weights, self.problem.limits, self.problem.symbolic_timeout,
+            tasks,
         )
 
     def _exact_rows(self, side, tasks, values_s, symbolic_s, present, compared, exact_close) -> list[dict]:
@@ -367,6 +382,13 @@ class Witnesses:
             for (task_index, element), limit in side.d_limits.items():
                 if task_index == index:
                     full = element if sample is None else sample[element]
+                    if limit.of == "derivative":
+                        limits.append(
+                            f"{label} = {exact_text(limit.ball.text())} at {self.where(full)} by its definition (the "
+                            f"limit of f's difference quotient as {limit.describe()}); SymPy's formula is undefined "
+                            "there as written"
+                        )
+                        continue
                     limits.append(
                         f"{label} → {exact_text(limit.ball.text())} as {limit.describe()}: {label} is undefined at "
                         f"{self.where(full)} as written, and its limit is its exact value there"
@@ -384,10 +406,10 @@ class Witnesses:
         if side.unsupported:
             warnings.append(f"the exact witness cannot evaluate everything ({side.unsupported}); the other witnesses decided")
         if side.evaluated < side.count:
-            seconds = self.problem.limits.max_exact_seconds
+            operations = self.problem.limits.max_exact_operations
             warnings.append(
-                f"the exact witness checked {side.evaluated} of {side.count} points within {seconds:g} s; "
-                f"the other witnesses decided at the rest ({raise_hint('exact-seconds')})"
+                f"the exact witness checked {side.evaluated} of {side.count} points within its {operations:,} ball "
+                f"operations; the other witnesses decided at the rest ({raise_hint('exact-operations')})"
             )
         capped = sum(1 for row in side.d_balls + side.f_balls for ball in row if ball is not None and ball.capped)
         if capped:
@@ -535,6 +557,33 @@ class Witnesses:
             )
         return _capped_warnings(found, "more derivatives do not exist at the point")
 
+    def _nondifferentiable_warnings(self, tasks, side, nondifferentiable, values, sample) -> list[str]:
+        """Where a first derivative does not exist by its definition: its one-sided values."""
+        found = []
+        for (index, element), sided in sorted(side.nondifferentiable.items(), key=lambda item: item[0]):
+            full = element if sample is None else sample[element]
+            if not bool(nondifferentiable[index].reshape(-1)[full]):
+                continue
+            found.append(
+                f"{self.label(tasks[index])} does not exist at {self.where(full)} "
+                f"({sided.describe(self._function(tasks[index][0]))}); "
+                f"autograd gives {_shown(values[index], full)}, not compared"
+            )
+        return _capped_warnings(found, "more derivatives do not exist at the point")
+
+    def _unchecked_warnings(self, tasks, unchecked, values_s, sample) -> list[str]:
+        found = []
+        for index, task in enumerate(tasks):
+            if bool(unchecked[index].any()):
+                element, more = self._elements(unchecked[index])
+                full = element if sample is None else sample[element]
+                found.append(
+                    f"{self.label(task)} at {self.where(full)}{_more_points(more)} is not checked: autograd gives "
+                    f"{_shown(values_s[index], element)} and so does SymPy's derivative in float64, but the two "
+                    "share float64's rounding, the exact witness reached no value, and finite differences disagree"
+                )
+        return _capped_warnings(found, "more derivatives are not checked")
+
     def _no_symbolic_warnings(self, tasks, no_symbolic, values, symbolic) -> list[str]:
         found = []
         for index, task in enumerate(tasks):
@@ -596,6 +645,24 @@ def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
             left, right, sides = left[0], right[0], sides[0]
         rows.append({"left": left, "right": right, "convention": sides})
     return rows
+
+
+def _add_sided(rows, nondifferentiable, values, shape, sample) -> None:
+    """Add the one-sided values where a derivative does not exist by its
+    definition to the kinks' rows (`_one_sided_rows`), in place."""
+    count = math.prod(shape)
+    for (index, element), sided in nondifferentiable.items():
+        full = element if sample is None else sample[element]
+        autograd = float(values[index].reshape(-1)[full])
+        entry = {"left": sided.as_float(sided.left), "right": sided.as_float(sided.right), "convention": sided.convention(autograd)}
+        if not shape:
+            rows[index] = entry
+            continue
+        row = rows[index] or {key: [None] * count for key in entry}
+        for key, value in entry.items():
+            row[key] = list(row[key])
+            row[key][full] = value
+        rows[index] = row
 
 
 def _finite(tensor):
