@@ -78,10 +78,10 @@ def test_the_tutorial_table_exactly(pinned_clock):
         "optimizer    lr       x        f       ‖∇f‖   steps   status      time  \n"
         "────────────────────────────────────────────────────────────────────────\n"
         "gd          0.1   -0.75   -0.125   7.22e-09      42   converged   1.9 ms\n"
-        "critical points (SymPy solves ∇f = 0)\n"
-        "   x      f   kind            reached by\n"
-        "────────────────────────────────────────\n"
-        "-3/4   -1/8   local minimum   gd        \n"
+        "critical points: the one real solution of ∇f = 0 (lex Gröbner basis, exact real-root isolation)\n"
+        "           x               f   kind            reached by\n"
+        "─────────────────────────────────────────────────────────\n"
+        "-3/4 = -0.75   -1/8 = -0.125   local minimum   gd        \n"
         "✓ gd converged in 42 steps to x = -0.75: the local minimum x = -3/4\n"
     )
     assert result.stderr == ""
@@ -96,7 +96,7 @@ def test_the_divergence_table_exactly(pinned_clock):
         "optimizer    lr       x         f      ‖∇f‖   steps   status     time  \n"
         "───────────────────────────────────────────────────────────────────────\n"
         "sgd         1.5   -2048   4194304   4.1e+03      11   diverged   1.9 ms\n"
-        "critical points (SymPy solves ∇f = 0)\n"
+        "critical points: the one real solution of ∇f = 0 (lex Gröbner basis, exact real-root isolation)\n"
         "x   f   kind            reached by\n"
         "──────────────────────────────────\n"
         "0   0   local minimum   —         \n"
@@ -126,8 +126,8 @@ def test_the_readme_examples_print_what_the_readme_shows(command, output, pinned
     assert _masked(result.stdout) == _masked(output)
 
 
-def test_the_readme_has_the_three_examples():
-    assert len(readme_minimize_examples()) == 3
+def test_the_readme_has_the_five_examples():
+    assert len(readme_minimize_examples()) == 5
 
 
 # --- Rosenbrock, saddles, no minimum, maximize, kinks --------------------------
@@ -232,7 +232,11 @@ def test_maximize_climbs_to_the_maximum():
         assert run.value == pytest.approx(1.0, abs=1e-12)
         assert run.gradient["x"] == pytest.approx(math.cos(run.point["x"]))  # f's gradient, not −f's
         assert run.kind == "local maximum"
-    assert result.critical_points[0].exact == {"x": "pi/2"}
+    # cos(x) = 0 has infinitely many solutions: the five nearest the start, pi/2 among them
+    assert result.symbolic_status == "partial" and "periodic" in result.symbolic_message
+    assert [p.exact["x"] for p in result.critical_points] == ["-3*pi/2", "-pi/2", "pi/2", "3*pi/2", "5*pi/2"]
+    top = result.critical_points[2]
+    assert top.kind == "local maximum" and top.value == 1.0 and top.reached_by == ["gd", "adam", "newton"]
     assert result.to_json()["goal"] == "maximum" and result.exit_code == 0
 
 

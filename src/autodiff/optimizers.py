@@ -7,8 +7,10 @@ the step, stop when the gradient's norm is within the tolerance (converged),
 when the run blows up (diverged) or when the steps run out (stalled). `gd`
 is the tutorial's loop written by hand (`x.data -= lr * x.grad`), `newton`
 steps with autograd's Hessian. The final point is classified by the
-Hessian's curvature (autodiff.curvature), and so is each real solution of
-∇f = 0 that SymPy finds under the symbolic deadline.
+Hessian's curvature (autodiff.curvature). Beside the runs, the critical
+points: every real solution of ∇f = 0 where ∇f is polynomial (a Gröbner
+basis and exact real roots, autodiff.critical), what SymPy's solve finds
+otherwise, each classified by the Hessian there, under the symbolic deadline.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class Run:
     value: float = math.nan  # f at the final point
     gradient: dict = field(default_factory=dict)  # ∇f there (of f, also with --maximize)
     gradient_norm: float = math.nan
-    kind: Optional[str] = None  # local minimum, local maximum, saddle point, inconclusive, not a critical point
+    kind: Optional[str] = None  # local minimum, local maximum, saddle point, inconclusive, degenerate, not a critical point
     eigenvalues: Optional[list] = None  # of the Hessian at the final point
     critical_point: Optional[int] = None  # the index of the symbolic critical point it reached
     expect_met: Optional[bool] = None
@@ -114,24 +116,34 @@ class Run:
 
 @dataclass
 class CriticalPoint:
-    """A real solution of ∇f = 0 (SymPy's), classified by autograd's Hessian there."""
+    """A real solution of ∇f = 0 (autodiff.critical), classified by the Hessian there."""
 
-    exact: dict  # name → SymPy's value, machine form ("-3/4"); an expression in the others for a family
+    # name → the exact value, machine form ("-3/4", "sqrt(2)"), where it is short (else None);
+    # for a family, an expression in the other variables ("-y").
+    exact: dict
     values: dict  # name → float (empty for a family)
     value: Optional[float] = None  # f there
-    value_exact: Optional[str] = None  # SymPy's f there
-    kind: Optional[str] = None
+    value_exact: Optional[str] = None  # f's exact value there, where short
+    kind: Optional[str] = None  # local minimum, local maximum, saddle point, degenerate
     eigenvalues: Optional[list] = None
     reached_by: list = field(default_factory=list)
+    decimals: dict = field(default_factory=dict)  # name → 30 significant digits
 
     @property
     def family(self) -> bool:
         return not self.values
 
+    def shown(self, name: str) -> str:
+        """The coordinate as the verdict and JSON's "point" give it: exact where short, else 10 digits."""
+        exact = self.exact.get(name)
+        return exact if exact is not None or self.family else _ten(self.values[name])
+
     def to_json(self) -> dict:
         return {
-            "point": dict(self.exact),
+            "point": {name: self.shown(name) for name in self.exact},
             "values": {name: json_number(v) for name, v in self.values.items()},
+            "exact": dict(self.exact),
+            "decimals": dict(self.decimals),
             "value": json_number(self.value),
             "value_exact": self.value_exact,
             "family": self.family,
@@ -153,9 +165,11 @@ class MinimizeResult:
     tol: float
     runs: list[Run] = field(default_factory=list)
     critical_points: list[CriticalPoint] = field(default_factory=list)
-    # "solved" (points listed; none when SymPy finds no real one), "timeout", "failed", or "off" (--no-symbolic)
+    # "solved" (every real critical point is listed; none when there is none), "partial" (those found,
+    # maybe not all), "timeout", "failed", or "off" (--no-symbolic)
     symbolic_status: str = "off"
     symbolic_message: Optional[str] = None
+    symbolic_method: Optional[str] = None  # "groebner", "solveset", "solve" or "constant" (autodiff.critical)
     expected: Optional[dict] = None
     warnings: list[str] = field(default_factory=list)
     dtype: str = "float64"
@@ -205,6 +219,7 @@ class MinimizeResult:
             "critical_points": {
                 "status": self.symbolic_status,
                 "message": self.symbolic_message,
+                "method": self.symbolic_method,
                 "points": [point.to_json() for point in self.critical_points],
             },
             "converged": self.converged,
@@ -543,8 +558,11 @@ def _divergence(step, objective, norm, here, reference, sign) -> Optional[str]:
 
 
 def _classify(run: Run, program, names, dtype, tolerance, tol) -> None:
-    """The final point's kind, from autograd's Hessian of f there (not for a diverged run)."""
+    """The final point's kind, from autograd's Hessian of f there (not for a diverged run).
+    A stalled run whose gradient is at the floating-point floor for |f| there
+    (_float_floor) is classified too, and its message says so."""
     from autodiff.checks import Tolerance
+    from autodiff.curvature import Curvature
 
     if run.status == "diverged":
         return
@@ -553,12 +571,55 @@ def _classify(run: Run, program, names, dtype, tolerance, tol) -> None:
     near = Tolerance(tolerance.rtol, max(tolerance.atol, 10 * math.sqrt(tol)))
     eigenvalues, definiteness = _curvature(program, names, [run.point[n] for n in names], dtype, near)
     run.eigenvalues = eigenvalues
-    if run.gradient_norm > tol:
-        run.kind = "not a critical point"
-    else:
-        from autodiff.curvature import Curvature
-
+    if run.gradient_norm <= tol:
         run.kind = Curvature.KINDS.get(definiteness, "inconclusive")
+        return
+    floor = _float_floor(run, eigenvalues, dtype) if run.status == "stalled" else None
+    if floor is None or not run.gradient_norm <= floor[0]:
+        run.kind = "not a critical point"
+        return
+    run.kind = Curvature.KINDS.get(definiteness, "inconclusive")
+    bound, f_floor, spacing, smallest, eps = floor
+    kind_name = str(dtype).replace("torch.", "")
+    if f_floor >= spacing:
+        why = (
+            f"for |f| = {_short(abs(run.value))} here, √(2·min|λ|·ε·|f|) = {_norm(f_floor)}: the critical point is "
+            f"within {_norm(run.gradient_norm / smallest)} (‖∇f‖/min|λ|), where f differs by less than "
+            f"ε·|f| = {_norm(eps * abs(run.value))}, which {kind_name} cannot resolve"
+        )
+    else:
+        why = f"set by the point's own rounding, max|λ|·ε·‖x‖ = {_norm(spacing)}"
+    run.message += f"; ‖∇f‖ is at the {kind_name} floor {why}; classified by its Hessian: {run.kind}"
+
+
+def _float_floor(run: Run, eigenvalues, dtype) -> Optional[tuple]:
+    """(floor, f's term, the spacing's term, min|λ|, ε): the smallest gradient
+    norm the dtype can be expected to reach at this point, or None.
+
+    Near a critical point x* where the Hessian H is not singular, f is its
+    quadratic model: with g = ∇f(x) = H(x − x*), ‖x − x*‖ ≤ ‖g‖/min|λ| and
+    |f(x) − f(x*)| = ½|gᵀH⁻¹g| ≤ ‖g‖²/(2·min|λ|). Once that is at most
+    ε·|f| (ε the machine epsilon, ε·|f| the spacing of floats at f, and less
+    than f's own rounding), no float evaluation of f tells x from x*: a line
+    search (LBFGS), or any step that must lower f, can go no further. So
+    every ‖g‖ ≤ √(2·min|λ|·ε·|f|) is at f's floor. Apart from f, the point
+    itself is rounded: each coordinate within ε·|x_i|, so even the float
+    nearest x* can have ‖g‖ up to max|λ|·ε·‖x‖. The floor is the larger of
+    the two. A singular or non-finite Hessian has none (None).
+    """
+    import torch
+
+    eps = torch.finfo(dtype).eps
+    magnitudes = [abs(v) for v in eigenvalues or []]
+    point = list(run.point.values())
+    if not magnitudes or not all(math.isfinite(v) for v in [*magnitudes, run.value, *point]):
+        return None
+    smallest, largest = min(magnitudes), max(magnitudes)
+    if smallest <= largest * 8 * eps or smallest == 0:  # singular to working precision
+        return None
+    f_floor = math.sqrt(2 * smallest * eps * abs(run.value))
+    spacing = largest * eps * math.sqrt(sum(v * v for v in point))
+    return max(f_floor, spacing), f_floor, spacing, smallest, eps
 
 
 def _curvature(program, names, values, dtype, tolerance):
@@ -581,84 +642,84 @@ def _curvature(program, names, values, dtype, tolerance):
 
 
 def _critical_points(result: MinimizeResult, expr, names, program, dtype, tolerance, timeout) -> None:
-    """SymPy solves ∇f = 0 under the deadline; each real solution is classified."""
+    """The real solutions of ∇f = 0 (autodiff.critical) under the symbolic
+    deadline, each classified by the Hessian there: in ball arithmetic where
+    the deadline leaves time, else by autograd's Hessian at the float point."""
+    from autodiff import critical
     from autodiff.symbolic import SymbolicTimeout, with_deadline
 
+    started = time.perf_counter()
     try:
-        solutions = with_deadline(lambda: _solve(expr, names), timeout)
+        outcome = with_deadline(lambda: critical.solve_gradient(expr, names, result.start), timeout)
     except SymbolicTimeout:
         result.symbolic_status = "timeout"
-        result.symbolic_message = f"SymPy did not solve ∇f = 0 within --symbolic-timeout {timeout:g} s"
+        result.symbolic_message = f"∇f = 0 was not solved within --symbolic-timeout {timeout:g} s"
         return
-    except (NotImplementedError, ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
+    except Exception as error:  # noqa: BLE001 — whatever SymPy or FLINT raise is an honest status, not a traceback
         result.symbolic_status = "failed"
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        result.symbolic_message = f"SymPy could not solve ∇f = 0 ({_clip(detail)})"
+        result.symbolic_message = f"could not solve ∇f = 0 ({_clip(detail)})"
         return
-    result.symbolic_status = "solved"
+    result.symbolic_status = "solved" if outcome.complete else "partial"
+    result.symbolic_message = outcome.message
+    result.symbolic_method = outcome.method
+    solutions = outcome.solutions
     if len(solutions) > MAX_CRITICAL_POINTS:
-        result.warnings.append(f"SymPy found {len(solutions)} critical points; the first {MAX_CRITICAL_POINTS} are shown")
-        solutions = solutions[:MAX_CRITICAL_POINTS]
-    for exact, values, value_exact in solutions:
-        point = CriticalPoint(exact, values, value_exact=value_exact)
-        if values:
-            import torch
-
-            at = torch.tensor([values[n] for n in names], dtype=dtype)
-            with _quiet_numerics():
-                point.value = float(program({n: at[i] for i, n in enumerate(names)}, dtype))
-            point.eigenvalues, definiteness = _curvature(program, names, [values[n] for n in names], dtype, tolerance)
-            from autodiff.curvature import Curvature
-
-            point.kind = Curvature.KINDS.get(definiteness, "inconclusive")
+        solutions = _nearest(solutions, result)
+        result.warnings.append(
+            f"{len(outcome.solutions)} critical points; the {MAX_CRITICAL_POINTS} nearest the start and the final "
+            "points are shown"
+        )
+    for solution in solutions:
+        remaining = timeout - (time.perf_counter() - started)
+        if not solution.family and remaining > 0:
+            try:
+                with_deadline(lambda: critical.classify(solution, expr, names), remaining)
+            except SymbolicTimeout:
+                pass
+            except Exception:  # noqa: BLE001 — autograd's Hessian classifies it instead, below
+                solution.kind = None
+        texts = solution.exact_texts()
+        values = {} if solution.family else dict(zip(names, solution.floats))
+        point = CriticalPoint(
+            texts, values, value=solution.value, value_exact=solution.value_exact, kind=solution.kind,
+            eigenvalues=solution.eigenvalues, decimals=dict(zip(names, solution.precise)),
+        )
+        if values and (point.kind is None or point.value is None):
+            _autograd_kind(point, program, names, dtype, tolerance)
         result.critical_points.append(point)
-    if not result.critical_points:
-        result.symbolic_message = "SymPy finds no real critical point: ∇f = 0 has no real solution"
 
 
-def _solve(expr, names):
-    """[(exact texts, float values or {} for a family, f's exact text)] of ∇f = 0, real solutions only."""
-    import sympy
+def _autograd_kind(point: CriticalPoint, program, names, dtype, tolerance) -> None:
+    """f and the kind at a critical point from autograd, where the exact Hessian could not be had."""
+    import torch
 
-    from autodiff.notation import machine
-    from autodiff.symbolic import symbolic_derivative, symbols_of
+    from autodiff.curvature import Curvature
 
-    by_name = symbols_of([expr])
-    symbols = [by_name.get(name) or sympy.Symbol(name, real=True) for name in names]
-    equations = [symbolic_derivative(expr, [name], by_name) for name in names]
-    equations = [equation for equation in equations if equation != 0]
-    if not equations:  # f is constant in every variable: every point is critical
-        return [({name: name for name in names}, {}, None)]
-    found = []
-    for solution in sympy.solve(equations, symbols, dict=True):
-        values = [sympy.sympify(solution.get(symbol, symbol)) for symbol in symbols]
-        if any(value.has(sympy.I) and not _real(value) for value in values):
-            continue
-        family = any(value.free_symbols for value in values)
-        floats = {} if family else {name: _real_float(value) for name, value in zip(names, values)}
-        if not family and any(v is None for v in floats.values()):
-            continue  # complex or infinite
-        exact = {name: machine(value) for name, value in zip(names, values)}
-        f_exact = None
-        if not family:
-            value = sympy.simplify(expr.subs(dict(zip(symbols, values))))
-            f_exact = machine(value) if value.is_finite else None
-        found.append((exact, floats, f_exact))
-    return found
+    at = torch.tensor([point.values[n] for n in names], dtype=dtype)
+    with _quiet_numerics():
+        if point.value is None:
+            point.value = float(program({n: at[i] for i, n in enumerate(names)}, dtype))
+        if point.kind is None:
+            point.eigenvalues, definiteness = _curvature(program, names, [point.values[n] for n in names], dtype, tolerance)
+            kind = Curvature.KINDS.get(definiteness, "degenerate")
+            point.kind = "degenerate" if kind == "inconclusive" else kind
 
 
-def _real(value) -> bool:
-    return _real_float(value) is not None
+def _nearest(solutions: list, result: MinimizeResult) -> list:
+    """The MAX_CRITICAL_POINTS solutions nearest the start or an optimiser's final point (families first)."""
+    names = list(result.start)
+    places = [[result.start[n] for n in names]] + [
+        [run.point[n] for n in names] for run in result.runs if run.point and run.status != "diverged"
+    ]
 
+    def distance(solution) -> float:
+        if solution.family:
+            return -1.0
+        return min(math.dist(solution.floats, place) for place in places)
 
-def _real_float(value) -> Optional[float]:
-    try:
-        number = complex(value.evalf(30))
-    except (TypeError, ValueError):
-        return None
-    if abs(number.imag) > 1e-12 * (1 + abs(number.real)) or not math.isfinite(number.real):
-        return None
-    return number.real
+    kept = sorted(solutions, key=distance)[:MAX_CRITICAL_POINTS]
+    return [s for s in solutions if any(s is k for k in kept)]
 
 
 def _reached(result: MinimizeResult, names) -> None:
@@ -699,6 +760,34 @@ def _short(value: float) -> str:
 def _norm(value: float) -> str:
     """A gradient's norm: its size is what matters, three digits."""
     return f"{value:.3g}" if math.isfinite(value) else number_text(value)
+
+
+def _ten(value: float) -> str:
+    """A critical point's number: ten significant digits."""
+    if not math.isfinite(value):
+        return number_text(value)
+    return f"{value + 0.0:.10g}"
+
+
+def _exact_cell(exact: Optional[str], value: Optional[float]) -> str:
+    """"-3/4 = -0.75", "pi/2 ≈ 1.570796327", "3", or the number alone where there is no short exact form."""
+    from autodiff.notation import show
+
+    if value is None:
+        return show(exact) if exact is not None else "—"
+    number = _ten(value)
+    if exact is None or exact == number:
+        return number
+    return f"{show(exact)} {'=' if _same_decimal(exact, number) else '≈'} {number}"
+
+
+def _same_decimal(exact: str, number: str) -> bool:
+    from fractions import Fraction
+
+    try:
+        return Fraction(exact) == Fraction(number)
+    except (ValueError, ZeroDivisionError):
+        return False
 
 
 def _clip(text: str, width: int = 80) -> str:
@@ -767,6 +856,7 @@ _STATUS_STYLES = {"converged": "green", "stalled": "yellow", "diverged": "bold r
 
 def _render_critical_points(result: MinimizeResult, console, names, columns) -> None:
     from rich import box
+    from rich.measure import Measurement
     from rich.table import Table
     from rich.text import Text
 
@@ -774,22 +864,31 @@ def _render_critical_points(result: MinimizeResult, console, names, columns) -> 
 
     if result.symbolic_status == "off":
         return
+    console.print(Text(f"critical points: {result.symbolic_message}"), soft_wrap=True)
     if not result.critical_points:
-        console.print(Text(f"critical points: {result.symbolic_message}"), soft_wrap=True)
         return
-    console.print(Text("critical points (SymPy solves ∇f = 0)"), soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for header in [*columns, "f"]:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("reached by", no_wrap=True)
+    rows = []
     for point in result.critical_points:
-        texts = [show(point.exact[n]) for n in names]
+        if point.family:
+            texts = [show(point.exact[n]) for n in names]
+            f, kind = "—", "a family of critical points"
+        else:
+            texts = [_exact_cell(point.exact.get(n), point.values[n]) for n in names]
+            f, kind = _exact_cell(point.value_exact, point.value), point.kind or "—"
+        rows.append((texts, f, kind, ", ".join(point.reached_by) or "—"))
         cells = texts if columns == names else ["(" + ", ".join(texts) + ")"]
-        f = show(point.value_exact) if point.value_exact is not None else _short(point.value) if point.value is not None else "—"
-        kind = point.kind or "a family of critical points"
-        table.add_row(*cells, f, kind, ", ".join(point.reached_by) or "—")
-    console.print(table)
+        table.add_row(*cells, f, kind, rows[-1][3])
+    if Measurement.get(console, console.options.update(width=10_000), table).maximum <= console.width:
+        console.print(table)
+        return
+    for texts, f, kind, reached in rows:  # too narrow for the table: a line per point, every number whole
+        where = ", ".join(f"{n} = {t}" for n, t in zip(names, texts))
+        console.print(Text(f"{where}: f = {f}, {kind}, reached by {reached}"), soft_wrap=True)
 
 
 def _verdict(run: Run, result: MinimizeResult, names):
@@ -801,9 +900,14 @@ def _verdict(run: Run, result: MinimizeResult, names):
         where = ", ".join(f"{n} = {_short(run.point[n])}" for n in names)
         text = f"✓ {run.optimizer} converged in {run.steps} step{'s' if run.steps != 1 else ''} to {where}: "
         if run.critical_point is not None:
-            exact = result.critical_points[run.critical_point].exact
-            where = ", ".join(f"{n} = {show(exact[n])}" for n in names)
-            text += f"the {run.kind} {where}" if run.kind != "inconclusive" else f"the critical point {where} (the Hessian is inconclusive)"
+            point = result.critical_points[run.critical_point]
+            where = ", ".join(f"{n} = {show(point.shown(n))}" for n in names)
+            if run.kind == "inconclusive":
+                text += f"the critical point {where} (the Hessian is inconclusive)"
+            elif run.kind == "degenerate":
+                text += f"the critical point {where} (degenerate: the Hessian is singular there)"
+            else:
+                text += f"the {run.kind} {where}"
         else:
             text += f"a {run.kind}" if run.kind != "inconclusive" else "a critical point (the Hessian is inconclusive)"
         return Text(text, style="green")
@@ -812,7 +916,8 @@ def _verdict(run: Run, result: MinimizeResult, names):
     near = ""
     if run.critical_point is not None:
         point = result.critical_points[run.critical_point]
-        near = f" (near the {point.kind} " + ", ".join(f"{n} = {show(point.exact[n])}" for n in names) + ")"
+        label = {None: "critical point", "degenerate": "degenerate critical point"}.get(point.kind, point.kind)
+        near = f" (near the {label} " + ", ".join(f"{n} = {show(point.shown(n))}" for n in names) + ")"
     return Text(f"✗ {run.optimizer} stalled{near}: {run.message}", style="yellow")
 
 
