@@ -89,12 +89,18 @@ def as_point(at: PointLike, option: str = "--at", limits: Limits = DEFAULT_LIMIT
 
 
 def value_text(value: object) -> str:
-    """A number, string or list as the text of an --at or --expect value."""
+    """A number, string or list as the text of an --at or --expect value,
+    read back as exactly that number: a float as its shortest text (which
+    the point parser reads back as the same double), an int or a Fraction
+    exactly, a NumPy or torch number or array through `tolist` (a float32
+    as the double it equals, not as its own shortest text)."""
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(value_text(v) for v in value) + "]"
     if isinstance(value, float):
-        return repr(value)
-    return str(value)  # ints stay exact; strings are value expressions ("pi/4")
+        return float.__repr__(value)  # a float subclass's repr may not be a number (np.float64(1.5))
+    if not isinstance(value, (str, bytes, int)) and callable(getattr(value, "tolist", None)):
+        return value_text(value.tolist())  # NumPy and torch scalars and arrays: Python numbers, exactly
+    return str(value)  # ints and Fractions stay exact; strings are value expressions ("pi/4")
 
 
 @dataclass

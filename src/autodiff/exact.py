@@ -231,6 +231,15 @@ def _constant(node) -> Callable[[], Any]:
     if isinstance(node, sympy.Rational):
         value = fmpq(int(node.p), int(node.q))
         return lambda: arb(value)
+    if isinstance(node, sympy.Float) and node._prec > 53:
+        # The double torch uses for a typed decimal (lowering._constant): the
+        # one nearest the decimal, not SymPy's 56-bit value rounded again.
+        from autodiff.parsing import float_decimal
+
+        text = float_decimal(node)
+        if text is not None and math.isfinite(float(text)):
+            value = arb(float(text))
+            return lambda: value
     if isinstance(node, sympy.Float):
         sign, mantissa, exponent, bits = node._mpf_
         if not mantissa and exponent:  # mpmath's special values: inf, -inf, nan

@@ -21,6 +21,7 @@ import torch
 from autodiff.declared import DeclaredCall
 from autodiff.errors import UnsupportedError
 from autodiff.functions import FUNCTIONS, FUNCTIONS_BY_NAME
+from autodiff.parsing import float_decimal
 
 Op = Callable[..., Any]
 
@@ -129,6 +130,13 @@ def _constant(node) -> float | bool:
         return bool(node)
     if node is sympy.zoo or node is sympy.nan:
         return math.nan
+    if isinstance(node, sympy.Float) and node._prec > 53:
+        # SymPy holds the literal 1.106527255605534 in 56 bits; rounding those to
+        # 53 is a second rounding (1.1065272556055339). The double nearest the
+        # decimal itself is one rounding (Python's float() of text is correctly rounded).
+        text = float_decimal(node)
+        if text is not None:
+            return float(text)
     try:
         return float(node)
     except (TypeError, ValueError):  # complex (I, log(-1) = I*pi): no real value

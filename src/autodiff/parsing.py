@@ -175,7 +175,13 @@ class _Nesting:
 class Parser:
     """One parse of one text. Use `parse_expression` / `parse_list`."""
 
-    def __init__(self, text: str, limits: Limits = DEFAULT_LIMITS, params: Optional[tuple[str, ...]] = None):
+    def __init__(
+        self,
+        text: str,
+        limits: Limits = DEFAULT_LIMITS,
+        params: Optional[tuple[str, ...]] = None,
+        exact_decimals: bool = False,
+    ):
         import sympy
 
         from autodiff.definitions import current
@@ -183,6 +189,9 @@ class Parser:
         self.sympy = sympy
         self.definitions = current() or {}  # the user's names (autodiff.definitions)
         self.params = params  # inside a definition's body: its parameters, the only variables
+        # A point's value: decimals are exact rationals (0.1 is 1/10), so that a
+        # constant expression is evaluated exactly and rounded once (autodiff.points).
+        self.exact_decimals = exact_decimals
         self.opaque = bool(self.definitions) and _opaque()
         self.text = text
         self.limits = limits
@@ -404,7 +413,23 @@ class Parser:
                 f"{raise_hint('exact-digits')})",
                 token,
             )
+        if self.exact_decimals:
+            return self.exact_decimal(token)
         return self.sympy.Float(text)
+
+    def exact_decimal(self, token: Token):
+        """A decimal literal as the exact rational it denotes: 1.106527255605534
+        is 1106527255605534/10^15, 1e-400 is 1/10^400."""
+        whole, fraction, exponent = _DECIMAL.match(token.text).groups()
+        digits = (whole + (fraction or "")).lstrip("0")
+        if len(digits) > self.limits.max_exact_digits:
+            raise self.limit(
+                f"a decimal literal of {len(digits)} significant digits (the limit is "
+                f"{self.limits.max_exact_digits} digits; {raise_hint('exact-digits', len(digits))})",
+                token,
+            )
+        numerator, denominator = decimal_ratio(token.text)
+        return self.sympy.Rational(numerator, denominator)
 
     def name(self, token: Token):
         name = token.text
@@ -527,6 +552,11 @@ class Parser:
         sp = self.sympy
         if isinstance(exponent, sp.Float) and abs(exponent) < 2**53 and float(exponent).is_integer():
             exponent = sp.Integer(int(exponent))  # x^2.0 is x^2: its derivative 2*x, not 2.0*x**1.0
+        if self.exact_decimals and isinstance(exponent, sp.Rational) and abs(exponent) >= 2**53 and base.is_number:
+            # A power of a constant to an exponent this large overflows or underflows a double unless
+            # its base is ±1; exactly, SymPy would build 2^(10^300/2) for sqrt(2)^1e300. As a float,
+            # the exponent is what it is elsewhere in the language.
+            exponent = sp.Float(exponent)
         if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
             magnitude = max(abs(base.p), abs(base.q))
             power = abs(int(exponent))
@@ -617,9 +647,51 @@ def sympy_work(work, text: str, limits: Limits):
         ) from None
 
 
-def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS):
-    """Parse one expression into a SymPy tree."""
-    return sympy_work(lambda: Parser(text, limits).parse_top(allow_list=False), text, limits)
+def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS, exact_decimals: bool = False):
+    """Parse one expression into a SymPy tree. With `exact_decimals`, a
+    decimal literal is the exact rational it denotes (a point's value),
+    not a SymPy Float."""
+    return sympy_work(
+        lambda: Parser(text, limits, exact_decimals=exact_decimals).parse_top(allow_list=False), text, limits
+    )
+
+
+_DECIMAL = re.compile(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\Z")
+
+
+def decimal_ratio(text: str) -> tuple[int, int]:
+    """The exact value of a decimal literal (`1.5e-3`, `.5`, `2.`) as
+    (numerator, denominator), not reduced; the literal is trusted to be
+    one (the tokenizer's number) of bounded size."""
+    whole, fraction, exponent = _DECIMAL.match(text).groups()
+    fraction = fraction or ""
+    digits = (whole + fraction).lstrip("0") or "0"
+    power = int(exponent or 0) - len(fraction)
+    mantissa = int(digits)
+    return (mantissa * 10**power, 1) if power >= 0 else (mantissa, 10**-power)
+
+
+def float_decimal(number) -> Optional[str]:
+    """The decimal a SymPy Float was read from, as text: SymPy keeps
+    `1.106527255605534` as a 56-bit binary number, whose rounding to a
+    double (1.1065272556055339) is not the double nearest the decimal
+    (1.106527255605534). The Float's digits at its own precision (as it is
+    printed) are that decimal when they read back as the same binary
+    number, as a literal's always do; None for a Float they do not (one
+    SymPy computed, 0.1+0.2 folded at 53 bits) and for inf and nan."""
+    from mpmath.libmp import from_str, prec_to_dps, to_str
+
+    mpf, precision = number._mpf_, number._prec
+    if not mpf[1]:  # zero, or mpmath's inf, -inf, nan
+        return "0" if not mpf[2] else None
+    if not -1200 < mpf[2] + mpf[3] < 1200:  # 0 or inf as a double, however rounded (and its digits are costly)
+        return None
+    text = to_str(mpf, prec_to_dps(precision))
+    try:
+        same = from_str(text, precision) == mpf
+    except (ValueError, OverflowError):
+        return None
+    return text if same else None
 
 
 def parse_definition_body(text: str, params: tuple[str, ...], limits: Limits = DEFAULT_LIMITS):

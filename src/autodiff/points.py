@@ -2,8 +2,11 @@
 --grad-output, which share the same syntax.
 
 A value is a constant expression (`pi/4`, `sqrt(2)`), a vector `[a, b, ...]`
-or a grid `start:stop:count` (both ends included). Values are evaluated
-through the same parser and lowering as the expression itself.
+or a grid `start:stop:count` (both ends included). Every value is the double
+nearest its exact value, rounded once: a plain decimal by float() (correctly
+rounded), any other constant parsed by the expression parser with decimals
+as exact rationals and evaluated exactly (`_nearest_double`), so that
+`1.106527255605534` is that double and `0.1+0.2` is 0.3.
 """
 
 from __future__ import annotations
@@ -165,15 +168,41 @@ class _ValueParser:
         return cls(f"{self.option} {self.text!r}: {message} (column {offset + 1})", self.text, offset + 1)
 
     def constant(self, offset: int, text: str) -> float:
-        from autodiff.lowering import compile_expression
-        from autodiff.parsing import parse_expression
-
+        """The double nearest the value's exact value: one rounding."""
         stripped = text.strip()
         offset += len(text) - len(text.lstrip())
         if not stripped:
             raise self.fail("expected a number", offset)
+        literal = _LITERAL.match(stripped)
+        if literal and self.plain(literal, stripped):
+            value = float(stripped)  # correctly rounded: the double nearest the decimal
+            if math.isinf(value):
+                raise self.fail(f"{stripped} is not a finite real number", offset)
+            if value == 0 and literal.group(1).lstrip("+-").strip("0."):
+                raise self.fail(_underflow(stripped), offset)
+            return value
+        return self.expression(offset, stripped)
+
+    def plain(self, literal: re.Match, stripped: str) -> bool:
+        """Whether a decimal literal reads as the expression parser would read it,
+        so that it can be read without that parser; else it meets a limit there."""
+        mantissa, exponent = literal.group(1), literal.group(2)
+        if len(stripped) > self.limits.max_length:
+            return False
+        if exponent is None:
+            return "." in mantissa or len(mantissa.lstrip("+-")) <= self.limits.max_integer_digits
+        return len(exponent.lstrip("+-").lstrip("0")) <= len(str(self.limits.max_exact_digits)) and abs(
+            int(exponent)
+        ) <= self.limits.max_exact_digits
+
+    def expression(self, offset: int, stripped: str) -> float:
+        """A constant expression (`pi/4`, `sqrt(2)`, `0.1+0.2`), evaluated exactly
+        (decimals as rationals, functions in ball arithmetic) and rounded once."""
+        from autodiff.lowering import compile_expression
+        from autodiff.parsing import parse_expression
+
         try:
-            expr = parse_expression(stripped, self.limits)
+            expr = parse_expression(stripped, self.limits, exact_decimals=True)
         except AutodiffError as error:
             position = offset + (error.position or 1) - 1
             message = re.sub(r" at column \d+$", "", error.message)
@@ -181,8 +210,11 @@ class _ValueParser:
         if expr.free_symbols:
             names = ", ".join(natural_order(s.name for s in expr.free_symbols))
             raise self.fail(f"a value cannot contain variables ({names})", offset)
-        value = _nearest_double(expr, self.limits)
-        if value is None:  # no tight ball (a function arb lacks): torch's float value
+        try:
+            value = _nearest_double(expr, self.limits)
+        except _Underflow:
+            raise self.fail(_underflow(stripped), offset) from None
+        if value is None:  # no ball decides (a function arb lacks): torch's float value
             value = float(compile_expression(expr)({}))
         if not math.isfinite(value):
             raise self.fail(f"{stripped} is not a finite real number", offset)
@@ -343,14 +375,104 @@ def parse_range(text: str, option: str = "--range", limits: Limits = DEFAULT_LIM
     return name, start, stop
 
 
+# A plain decimal literal, signed: read by float() (correctly rounded), without
+# the expression parser; 10^5 values a second.
+_LITERAL = re.compile(r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))(?:[eE]([+-]?[0-9]+))?\Z")
+
+
+class _Underflow(ArithmeticError):
+    """A value that is not 0 but whose nearest double is."""
+
+
+def _underflow(text: str) -> str:
+    return (
+        f"{text} is not 0, but nearer 0 than float64's smallest positive number (5e-324), "
+        "so it would be read as 0; write 0 for zero"
+    )
+
+
 def _nearest_double(expr, limits) -> Optional[float]:
-    """The double nearest a constant expression (sqrt(2) is 1.4142135623730951
-    on every machine, whatever its libm), from the exact witness's balls;
-    None when they give no tight value."""
-    from autodiff.exact import BallProgram, Budget
+    """The double nearest the exact value of a constant expression, rounded
+    once: a rational exactly (Python's int / int is correctly rounded), any
+    other constant from a ball (FLINT's arb, as the exact witness) whose
+    precision is raised until both its ends round to the same double. So
+    sqrt(2) is 1.4142135623730951 on every machine, whatever its libm.
+    Raises _Underflow for a value that is not 0 but rounds to 0; None when
+    no ball decides (a function arb lacks, a value it cannot enclose)."""
+    import sympy
+
+    from autodiff.parsing import decimal_ratio, float_decimal
+
+    # Beyond float64's range (sqrt(2)^1e300), a Float stays one: its exact ratio would be huge.
+    floats = [number for number in expr.atoms(sympy.Float) if float_decimal(number) is not None or _in_range(number)]
+    if floats:  # from a definition's body (--define a=0.1): the decimal it was read from
+        expr = expr.xreplace({number: _exact_float(number, decimal_ratio, float_decimal) for number in floats})
+    if expr.is_Rational:
+        return _ratio_to_double(int(expr.p), int(expr.q))
+    return _ball_to_double(expr, limits)
+
+
+def _in_range(number) -> bool:
+    _, mantissa, exponent, size = number._mpf_
+    return bool(mantissa) and -1200 < exponent + size < 1200
+
+
+def _exact_float(number, decimal_ratio, float_decimal):
+    import sympy
+
+    text = float_decimal(number)
+    if text is None:  # a float SymPy computed (or inf, nan): its binary value
+        sign, mantissa, exponent, _ = number._mpf_
+        if not mantissa:
+            return number
+        mantissa = -mantissa if sign else mantissa
+        return sympy.Rational(mantissa * 2**exponent) if exponent >= 0 else sympy.Rational(mantissa, 2**-exponent)
+    sign = -1 if text.startswith("-") else 1
+    numerator, denominator = decimal_ratio(text.lstrip("-"))
+    return sympy.Rational(sign * numerator, denominator)
+
+
+def _ratio_to_double(numerator: int, denominator: int) -> float:
+    try:
+        value = numerator / denominator  # correctly rounded, subnormals included
+    except OverflowError:
+        return math.inf if numerator > 0 else -math.inf
+    if value == 0 and numerator:
+        raise _Underflow
+    return value
+
+
+def _ball_to_double(expr, limits) -> Optional[float]:
+    from flint import ctx
+
+    from autodiff.exact import START_BITS, ZERO_RADIUS, BallProgram, Budget
 
     try:
-        ball = BallProgram([expr]).evaluate({}, Budget.of(limits), limits.max_exact_bits)[0]
+        program = BallProgram([expr])
     except UnsupportedError:
         return None
-    return ball.to_float() if ball.tight else None
+    budget = Budget.of(limits)
+    output, size, bits = program.outputs[0], len(program.instructions), START_BITS
+    while True:
+        ball = program.run({}, bits, budget)[output]
+        if ball.is_finite():
+            if ball.is_exact():
+                value = float(ball.mid())  # arb rounds to nearest, ties to even
+                if value == 0 and not ball.is_zero():
+                    raise _Underflow
+                return value
+            with ctx.workprec(bits):  # the ends exactly (at 53 bits they would be rounded outwards)
+                low, high = float(ball.lower()), float(ball.upper())
+            # Rounding is monotone: the true value, between the ends, rounds as both do.
+            if low == high and (low != 0 or not ball.contains(0)):
+                if low == 0:
+                    raise _Underflow
+                return low
+        if bits * 2 > limits.max_exact_bits or not budget.affords(size, bits * 2):
+            break
+        bits *= 2
+    if ball.is_finite() and ball.contains(0) and float(ball.rad()) < ZERO_RADIUS:
+        return 0.0  # a ball around 0 at the precision cap is taken for 0 (sin(pi)), as by the exact witness
+    if ball.is_finite() and not ball.contains(0) and ball.rel_accuracy_bits() >= 53:
+        return float(ball.mid())  # within a rounding of the nearest double: a value exactly halfway, unproved
+    return None
