@@ -22,7 +22,7 @@ from autodiff.limits import DEFAULT_LIMITS, NAMES, Limits, as_limits, bytes_text
 from helpers import invoke, invoke_json, strict_loads
 
 TOWER = "cos(exp(exp(exp(e))))+x"  # SymPy never finishes evaluating this constant
-FIVE = "sin(x)*exp(x)*cos(x)*tanh(x)*log(2+x)"  # its autograd derivatives cost ~4x per order
+FIVE = "sin(x)*exp(x)*cos(x)*tanh(x)*log(2+x)"  # each order of its derivative records ~3.4x the nodes of the last
 COMMANDS = ("grad", "partial", "hessian", "jacobian", "plot", "graph", "check")
 
 
@@ -89,8 +89,11 @@ BREACHES = [
       "--limit matrix-values=20250000"]),
     ("build-seconds", ["grad", TOWER, "--at", "x=1", "--limit", "build-seconds=0.2"],
      ["SymPy took longer than 0.2 s to build"]),
-    ("autograd-seconds", ["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"],
-     ["derivative of order 20 would take", "more than the limit of 10 s"]),
+    ("graph-nodes", ["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"],
+     ["derivative of order 20 would record about", "by order 5, which recorded 1,615",
+      "more than the limit of 1,000,000 graph nodes"]),
+    ("autograd-seconds", ["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic", "--limit", "autograd-seconds=1e-9"],
+     ["was stopped after order 1", "past the wall-clock timeout of 1e-09 s"]),
 ]
 
 
@@ -117,18 +120,34 @@ def test_a_breach_in_the_human_view_names_the_limit_on_stderr():
     assert "more than the limit of 10000000 (raise it with --limit points=1000000000000)" in result.stderr
 
 
-def test_autograd_seconds_stops_a_derivative_that_would_take_years():
-    # The 20th derivative would take years; the prediction stops it early (it
-    # returns at all: the test would hang otherwise).
-    message = limit_error(["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"], "autograd-seconds")
-    assert re.search(r"would take (days|years|about \d+ (hours|minutes|s))", message)
-    assert "lower the order" in message
+def test_graph_nodes_stops_a_derivative_that_would_record_millions_of_nodes():
+    # The 20th derivative would record some 10^10 nodes; the counted growth
+    # stops it after order 5 (it returns at all: the test would hang otherwise).
+    message = limit_error(["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"], "graph-nodes")
+    assert message == (
+        "autograd's derivative of order 20 would record about 7,800,000,000 graph nodes (counted: 2,421 by order 5, "
+        "which recorded 1,615, 3× as many as order 4; predicted: orders 6 to 19 at ×2.9 each): more than the limit "
+        "of 1,000,000 graph nodes; lower the order, or raise it with --limit graph-nodes=7800000000"
+    )
 
 
-def test_autograd_seconds_lowered_and_enough():
-    limit_error(["grad", FIVE, "--order", "12", "--at", "x=0.5", "--no-symbolic", "--limit", "autograd-seconds=0.01"],
-                "autograd-seconds", "more than the limit of 0.01 s")
-    report = ok("grad", "x^3", "--order", "2", "--at", "x=2", "--limit", "autograd-seconds=5")
+def test_graph_nodes_lowered_and_enough():
+    limit_error(["grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=100"],
+                "graph-nodes", "derivative of order 4 would record about 310 graph nodes (counted: 86 by order 2, which "
+                "recorded 66, 3.3× as many as order 1; predicted: order 3 at ×3.3): more than the limit of 100 graph "
+                "nodes", "--limit graph-nodes=310")
+    # 20 + 66 counted and 66 × 3.3 predicted, rounded up: the suggested limit is
+    # enough (orders 1 to 3 record 20 + 66 + 184 = 270 nodes; the 4th, none).
+    report = ok("grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=310")
+    assert report["gradient"]["x"]["autograd"] == pytest.approx(report["gradient"]["x"]["numeric"], rel=1e-4)
+
+
+def test_autograd_seconds_is_a_wall_clock_timeout_off_by_default():
+    assert DEFAULT_LIMITS.max_autograd_seconds is None
+    message = limit_error(["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic",
+                           "--limit", "autograd-seconds=1e-9"], "autograd-seconds")
+    assert "wall-clock timeout" in message and "depends on the machine and its load" in message
+    report = ok("grad", "x^3", "--order", "2", "--at", "x=2", "--limit", "autograd-seconds=60")
     assert report["gradient"]["x"]["autograd"] == 12.0
 
 
@@ -456,6 +475,7 @@ def test_limit_values_that_parse():
     assert as_limits([" points = 7 "]).max_points == 7
     assert as_limits(["build-seconds=0.5"]).max_build_seconds == 0.5
     assert as_limits({"autograd-seconds": 2.5}).max_autograd_seconds == 2.5
+    assert as_limits(["graph-nodes=2e6"]).max_graph_nodes == 2_000_000
     assert as_limits({"matrix_entries": 9}).max_matrix_entries == 9  # underscores read as hyphens
     assert as_limits(None) is DEFAULT_LIMITS
     assert as_limits("order=3").max_order == 3
@@ -614,19 +634,36 @@ def test_help_names_every_limit():
         assert not missing, (command, missing)
 
 
-def test_an_order_that_imported_modules_is_not_taken_for_growth():
-    """torch loads some backward formulas on first use (abs twice over imports
-    torch._dynamo, seconds): that order's time is no measure of growth."""
+def test_the_growth_of_counted_nodes_predicts_the_orders_to_come():
+    """Budget's decisions from counts alone: the next order only, while an
+    order records fewer than 1,000 nodes; every order to come, at the smaller
+    of the last two growths, from then on."""
     from autodiff.calculus import Budget
     from autodiff.errors import LimitError
 
-    lenient = Budget(10.0)
-    lenient.step(0.002, 1, 3)
-    lenient.step(5.0, 2, 3, imported=True)  # 2,500× the order before, but an import: no prediction
-    strict = Budget(10.0)
-    strict.step(0.002, 1, 3)
-    with pytest.raises(LimitError, match="autograd-seconds"):
-        strict.step(5.0, 2, 3)  # the same times without an import: stopped
+    early = Budget(nodes=10_000)
+    for done, count in enumerate([10, 100, 900], start=1):  # ×10, ×9: 900 × 9 = 8,100 next
+        early.step(count, done, 20)
+    assert early.recorded == 1_010
+    steady = Budget(nodes=2_000_000)
+    for done, count in enumerate([100, 300, 1_200], start=1):  # ×3, ×4: predicted at ×3
+        steady.step(count, done, 10)
+    assert steady.predict(6) == (sum(1_200 * 3**k for k in range(1, 7)), 3.0, 6)  # 1,310,400: under the limit
+    with pytest.raises(LimitError) as caught:
+        steady.step(7_200, 4, 10)  # ×6: orders 5 to 9 predicted at ×4, the smaller growth
+    assert str(caught.value) == (
+        "autograd's derivative of order 10 would record about 9,900,000 graph nodes (counted: 8,800 by order 4, which "
+        "recorded 7,200, 6× as many as order 3; predicted: orders 5 to 9 at ×4 each): more than the limit of 2,000,000 "
+        "graph nodes; lower the order, or raise it with --limit graph-nodes=9900000"
+    )
+    counted = Budget(nodes=1_000)
+    counted.step(400, 1, 3)
+    with pytest.raises(LimitError, match=r"order 3 has recorded 1,100 graph nodes \(counted: 1,100 by order 2, which recorded 700, 1.8× as many as order 1\): "):
+        counted.step(700, 2, 3)  # the last order records nothing: nothing predicted, counted alone
+    flat = Budget(nodes=1_000)
+    for done in range(1, 20):
+        flat.step(3, done, 20)  # x^5 and the like: no growth, never refused
+    assert flat.recorded == 57
 
 
 def test_exact_operations_bounds_the_exact_witness_and_says_so():

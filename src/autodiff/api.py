@@ -208,7 +208,7 @@ class _Problem:
                 by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
                 derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
             else:
-                budget = Budget(self.limits.max_autograd_seconds)  # one budget for all the sequences
+                budget = Budget(self.limits.max_graph_nodes, self.limits.max_autograd_seconds)  # one for all the sequences
                 derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
         return output.detach().cpu(), {key: value.cpu() for key, value in derivatives.items()}
 

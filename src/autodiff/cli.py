@@ -144,7 +144,9 @@ LimitOption = Annotated[
         metavar="NAME=VALUE",
         help="Raise (or lower) a limit, e.g. points=1e8 or memory=8G (repeatable). Names: length, depth, "
         "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, "
-        "autograd-seconds, exact-operations, exact-bits, memory.",
+        "graph-nodes (counted nodes of autograd's graphs), exact-operations, exact-bits, memory; and "
+        "autograd-seconds, a wall-clock timeout on autograd's work, off unless set (it alone depends on the "
+        "machine's speed and load).",
         show_default=False,
     ),
 ]

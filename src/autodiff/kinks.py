@@ -23,7 +23,6 @@ Detection has two steps, so that a smooth point is never flagged:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -31,6 +30,7 @@ import sympy
 import torch
 
 from autodiff.calculus import Budget
+from autodiff.limits import DEFAULT_LIMITS
 from autodiff.lowering import Program, compile_expressions
 from autodiff.symbolic_functions import ceiling, floor, relu
 
@@ -146,9 +146,15 @@ def find_kinks(
     tasks: Sequence[tuple[int, Sequence[str]]],
     weights: Optional[torch.Tensor] = None,
     seconds: Optional[float] = None,
+    nodes: Optional[int] = None,
 ) -> Optional[Kinks]:
     """The kinks of each task's derivative at the point `values` (float64
-    tensors of one shape); None where no switch is at its switching value."""
+    tensors of one shape); None where no switch is at its switching value.
+
+    The one-sided derivatives are nested autograd derivatives, bounded as
+    the command's own are: `nodes` (the limit graph-nodes; None: its
+    default) counts the nodes their graphs record, `seconds` (the limit
+    autograd-seconds, off when None) is a wall-clock timeout."""
     switches = find_switches(exprs)
     owned = [set(find_switches([expr])) for expr in exprs]  # each output's own switches
     if not switches or not tasks:
@@ -189,7 +195,8 @@ def find_kinks(
                 candidates |= near
         index = candidates.nonzero().flatten()
         wanted = [name in plan for plan in plans]
-        sided = _one_sided(program, env, detached, name, index, tasks, wanted, Budget(seconds))
+        budget = Budget(DEFAULT_LIMITS.max_graph_nodes if nodes is None else nodes, seconds)
+        sided = _one_sided(program, env, detached, name, index, tasks, wanted, budget)
         for t, (lo, hi, broken) in sided.items():
             if flat_weights is not None:
                 lo, hi = lo * flat_weights[index], hi * flat_weights[index]
@@ -253,15 +260,16 @@ def _prefixes(output: torch.Tensor, leaves: dict, sequence, budget: Budget) -> l
     """[f, ∂f/∂s₀, ∂²f/∂s₁∂s₀, …] along the sequence, each detached."""
     current, found = output, [output.detach()]
     for step, name in enumerate(sequence):
-        started = time.perf_counter()
         if current.requires_grad:
-            (current,) = torch.autograd.grad(
-                current, [leaves[name]], torch.ones_like(current), create_graph=step < len(sequence) - 1,
-                retain_graph=True, allow_unused=True, materialize_grads=True,
-            )
+            def differentiate(current=current, name=name, step=step):
+                return torch.autograd.grad(
+                    current, [leaves[name]], torch.ones_like(current), create_graph=step < len(sequence) - 1,
+                    retain_graph=True, allow_unused=True, materialize_grads=True,
+                )[0]
+
+            current = budget.grad(current, step + 1, len(sequence), differentiate)
         else:
             current = torch.zeros_like(current)
-        budget.step(time.perf_counter() - started, step + 1, len(sequence))
         found.append(current.detach())
     return found
 

@@ -31,10 +31,16 @@ class Limits:
     # SymPy evaluates constants while it builds and prints a tree; a tower
     # like cos(exp(exp(exp(e)))) would take it forever.
     max_build_seconds: float = 5.0
-    # Each order of a nested autograd derivative can cost several times the
-    # last (sin·exp·cos·tanh: ×4 per order); a derivative predicted to take
-    # longer is stopped early.
-    max_autograd_seconds: float = 10.0
+    # Nodes autograd may record for the nested derivatives of one command
+    # (each order can record several times the last: sin·exp·cos·tanh·log,
+    # ×3.4 per order), counted as autograd numbers them and predicted from
+    # their counted growth; and the graph nodes one optimiser's run of
+    # minimize may evaluate. Counted, so the same on every machine (§16).
+    max_graph_nodes: int = 1_000_000
+    # A wall-clock timeout on the same work, off by default: where it stops
+    # depends on the machine and its load, so it is the one limit a CI job
+    # should not rely on for its exit code.
+    max_autograd_seconds: Optional[float] = None
     # Bytes the tensors of one command may take; None: half the memory
     # available when the command starts.
     max_memory: Optional[int] = None
@@ -66,6 +72,7 @@ NAMES = {
     "matrix-entries": "max_matrix_entries",
     "matrix-values": "max_matrix_values",
     "build-seconds": "max_build_seconds",
+    "graph-nodes": "max_graph_nodes",
     "autograd-seconds": "max_autograd_seconds",
     "memory": "max_memory",
     "exact-operations": "max_exact_operations",

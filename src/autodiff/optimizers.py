@@ -53,7 +53,7 @@ REACHED = 1e-4  # a final point this near a critical point (relative to 1 + its 
 MAX_CRITICAL_POINTS = 20
 
 _clock = time.perf_counter  # the wall time of each run (the tests pin it)
-_budget_clock = time.perf_counter  # the time budget of each run (--limit autograd-seconds), never pinned
+_budget_clock = time.perf_counter  # the wall-clock timeout of a run (--limit autograd-seconds, off unless set)
 
 
 @dataclass
@@ -344,7 +344,8 @@ def minimize(
     for name in names_chosen:
         step_size = float(lr) if lr is not None else OPTIMIZERS[name][1]
         run = _run(
-            name, step_size, program, names, first, steps, tol, sign, torch_dtype, record, limits.max_autograd_seconds
+            name, step_size, program, names, first, steps, tol, sign, torch_dtype, record,
+            limits.max_graph_nodes, limits.max_autograd_seconds,
         )
         _classify(run, program, names, torch_dtype, curvature_tolerance, tol)
         result.runs.append(run)
@@ -373,10 +374,20 @@ def _expected(expect, names: list[str], limits) -> Optional[dict]:
     return {name: float(value) for name, value in point.values.items()}
 
 
-def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, seconds=math.inf) -> Run:
-    """One optimiser from `start`: the loop every optimiser shares, for at
-    most `seconds` (the limit autograd-seconds): a run past it stops, stalled."""
+def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, nodes=None, seconds=None) -> Run:
+    """One optimiser from `start`: the loop every optimiser shares.
+
+    Its work is counted (design §16): each evaluation of f and ∇f (one
+    forward and one backward pass) costs the nodes its forward pass records,
+    and a Newton step's Hessian costs n + 1 times that more (a forward pass
+    and one backward pass per variable). A run whose count passes `nodes`
+    (the limit graph-nodes) stops, stalled: after the same step, with the
+    same message, on every machine. `seconds` (the limit autograd-seconds,
+    off when None) is a wall-clock timeout: a run past it stops too, and
+    says that a clock stopped it."""
     import torch
+
+    from autodiff.calculus import autograd_counter
 
     params = torch.tensor(start, dtype=dtype, requires_grad=True)
     run = Run(name, lr, history=[] if record else None)
@@ -384,10 +395,16 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, secon
     def objective(values):
         return sign * program({n: values[i] for i, n in enumerate(names)}, dtype)
 
+    cost = [0, 0]  # graph nodes counted so far; the nodes of f's last forward pass
+
     def evaluate():
         params.grad = None
+        before = autograd_counter()
         value = objective(params)
         run.evaluations += 1
+        # The forward pass's last node is its output's: the nodes after the counter's own.
+        cost[1] = max(0, value.grad_fn._sequence_nr() - before) if value.grad_fn is not None else 0
+        cost[0] += cost[1]
         if value.requires_grad:
             value.backward()
         else:  # f does not depend on the variables (everything detached): a zero gradient
@@ -426,20 +443,34 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, secon
             if step == steps:
                 run.message = f"‖∇f‖ = {_short(norm)} > {tol:g} after {steps} steps" + _stall_hint(previous, gradient, here, names)
                 break
+            if nodes is not None and cost[0] > nodes:
+                from autodiff.limits import raise_hint
+
+                hessians = f", and {len(names) + 1} times that for each step's Hessian" if name == "newton" else ""
+                run.message = (
+                    f"stopped after {step} step{'s' if step != 1 else ''}: {run.evaluations:,} evaluations of f and ∇f "
+                    f"({cost[1]:,} graph nodes each{hessians}) counted {cost[0]:,} graph nodes, more than the limit of "
+                    f"{nodes:,} on one optimiser's run (‖∇f‖ = {_short(norm)} > {tol:g}); fewer --steps, "
+                    f"another --lr, or {raise_hint('graph-nodes')}"
+                )
+                break
             spent = _budget_clock() - budget_started
-            if spent > seconds:
+            if seconds is not None and spent > seconds:
                 from autodiff.limits import raise_hint
 
                 run.message = (
-                    f"stopped after {step} step{'s' if step != 1 else ''} ({spent:.2g} s), more than the limit of "
-                    f"{seconds:g} s on one optimiser's run (‖∇f‖ = {_short(norm)} > {tol:g}); fewer --steps, "
-                    f"another --lr, or {raise_hint('autograd-seconds')}"
+                    f"stopped after {step} step{'s' if step != 1 else ''} by the wall-clock timeout of {seconds:g} s "
+                    f"on one optimiser's run ({spent:.2g} s; where a timeout stops depends on the machine and its "
+                    f"load; ‖∇f‖ = {_short(norm)} > {tol:g}); fewer --steps, another --lr, or "
+                    f"{raise_hint('autograd-seconds')}"
                 )
                 break
             previous = gradient
             before = params.detach().clone()
             try:
                 step_once()
+                if name == "newton":  # its Hessian: a forward pass and one backward pass per variable
+                    cost[0] += (len(names) + 1) * cost[1]
             except (RuntimeError, ValueError) as error:  # a singular or non-finite Hessian, a failed line search
                 run.steps = step + 1
                 run.status, run.message = "diverged", f"step {step + 1} failed ({str(error).splitlines()[0]})"

@@ -161,8 +161,10 @@ class Witnesses:
             at_sample(nondifferentiable)[...] = exact_tensors.nondifferentiable & ~at_sample(undefined)
         else:
             known = indeterminate = torch.zeros_like(values_s, dtype=torch.bool)
+        limits = self.problem.limits
         kinks = find_kinks(
-            self.program, self.problem.exprs, self.float64, tasks, self.weights, self.problem.limits.max_autograd_seconds
+            self.program, self.problem.exprs, self.float64, tasks, self.weights, limits.max_autograd_seconds,
+            limits.max_graph_nodes,
         )
         if kinks is not None:  # where f is undefined, its "kinks" are artefacts (log|x| at 0)
             kinks.mask &= ~undefined.reshape(kinks.mask.shape)

@@ -1,0 +1,278 @@
+"""Refusals decided by counted work, never by a clock (design §16, issue 24).
+
+A nested derivative is bounded by the nodes autograd records (`graph-nodes`),
+counted from autograd's own node numbers and predicted from their counted
+growth; a run of `minimize` by the graph nodes its evaluations count. The
+same input gets the same exit code and the same message idle and under load:
+the last test runs the same commands twice, once beside processes that keep
+every core busy. `autograd-seconds` is a separate wall-clock timeout, off
+unless set.
+
+The node figures are torch's (2.13 here): a torch with other backward
+formulas records other counts, the same on every machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import autodiff
+from autodiff.errors import LimitError
+from autodiff.limits import DEFAULT_LIMITS, as_limits
+from helpers import invoke, strict_loads
+
+FIVE = "sin(x)*exp(x)*cos(x)*tanh(x)*log(2+x)"
+FIVE_14 = ("grad", FIVE, "--order", "14", "--at", "x=0.3", "--no-symbolic")
+FIVE_14_REFUSAL = (
+    "autograd's derivative of order 14 would record about 13,000,000 graph nodes (counted: 2,421 by order 5, which "
+    "recorded 1,615, 3× as many as order 4; predicted: orders 6 to 13 at ×2.9 each): more than the limit of "
+    "1,000,000 graph nodes; lower the order, or raise it with --limit graph-nodes=13000000"
+)
+# The other clocks (SymPy's timeout, its build time) are raised out of the way:
+# the load test is about the limits that are counted.
+SECH_8 = ("taylor", "sech(x)", "--at", "x=0", "--order", "8", "--symbolic-timeout", "120", "--limit", "build-seconds=120")
+MINIMIZE = ("minimize", "x^2+y^2", "--from", "x=1,y=1", "--optimizer", "gd,newton,lbfgs", "--steps", "1000000",
+            "--lr", "1e-9", "--limit", "graph-nodes=1000", "--no-symbolic", "--json")
+
+
+def counts(expression: str, order: int, value=0.3, dtype="float64"):
+    """The nodes each order of the nested derivative recorded, by Budget."""
+    import torch
+
+    from autodiff.calculus import Budget, derivative
+    from autodiff.lowering import compile_expression
+    from autodiff.parsing import parse_expression
+
+    program = compile_expression(parse_expression(expression))
+    x = torch.tensor(value, dtype=getattr(torch, dtype)).requires_grad_(True)
+    budget = Budget(nodes=None)
+    result = derivative(program({"x": x}, x.dtype).expand(x.shape), {"x": x}, ["x"] * order, None, budget)
+    return budget.counts, budget.recorded, result
+
+
+# -- counting ------------------------------------------------------------------------------------------
+
+
+def test_each_order_counts_the_nodes_autograd_recorded():
+    recorded, total, _ = counts(FIVE, 6)
+    assert recorded == [20, 66, 184, 536, 1615]  # order 6, the last, records no graph
+    assert total == 2421
+
+
+@pytest.mark.parametrize("value, dtype", [(2.0, "float64"), ([0.1, 0.2, 0.3], "float64"), (0.3, "float32")])
+def test_the_counts_depend_on_the_expression_alone(value, dtype):
+    """Not on the point, its shape, the dtype or the machine: a count, not a time."""
+    assert counts(FIVE, 6, value, dtype)[:2] == ([20, 66, 184, 536, 1615], 2421)
+
+
+def test_an_expression_without_growth_counts_without_growth():
+    assert counts("x^5", 20)[:2] == ([3, 3, 3, 3, 3, 0], 15)  # then a constant: nothing more to record, or count
+    assert counts("exp(x)", 20)[:2] == ([1] * 19, 19)
+
+
+def test_counting_costs_no_pass_over_the_graph():
+    """The count is two readings of autograd's node numbers: no Python object
+    per node (which a deep graph's teardown would recurse through)."""
+    import torch
+
+    from autodiff.calculus import autograd_counter
+
+    first = autograd_counter()
+    x = torch.tensor(1.0, requires_grad=True)
+    y = (x * 2).sin().exp()
+    assert y.grad_fn._sequence_nr() - first == 3  # mul, sin, exp
+    assert autograd_counter() == first + 4  # the second reading's own node: the next number
+
+
+# -- the limit graph-nodes -----------------------------------------------------------------------------
+
+
+def test_the_order_14_product_is_refused_with_counted_figures():
+    result = invoke(*FIVE_14)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"error: {FIVE_14_REFUSAL}"
+    result = invoke(*FIVE_14, "--json")
+    assert result.exit_code == 2
+    assert strict_loads(result.stdout) == {"error": {"type": "limit_exceeded", "message": FIVE_14_REFUSAL}}
+
+
+def test_the_suggested_limit_is_what_the_message_predicts():
+    with pytest.raises(LimitError) as caught:
+        autodiff.grad(FIVE, {"x": 0.3}, order=14, symbolic=False)
+    assert str(caught.value) == FIVE_14_REFUSAL
+    assert caught.value.exit_code == 2
+
+
+def test_the_order_11_product_is_under_the_default_and_order_12_is_not():
+    """Orders 1 to 10 record 870,665 nodes: under 1,000,000, and predicted so
+    from order 5 on. Order 12 is refused at order 5, before 0.1 s of work."""
+    from autodiff.calculus import Budget
+
+    figures = [20, 66, 184, 536, 1615, 5014, 16021, 52656, 177871, 616682]  # counted once (30 s of autograd)
+    under = Budget(nodes=DEFAULT_LIMITS.max_graph_nodes)
+    for done, count in enumerate(figures, start=1):
+        under.step(count, done, 11)
+    assert under.recorded == 870_665
+    over = Budget(nodes=DEFAULT_LIMITS.max_graph_nodes)
+    with pytest.raises(LimitError) as caught:
+        for done, count in enumerate(figures, start=1):
+            over.step(count, done, 12)
+    assert over.counts == figures[:5]
+    assert str(caught.value).startswith(
+        "autograd's derivative of order 12 would record about 1,600,000 graph nodes (counted: 2,421 by order 5, "
+    )
+
+
+def test_taylor_sech_order_8_passes():
+    result = invoke(*SECH_8, "--json")
+    assert result.exit_code == 0, result.stdout
+    report = strict_loads(result.stdout)
+    assert report["polynomial"] == "1 - x**2/2 + 5*x**4/24 - 61*x**6/720 + 277*x**8/8064"
+    assert report["agree"] is True
+    coefficients = {term["monomial"]: term["coefficient"] for term in report["terms"]}
+    assert coefficients["x**8"] == pytest.approx(277 / 8064, rel=1e-12)
+    assert coefficients["x**6"] == pytest.approx(-61 / 720, rel=1e-12)
+
+
+def test_exp_sin_order_10_passes():
+    import sympy
+
+    result = autodiff.grad("exp(sin(x))", {"x": 0.3}, order=10)
+    assert result.exit_code == 0
+    x = sympy.Symbol("x")
+    exact = float(sympy.diff(sympy.exp(sympy.sin(x)), x, 10).subs(x, sympy.Rational(3, 10)).evalf(30))
+    assert result.gradient["x"].autograd == pytest.approx(exact, rel=1e-12)
+    assert counts("exp(sin(x))", 10)[1] == 11_157  # a hundredth of the limit
+
+
+def test_graph_nodes_bounds_a_mixed_partial_and_names_the_limit():
+    with pytest.raises(LimitError) as caught:
+        autodiff.partial("sin(x*y)*exp(x+y)", {"x": 0.3, "y": 0.2}, wrt=["x", "y", "x", "y"], limits={"graph-nodes": 50})
+    message = str(caught.value)
+    assert message.startswith("autograd's derivative of order 4 would record about ")
+    assert "more than the limit of 50 graph nodes; lower the order, or raise it with --limit graph-nodes=" in message
+
+
+def test_one_count_for_every_derivative_of_a_command():
+    """∂⁸f/∂x⁸ and ∂⁸f/∂y⁸ share the limit: the second is refused by what both recorded."""
+    args = ("grad", "sin(x)*exp(y)*cos(x*y)*tanh(x+y)", "--order", "8", "--at", "x=0.3,y=0.2", "--no-symbolic")
+    result = invoke(*args, "--limit", "graph-nodes=11000")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: autograd's derivative of order 8 would record about 15,000 graph nodes (counted: 10,231, 7,709 of "
+        "them by the derivatives before this one; order 6 recorded 1,587, 2.7× as many as order 5; predicted: order 7 "
+        "at ×2.7): more than the limit of 11,000 graph nodes; lower the order, or raise it with --limit "
+        "graph-nodes=15000"
+    )
+    assert invoke(*args, "--limit", "graph-nodes=15000").exit_code == 0
+
+
+def test_the_one_sided_derivatives_at_a_kink_are_counted_too():
+    import torch
+
+    from autodiff.kinks import find_kinks
+    from autodiff.lowering import compile_expression
+    from autodiff.parsing import parse_expression
+
+    expr = parse_expression(f"abs(x)*{FIVE}")
+    values = {"x": torch.tensor(0.0, dtype=torch.float64)}
+    with pytest.raises(LimitError, match=r"more than the limit of 100 graph nodes; .* --limit graph-nodes="):
+        find_kinks(compile_expression(expr), [expr], values, [(0, ["x"] * 6)], None, None, 100)
+    kinks = find_kinks(compile_expression(expr), [expr], values, [(0, ["x"] * 3)])  # the default: enough
+    assert kinks is not None and bool(kinks.mask.all())
+
+
+# -- minimize ------------------------------------------------------------------------------------------
+
+
+def test_a_minimize_run_stops_at_the_same_step_by_count():
+    runs = [autodiff.minimize("x^2+y^2", {"x": 1, "y": 1}, optimizer="gd", lr=1e-9, steps=1_000_000, symbolic=False,
+                              limits={"graph-nodes": 3000}).runs[0] for _ in range(2)]
+    assert [(run.status, run.steps, run.evaluations) for run in runs] == [("stalled", 500, 501)] * 2
+    assert runs[0].message == runs[1].message == (
+        "stopped after 500 steps: 501 evaluations of f and ∇f (6 graph nodes each) counted 3,006 graph nodes, more "
+        "than the limit of 3,000 on one optimiser's run (‖∇f‖ = 2.828424 > 1e-08); fewer --steps, another --lr, or "
+        "raise it with --limit graph-nodes=N"
+    )
+
+
+def test_minimize_by_default_is_not_stopped_by_a_count():
+    result = autodiff.minimize("(1-x)^2 + 100*(y-x^2)^2", {"x": -1.2, "y": 1}, optimizer="lbfgs", steps=5000,
+                               symbolic=False)
+    assert result.runs[0].status == "converged"
+
+
+# -- autograd-seconds: a wall-clock timeout, off unless set -----------------------------------------------
+
+
+def test_autograd_seconds_is_off_by_default_and_says_it_is_a_clock():
+    assert DEFAULT_LIMITS.max_autograd_seconds is None
+    assert as_limits(["autograd-seconds=30"]).max_autograd_seconds == 30.0
+    with pytest.raises(LimitError) as caught:
+        autodiff.grad(FIVE, {"x": 0.3}, order=4, symbolic=False, limits={"autograd-seconds": 1e-9})
+    message = str(caught.value)
+    assert message.startswith("autograd's derivative of order 4 was stopped after order 1: ")
+    assert "of wall-clock time, past the wall-clock timeout of 1e-09 s (--limit autograd-seconds; where a timeout " \
+           "stops depends on the machine and its load); lower the order, or raise it with --limit autograd-seconds=N" \
+           in message
+
+
+# -- idle and under load: the same exit code, the same message ----------------------------------------------
+
+
+@contextlib.contextmanager
+def every_core_busy():
+    """A process spinning on each core (and one more) while the block runs."""
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range((os.cpu_count() or 2) + 1)
+    ]
+    try:
+        time.sleep(0.2)  # let them reach their loops
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+        for burner in burners:
+            burner.wait()
+
+
+def outcome(args):
+    """Exit code, stdout and stderr; in minimize's JSON, its time column
+    (`seconds`) alone is masked."""
+    result = invoke(*args)
+    stdout = result.stdout
+    if args[0] == "minimize":
+        report = json.loads(stdout)
+        for run in report["optimizers"]:
+            run["seconds"] = "masked"
+        stdout = json.dumps(report, sort_keys=True)
+    return result.exit_code, stdout, result.stderr
+
+
+def test_the_same_commands_give_the_same_answers_idle_and_under_load():
+    commands = [FIVE_14, SECH_8, MINIMIZE]
+    idle = [outcome(args) for args in commands]
+    with every_core_busy():
+        loaded = [outcome(args) for args in commands]
+    assert loaded == idle
+    (refused, _, refusal), (answered, taylor, _), (stalled, minimized, _) = idle
+    assert (refused, answered, stalled) == (2, 0, 1)
+    assert refusal.strip() == f"error: {FIVE_14_REFUSAL}"
+    assert "f ≈ 1 - x^2/2 + 5*x^4/24 - 61*x^6/720 + 277*x^8/8064" in taylor
+    runs = json.loads(minimized)["optimizers"]
+    assert [(run["optimizer"], run["status"], run["steps"]) for run in runs] == [
+        ("gd", "stalled", 166), ("newton", "stalled", 42), ("lbfgs", "stalled", 14),
+    ]
+    # lbfgs's line search evaluates f many times a step: 170 evaluations by step 14.
+    assert "stopped after 14 steps: 170 evaluations of f and ∇f (6 graph nodes each) counted 1,020 graph nodes" in (
+        runs[2]["message"]
+    )
