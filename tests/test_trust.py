@@ -166,3 +166,42 @@ def test_without_the_exact_witness_a_shared_rounding_is_not_checked():
 def test_without_the_exact_witness_finite_differences_corroborate():
     result, data = invoke_json("grad", "sin(x)*exp(x)", "--at", "x=0.5", "--no-exact")
     assert result.exit_code == 0 and data["agree"] is True and data["gradient"]["x"]["checked_by"] == "symbolic"
+
+
+def test_an_unchecked_element_of_a_vector_point_is_not_a_certificate():
+    result, data = invoke_json("grad", "tan(x+1)", "--at", "x=[1e100,1]", "--no-exact")
+    entry = data["gradient"]["x"]
+    assert entry["unchecked"] is True and entry["agree"] is None and data["agree"] is None
+    assert result.exit_code == 0
+    assert any("(point [0]) is not checked" in w for w in data["warnings"]), data["warnings"]
+    human = invoke("grad", "tan(x+1)", "--at", "x=[1e100,1]", "--no-exact")
+    assert "✓" not in human.stdout and "⚠ not checked" in human.stdout
+
+
+def test_check_fails_a_case_whose_derivative_is_not_checked(tmp_path):
+    cases = tmp_path / "c.toml"
+    cases.write_text(
+        '[[case]]\nname = "shared rounding"\nexpr = "tan(x+1)"\nat = { x = 1e100 }\n'
+        "grad = { x = 1.1694334635727852 }\nexact = false\n"
+        '[[case]]\nname = "smooth"\nexpr = "sin(x)*exp(x)"\nat = { x = 0.5 }\nexact = false\n'
+    )
+    result, data = invoke_json("check", str(cases))
+    assert result.exit_code == 1 and data["passed"] == 1 and data["failed"] == 1
+    (failure,) = data["cases"][0]["failures"]
+    assert failure["reason"] == "unchecked" and "shares its rounding" in failure["message"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("(1+1e-20)^(10^20)", math.e),  # evaluated as a whole, not with its base rounded first
+    ("-(1+1e-20)^(1e20)", -math.e),
+    ("1^(10^30)", 1.0),
+])
+def test_a_power_of_constants_with_a_huge_exponent_is_read_exactly(text, expected):
+    result, data = invoke_json("grad", "x", "--at", f"x={text}")
+    assert result.exit_code == 0 and data["at"]["x"] == expected
+
+
+@pytest.mark.parametrize("text", ["sqrt(2)^1e300", "0.5^(10^20)"])
+def test_a_power_beyond_float64_is_refused(text):
+    result, data = invoke_json("grad", "x", "--at", f"x={text}")
+    assert result.exit_code == 2 and data["error"]["type"] == "invalid_point"

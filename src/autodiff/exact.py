@@ -244,8 +244,8 @@ def _constant(node) -> Callable[[], Any]:
         sign, mantissa, exponent, bits = node._mpf_
         if not mantissa and exponent:  # mpmath's special values: inf, -inf, nan
             return lambda: arb.nan()
-        with ctx.workprec(bits + 64):  # the Float's binary value, exactly
-            value = (-1) ** sign * arb(fmpz(int(mantissa))) * arb(2) ** exponent
+        # The Float's binary value, exactly (whatever its exponent: 2^-(10^20) too).
+        value = arb((fmpz(-int(mantissa) if sign else int(mantissa)), fmpz(int(exponent))))
         return lambda: value
     named = _NAMED.get(type(node))
     if named is not None:
@@ -454,7 +454,9 @@ class Ball:
         """Significant digits the ball guarantees (0 for a ball around 0)."""
         if self.zero and not (self.value.is_exact() and self.value.is_zero()):
             return 0
-        bits = self.bits if self.value.is_exact() else min(self.bits, self.value.rel_accuracy_bits())
+        # An exact ball has every digit; it reports those of the starting precision, whatever
+        # precision the other outputs needed (a stable figure, not one that depends on them).
+        bits = START_BITS if self.value.is_exact() else min(self.bits, self.value.rel_accuracy_bits())
         return max(0, int(bits * math.log10(2)))
 
     def text(self, digits: int = 17) -> str:
@@ -639,7 +641,9 @@ class Sided:
     def scaled(self, weight: float) -> "Sided":
         """The sides times a grad-output weight (as autograd's values are)."""
         def scale(side):
-            return side if isinstance(side, str) else side * sympy.Rational(weight)
+            if isinstance(side, str):
+                return side
+            return sympy.S.Zero if weight == 0 else side * sympy.Rational(weight)  # no ∞·0
 
         return Sided(self.variable, scale(self.left), scale(self.right))
 

@@ -553,9 +553,12 @@ class Parser:
         if isinstance(exponent, sp.Float) and abs(exponent) < 2**53 and float(exponent).is_integer():
             exponent = sp.Integer(int(exponent))  # x^2.0 is x^2: its derivative 2*x, not 2.0*x**1.0
         if self.exact_decimals and isinstance(exponent, sp.Rational) and abs(exponent) >= 2**53 and base.is_number:
-            # A power of a constant to an exponent this large overflows or underflows a double unless
-            # its base is ±1; exactly, SymPy would build 2^(10^300/2) for sqrt(2)^1e300. As a float,
-            # the exponent is what it is elsewhere in the language.
+            # Exactly, SymPy would build 2^(10^300/2) for sqrt(2)^1e300; folded with a float exponent,
+            # it rounds the base first ((1 + 1e-20)^(10^20) would be 2.705, not e). Ball arithmetic
+            # evaluates the power at once: a 256-bit value, rounded once more only to a double.
+            power = _power_of_constants(base, exponent, self.limits)
+            if power is not None:
+                return power
             exponent = sp.Float(exponent)
         if isinstance(base, sp.Rational) and isinstance(exponent, sp.Integer) and abs(base) != 1 and base != 0:
             magnitude = max(abs(base.p), abs(base.q))
@@ -645,6 +648,30 @@ def sympy_work(work, text: str, limits: Limits):
             f"(a constant it cannot evaluate quickly, like cos(exp(exp(exp(e))))?); {raise_hint('build-seconds')}",
             text,
         ) from None
+
+
+def _power_of_constants(base, exponent, limits: Limits):
+    """base^exponent, both constants, as a SymPy Float of 256 bits from ball
+    arithmetic (never built exactly); None where the ball is not tight."""
+    import sympy
+
+    from autodiff.errors import UnsupportedError
+    from autodiff.exact import BallProgram, Budget
+
+    try:
+        ball = BallProgram([sympy.Pow(base, exponent, evaluate=False)]).evaluate({}, Budget.of(limits), limits.max_exact_bits)[0]
+    except UnsupportedError:
+        return None
+    if not ball.tight:
+        return None
+    if ball.zero:
+        return sympy.Float(0)
+    import mpmath
+
+    mantissa, exponent = ball.value.mid().man_exp()
+    with mpmath.workprec(256):
+        value = mpmath.mpf((int(mantissa), int(exponent)))  # rounded to 256 bits
+    return sympy.Float._new(value._mpf_, 256)
 
 
 def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS, exact_decimals: bool = False):

@@ -265,7 +265,7 @@ def _entries(result: PointReport, labelled: list) -> tuple[list[str], list[_Entr
 
 def _verdict_mark(derivative: DerivativeResult) -> Text:
     ok = derivative.agree is not False and derivative.expect_met is not False
-    return mark(ok if derivative.agree is not None or not ok else None, _missing(derivative))
+    return mark(ok if derivative.agree is not None or not ok else None, _missing(derivative) or _unchecked(derivative))
 
 
 def _table_width(headers: list[str], entries: list[_Entry], vector: bool, symbolic: bool) -> int:
@@ -365,6 +365,11 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
     elif result.agree is None and any(_missing(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
+    elif result.agree is None and any(_unchecked(d) for _, d in labelled):
+        lines.append(Text(
+            "⚠ not checked: no witness independent of autograd's float64 rounding agrees (see the warnings)",
+            style="yellow",
+        ))
     elif result.agree is False and any(d.agree is False for _, d in labelled):
         names = _capped([label for label, d in labelled if d.agree is False])
         lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
@@ -398,6 +403,12 @@ def _missing(derivative: DerivativeResult) -> bool:
     if isinstance(flags, Values):
         return not bool(flags.tensor.all())
     return flags is False or (isinstance(flags, list) and not all(flags))
+
+
+def _unchecked(derivative: DerivativeResult) -> bool:
+    """Whether the derivative was not checked somewhere: no exact value, and
+    only the float symbolic value (which shares autograd's rounding) agrees."""
+    return derivative.unchecked and derivative.agree is None
 
 
 def _capped(labels: list[str], keep: int = 10) -> list[str]:

@@ -164,6 +164,10 @@ class DerivativeResult:
     # On a large vector point: the elements symbolic_value and numeric are
     # for (every step-th); None when they cover every element.
     checked_points: Optional[range] = None
+    # Not checked somewhere: no exact value there, and autograd agrees only
+    # with the float symbolic value (which shares its rounding) while finite
+    # differences disagree. `agree` is then None unless an element disagrees.
+    unchecked: bool = False
     # The exact witness (design §11), at the same elements as symbolic_value:
     # the exact value as a decimal string (17 significant digits), the
     # digits its enclosure guarantees and its radius, where it comes from
@@ -209,6 +213,7 @@ class DerivativeResult:
             ),
             **({"expected": json_number(self.expected), "expect_met": self.expect_met} if self.expected is not None else {}),
             **({"checked_points": list(self.checked_points)} if self.checked_points is not None else {}),
+            **({"unchecked": True} if self.unchecked else {}),
         }
 
 

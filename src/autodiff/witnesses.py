@@ -214,7 +214,9 @@ class Witnesses:
         unchecked = ~known & symbolic_usable & symbolic_close & ~numeric_close
         excluded_s = at_sample(excluded) | unchecked
         judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
-        agree = verdicts(judged)
+        # A derivative not checked at some element is not ✓ (it is ✗ where another element disagrees).
+        task_unchecked = unchecked.reshape(len(tasks), -1).any(dim=1).tolist()
+        agree = [None if verdict and flag else verdict for verdict, flag in zip(verdicts(judged), task_unchecked)]
         compared = known & ~excluded_s  # where the exact value judged
         inaccurate = compared & ~exact_close
 
@@ -238,6 +240,7 @@ class Witnesses:
                 checked_by=judges[index],
                 differentiable=differentiable[index],
                 checked_points=sample,
+                unchecked=task_unchecked[index],
                 **sided[index],
                 **checks[index],
             )
