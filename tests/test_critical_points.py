@@ -334,3 +334,14 @@ def test_the_floor_formula():
     assert spacing == pytest.approx(50 * 2.0**-52 * 2)
     assert bound == max(f_term, spacing)
     assert optimizers._float_floor(run, [0.0, 50.0], torch.float64) is None  # singular: no floor
+
+
+def test_a_stall_far_from_a_degenerate_critical_point_is_not_classified():
+    # |f| = 1e12 puts the float64 floor high, but the quadratic model puts the critical point 0.003
+    # away, where y^3's cubic term decides: the true one, (1, 0), is degenerate. Not classified.
+    result, data = invoke_json("minimize", "1e12+(x-1)^2+y^3", "--from", "x=1,y=1", "--steps", "5000")
+    (run,) = data["optimizers"]
+    assert run["status"] == "stalled" and run["kind"] == "not a critical point"
+    assert "classified by its Hessian" not in run["message"]
+    (point,) = data["critical_points"]["points"]
+    assert point["kind"] == "degenerate"

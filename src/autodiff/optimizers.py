@@ -606,7 +606,7 @@ def _classify(run: Run, program, names, dtype, tolerance, tol) -> None:
         run.kind = Curvature.KINDS.get(definiteness, "inconclusive")
         return
     floor = _float_floor(run, eigenvalues, dtype) if run.status == "stalled" else None
-    if floor is None or not run.gradient_norm <= floor[0]:
+    if floor is None or not run.gradient_norm <= floor[0] or not _model_holds(run, floor[3], dtype):
         run.kind = "not a critical point"
         return
     run.kind = Curvature.KINDS.get(definiteness, "inconclusive")
@@ -651,6 +651,18 @@ def _float_floor(run: Run, eigenvalues, dtype) -> Optional[tuple]:
     f_floor = math.sqrt(2 * smallest * eps * abs(run.value))
     spacing = largest * eps * math.sqrt(sum(v * v for v in point))
     return max(f_floor, spacing), f_floor, spacing, smallest, eps
+
+
+def _model_holds(run: Run, smallest: float, dtype) -> bool:
+    """Whether the critical point the quadratic model puts at ‖∇f‖/min|λ|
+    from the run's point is near enough for the model (and the Hessian's
+    signs) to be trusted there: within √ε·max(1, ‖x‖). Farther, a cubic
+    term can decide the kind (1e12 + (x-1)^2 + y^3 stalls 0.007 from a
+    degenerate critical point whose Hessian here looks positive definite)."""
+    import torch
+
+    scale = max(1.0, math.sqrt(sum(v * v for v in run.point.values())))
+    return run.gradient_norm / smallest <= math.sqrt(torch.finfo(dtype).eps) * scale
 
 
 def _curvature(program, names, values, dtype, tolerance):
