@@ -211,7 +211,7 @@ class Witnesses:
         # rounding with autograd (of the point, of the subexpressions both
         # compute: tan(x + 1) at 1e100 is tan(1e100) to both): it certifies
         # only beside finite differences. Agreeing with it alone is unchecked.
-        unchecked = ~known & symbolic_usable & symbolic_close & ~numeric_close
+        unchecked = ~known & symbolic_usable & symbolic_close & ~numeric_close & ~at_sample(excluded)
         excluded_s = at_sample(excluded) | unchecked
         judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
         # A derivative not checked at some element is not ✓ (it is ✗ where another element disagrees).
@@ -264,7 +264,7 @@ class Witnesses:
         warnings.extend(self._no_symbolic_warnings(tasks, no_symbolic, values, symbolic))
         if exact_side is not None:
             warnings.extend(self._nondifferentiable_warnings(tasks, exact_side, nondifferentiable, values, sample))
-        warnings.extend(self._unchecked_warnings(tasks, unchecked & ~at_sample(excluded), values_s, sample))
+        warnings.extend(self._unchecked_warnings(tasks, unchecked, values_s, sample))
         if unresolved:
             warnings.append(_finite_difference_warning(unresolved))
         return results
