@@ -127,7 +127,8 @@ def test_graph_nodes_stops_a_derivative_that_would_record_millions_of_nodes():
     assert message == (
         "autograd's derivative of order 20 would record about 7,800,000,000 graph nodes (counted: 2,421 by order 5, "
         "which recorded 1,615, 3× as many as order 4; predicted: orders 6 to 19 at ×2.9 each): more than the limit "
-        "of 1,000,000 graph nodes; lower the order, or raise it with --limit graph-nodes=7800000000"
+        "of 1,000,000 graph nodes; lower the order, or raise it with --limit graph-nodes=2100000000000 (an upper "
+        "estimate: the growth per order rising to ×6.1 by order 19)"
     )
 
 
@@ -135,7 +136,7 @@ def test_graph_nodes_lowered_and_enough():
     limit_error(["grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=100"],
                 "graph-nodes", "derivative of order 4 would record about 310 graph nodes (counted: 86 by order 2, which "
                 "recorded 66, 3.3× as many as order 1; predicted: order 3 at ×3.3): more than the limit of 100 graph "
-                "nodes", "--limit graph-nodes=310")
+                "nodes", "--limit graph-nodes=320 (an upper estimate")
     # 20 + 66 counted and 66 × 3.3 predicted, rounded up: the suggested limit is
     # enough (orders 1 to 3 record 20 + 66 + 184 = 270 nodes; the 4th, none).
     report = ok("grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=310")
@@ -654,7 +655,8 @@ def test_the_growth_of_counted_nodes_predicts_the_orders_to_come():
     assert str(caught.value) == (
         "autograd's derivative of order 10 would record about 9,900,000 graph nodes (counted: 8,800 by order 4, which "
         "recorded 7,200, 6× as many as order 3; predicted: orders 5 to 9 at ×4 each): more than the limit of 2,000,000 "
-        "graph nodes; lower the order, or raise it with --limit graph-nodes=9900000"
+        "graph nodes; lower the order, or raise it with --limit graph-nodes=930000000 (an upper estimate: the growth "
+        "per order rising to ×15 by order 9)"
     )
     counted = Budget(nodes=1_000)
     counted.step(400, 1, 3)

@@ -126,6 +126,7 @@ class _Problem:
     # The trees autograd lowers where a declared derivative is called (autodiff.declared); None: `exprs`.
     autograd_exprs: Optional[list] = None
     frozen: tuple = ()  # --frozen: leaves without requires_grad, never differentiated
+    budget: object = None  # the calculus.Budget of the command that made this call (taylor); None: its own
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -208,7 +209,10 @@ class _Problem:
                 by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
                 derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
             else:
-                budget = Budget(self.limits.max_graph_nodes, self.limits.max_autograd_seconds)  # one for all the sequences
+                budget = self.budget
+                if budget is None:  # one for all the sequences, each predicted before it runs
+                    budget = Budget(self.limits.max_graph_nodes, self.limits.max_autograd_seconds)
+                    budget.plan(sequences.values())
                 derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
         return output.detach().cpu(), {key: value.cpu() for key, value in derivatives.items()}
 
@@ -289,6 +293,10 @@ class _Options:
     limits: Limits = DEFAULT_LIMITS  # or a mapping {"points": 10**8} or texts ["points=1e8"]
     device: str = "cpu"  # where autograd runs: cpu, cuda, mps or auto (the witnesses stay on the CPU)
     frozen: Union[str, Sequence[str]] = ()  # variables that are leaves without requires_grad ("y" or ["y", "z"])
+    # A calculus.Budget that counts the graph nodes of several calls as one
+    # command's (taylor's coefficients share the limit graph-nodes); None:
+    # each call counts its own.
+    budget: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "limits", as_limits(self.limits))
@@ -431,7 +439,7 @@ def _prepare(
         raise UsageError(str(error)) from None
     problem = _Problem(
         exprs, point, options.dtype, grad_output, options.symbolic, options.symbolic_timeout, tolerance,
-        options.limits, options.exact, device, autograd_exprs, options.frozen,
+        options.limits, options.exact, device, autograd_exprs, options.frozen, options.budget,
     )
     return _Prepared(problem, text, texts, natural_order(variables))
 
@@ -533,7 +541,8 @@ def grad(
     """Value and first partials of `expression` at `at`, or its `order`-th
     pure partials; without `at`, the symbolic derivatives alone.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define,
+    budget (a calculus.Budget shared with other calls of one command: one count of graph nodes).
     """
     wrt = _names(wrt)
     settings = _Options(**options)
@@ -563,7 +572,8 @@ def partial(
     """One partial derivative; `wrt` is the differentiation sequence, as in
     sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
 
-    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
+    Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define,
+    budget (a calculus.Budget shared with other calls of one command: one count of graph nodes).
     """
     wrt = _names(wrt)
     settings = _Options(**options)

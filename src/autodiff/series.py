@@ -9,7 +9,8 @@ autograd. Beside it, SymPy's coefficient in exact form (`1/120`,
 `sqrt(2)/4`): SymPy's derivative evaluated at the point as typed (`pi/4`
 stays pi/4), divided by α!, which is the series' coefficient by definition.
 The polynomial is printed with SymPy's coefficients where SymPy gave all of
-them, else with autograd's.
+them, else with autograd's. The graph nodes of all the coefficients count
+against one limit graph-nodes, the command's (calculus.Budget).
 """
 
 from __future__ import annotations
@@ -125,13 +126,15 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     ± 2), for one variable.
 
     Options: as for `api.partial` (dtype, symbolic, symbolic_timeout, exact,
-    rtol, atol, limits, device, define).
+    rtol, atol, limits, device, define, and budget: a calculus.Budget that
+    counts the graph nodes of the coefficients, by default one of its own).
     """
     from autodiff import api, notation
     from autodiff.definitions import active
     from autodiff.limits import as_limits
 
     limits = as_limits(options.get("limits"))
+    budget = options.pop("budget", None)
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
         raise UsageError(f"--order must be a whole number >= 0, not {order!r}")
     if order > limits.max_order:
@@ -156,13 +159,22 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
                 f"than the limit of {MAX_TERMS}; lower --order"
             )
         alphas = multi_indices(len(names), order)
+        sequences = [[name for name, power in zip(names, alpha) for _ in range(power)] for alpha in alphas]
+        # One count of graph nodes for every coefficient: the limit is the
+        # command's, and each derivative still to come is predicted before it
+        # runs (the coefficients of degree 2 to N repeat each other's first
+        # orders), so a refusal comes as soon as the whole expansion passes it.
+        from autodiff.calculus import Budget
+
+        if budget is None:
+            budget = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
+        budget.plan(sequence for sequence in sequences if len(sequence) > 1)
         terms = [_constant_term(first, names)]
-        for alpha in alphas[1:]:
-            sequence = [name for name, power in zip(names, alpha) for _ in range(power)]
+        for alpha, sequence in zip(alphas[1:], sequences[1:]):
             if len(sequence) == 1:
                 derivative = first.gradient[sequence[0]]
             else:
-                derivative = api.partial(expression, point, wrt=sequence, **options).partial
+                derivative = api.partial(expression, point, wrt=sequence, budget=budget, **options).partial
             factorial = math.prod(math.factorial(power) for power in alpha)
             terms.append(TaylorTerm(
                 dict(zip(names, alpha)), _divided(derivative.autograd, factorial), None, None, derivative, factorial,
