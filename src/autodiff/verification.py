@@ -144,6 +144,11 @@ def verify(
     if points < 2:
         raise UsageError(f"--points must be at least 2, not {points}")
     define = api.definitions(options.pop("define", None), limits)
+    if order > 1 and options.get("budget") is None:
+        from autodiff.calculus import Budget
+
+        # One count of graph nodes for the command: the range's derivative and each wrong point's exact value.
+        options["budget"] = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
     with active(define):
         f = parse_expression(expression, limits)
         claimed = parse_expression(derivative, limits)
