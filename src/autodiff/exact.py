@@ -653,19 +653,11 @@ class Sided:
 
     def describe(self, function: str = "f") -> str:
         """`left derivative -inf, right 0`; `right derivative -inf, f is not real to the left`."""
-        def text(side) -> str:
-            return side if isinstance(side, str) else _number_text(float(side))
-
-        parts = []
-        for name, side in (("left", self.left), ("right", self.right)):
-            if side == NOT_REAL:
-                parts.append(f"{function} is not real to the {name}")
-            else:
-                parts.append(f"{name}{' derivative' if not parts else ''} {text(side)}")
-        if parts[0].startswith(function + " is") and not parts[1].startswith(function + " is"):
-            parts.reverse()
-            parts[0] = parts[0].replace("right ", "right derivative ", 1)
-        return ", ".join(parts)
+        sides = (("left", self.left), ("right", self.right))
+        real = [f"{name} {_number_text(float(side))}" for name, side in sides if side != NOT_REAL]
+        if real:
+            real[0] = real[0].replace(" ", " derivative ", 1)
+        return ", ".join(real + [f"{function} is not real to the {name}" for name, side in sides if side == NOT_REAL])
 
     def convention(self, autograd: float) -> str:
         from autodiff.kinks import convention
