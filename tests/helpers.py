@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from autodiff.cli import app
+from autodiff.frontends.cli import app
 
 
 def reject_constant(name: str):
@@ -33,7 +33,7 @@ def wrong_symbolic(monkeypatch) -> None:
     """Make the symbolic side wrong by one (a bug in the symbolic engine):
     every derivative SymPy gives is `d + 1`, so autograd and symbolic
     disagree wherever the derivative exists."""
-    import autodiff.api
+    import autodiff.commands.api
 
-    right = autodiff.api.symbolic_derivative
-    monkeypatch.setattr(autodiff.api, "symbolic_derivative", lambda *args: right(*args) + 1)
+    right = autodiff.commands.api.symbolic_derivative
+    monkeypatch.setattr(autodiff.commands.api, "symbolic_derivative", lambda *args: right(*args) + 1)

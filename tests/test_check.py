@@ -28,8 +28,8 @@ from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
 from typer.testing import CliRunner
 
 import autodiff
-import autodiff.cases as cases
-from autodiff.cli import app
+import autodiff.commands.cases as cases
+from autodiff.frontends.cli import app
 from autodiff.points import is_vector
 
 if sys.version_info >= (3, 11):
@@ -460,7 +460,7 @@ def test_junit_report_for_two_files(write, monkeypatch):
         at = { x = 1 }
         skip = true
         """)
-    from autodiff import api
+    from autodiff.commands import api
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
@@ -774,7 +774,7 @@ def test_an_internal_error_in_one_case_is_exit_70_and_the_run_goes_on(write, mon
         at = { x = 3 }
         grad = { x = 6 }
         """)
-    from autodiff import api
+    from autodiff.commands import api
 
     def boom(*args, **kwargs):
         raise ZeroDivisionError("in the Hessian")
@@ -1212,7 +1212,7 @@ def test_junit_stays_well_formed_with_control_characters(write):
 def test_torch_and_sympy_load_before_the_first_case_is_timed():
     script = textwrap.dedent(f"""\
         import sys
-        import autodiff.cases as cases
+        import autodiff.commands.cases as cases
         seen = []
         def spy(case, options):
             seen.append("torch" in sys.modules and "sympy" in sys.modules)
@@ -1424,7 +1424,7 @@ def test_jobs_keep_the_case_order_and_the_results():
     (["--jobs", "0"], "must be at least 1, not 0"),
 ])
 def test_bad_shards_and_jobs_are_usage_errors(args, message, capsys):
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     with pytest.raises(SystemExit) as leaving:
         cli.main(["check", SHARDED[0], *args])

@@ -9,8 +9,9 @@ import pytest
 
 from typer.testing import CliRunner
 
-from autodiff import api, cli
-from autodiff.cli import app
+from autodiff.commands import api
+from autodiff.frontends import cli
+from autodiff.frontends.cli import app
 from helpers import invoke, invoke_json, strict_loads
 
 README = Path(__file__).parent.parent / "README.md"
@@ -357,7 +358,7 @@ def test_a_bug_in_json_mode_is_an_error_object_with_exit_70(monkeypatch, capsys)
 
 
 def test_a_bad_grad_output_is_refused_before_sympy_works(monkeypatch):
-    from autodiff import symbolic
+    from autodiff.engine import symbolic
 
     def never(*args, **kwargs):
         raise AssertionError("SymPy ran before --grad-output was validated")
@@ -368,7 +369,7 @@ def test_a_bad_grad_output_is_refused_before_sympy_works(monkeypatch):
 
 
 def test_functions_command_lists_the_table():
-    from autodiff.functions import CONSTANTS, FUNCTIONS
+    from autodiff.language.functions import CONSTANTS, FUNCTIONS
 
     result = invoke("functions")
     assert result.exit_code == 0
@@ -385,7 +386,7 @@ def test_functions_command_lists_the_table():
 
 
 def test_functions_json_is_the_table():
-    from autodiff.functions import CONSTANTS, FUNCTIONS
+    from autodiff.language.functions import CONSTANTS, FUNCTIONS
 
     result, listing = invoke_json("functions")
     assert result.exit_code == 0

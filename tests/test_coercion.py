@@ -8,8 +8,8 @@ as typer would: the same value, or an error in both (ours in plain words,
 import pytest
 import typer
 
-from autodiff import cli
-from autodiff.coercion import conversion, install
+from autodiff.frontends import cli
+from autodiff.frontends.coercion import conversion, install
 
 _coercion = pytest.importorskip("typer._coercion", reason="this typer has no lazy conversion hook")
 
@@ -89,7 +89,7 @@ def test_no_command_imports_pydantic(tmp_path):
 
     code = (
         "import sys\n"
-        "from autodiff.cli import main\n"
+        "from autodiff.frontends.cli import main\n"
         "for argv in (['grad', 'x^2', '--at', 'x=1', '--order', '2', '--rtol', '1e-6', '--dtype', 'float32'],"
         " ['plot', 'sin(x)', '--at', 'x=0:1:5', '--width', '40', '--height', '10'], ['grad', '--help'],"
         " ['grad', 'x', '--at', 'x=1', '--order', 'abc', '--json']):\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autodiff.completion import SCRIPT_FILES, Shell, expression_completions
+from autodiff.frontends.completion import SCRIPT_FILES, Shell, expression_completions
 from helpers import invoke
 
 ROOT = Path(__file__).parent.parent
@@ -50,7 +50,7 @@ def complete(shell: str, words: str, cword: int | None = None) -> tuple[str, str
         if shell == "fish":
             env["_TYPER_COMPLETE_FISH_ACTION"] = "get-args"
     probe = (
-        "import sys\nfrom autodiff.cli import main\n"
+        "import sys\nfrom autodiff.frontends.cli import main\n"
         "try:\n    main([])\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sympy', 'mpmath'))\n"
         "sys.stderr.write('HEAVY ' + ','.join(heavy))\n"
@@ -122,7 +122,7 @@ def test_expression_completions(typed, expected):
 
 
 def test_every_function_of_the_table_completes_with_its_summary():
-    from autodiff.functions import FUNCTIONS
+    from autodiff.language.functions import FUNCTIONS
 
     offered = dict(expression_completions(""))
     for spec in FUNCTIONS:  # the aliases too (arcsin, sgn): "inverse sine (same as asin)"

@@ -47,9 +47,9 @@ def counts(expression: str, order: int, value=0.3, dtype="float64"):
     """The nodes each order of the nested derivative recorded, by Budget."""
     import torch
 
-    from autodiff.calculus import Budget, derivative
-    from autodiff.lowering import compile_expression
-    from autodiff.parsing import parse_expression
+    from autodiff.engine.calculus import Budget, derivative
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.parsing import parse_expression
 
     program = compile_expression(parse_expression(expression))
     x = torch.tensor(value, dtype=getattr(torch, dtype)).requires_grad_(True)
@@ -83,7 +83,7 @@ def test_counting_costs_no_pass_over_the_graph():
     per node (which a deep graph's teardown would recurse through)."""
     import torch
 
-    from autodiff.calculus import autograd_counter
+    from autodiff.engine.calculus import autograd_counter
 
     first = autograd_counter()
     x = torch.tensor(1.0, requires_grad=True)
@@ -115,7 +115,7 @@ def test_the_suggested_limit_is_what_the_message_predicts():
 def test_the_order_11_product_is_under_the_default_and_order_12_is_not():
     """Orders 1 to 10 record 870,665 nodes: under 1,000,000, and predicted so
     from order 5 on. Order 12 is refused at order 5, before 0.1 s of work."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     figures = [20, 66, 184, 536, 1615, 5014, 16021, 52656, 177871, 616682]  # counted once (30 s of autograd)
     under = Budget(nodes=DEFAULT_LIMITS.max_graph_nodes)
@@ -179,9 +179,9 @@ def test_one_count_for_every_derivative_of_a_command():
 def test_the_one_sided_derivatives_at_a_kink_are_counted_too():
     import torch
 
-    from autodiff.kinks import find_kinks
-    from autodiff.lowering import compile_expression
-    from autodiff.parsing import parse_expression
+    from autodiff.witnesses.kinks import find_kinks
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.parsing import parse_expression
 
     expr = parse_expression(f"abs(x)*{FIVE}")
     values = {"x": torch.tensor(0.0, dtype=torch.float64)}
@@ -212,7 +212,7 @@ def replay(figures, order: int, nodes: int):
     None when it passes, else the limit the refusal suggests."""
     import re
 
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     budget = Budget(nodes=nodes)
     try:
@@ -262,7 +262,7 @@ def test_following_the_suggested_limit_once_is_enough(expression):
 def test_the_suggested_limit_is_at_least_what_the_derivative_records():
     """Run to completion: the order 9 product, refused under a lowered limit,
     passes at the suggested one, having recorded fewer nodes."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     args = ("grad", FIVE, "--order", "9", "--at", "x=0.3", "--no-symbolic", "--no-exact")
     result = invoke(*args, "--limit", "graph-nodes=10000")
@@ -286,7 +286,7 @@ def test_taylor_is_refused_as_soon_as_the_whole_expansion_is_predicted_past_the_
     of them count against one limit, and the ones still to come are predicted
     from the growth counted so far. Refused at the coefficient of degree 6,
     after 3,603 nodes (it ran 32 s before, each coefficient counting alone)."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     result = invoke(*FIVE_TAYLOR_14)
     assert result.exit_code == 2
@@ -307,7 +307,7 @@ def test_taylor_is_refused_as_soon_as_the_whole_expansion_is_predicted_past_the_
 def test_taylor_counts_every_coefficient_against_one_limit():
     """Degree 8: each coefficient alone records at most 23,456 nodes (the 8th
     derivative's), all of them 34,494; a limit of 30,000 is the command's."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     args = ("taylor", FIVE, "--at", "x=0.3", "--order", "8", "--no-symbolic", "--no-exact")
     result = invoke(*args, "--limit", "graph-nodes=30000")
@@ -337,7 +337,7 @@ def test_taylor_records_more_than_grad_to_the_same_order():
 
 def test_derivatives_given_one_budget_share_its_count():
     """The API's budget=: two calls, one command's count."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
 
     budget = Budget(nodes=3_000)
     autodiff.partial(FIVE, {"x": 0.3}, wrt=["x"] * 6, symbolic=False, exact=False, budget=budget)

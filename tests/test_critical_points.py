@@ -21,7 +21,8 @@ import pytest
 import sympy
 
 import autodiff
-from autodiff import critical, optimizers
+from autodiff.engine import critical
+from autodiff.commands import minimize as optimizers
 from helpers import invoke, invoke_json
 
 HIMMELBLAU = "(x^2+y-11)^2+(x+y^2-7)^2"

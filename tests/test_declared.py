@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodiff import api
+from autodiff.commands import api
 from autodiff.errors import ParseError
 from helpers import invoke, strict_loads
 

@@ -11,10 +11,10 @@ import math
 
 import pytest
 
-from autodiff import api
-from autodiff.definitions import Definitions, active, parse_definitions, split
+from autodiff.commands import api
+from autodiff.language.definitions import Definitions, active, parse_definitions, split
 from autodiff.errors import ParseError
-from autodiff.parsing import parse_expression
+from autodiff.language.parsing import parse_expression
 from helpers import invoke
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autodiff import cli
-from autodiff.functions import CONSTANTS, FUNCTIONS
+from autodiff.frontends import cli
+from autodiff.language.functions import CONSTANTS, FUNCTIONS
 from helpers import invoke
 
 ROOT = Path(__file__).parent.parent

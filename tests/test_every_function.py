@@ -10,8 +10,8 @@ import mpmath
 import pytest
 
 from autodiff.errors import ParseError
-from autodiff.functions import FUNCTIONS, FUNCTIONS_BY_NAME
-from autodiff.parsing import parse_expression
+from autodiff.language.functions import FUNCTIONS, FUNCTIONS_BY_NAME
+from autodiff.language.parsing import parse_expression
 from helpers import invoke, invoke_json
 
 # Arguments inside every domain (acosh needs >= 1) and away from every kink

@@ -1,4 +1,4 @@
-"""The exact witness (autodiff.exact, judged in autodiff.witnesses): ball
+"""The exact witness (autodiff.witnesses.exact, judged in autodiff.witnesses.verdict): ball
 arithmetic checked against an independent oracle, and its verdicts through
 every command.
 
@@ -55,11 +55,11 @@ from hypothesis import note as _note
 from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 
-from autodiff import api
-from autodiff.exact import ZERO_RADIUS, Ball, BallProgram, Budget
-from autodiff.parsing import parse_expression
-from autodiff.symbolic import symbolic_derivative
-from autodiff.symbolic_functions import sigmoid
+from autodiff.commands import api
+from autodiff.witnesses.exact import ZERO_RADIUS, Ball, BallProgram, Budget
+from autodiff.language.parsing import parse_expression
+from autodiff.engine.symbolic import symbolic_derivative
+from autodiff.language.symbolic_functions import sigmoid
 
 
 

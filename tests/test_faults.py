@@ -140,7 +140,7 @@ def test_a_complete_write_replaces_the_file_and_keeps_its_permissions(tmp_path):
 def test_an_interrupted_plot_output_leaves_the_previous_figure(tmp_path, monkeypatch, capsys):
     from matplotlib.figure import Figure
 
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     target = tmp_path / "f.svg"
     target.write_bytes(b"<svg>the previous figure</svg>")

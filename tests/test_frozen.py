@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodiff import api
+from autodiff.commands import api
 from autodiff.errors import UsageError
 from helpers import invoke, strict_loads
 

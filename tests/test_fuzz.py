@@ -6,7 +6,7 @@ table), random trees over every function, and hostile strings (code
 injection, sympify-isms, f-strings, backslashes, NUL bytes, 5,000 nested
 parentheses, 10,000+ characters). They go to the parser, to every command of
 the Python API with random points and options, through the real CLI in
-process (autodiff.cli.main), and as case files to `check`.
+process (autodiff.frontends.cli.main), and as case files to `check`.
 
 The oracle (tests/fuzz/oracle.py): a result or an AutodiffError (CLI: exit
 0, 1 or 2, no traceback); every .to_json() and --json output strict JSON; no
@@ -255,7 +255,7 @@ def test_json_output_is_strict_with_nonfinite_numbers(box, argv):
     oracle(lambda: run_cli(argv), box, repr(argv))
     from typer.testing import CliRunner
 
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     with CliRunner().isolation(env={"COLUMNS": "100", "NO_COLOR": "1"}) as (out, _, _):
         try:
@@ -290,7 +290,7 @@ def test_check_report_and_streams_are_strict_json(box):
 
 
 def test_the_oracle_catches_what_it_must(box, monkeypatch):
-    from autodiff import api
+    from autodiff.commands import api
 
     # a traceback through the API
     monkeypatch.setattr(api, "grad", lambda *a, **k: 1 / 0)
@@ -332,7 +332,7 @@ def test_the_oracle_catches_what_it_must(box, monkeypatch):
 
 def _api_outcome(command: str, *args, **kwargs) -> None:
     """The call returns a result or raises AutodiffError, never anything else."""
-    from autodiff import api
+    from autodiff.commands import api
     from autodiff.errors import AutodiffError
 
     try:
@@ -345,7 +345,7 @@ def _api_outcome(command: str, *args, **kwargs) -> None:
 def _cli_exit(argv: list[str]) -> int:
     from typer.testing import CliRunner
 
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     with CliRunner().isolation(env={"COLUMNS": "100", "NO_COLOR": "1"}):
         try:
@@ -376,7 +376,7 @@ def test_regression_decimal_literal_with_a_huge_exponent_ignores_the_build_limit
     # 1e999999: SymPy built a million-digit integer in C code that the build
     # deadline cannot stop (48 s, then limit_exceeded; 1e99999999 ran for many
     # minutes). With a build limit of 0.5 s, parsing must end well within 4 s.
-    code = ("from autodiff.parsing import parse_expression\nfrom autodiff.limits import Limits\n"
+    code = ("from autodiff.language.parsing import parse_expression\nfrom autodiff.limits import Limits\n"
             "from autodiff.errors import AutodiffError\n"
             "try:\n    parse_expression('1e999999*x', Limits(max_build_seconds=0.5))\nexcept AutodiffError:\n    pass\n")
     try:
@@ -425,7 +425,7 @@ def test_regression_case_file_integer_beyond_pythons_digit_limit():
 
 def test_regression_hessian_eigenvalues_that_do_not_converge():
     # Found by the second campaign: eigvalsh raised LinAlgError on entries near 1e308 (exit 70).
-    from autodiff import api
+    from autodiff.commands import api
 
     at = {"x": "[1.9883333927170215,-1.2583147266227357,-1.090434957141241]", "y": [0, 0.001, 1.9861455829196726]}
     result = api.hessian("1e308 / x - y * ceil((y))", at=at, symbolic_timeout=1.0)

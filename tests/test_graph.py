@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from helpers import invoke, invoke_json
 
-from autodiff import api
+from autodiff.commands import api
 
 
 def kinds(report):

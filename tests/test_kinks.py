@@ -21,7 +21,7 @@ from helpers import invoke, invoke_json, strict_loads
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autodiff.api import grad, hessian, jacobian, partial
+from autodiff.commands.api import grad, hessian, jacobian, partial
 from autodiff.points import is_vector
 
 INF = math.inf

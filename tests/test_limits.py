@@ -16,7 +16,7 @@ import re
 import pytest
 
 import autodiff
-from autodiff import api
+from autodiff.commands import api
 from autodiff.errors import LimitError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, NAMES, Limits, as_limits, bytes_text, raise_hint
 from helpers import invoke, invoke_json, strict_loads
@@ -639,7 +639,7 @@ def test_the_growth_of_counted_nodes_predicts_the_orders_to_come():
     """Budget's decisions from counts alone: the next order only, while an
     order records fewer than 1,000 nodes; every order to come, at the smaller
     of the last two growths, from then on."""
-    from autodiff.calculus import Budget
+    from autodiff.engine.calculus import Budget
     from autodiff.errors import LimitError
 
     early = Budget(nodes=10_000)

@@ -10,8 +10,8 @@ import sympy
 import torch
 
 from autodiff.errors import UnsupportedError
-from autodiff.lowering import compile_expression
-from autodiff.parsing import parse_expression
+from autodiff.engine.lowering import compile_expression
+from autodiff.language.parsing import parse_expression
 
 x, y = sympy.symbols("x y", real=True)
 
@@ -115,8 +115,8 @@ def test_softplus_is_not_linear_above_twenty():
 
 
 def test_several_expressions_share_one_program():
-    from autodiff.lowering import compile_expressions
-    from autodiff.parsing import parse_list
+    from autodiff.engine.lowering import compile_expressions
+    from autodiff.language.parsing import parse_list
 
     program = compile_expressions(parse_list("[sin(x^2) + y, cos(sin(x^2)), 3]"))
     assert [i.op for i in program.instructions].count(torch.sin) == 1
@@ -131,7 +131,7 @@ def test_several_expressions_share_one_program():
 def test_batched_rows_fall_back_to_one_backward_per_row(monkeypatch):
     """Where vmap has no batching rule for an operation, each row of a
     Jacobian is its own backward pass, with the same result."""
-    from autodiff.calculus import hessian
+    from autodiff.engine.calculus import hessian
     from autodiff.points import parse_assignments
 
     program = compile_expression(parse_expression("x^2*y + sin(x*y) + y^3"))

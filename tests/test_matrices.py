@@ -24,7 +24,7 @@ import sympy
 import torch
 from helpers import invoke, invoke_json, strict_loads, wrong_symbolic
 
-from autodiff import api
+from autodiff.commands import api
 from autodiff.errors import PointError
 from autodiff.points import is_vector
 from autodiff.results import DerivativeResult, HessianResult
@@ -834,7 +834,7 @@ def test_matrix_values_limit_counts_points():
 
 
 def test_a_bad_matrix_expect_fails_before_the_computation(monkeypatch):
-    from autodiff import calculus
+    from autodiff.engine import calculus
 
     def never(*args, **kwargs):
         raise AssertionError("computed before --expect was read")
@@ -873,7 +873,7 @@ def test_jacobian_of_many_functions_is_linear():
 
 
 def test_a_symbolic_entry_torch_cannot_evaluate_is_warned_once(monkeypatch):
-    from autodiff import lowering
+    from autodiff.engine import lowering
 
     monkeypatch.delitem(lowering._NODE_OPS, sympy.cos)  # as if cos had no torch lowering
     result = api.hessian("sin(x)*y", at={"x": 0.5, "y": 2})

@@ -93,7 +93,8 @@ def test_a_memory_error_is_a_named_limit_not_a_bug(monkeypatch, capsys):
 
     import pytest
 
-    from autodiff import api, cli
+    from autodiff.commands import api
+    from autodiff.frontends import cli
 
     def exhausted(*args, **kwargs):
         raise MemoryError
@@ -112,7 +113,7 @@ def test_a_memory_error_is_a_named_limit_not_a_bug(monkeypatch, capsys):
 # file pages, whose residency depends on what ran before (ru_maxrss does).
 _PEAK_ANON = """
 import sys, threading, time
-from autodiff import cli
+from autodiff.frontends import cli
 
 def anon():
     with open("/proc/self/status") as status:
@@ -157,8 +158,8 @@ def test_the_memory_estimate_holds_to_the_measured_peak(command, expression, poi
     against the peak of the process's anonymous memory beyond the same
     command's at 10 points: at least the measured figure, at most 1.5x
     (the issue: graph --json's was 4x too low)."""
-    from autodiff import api
-    from autodiff.parsing import parse_list
+    from autodiff.commands import api
+    from autodiff.language.parsing import parse_list
 
     def peak(count: int) -> int:
         return _peak([command, expression, "--at", point.format(n=count), "--json"])

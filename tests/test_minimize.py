@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import autodiff
-from autodiff import optimizers
+from autodiff.commands import minimize as optimizers
 from helpers import invoke, strict_loads
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -368,7 +368,7 @@ def test_expect_not_met_is_exit_1():
     (["--tol", "-1"], "error: --tol must be a number >= 0, not -1.0\n"),
 ])
 def test_bad_options_are_one_line_with_exit_2(args, message, capsys):
-    from autodiff.cli import main
+    from autodiff.frontends.cli import main
 
     with pytest.raises(SystemExit) as leaving:
         main(["minimize", "x^2", "--from", "x=1", *args])
@@ -503,7 +503,7 @@ def test_the_api_raises_autodiff_errors():
 
 def test_help_imports_neither_torch_nor_sympy():
     probe = (
-        "import sys\nfrom autodiff.cli import main\ntry:\n    main(['minimize', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom autodiff.frontends.cli import main\ntry:\n    main(['minimize', '--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sympy')))"
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)

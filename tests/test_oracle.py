@@ -25,10 +25,10 @@ import pytest
 import sympy
 import torch
 
-from autodiff.api import grad
-from autodiff.checks import FiniteDifference, Tolerance
+from autodiff.commands.api import grad
+from autodiff.witnesses.checks import FiniteDifference, Tolerance
 from autodiff.errors import AutodiffError
-from autodiff.functions import FUNCTIONS
+from autodiff.language.functions import FUNCTIONS
 from autodiff.points import is_vector
 
 X, Y, Z = sympy.symbols("x y z", real=True)
@@ -743,9 +743,9 @@ def test_infinite_finite_difference_through_the_api(symbolic):
 
 
 def test_finite_difference_on_real_program_against_oracle():
-    from autodiff.checks import finite_difference
-    from autodiff.lowering import compile_expression
-    from autodiff.parsing import parse_expression
+    from autodiff.witnesses.checks import finite_difference
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.parsing import parse_expression
 
     program = compile_expression(parse_expression("exp(x) sin(y)"))
     values = {"x": t(0.7), "y": t(1.1)}

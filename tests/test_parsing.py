@@ -13,9 +13,9 @@ import pytest
 import sympy
 
 from autodiff.errors import AutodiffError, LimitError, ParseError, PointError
-from autodiff.functions import CONSTANTS, FUNCTIONS, FUNCTIONS_BY_NAME
+from autodiff.language.functions import CONSTANTS, FUNCTIONS, FUNCTIONS_BY_NAME
 from autodiff.limits import Limits
-from autodiff.parsing import parse_expression, parse_list
+from autodiff.language.parsing import parse_expression, parse_list
 from autodiff.points import Point, natural_order, parse_assignments
 
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from helpers import invoke, invoke_json
 
-from autodiff import api
+from autodiff.commands import api
 
 
 def test_json_arrays_are_f_and_its_derivatives():
@@ -45,7 +45,7 @@ def test_points_where_f_is_not_finite_are_gaps():
     assert report["f"][50] in ("inf", "-inf", "nan")  # x = 0 exactly
     assert report["derivatives"][0]["autograd"][50] in ("inf", "-inf", "nan")
     assert report["f"][49] == pytest.approx(-10.0) and report["f"][51] == pytest.approx(10.0)
-    from autodiff.plotting import finite_runs
+    from autodiff.presentation.plotting import finite_runs
 
     runs = finite_runs(report["x"], [v if isinstance(v, float) else math.inf for v in report["f"]])
     assert [len(xs) for xs, _ in runs] == [50, 50]
@@ -121,7 +121,7 @@ def test_plot_errors(args, message, tmp_path, monkeypatch):
 
 
 def test_symbolic_disagreement_fails(monkeypatch):
-    from autodiff import symbolic
+    from autodiff.engine import symbolic
 
     real = symbolic.symbolic_derivative
     monkeypatch.setattr(symbolic, "symbolic_derivative", lambda expr, seq, symbols=None: real(expr, seq, symbols) + 1)
@@ -174,7 +174,7 @@ def test_a_chart_plotext_cannot_lay_out_is_exit_2_not_a_crash(monkeypatch):
 
 
 def test_many_points_are_thinned_for_the_terminal():
-    from autodiff.plotting import terminal_chart
+    from autodiff.presentation.plotting import terminal_chart
 
     report = api.plot("sin(x)", points=200_000, symbolic=False)
     chart = terminal_chart(report, 60, 12, color=False)
@@ -219,7 +219,7 @@ def _round(value: float, step: float) -> bool:
     [(-1.1, 1.1), (-9.93, 39.2), (0.0067, 155.0), (-5.0, 5.0), (0.64, 0.66), (-3e7, 4e7), (1e-5, 5e-5), (2.0, 3.0)],
 )
 def test_ticks_are_round_and_include_zero_when_in_range(low, high):
-    from autodiff.plotting import nice_ticks, tick_labels
+    from autodiff.presentation.plotting import nice_ticks, tick_labels
 
     ticks, step = nice_ticks(low, high, 5)
     assert 3 <= len(ticks) <= 8
@@ -245,7 +245,7 @@ def test_chart_ticks_are_round_with_a_zero_line():
 
 
 def test_the_y_range_of_tan_is_the_bulk_of_the_data_not_its_poles():
-    from autodiff.plotting import y_window
+    from autodiff.presentation.plotting import y_window
 
     report = api.plot("tan(x)", symbolic=False)
     window = y_window(report)
@@ -257,7 +257,7 @@ def test_the_y_range_of_tan_is_the_bulk_of_the_data_not_its_poles():
 
 @pytest.mark.parametrize("expression", ["exp(x)", "x^3", "sin(x)", "sign(x)", "where(x > 4, 100, 0)", "3"])
 def test_smooth_curves_are_never_clipped(expression):
-    from autodiff.plotting import y_window
+    from autodiff.presentation.plotting import y_window
 
     report = api.plot(expression, order=2, symbolic=False)
     window = y_window(report)
@@ -278,7 +278,7 @@ def test_tan_is_drawn_with_its_shape_at_80_by_24():
 
 
 def test_clipping_is_counted_per_curve():
-    from autodiff.plotting import y_window
+    from autodiff.presentation.plotting import y_window
 
     _, report = invoke_json("plot", "1/x", "--points", "101")
     f = [y for y in report["f"] if isinstance(y, float)]
@@ -303,7 +303,7 @@ def test_ylim_is_honoured_in_the_chart_and_the_count():
 
 
 def test_ylim_is_honoured_in_a_file(tmp_path, monkeypatch):
-    from autodiff import plotting
+    from autodiff.presentation import plotting
 
     seen = []
     real = plotting.write_file
@@ -347,7 +347,7 @@ def test_no_color_on_a_terminal_uses_marks_and_colour_uses_braille():
 
     from rich.console import Console
 
-    from autodiff.plotting import render_plot, terminal_chart
+    from autodiff.presentation.plotting import render_plot, terminal_chart
 
     report = api.plot("sin(x)", order=2, symbolic=False)
     out = io.StringIO()

@@ -297,8 +297,8 @@ def test_a_decimal_literal_in_an_expression_is_the_nearest_double():
 
 
 def test_long_decimal_literals_in_an_expression_are_rounded_once():
-    from autodiff.lowering import compile_expression
-    from autodiff.parsing import parse_expression
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.parsing import parse_expression
 
     for text in ["1.106527255605534", "0.1", "3.5", "1.1065272556055339", "2.2250738585072014e-308", "4.9e-324",
                  "1.106527255605534000000000000000000000001", "0.1000000000000000055511151231257827021181"]:

@@ -30,10 +30,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 
-from autodiff.api import grad, hessian, jacobian, partial
+from autodiff.commands.api import grad, hessian, jacobian, partial
 from autodiff.errors import AutodiffError, LimitError
-from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
-from autodiff.parsing import parse_expression
+from autodiff.language.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+from autodiff.language.parsing import parse_expression
 
 # The default run (CI) draws the same examples every time; a longer hunt (AUTODIFF_PROPERTY_SCALE) draws new ones.
 SETTINGS = dict(
@@ -432,7 +432,7 @@ def sympy_equal_numerically(a, b) -> bool:
     (the trees differ only by SymPy's re-evaluation)."""
     import torch
 
-    from autodiff.lowering import compile_expression
+    from autodiff.engine.lowering import compile_expression
 
     for x0, y0 in ((0.3, -1.1), (-1.7, 0.6)):
         env = {"x": torch.tensor(x0, dtype=torch.float64), "y": torch.tensor(y0, dtype=torch.float64)}
@@ -602,7 +602,7 @@ def test_matrix_json_is_always_strict(text, at, vector, command):
 @given(text=expressions(depth=3), at=POINTS, vector=st.booleans())
 @example(text="where(x > 0, x*y^2, sin(y)) + detach(x)*y", at={"x": -0.5, "y": 1.0}, vector=False)
 def test_graph_leaves_hold_the_gradient(text, at, vector):
-    from autodiff.api import graph
+    from autodiff.commands.api import graph
 
     note(f"text={text!r} at={at}")
     if vector:

@@ -20,7 +20,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from autodiff.cli import app
+from autodiff.frontends.cli import app
 from autodiff.limits import DEFAULT_LIMITS
 
 # No colour, whatever the environment of the test run says; wide enough that

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import invoke, invoke_json
 
-from autodiff.notation import show
-from autodiff.render import _expression_text, elide, format_number
+from autodiff.language.notation import show
+from autodiff.presentation.render import _expression_text, elide, format_number
 from autodiff.results import exact_text
 
 WIDTHS = (40, 60, 80, 120)

@@ -16,8 +16,9 @@ import time
 import pexpect
 import pytest
 
-from autodiff import cli, repl, symbolic
-from autodiff.repl import Session, completions
+from autodiff.frontends import cli, repl
+from autodiff.engine import symbolic
+from autodiff.frontends.repl import Session, completions
 
 # A fresh prompt: prompt_toolkit turns bracketed paste on, then draws it (the
 # space after it as a cursor move). A bare "autodiff>" also appears where it
@@ -342,7 +343,7 @@ def test_ctrl_c_inside_the_symbolic_deadline_leaves_no_alarm_behind():
 
 
 def test_a_bug_is_one_line_and_the_session_goes_on(session, monkeypatch, capsys):
-    from autodiff import api
+    from autodiff.commands import api
 
     real = api.grad
     monkeypatch.setattr(api, "grad", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))

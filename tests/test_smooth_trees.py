@@ -1,7 +1,7 @@
 """Property tests over generated SMOOTH expression trees (issue 6, item 5).
 
 Trees of depth 5 over x and y use every function of the table
-(autodiff.functions.FUNCTIONS). Each template applies its function so that
+(autodiff.language.functions.FUNCTIONS). Each template applies its function so that
 the tree is smooth and in its domain at EVERY real value of its subtrees:
 domain-restricted functions get arguments that stay inside the domain
 (log(1 + u^2), acosh(2 + u^2), gamma(1 + sigmoid(u))), and the non-smooth
@@ -57,12 +57,12 @@ from test_properties import (
     examples,
 )
 
-from autodiff.api import grad, partial
-from autodiff.calculus import derivative
-from autodiff.checks import DEFAULT_TOLERANCES, Tolerance, finite_difference
-from autodiff.functions import FUNCTIONS
-from autodiff.lowering import compile_expression
-from autodiff.parsing import parse_expression
+from autodiff.commands.api import grad, partial
+from autodiff.engine.calculus import derivative
+from autodiff.witnesses.checks import DEFAULT_TOLERANCES, Tolerance, finite_difference
+from autodiff.language.functions import FUNCTIONS
+from autodiff.engine.lowering import compile_expression
+from autodiff.language.parsing import parse_expression
 from autodiff.points import is_vector
 
 # --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 PROBE = """
 import sys
-from autodiff.cli import main
+from autodiff.frontends.cli import main
 try:
     main({args!r})
 except SystemExit as exit:

@@ -24,8 +24,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autodiff import api, streaming
-from autodiff.cli import app
+from autodiff.commands import api
+from autodiff.frontends import streaming
+from autodiff.frontends.cli import app
 from helpers import invoke, strict_loads
 
 ENV = {"COLUMNS": "100", "NO_COLOR": "1"}

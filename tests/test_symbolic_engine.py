@@ -1,6 +1,6 @@
 """The fast symbolic path (SymEngine) against sympy.diff, over generated trees.
 
-autodiff.symbolic.symbolic_derivative differentiates with SymEngine where it
+autodiff.engine.symbolic.symbolic_derivative differentiates with SymEngine where it
 knows every node of the tree, and with SymPy otherwise. The two may write a
 derivative differently ((1 - 2*x)*cos(x^2 - x) for -(2*x - 1)*cos(x^2 - x)),
 so they are held to mathematical equality: the same value at random points
@@ -17,8 +17,8 @@ import sympy
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from autodiff.parsing import parse_expression
-from autodiff.symbolic import _symengine_derivative, symbolic_derivative, symbols_of, sympy_derivative
+from autodiff.language.parsing import parse_expression
+from autodiff.engine.symbolic import _symengine_derivative, symbolic_derivative, symbols_of, sympy_derivative
 from test_properties import COORDINATES, SETTINGS, built, examples, expressions
 
 pytest.importorskip("symengine")

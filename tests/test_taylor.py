@@ -9,7 +9,7 @@ import math
 import mpmath
 import pytest
 
-from autodiff.series import multi_indices, taylor
+from autodiff.commands.taylor import multi_indices, taylor
 from helpers import invoke, strict_loads
 
 

@@ -17,7 +17,7 @@ import mpmath
 import pytest
 from helpers import invoke, invoke_json
 
-from autodiff import api
+from autodiff.commands import api
 
 
 def mp_value(function, x: float, dps: int = 600):

@@ -2,7 +2,7 @@
 a leading minus, a bare point, natural guesses answered with a hint, usage
 errors in one line, --quiet for the shell, --notation, and help with examples.
 
-These run `autodiff.cli.main`, the console script's own entry point (the
+These run `autodiff.frontends.cli.main`, the console script's own entry point (the
 leading-minus handling and the error style live there, before click).
 """
 
@@ -13,7 +13,7 @@ import json
 import pytest
 import typer
 
-from autodiff import cli
+from autodiff.frontends import cli
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -188,8 +188,8 @@ def test_an_option_after_a_double_dash_is_named_as_such(capsys):
 
 
 def test_the_hints_know_every_command():
-    from autodiff.cli import app
-    from autodiff.hints import COMMANDS
+    from autodiff.frontends.cli import app
+    from autodiff.frontends.hints import COMMANDS
 
     registered = {command.name or command.callback.__name__ for command in app.registered_commands}
     assert registered == set(COMMANDS)

@@ -13,8 +13,9 @@ import math
 import pytest
 import torch
 
-from autodiff import api, witnesses
-from autodiff.cli import main
+from autodiff.commands import api
+from autodiff.witnesses.verdict import verdict as witnesses
+from autodiff.frontends.cli import main
 from autodiff.points import Grid, is_vector
 from autodiff.results import Values, json_number
 
@@ -132,7 +133,7 @@ def test_grid_leaves_share_one_tensor_per_dtype():
 
 
 def test_the_finite_mask_shortcut_agrees_with_isfinite():
-    from autodiff.witnesses import _finite
+    from autodiff.witnesses.verdict import _finite
 
     cases = [
         torch.linspace(-5, 5, 10_000, dtype=torch.float64),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from autodiff.verification import verify
+from autodiff.commands.verify import verify
 from helpers import invoke, strict_loads
 
 POLY = "x^3 + 2*x^2 + 3*x + 4"

@@ -7,7 +7,7 @@ finite differences.
     (38.0, '12*x + 2')
 
 Importing this package stays cheap (no torch, no SymPy): `--help` and
-`--version` depend on it. The functions below load `autodiff.api` (and with
+`--version` depend on it. The functions below load `autodiff.commands.api` (and with
 it torch and SymPy) on first use.
 """
 
@@ -26,12 +26,12 @@ __all__ = [*_API, "AutodiffError", "__version__"]
 def __getattr__(name: str):
     if name in _API:
         if name == "check":
-            from autodiff.cases import check as function
+            from autodiff.commands.cases import check as function
         else:
-            from autodiff import api
+            from autodiff.commands import api
 
             function = getattr(api, name)
-        return function  # not cached: autodiff.grad is always autodiff.api.grad
+        return function  # not cached: autodiff.grad is always autodiff.commands.api.grad
     raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
 
 

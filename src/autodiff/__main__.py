@@ -24,7 +24,7 @@ def main() -> None:
     if sys.stdout is None:  # started with stdout closed (>&-): the answer has nowhere to go
         sys.stderr.write("error: standard output is closed; the answer cannot be written\n")
         _leave(EXIT_OUTPUT)
-    from autodiff import terminal
+    from autodiff.frontends import terminal
 
     terminal.sane_environment()
     sys.stdout = terminal.usable(_checked(sys.stdout))
@@ -34,7 +34,7 @@ def main() -> None:
 
         sys.stdout.write(f"autodiff {__version__}\n")
         return
-    from autodiff.cli import main as command_line
+    from autodiff.frontends.cli import main as command_line
 
     try:
         command_line()

@@ -198,8 +198,8 @@ class _ValueParser:
     def expression(self, offset: int, stripped: str) -> float:
         """A constant expression (`pi/4`, `sqrt(2)`, `0.1+0.2`), evaluated exactly
         (decimals as rationals, functions in ball arithmetic) and rounded once."""
-        from autodiff.lowering import compile_expression
-        from autodiff.parsing import parse_expression
+        from autodiff.engine.lowering import compile_expression
+        from autodiff.language.parsing import parse_expression
 
         try:
             expr = parse_expression(stripped, self.limits, exact_decimals=True)
@@ -401,7 +401,7 @@ def _nearest_double(expr, limits) -> Optional[float]:
     no ball decides (a function arb lacks, a value it cannot enclose)."""
     import sympy
 
-    from autodiff.parsing import decimal_ratio, float_decimal
+    from autodiff.language.parsing import decimal_ratio, float_decimal
 
     # Beyond float64's range (sqrt(2)^1e300), a Float stays one: its exact ratio would be huge.
     floats = [number for number in expr.atoms(sympy.Float) if float_decimal(number) is not None or _in_range(number)]
@@ -445,7 +445,7 @@ def _ratio_to_double(numerator: int, denominator: int) -> float:
 def _ball_to_double(expr, limits) -> Optional[float]:
     from flint import ctx
 
-    from autodiff.exact import START_BITS, ZERO_RADIUS, BallProgram, Budget
+    from autodiff.witnesses.exact import START_BITS, ZERO_RADIUS, BallProgram, Budget
 
     try:
         program = BallProgram([expr])

@@ -234,7 +234,7 @@ class PointReport:
     value_digits: Union[int, list, None] = None
     value_exact_source: Union[str, list, None] = None  # "ball", or "limit" where f as written is undefined
     frozen: list[str] = field(default_factory=list)  # --frozen: variables not differentiated (no entry of their own)
-    declared: list[dict] = field(default_factory=list)  # declared derivatives checked (autodiff.declared.check)
+    declared: list[dict] = field(default_factory=list)  # declared derivatives checked (autodiff.language.declared.check)
 
     command = "?"
 
@@ -407,7 +407,7 @@ class JacobianResult(MatrixReport):
 class GraphReport:
     """`autodiff graph`: the autograd graph from the output back to the leaves.
 
-    `nodes` are autodiff.tracing.GraphNode objects, the output first; `leaves`
+    `nodes` are autodiff.engine.tracing.GraphNode objects, the output first; `leaves`
     holds every variable's tensor attributes after backward (a variable with
     `grad` None has no gradient path from the output)."""
 

@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    from autodiff import api
+    from autodiff.commands import api
 
     result = {"expressions": list(EXPRESSIONS), "on_s": [], "off_s": [], "same": True}
     for text in EXPRESSIONS:  # warm-up: imports and first calls

@@ -35,7 +35,7 @@ WARMUP_POINTS = 10**4
 
 
 def ours(options: dict):
-    from autodiff import api
+    from autodiff.commands import api
 
     def work(points: int):
         return api.grad(workloads.GRID_EXPRESSION, at={"x": workloads.grid_text(points)}, **options)

@@ -46,10 +46,10 @@ def main() -> None:
 
     import torch
 
-    from autodiff import api
-    from autodiff.calculus import hessian as engine_hessian
-    from autodiff.lowering import compile_expressions
-    from autodiff.parsing import parse_expression
+    from autodiff.commands import api
+    from autodiff.engine.calculus import hessian as engine_hessian
+    from autodiff.engine.lowering import compile_expressions
+    from autodiff.language.parsing import parse_expression
     from autodiff.points import point_from_mapping
 
     n = args.variables

@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from autodiff.functions import CONSTANTS, FUNCTIONS
+from autodiff.language.functions import CONSTANTS, FUNCTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 SENTINEL = "AUTODIFF_FUZZ_PWNED"  # the file a hostile input would create if it ran
@@ -573,14 +573,14 @@ COMMANDS = ("grad", "partial", "hessian", "jacobian", "graph", "plot")
 
 @dataclass
 class Call:
-    """A call of one autodiff.api function, replayable from its repr."""
+    """A call of one autodiff.commands.api function, replayable from its repr."""
 
     command: str
     expression: object
     kwargs: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return f"autodiff.api.{self.command}({self.expression!r}, **{self.kwargs!r})"
+        return f"autodiff.commands.api.{self.command}({self.expression!r}, **{self.kwargs!r})"
 
 
 def api_call(rng: Random, command: str, text: str) -> Call:

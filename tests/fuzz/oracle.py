@@ -4,7 +4,7 @@ Allowed outcomes:
   - parser and Python API: a result object, or autodiff.errors.AutodiffError;
     every .to_json() is strict JSON (no NaN/Infinity), every error message
     one non-empty line;
-  - the CLI (autodiff.cli.main, in process): exit 0, 1 or 2, never 70 and
+  - the CLI (autodiff.frontends.cli.main, in process): exit 0, 1 or 2, never 70 and
     never a traceback; with --json, stdout is strict JSON (one object, or one
     per line when streaming); exit 2 without --json has an error message on
     stderr;
@@ -12,7 +12,7 @@ Allowed outcomes:
     the sentinel a hostile input would `touch` never appears);
   - no hang: each input is bounded by a wall-clock deadline.
 
-The deadline cannot use SIGALRM/ITIMER_REAL: autodiff.symbolic owns that
+The deadline cannot use SIGALRM/ITIMER_REAL: autodiff.engine.symbolic owns that
 timer (--symbolic-timeout) and resets it to 0 when SymPy finishes, which
 would silently disarm ours. A watchdog thread instead sends SIGUSR1 to the
 main thread, whose handler raises FuzzTimeout (a BaseException, so that no
@@ -153,7 +153,7 @@ def _unexpected(error: BaseException, where: str) -> OracleFailure:
 
 
 def run_parser(text: str, seconds: float = DEFAULT_DEADLINE) -> str:
-    from autodiff.parsing import parse_expression
+    from autodiff.language.parsing import parse_expression
 
     where = f"parse_expression({text!r})" if len(text) < 300 else f"parse_expression(<{len(text)} chars: {text[:120]!r}…>)"
     with deadline(seconds, where):
@@ -171,7 +171,7 @@ def _short(call_repr: str) -> str:
 
 
 def run_api(call: Call, seconds: float = DEFAULT_DEADLINE) -> str:
-    from autodiff import api
+    from autodiff.commands import api
 
     where = _short(repr(call))
     with deadline(seconds, where):
@@ -189,10 +189,10 @@ def run_api(call: Call, seconds: float = DEFAULT_DEADLINE) -> str:
 
 def run_check_api(paths: list[str], stdin_text: Optional[str] = None, seconds: float = DEFAULT_DEADLINE,
                   **options) -> str:
-    """autodiff.cases.check on case files (`stdin_text`: what `-` reads)."""
-    from autodiff.cases import check
+    """autodiff.commands.cases.check on case files (`stdin_text`: what `-` reads)."""
+    from autodiff.commands.cases import check
 
-    where = f"autodiff.cases.check({paths!r}, **{options!r})"
+    where = f"autodiff.commands.cases.check({paths!r}, **{options!r})"
     if stdin_text is not None:
         where += f" with stdin {stdin_text[:400]!r}"
     with deadline(seconds, where):
@@ -215,10 +215,10 @@ def _json_mode(argv: list[str]) -> bool:
 
 
 def run_cli(argv: list[str], stdin=None, seconds: float = DEFAULT_DEADLINE) -> str:
-    """`autodiff ARGV` through the real entry point (autodiff.cli.main), in process."""
+    """`autodiff ARGV` through the real entry point (autodiff.frontends.cli.main), in process."""
     from typer.testing import CliRunner
 
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     where = f"autodiff {_short(repr(argv))}" + (f" with stdin {_short(repr(stdin))}" if stdin is not None else "")
     with deadline(seconds, where):

@@ -67,7 +67,7 @@ def _latex(plain: str) -> str:
     """LaTeX of a plain text, read back by our own parser (never SymPy's);
     the plain text where it is not one of the language's expressions."""
     from autodiff.errors import AutodiffError
-    from autodiff.parsing import parse_expression
+    from autodiff.language.parsing import parse_expression
 
     import sympy
 

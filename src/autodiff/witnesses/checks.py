@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from autodiff.lowering import Program
+from autodiff.engine.lowering import Program
 
 DEFAULT_TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5)}  # (rtol, atol)
 

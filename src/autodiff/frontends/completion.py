@@ -70,7 +70,7 @@ _TRAILING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 def expression_completions(incomplete: str) -> list[tuple[str, str]]:
     """(completion, help) for the function or constant name being typed at
     the end of `incomplete`: `sin(x)+co` → `sin(x)+cos(`, `sin(x)+cosh(`, …"""
-    from autodiff.functions import CONSTANTS, FUNCTIONS
+    from autodiff.language.functions import CONSTANTS, FUNCTIONS
 
     match = _TRAILING_NAME.search(incomplete)
     if match is None and incomplete and incomplete[-1] not in "(+-*/^,[ ":

@@ -34,7 +34,7 @@ import sympy
 from flint import acb, arb, ctx, fmpq, fmpz
 
 from autodiff.errors import UnsupportedError
-from autodiff.functions import FUNCTIONS
+from autodiff.language.functions import FUNCTIONS
 
 TIGHT_DIGITS = 20  # significant digits an enclosure must guarantee
 _TIGHT_BITS = math.ceil(TIGHT_DIGITS / math.log10(2))
@@ -234,7 +234,7 @@ def _constant(node) -> Callable[[], Any]:
     if isinstance(node, sympy.Float) and node._prec > 53:
         # The double torch uses for a typed decimal (lowering._constant): the
         # one nearest the decimal, not SymPy's 56-bit value rounded again.
-        from autodiff.parsing import float_decimal
+        from autodiff.language.parsing import float_decimal
 
         text = float_decimal(node)
         if text is not None and math.isfinite(float(text)):
@@ -660,7 +660,7 @@ class Sided:
         return ", ".join(real + [f"{function} is not real to the {name}" for name, side in sides if side == NOT_REAL])
 
     def convention(self, autograd: float) -> str:
-        from autodiff.kinks import convention
+        from autodiff.witnesses.kinks import convention
 
         left, right = self.as_float(self.left), self.as_float(self.right)
         return convention(autograd, math.nan if left is None else left, math.nan if right is None else right)
@@ -704,7 +704,7 @@ def one_sided_derivatives(expr, variable: str, env: dict[str, float], f_ball: "B
 def _for_limits(expr):
     """Our real-valued functions in the forms SymPy's limit knows: the real
     cube and odd roots by sign·|u|^(1/n), hypot by sqrt(a² + b²)."""
-    from autodiff.symbolic_functions import cbrt, hypot, root
+    from autodiff.language.symbolic_functions import cbrt, hypot, root
 
     def odd_root(u, n):
         return sympy.sign(u) * sympy.Abs(u) ** (1 / n)
@@ -910,7 +910,7 @@ class ExactSide:
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
         """Where a ball is undefined, SymPy's limit there (at most MAX_LIMITS
         of them, all within one symbolic deadline: what is found by then stays)."""
-        from autodiff.symbolic import SymbolicTimeout, with_deadline
+        from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
 
         wanted = [("f", k, e, f_exprs[k]) for k, row in enumerate(self.f_balls) for e, b in enumerate(row) if b and b.undefined]
         wanted += [("d", t, e, derivatives[t]) for t, row in enumerate(self.d_balls) for e, b in enumerate(row) if b and b.undefined]

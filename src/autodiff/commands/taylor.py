@@ -21,7 +21,7 @@ from typing import Optional
 
 from autodiff.errors import LimitError, PointError, UsageError
 from autodiff.results import DerivativeResult, PointReport, json_number
-from autodiff.witnesses import JUDGES
+from autodiff.witnesses.verdict import JUDGES
 
 MAX_TERMS = 2_000  # coefficients in one expansion (each is a nested autograd derivative)
 
@@ -129,8 +129,9 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     rtol, atol, limits, device, define, and budget: a calculus.Budget that
     counts the graph nodes of the coefficients, by default one of its own).
     """
-    from autodiff import api, notation
-    from autodiff.definitions import active
+    from autodiff.commands import api
+    from autodiff.language import notation
+    from autodiff.language.definitions import active
     from autodiff.limits import as_limits
 
     limits = as_limits(options.get("limits"))
@@ -143,7 +144,7 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
         raise UsageError("taylor needs the point to expand about: add --at, e.g. --at x=0")
     define = api.definitions(options.pop("define", None), limits)
     with active(define):
-        from autodiff.parsing import parse_expression
+        from autodiff.language.parsing import parse_expression
 
         variables = sorted(symbol.name for symbol in parse_expression(expression, limits).free_symbols)
         point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
@@ -164,7 +165,7 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
         # command's, and each derivative still to come is predicted before it
         # runs (the coefficients of degree 2 to N repeat each other's first
         # orders), so a refusal comes as soon as the whole expansion passes it.
-        from autodiff.calculus import Budget
+        from autodiff.engine.calculus import Budget
 
         if budget is None:
             budget = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
@@ -235,7 +236,7 @@ def _exact_point(at, limits) -> dict:
     float given to the API is its exact binary value)."""
     import sympy
 
-    from autodiff.parsing import parse_expression
+    from autodiff.language.parsing import parse_expression
     from autodiff.points import _ASSIGNMENT, split_top_level
 
     values: dict = {}
@@ -270,9 +271,9 @@ def _symbolic_coefficients(expression, terms, names, exact_point, options, limit
     """SymPy's exact coefficient of each term, under one deadline."""
     import sympy
 
-    from autodiff.parsing import parse_expression
-    from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
-    from autodiff.notation import machine
+    from autodiff.language.parsing import parse_expression
+    from autodiff.engine.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    from autodiff.language.notation import machine
 
     expr = parse_expression(expression, limits)
     by_name = {symbol.name: symbol for symbol in expr.free_symbols}
@@ -311,7 +312,7 @@ def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) ->
     """Σ c_α Π (xᵢ - aᵢ)^αᵢ, lowest degree first, in machine form."""
     import sympy
 
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     exact = all(term.symbolic is not None for term in terms)
     if not exact and any(term.coefficient is None or not math.isfinite(term.coefficient) for term in terms):
@@ -355,7 +356,7 @@ def _monomial(term: TaylorTerm, by_name: dict):
 
 
 def _name_monomials(terms: list[TaylorTerm], names: list[str], exact_point: dict) -> None:
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     by_name = {symbol.name: value for symbol, value in exact_point.items() if symbol is not None}
     if None in exact_point and names:
@@ -390,8 +391,8 @@ def plot_report(result: TaylorResult, over: Optional[str], expression: str, limi
     one variable: `over` (x=a:b), by default the point ± 2."""
     import torch
 
-    from autodiff.lowering import compile_expression
-    from autodiff.parsing import parse_expression
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.parsing import parse_expression
     from autodiff.points import grid, parse_range
     from autodiff.results import PlotReport
 
@@ -441,8 +442,8 @@ def render_taylor(result: TaylorResult, console, typed: Optional[str] = None) ->
     from rich.table import Table
     from rich.text import Text
 
-    from autodiff.notation import show
-    from autodiff.render import _point_text, _verdicts, exact_text, format_number, mark
+    from autodiff.language.notation import show
+    from autodiff.presentation.render import _point_text, _verdicts, exact_text, format_number, mark
 
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
     console.print(Text(f"f{arguments} = {show(result.expression)}"), soft_wrap=True)

@@ -73,7 +73,7 @@ class Witnesses:
     def symbolic_values(self, derivatives, shape, warnings) -> list:
         """Each symbolic derivative evaluated at the point (None where there is none),
         all in one compiled program."""
-        from autodiff.lowering import compile_expressions
+        from autodiff.engine.lowering import compile_expressions
 
         present = [index for index, d in enumerate(derivatives) if d is not None]
         values: list = [None] * len(derivatives)
@@ -119,8 +119,8 @@ class Witnesses:
         """
         import torch
 
-        from autodiff.checks import Tolerance, finite_differences
-        from autodiff.kinks import find_kinks
+        from autodiff.witnesses.checks import Tolerance, finite_differences
+        from autodiff.witnesses.kinks import find_kinks
 
         if not tasks:  # a constant at an empty point: nothing to differentiate
             return []
@@ -274,7 +274,7 @@ class Witnesses:
         judges SymPy's derivative, so --no-symbolic turns it off too)."""
         if not self.problem.exact or not self.problem.symbolic:
             return None
-        from autodiff.exact import ExactSide
+        from autodiff.witnesses.exact import ExactSide
 
         count = math.prod(shape)
         columns = {name: _doubles(tensor, count) for name, tensor in sampled.plain.items()}
@@ -367,7 +367,7 @@ class Witnesses:
 
     def _cause(self, expr, program, output: int, element: int, bits: int, variables=None):
         """Why floats lost digits computing `expr` (output `output` of `program`) at an element of the point."""
-        from autodiff.exact import find_cause
+        from autodiff.witnesses.exact import find_cause
 
         env = {name: tensor.reshape(-1)[element if tensor.numel() > 1 else 0] for name, tensor in self.plain.items()}
         try:
@@ -477,7 +477,7 @@ class Witnesses:
         element), with the exact value and the cause, which it also records."""
         import torch
 
-        from autodiff.lowering import compile_expressions
+        from autodiff.engine.lowering import compile_expressions
 
         element, more = self._elements(inaccurate[index])
         full = element if sample is None else sample[element]
@@ -520,7 +520,7 @@ class Witnesses:
         self, tasks, f_values, undefined, consequence: str = "its derivatives are not compared"
     ) -> list[str]:
         """Per output where f is not finite: the operation that made it so, and where."""
-        from autodiff.domains import find_culprit
+        from autodiff.witnesses.domains import find_culprit
 
         found = []
         for output in dict.fromkeys(output for output, _ in tasks):
@@ -537,7 +537,7 @@ class Witnesses:
         return found
 
     def _kink_warnings(self, tasks, kinks, values, exact, present) -> list[str]:
-        from autodiff.kinks import convention
+        from autodiff.witnesses.kinks import convention
 
         if kinks is None or not bool(kinks.mask.any()):
             return []
@@ -602,8 +602,8 @@ class Witnesses:
         return _capped_warnings(found, "more derivatives have no symbolic value at the point")
 
     def _infinite_warnings(self, tasks, infinite, values, exact, symbolic) -> list[str]:
-        from autodiff.domains import find_culprit
-        from autodiff.lowering import compile_expressions
+        from autodiff.witnesses.domains import find_culprit
+        from autodiff.engine.lowering import compile_expressions
 
         found = []
         for index, task in enumerate(tasks):
@@ -631,7 +631,7 @@ class Witnesses:
 def _one_sided_rows(kinks, kinked, values, shape) -> list[dict]:
     """Per task: left, right and convention at the kinks (None elsewhere),
     shaped like the point's numbers; empty where the task has no kink."""
-    from autodiff.kinks import convention
+    from autodiff.witnesses.kinks import convention
 
     if kinks is None or not bool(kinked.any()):
         return [{} for _ in range(len(values))]

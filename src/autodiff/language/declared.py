@@ -91,8 +91,8 @@ def opaque_call(defined, args: list):
     """The parser's call of a defined function inside `opaque()`."""
     if defined.derivative is not None:
         return _node_class(defined)(*args)
-    from autodiff import definitions
-    from autodiff.parsing import parse_definition_body
+    from autodiff.language import definitions
+    from autodiff.language.parsing import parse_definition_body
 
     known = definitions.current()
     key = (defined, id(known))
@@ -131,8 +131,8 @@ def calls_in(exprs) -> list:
 
 def attach(definitions, texts: Iterable[str], limits: Limits = DEFAULT_LIMITS):
     """`definitions` with the declared derivatives of `texts` ("g(a, b) = [b, a]")."""
-    from autodiff.definitions import Definitions, active, split
-    from autodiff.parsing import Parser, sympy_work
+    from autodiff.language.definitions import Definitions, active, split
+    from autodiff.language.parsing import Parser, sympy_work
 
     texts = [texts] if isinstance(texts, str) else list(texts or ())
     if not texts:
@@ -188,7 +188,7 @@ def _torch_function(cls):
 def _make_torch_function(definition):
     import torch
 
-    from autodiff.lowering import compile_expression, compile_expressions
+    from autodiff.engine.lowering import compile_expression, compile_expressions
 
     params = definition.params
     body = compile_expression(definition.body)
@@ -234,7 +234,7 @@ def check(problem) -> list[dict]:
         return []
     import torch
 
-    from autodiff.lowering import compile_expressions
+    from autodiff.engine.lowering import compile_expressions
 
     env = problem.leaves(requires_grad=False, dtype="float64")
     checks: dict[tuple, dict] = {}
@@ -253,7 +253,7 @@ def check(problem) -> list[dict]:
 
 
 def _entry(definition, index: int) -> dict:
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     return {
         "function": definition.name,
@@ -288,8 +288,8 @@ def _test_points(arguments: list):
 def _compare(entry: dict, definition, index: int, points, problem) -> None:
     import torch
 
-    from autodiff.lowering import compile_expression
-    from autodiff.notation import machine
+    from autodiff.engine.lowering import compile_expression
+    from autodiff.language.notation import machine
 
     param = definition.params[index]
     env = {p: points[:, i] for i, p in enumerate(definition.params)}
@@ -297,7 +297,7 @@ def _compare(entry: dict, definition, index: int, points, problem) -> None:
     reference, how = _definition_derivative(definition, index, env, problem)
     tolerance = problem.tolerance
     if how == "numeric":  # a finite difference is good to about 1e-9 relative
-        from autodiff.checks import Tolerance
+        from autodiff.witnesses.checks import Tolerance
 
         tolerance = Tolerance(max(tolerance.rtol, 1e-6), max(tolerance.atol, 1e-8))
     else:
@@ -315,7 +315,7 @@ def _compare(entry: dict, definition, index: int, points, problem) -> None:
         return
     row = int(wrong.nonzero()[0])
     from autodiff.results import number_text
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     where = ", ".join(f"{p} = {number_text(float(points[row, i]))}" for i, p in enumerate(definition.params))
     text = definition.derivative_text  # as the user wrote it, where it is the one partial
@@ -338,7 +338,7 @@ def _kinks(definition, index: int, env: dict):
     one-sided difference quotients differ), so no declaration can be judged."""
     import torch
 
-    from autodiff.lowering import compile_expression
+    from autodiff.engine.lowering import compile_expression
 
     body = compile_expression(definition.body)
     param = definition.params[index]
@@ -361,11 +361,11 @@ def _definition_derivative(definition, index: int, env: dict, problem):
     """((values, tree), "symbolic"), or (values, "numeric") where SymPy is off or fails."""
     import torch
 
-    from autodiff.lowering import compile_expression
+    from autodiff.engine.lowering import compile_expression
 
     param = definition.params[index]
     if problem.symbolic:
-        from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+        from autodiff.engine.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
 
         try:
             tree = with_deadline(lambda: symbolic_derivative(definition.body, [param]), problem.symbolic_timeout)
@@ -397,8 +397,8 @@ def _exact_confirms(wrong, definition, index, points, entry, tolerance, problem)
     if not problem.exact:
         return wrong
     try:
-        from autodiff.exact import BallProgram, Budget
-        from autodiff.symbolic import symbolic_derivative
+        from autodiff.witnesses.exact import BallProgram, Budget
+        from autodiff.engine.symbolic import symbolic_derivative
     except ImportError:
         return wrong
     param = definition.params[index]

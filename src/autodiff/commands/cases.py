@@ -25,7 +25,7 @@ from autodiff.errors import (
     EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, AutodiffError, UsageError,
 )
 from autodiff.results import DerivativeResult, as_tensor, derivative_label, json_number, subscript
-from autodiff.streaming import STDIN
+from autodiff.frontends.streaming import STDIN
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -332,7 +332,7 @@ def _definition_texts(table, label: str, kind: str = "[define]") -> list[str]:
 
 def _definitions(texts: tuple, limits):
     """Parsed definitions, remembered: every case of a file shares its [define]."""
-    from autodiff.api import definitions
+    from autodiff.commands.api import definitions
 
     key = (texts, limits)
     if key not in _PARSED_DEFINITIONS:
@@ -545,7 +545,7 @@ def _expression_text(expr) -> str:
 
 def _text(value) -> str:
     """A TOML value as the text of an --at or --expect value."""
-    from autodiff.api import value_text
+    from autodiff.commands.api import value_text
 
     return value_text(value)
 
@@ -632,7 +632,7 @@ def check(
         except AutodiffError as error:
             raise CaseFileError(f"{label}: [define]: {error.message}") from None
 
-    import autodiff.checks  # noqa: F401
+    import autodiff.witnesses.checks  # noqa: F401
     options = {
         "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
     }
@@ -729,7 +729,7 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         "exact": data.get("exact", options.get("exact", True)),
     }
     if case.define:
-        from autodiff.definitions import active
+        from autodiff.language.definitions import active
 
         with active(_definitions(case.define, options["limits"])):
             return _run_commands(case, settings, reports)
@@ -737,7 +737,7 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
 
 
 def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
-    from autodiff import api
+    from autodiff.commands import api
     from autodiff.points import point_from_mapping
 
     data, options = case.data, settings
@@ -777,7 +777,7 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
 
 def _minimize_failures(table: dict, expr, settings: dict, reports: list) -> list[Failure]:
     """Run a minimize case: every optimiser must converge, and reach `expect` (and `value`) when given."""
-    from autodiff import api
+    from autodiff.commands import api
 
     options = {key: table[key] for key in ("optimizer", "lr", "steps", "tol", "maximize") if key in table}
     expect = {name: _text(value) for name, value in table["expect"].items()} if "expect" in table else None
@@ -802,8 +802,8 @@ def _minimize_failures(table: dict, expr, settings: dict, reports: list) -> list
 
 
 def _final_value_failures(run, expected, settings) -> list[Failure]:
-    from autodiff.checks import Tolerance
-    from autodiff.optimizers import EXPECT_ATOL, EXPECT_RTOL
+    from autodiff.witnesses.checks import Tolerance
+    from autodiff.commands.minimize import EXPECT_ATOL, EXPECT_RTOL
     from autodiff.points import parse_values
 
     wanted = float(expected) if _is_number(expected) else parse_values(expected, "value")[0]
@@ -817,9 +817,9 @@ def _final_value_failures(run, expected, settings) -> list[Failure]:
 def _value_failures(report, expected, settings) -> list[Failure]:
     import torch
 
-    from autodiff.checks import Tolerance
+    from autodiff.witnesses.checks import Tolerance
     from autodiff.points import parse_values
-    from autodiff.render import format_number
+    from autodiff.presentation.render import format_number
 
     def number(value) -> float:
         # TOML's inf and nan are numbers here; strings are constant expressions ("pi^2/4").
@@ -877,7 +877,7 @@ def _labelled(report, matrix: bool):
 
 
 def _detail(label: str, derivative: DerivativeResult, reason: str) -> str:
-    from autodiff.render import format_number
+    from autodiff.presentation.render import format_number
     from autodiff.results import exact_text
 
     parts = []

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from autodiff.lowering import Program
+from autodiff.engine.lowering import Program
 from autodiff.points import Grid, Point, Vector
 
 

@@ -18,10 +18,10 @@ from typing import Any, Callable, Optional
 import sympy
 import torch
 
-from autodiff.declared import DeclaredCall
+from autodiff.language.declared import DeclaredCall
 from autodiff.errors import UnsupportedError
-from autodiff.functions import FUNCTIONS, FUNCTIONS_BY_NAME
-from autodiff.parsing import float_decimal
+from autodiff.language.functions import FUNCTIONS, FUNCTIONS_BY_NAME
+from autodiff.language.parsing import float_decimal
 
 Op = Callable[..., Any]
 

@@ -66,7 +66,7 @@ _TRAILING_NAME = re.compile(r"[A-Za-z_]\w*$")
 def run(at: Optional[list[str]] = None, define: Optional[list[str]] = None, notation: str = "plain",
         json_output: bool = False, history: Optional[str] = None, no_history: bool = False) -> int:
     """The `repl` command: a session on a terminal, a script otherwise; its exit code."""
-    from autodiff import cli
+    from autodiff.frontends import cli
 
     session = Session(cli._command(), json_output=json_output, notation=notation)
     if not (sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()):
@@ -130,7 +130,7 @@ class Session:
         except (KeyboardInterrupt, BrokenPipeError, SystemExit):
             raise
         except BaseException as error:  # a bug (or a deadline that got away): one line, the session goes on
-            from autodiff.cli import _report_bug
+            from autodiff.frontends.cli import _report_bug
 
             return _report_bug(error, self.json)
 
@@ -141,7 +141,7 @@ class Session:
 
     def dispatch(self, args: list[str]) -> int:
         """Run `autodiff ARGS` in this process; its exit code."""
-        from autodiff import cli
+        from autodiff.frontends import cli
 
         self.wait_for_imports()
         try:
@@ -155,7 +155,7 @@ class Session:
         return code
 
     def report(self, error: AutodiffError) -> int:
-        from autodiff import render
+        from autodiff.presentation import render
 
         if self.json:
             render.write_json(error.to_json())
@@ -209,7 +209,7 @@ class Session:
         return [name, *added, *rest]
 
     def _define(self, text: str) -> int:
-        from autodiff.definitions import parse_definitions, split
+        from autodiff.language.definitions import parse_definitions, split
 
         name = split(text).name
         texts = {**self.definitions, name: text}
@@ -218,7 +218,7 @@ class Session:
         return EXIT_OK
 
     def parsed_definitions(self):
-        from autodiff.definitions import parse_definitions
+        from autodiff.language.definitions import parse_definitions
 
         return parse_definitions(self.definitions.values()) if self.definitions else None
 
@@ -232,8 +232,8 @@ class Session:
         else:
             if "=" in rest:  # a bare value (at 3) names the one variable of each expression: checked there
                 self.wait_for_imports()
-                from autodiff import api
-                from autodiff.definitions import active
+                from autodiff.commands import api
+                from autodiff.language.definitions import active
 
                 with active(self.parsed_definitions()):
                     api.as_point([rest])
@@ -250,8 +250,8 @@ class Session:
         return EXIT_OK
 
     def _del(self, rest: str) -> int:
-        from autodiff.definitions import split
-        from autodiff.parsing import names_in
+        from autodiff.language.definitions import split
+        from autodiff.language.parsing import names_in
 
         self.wait_for_imports()
         names = rest.replace(",", " ").split()
@@ -322,7 +322,7 @@ class Session:
 def _is_definition(text: str) -> bool:
     """`f(t) = t^3`, `a = 2`: a name (and parameters) left of a single `=`
     (not part of ==, <=, >= or !=). `x^2 --at x=3` is no definition."""
-    from autodiff.definitions import looks_like_definition
+    from autodiff.language.definitions import looks_like_definition
 
     return looks_like_definition(text)
 
@@ -396,7 +396,8 @@ def _warm_up() -> None:
 
         from rich.console import Console
 
-        from autodiff import api, render
+        from autodiff.commands import api
+        from autodiff.presentation import render
 
         result = api.grad("x^2*sin(x)", at={"x": 1.5})
         render.render_report(result, Console(file=io.StringIO(), width=100))
@@ -424,7 +425,7 @@ def answer(session: Session, line: str) -> int:
 def prompt_session(session: Session, history):
     from prompt_toolkit import PromptSession
 
-    from autodiff import functions  # noqa: F401 - the completer's table, imported in this thread
+    from autodiff.language import functions  # noqa: F401 - the completer's table, imported in this thread
 
     return PromptSession(history=history, completer=Completer(session), complete_while_typing=False)
 
@@ -446,7 +447,7 @@ def script(session: Session) -> int:
     The exit status is the most severe of the lines' (70, 2, 1, 0); Ctrl-C
     stops the script with 130, a reader that left with 141."""
     from autodiff.limits import DEFAULT_LIMITS
-    from autodiff.streaming import expression_lines, text_stdin
+    from autodiff.frontends.streaming import expression_lines, text_stdin
 
     worst = EXIT_OK
     try:
@@ -461,7 +462,7 @@ def script(session: Session) -> int:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        from autodiff.cli import _quiet_when_the_reader_leaves
+        from autodiff.frontends.cli import _quiet_when_the_reader_leaves
 
         try:
             with _quiet_when_the_reader_leaves():
@@ -545,7 +546,7 @@ def completions(session: Session, text: str) -> list[tuple[str, str]]:
 
 def _names(session: Session) -> dict[str, str]:
     """Function names (each with its `(`), constants and the session's names."""
-    from autodiff.functions import CONSTANTS, FUNCTIONS
+    from autodiff.language.functions import CONSTANTS, FUNCTIONS
 
     table = {spec.name + "(": spec.summary for spec in FUNCTIONS}
     table.update({spec.name: spec.summary for spec in CONSTANTS})

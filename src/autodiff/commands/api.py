@@ -11,7 +11,7 @@ import warnings as _warnings
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Optional, Sequence, Union
 
-from autodiff.functions import CONSTANTS_BY_NAME
+from autodiff.language.functions import CONSTANTS_BY_NAME
 from autodiff.errors import LimitError, PointError, UnsupportedError, UsageError
 from autodiff.limits import DEFAULT_LIMITS, Limits, as_limits, bytes_text, raise_hint
 from autodiff.points import Point, natural_order, parse_assignments, point_from_mapping
@@ -26,7 +26,7 @@ from autodiff.results import (
     as_tensor,
     numbers,
 )
-from autodiff.witnesses import JUDGES, Witnesses, plot_curve, symbolic_text
+from autodiff.witnesses.verdict import JUDGES, Witnesses, plot_curve, symbolic_text
 
 # torch warns on stderr when NumPy is absent; nothing here uses NumPy.
 _warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -38,11 +38,11 @@ DefineLike = Union[str, Sequence[str], Mapping[str, object], None]
 
 def definitions(define: DefineLike, limits=DEFAULT_LIMITS, derivative: Union[str, Sequence[str], None] = None):
     """The user's definitions (`define=`, `--define`, a case file's [define]) parsed,
-    with the declared derivatives of `derivative` (`--derivative "f(t) = 2*t"`, autodiff.declared)."""
-    from autodiff.definitions import Definitions, parse_definitions
+    with the declared derivatives of `derivative` (`--derivative "f(t) = 2*t"`, autodiff.language.declared)."""
+    from autodiff.language.definitions import Definitions, parse_definitions
 
     if derivative:
-        from autodiff.declared import attach
+        from autodiff.language.declared import attach
 
         return attach(definitions(define, limits), derivative, as_limits(limits))
     if define is None or isinstance(define, Definitions):
@@ -64,7 +64,7 @@ def _with_definitions(function):
     def wrapper(*args, define: DefineLike = None, derivative=None, **options):
         if not define and not derivative:
             return function(*args, **options)
-        from autodiff.definitions import active
+        from autodiff.language.definitions import active
 
         with active(definitions(define, options.get("limits", DEFAULT_LIMITS), derivative)):
             return function(*args, **options)
@@ -123,7 +123,7 @@ class _Problem:
     limits: Limits = DEFAULT_LIMITS
     exact: bool = True  # the exact witness (ball arithmetic) judges where it has a value
     device: str = "cpu"  # where autograd runs (resolved: never "auto")
-    # The trees autograd lowers where a declared derivative is called (autodiff.declared); None: `exprs`.
+    # The trees autograd lowers where a declared derivative is called (autodiff.language.declared); None: `exprs`.
     autograd_exprs: Optional[list] = None
     frozen: tuple = ()  # --frozen: leaves without requires_grad, never differentiated
     budget: object = None  # the calculus.Budget of the command that made this call (taylor); None: its own
@@ -152,14 +152,14 @@ class _Problem:
         return numbers(value), dict(zip(sequences, results)), witnesses
 
     def program(self):
-        from autodiff.lowering import compile_expressions
+        from autodiff.engine.lowering import compile_expressions
 
         return compile_expressions(self.exprs)
 
     def autograd_program(self, program):
         """The program autograd runs: `program` (the witnesses'), or one whose
         declared derivatives are torch.autograd.Functions."""
-        from autodiff.lowering import compile_expressions
+        from autodiff.engine.lowering import compile_expressions
 
         return program if self.autograd_exprs is None else compile_expressions(self.autograd_exprs)
 
@@ -172,7 +172,7 @@ class _Problem:
         same storage (nothing writes into these tensors)."""
         import torch
 
-        from autodiff.calculus import make_leaves
+        from autodiff.engine.calculus import make_leaves
 
         dtype = dtype or self.dtype
         if dtype not in self._tensors:
@@ -197,7 +197,7 @@ class _Problem:
     def _autograd(self, program, sequences, weights):
         import torch
 
-        from autodiff.calculus import Budget, derivative, evaluate, gradient, on_device
+        from autodiff.engine.calculus import Budget, derivative, evaluate, gradient, on_device
 
         leaves = self.leaves(requires_grad=True)
         if self.device != "cpu":  # the point's tensors (shared with the witnesses) stay on the CPU
@@ -220,10 +220,10 @@ class _Problem:
         """Run `work` (a list of SymPy derivatives) and print each, all under
         one deadline: a list of (derivative, text), or of None where SymPy
         is off, too slow, or failed."""
-        from autodiff.symbolic import SymbolicTimeout, with_deadline
+        from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
 
         def printed():
-            from autodiff.notation import machine
+            from autodiff.language.notation import machine
 
             return [(d, machine(d)) for d in work()]
 
@@ -247,13 +247,13 @@ class _Problem:
 
 
 def symbolic_derivative(expr, sequence, symbols=None):
-    from autodiff.symbolic import symbolic_derivative as diff
+    from autodiff.engine.symbolic import symbolic_derivative as diff
 
     return diff(expr, sequence, symbols)
 
 
 def _symbols(exprs) -> dict:
-    from autodiff.symbolic import symbols_of
+    from autodiff.engine.symbolic import symbols_of
 
     return symbols_of(exprs)
 
@@ -358,7 +358,7 @@ def _check_memory(exprs, size: Optional[int], limits: Limits, copies: int = 1, *
 
 def _check_not_defined(point, wrt) -> None:
     """A name of your own is not a variable: --at x=1 with x defined would be ignored."""
-    from autodiff.definitions import current
+    from autodiff.language.definitions import current
 
     defined = current()
     if not defined:
@@ -382,7 +382,7 @@ def _prepare(
 
     `many`: the expression is a list `[f1, f2, ...]` (jacobian).
     """
-    from autodiff.parsing import parse_expression, parse_list, sympy_work
+    from autodiff.language.parsing import parse_expression, parse_list, sympy_work
 
     if options.dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}, not {options.dtype!r}")
@@ -410,7 +410,7 @@ def _prepare(
         _check_memory(exprs, point.size, options.limits)
     _check_frozen(options.frozen, wrt, variables | set(point.values if point is not None else ()))
     autograd_exprs = None
-    from autodiff import declared, definitions
+    from autodiff.language import declared, definitions
 
     if declared.declares(definitions.current()):  # the trees autograd lowers: declared derivatives kept as nodes
         with declared.opaque():
@@ -420,7 +420,7 @@ def _prepare(
                 trees = parse_list(expression, options.limits) if many else [parse_expression(expression, options.limits)]
         autograd_exprs = trees if declared.calls_in(trees) else None
 
-    from autodiff.checks import Tolerance  # imports torch
+    from autodiff.witnesses.checks import Tolerance  # imports torch
 
     tolerance = Tolerance.for_dtype(options.dtype, options.rtol, options.atol)
     grad_output = options.grad_output
@@ -431,7 +431,7 @@ def _prepare(
     elif isinstance(grad_output, (int, float)):
         grad_output = [float(grad_output)]
     grad_output = list(grad_output) if grad_output else None
-    from autodiff.calculus import resolve_device
+    from autodiff.engine.calculus import resolve_device
 
     try:
         device = resolve_device(options.device, options.dtype)
@@ -496,10 +496,10 @@ VALUE_KEYS = ("value_exact", "value_digits", "value_exact_source")  # f's exact 
 
 
 def _declared_checks(problem) -> list[dict]:
-    """Each declared derivative the expression calls, checked against its definition (autodiff.declared)."""
+    """Each declared derivative the expression calls, checked against its definition (autodiff.language.declared)."""
     if problem.autograd_exprs is None:
         return []
-    from autodiff.declared import check
+    from autodiff.language.declared import check
 
     return check(problem)
 
@@ -519,7 +519,7 @@ def _check_distinct(wrt: Optional[Sequence[str]]) -> None:
 
 
 def _printed(expr) -> str:
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     try:
         return machine(expr)
@@ -642,7 +642,7 @@ def hessian(
 
     import torch
 
-    from autodiff.calculus import hessian as autograd_hessian, on_device
+    from autodiff.engine.calculus import hessian as autograd_hessian, on_device
 
     program = problem.program()
     with on_device(problem.device):
@@ -655,7 +655,7 @@ def hessian(
     results = witnesses.cross_check(tasks, autograd, symbolic, warnings, [value])
     entries = _square(results, n)
     _meet_expectations(entries, expected, problem.tolerance)
-    from autodiff.curvature import Curvature
+    from autodiff.engine.curvature import Curvature
 
     curvature = Curvature(matrix, gradient, problem.tolerance)
     return HessianResult(
@@ -712,7 +712,7 @@ def jacobian(
 
     import torch
 
-    from autodiff.calculus import jacobian as autograd_jacobian, on_device
+    from autodiff.engine.calculus import jacobian as autograd_jacobian, on_device
 
     program = problem.program()
     with on_device(problem.device):
@@ -805,7 +805,7 @@ def graph(expression: str, at: PointLike, **options) -> GraphReport:
     prepared = _prepare(expression, at, None, None, settings)
     problem = prepared.problem
     _check_memory(problem.exprs, problem.point.size, settings.limits, **GRAPH_BYTES)
-    from autodiff.tracing import trace
+    from autodiff.engine.tracing import trace
 
     nodes, output, leaves, value = trace(problem.autograd_program(problem.program()), problem.point,
                                          list(problem.point.values), problem.frozen)
@@ -876,7 +876,7 @@ def plot(
     )
     import torch
 
-    from autodiff.calculus import make_leaves, on_device
+    from autodiff.engine.calculus import make_leaves, on_device
 
     dtype = getattr(torch, problem.dtype)
     program = problem.program()
@@ -931,7 +931,7 @@ def minimize(expression: str, start: PointLike = None, **options):
     Options: optimizer, lr, steps, tol, maximize, expect, record, dtype,
     symbolic, symbolic_timeout, rtol, atol, limits, define.
     """
-    from autodiff.optimizers import minimize as run
+    from autodiff.commands.minimize import minimize as run
 
     return run(expression, start, **options)
 
@@ -943,7 +943,7 @@ def taylor(expression: str, at: PointLike, *, order: int = 4, **options):
 
     Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
     """
-    from autodiff.series import taylor as expand
+    from autodiff.commands.taylor import taylor as expand
 
     return expand(expression, at, order=order, **options)
 
@@ -955,6 +955,6 @@ def verify(expression: str, derivative: str, **options):
 
     Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, define.
     """
-    from autodiff.verification import verify as check
+    from autodiff.commands.verify import verify as check
 
     return check(expression, derivative, **options)

@@ -22,8 +22,8 @@ from autodiff.errors import (
     AutodiffError,
     most_severe,
 )
-from autodiff.completion import Shell
-from autodiff.streaming import STDIN
+from autodiff.frontends.completion import Shell
+from autodiff.frontends.streaming import STDIN
 
 
 def _examples(*lines: str) -> str:
@@ -58,7 +58,7 @@ class DType(str, Enum):
 
 
 def _complete_expression(incomplete: str):
-    from autodiff.completion import expression_completions
+    from autodiff.frontends.completion import expression_completions
 
     return expression_completions(incomplete)
 
@@ -206,7 +206,7 @@ def _root(
     ] = False,
 ) -> None:
     """Derivatives from PyTorch autograd, checked against SymPy and finite differences."""
-    from autodiff import notation
+    from autodiff.language import notation
 
     notation.use("plain")  # each command starts from the default; --notation sets another
 
@@ -263,7 +263,7 @@ def _answer(json_output: bool, compute: Callable[[], object], render, line: Opti
     `line`: the input line it answers, when streaming; JSON objects then
     carry it, and human-readable errors and warnings name it.
     """
-    from autodiff import render as renderers
+    from autodiff.presentation import render as renderers
 
     try:
         try:
@@ -304,14 +304,14 @@ def _where(line: Optional[int]) -> str:
 
 
 def _echo_json(payload: dict, line: Optional[int]) -> None:
-    from autodiff.render import write_json
+    from autodiff.presentation.render import write_json
 
     write_json(payload if line is None else {"line": line, **payload})
 
 
 def _stream(json_output: bool, compute: Callable[[str], object], render, limits, quiet: bool = False) -> int:
     """Answer each expression line of standard input in turn, in one process."""
-    from autodiff.streaming import expression_lines, text_stdin
+    from autodiff.frontends.streaming import expression_lines, text_stdin
 
     worst, tables = EXIT_OK, 0
 
@@ -364,8 +364,8 @@ def _report_bug(error: Exception, json_output: bool, line: Optional[int] = None)
 def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool, dtype: DType,
                         grad_output: Optional[str] = None, notation: Notation = Notation.plain, quiet: bool = False,
                         **arguments) -> None:
-    """grad, partial, hessian, jacobian: one call into autodiff.api, then its renderer."""
-    from autodiff import notation as notations
+    """grad, partial, hessian, jacobian: one call into autodiff.commands.api, then its renderer."""
+    from autodiff.language import notation as notations
 
     notations.use(notation.value)
     key = "expressions" if function_name == "jacobian" else "expression"
@@ -375,8 +375,8 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
         arguments["grad_output"] = grad_output  # the library parses the text
 
     def prepare():  # streaming: what every line shares is parsed once
-        from autodiff import api
-        from autodiff.definitions import active
+        from autodiff.commands import api
+        from autodiff.language.definitions import active
         from autodiff.points import parse_values
 
         if grad_output:
@@ -388,16 +388,16 @@ def _derivative_command(function_name: str, json_output: bool, no_symbolic: bool
             arguments["at"] = api.as_point(arguments["at"], limits=_limits(arguments["limits"]))
 
     def compute(text: str):
-        from autodiff import api
+        from autodiff.commands import api
 
         return getattr(api, function_name)(text, symbolic=not no_symbolic, dtype=dtype.value, **arguments)
 
     def render(result, console):
-        from autodiff.render import render_matrix_report, render_report
+        from autodiff.presentation.render import render_matrix_report, render_report
         from autodiff.results import MatrixReport
 
         if quiet:
-            from autodiff.quiet import lines
+            from autodiff.presentation.quiet import lines
 
             for line in lines(result):
                 typer.echo(line)
@@ -661,8 +661,8 @@ def plot(
 
     def compute():
         nonlocal y_range
-        from autodiff import api
-        from autodiff.plotting import parse_ylim, write_file, y_window
+        from autodiff.commands import api
+        from autodiff.presentation.plotting import parse_ylim, write_file, y_window
 
         if expression == STDIN:
             from autodiff.errors import UsageError
@@ -680,7 +680,7 @@ def plot(
         return result
 
     def render(result, console):
-        from autodiff.plotting import render_plot
+        from autodiff.presentation.plotting import render_plot
 
         render_plot(result, console, width, height, y_range, expression)
 
@@ -719,8 +719,8 @@ def graph(
     point = {"at": at, "define": define, "derivative": derivative}
 
     def prepare():
-        from autodiff import api
-        from autodiff.definitions import active
+        from autodiff.commands import api
+        from autodiff.language.definitions import active
 
         point["define"] = api.definitions(define, _limits(limit), derivative)
         point["derivative"] = None  # attached to the definitions
@@ -728,13 +728,13 @@ def graph(
             point["at"] = api.as_point(at, limits=_limits(limit))
 
     def compute(text: str):
-        from autodiff import api
+        from autodiff.commands import api
 
         return api.graph(text, point["at"], limits=_limits(limit), define=point["define"],
                          derivative=point["derivative"], frozen=_split(frozen))
 
     def render(result, console):
-        from autodiff import render as renderers
+        from autodiff.presentation import render as renderers
 
         if output_format is GraphFormat.dot:
             typer.echo(renderers.graph_dot(result))
@@ -792,7 +792,7 @@ def check(
     every case passes.
     """
 
-    from autodiff import render as renderers
+    from autodiff.presentation import render as renderers
 
     streamed = {"file": None, "cases": 0}
     console = renderers.stdout_console()
@@ -805,7 +805,7 @@ def check(
         streamed["cases"] += 1
 
     def compute():
-        from autodiff.cases import check as run_cases, check_writable, parse_shard, write_junit
+        from autodiff.commands.cases import check as run_cases, check_writable, parse_shard, write_junit
 
         share = parse_shard(shard) if shard is not None else None
         if junit is not None:
@@ -870,12 +870,12 @@ def taylor(
     """Taylor coefficients f⁽ᵅ⁾(a)/α! up to total degree N from autograd (nested
     derivatives), beside SymPy's exact coefficients and the exact witness.
     """
-    from autodiff import notation as notations
+    from autodiff.language import notation as notations
 
     notations.use(notation.value)
 
     def compute():
-        from autodiff.series import taylor as expand
+        from autodiff.commands.taylor import taylor as expand
 
         if expression == STDIN:
             from autodiff.errors import UsageError
@@ -889,11 +889,11 @@ def taylor(
         )
 
     def render(result, console):
-        from autodiff.series import render_taylor
+        from autodiff.commands.taylor import render_taylor
 
         render_taylor(result, console)
         if result.chart is not None:
-            from autodiff.plotting import chart_size, terminal_chart
+            from autodiff.presentation.plotting import chart_size, terminal_chart
 
             color = console.is_terminal and not console.no_color
             chart = terminal_chart(result.chart, *chart_size(console, width, height, 1), color, typed=expression)
@@ -942,12 +942,12 @@ def verify(
     where D is wrong (beside autograd and the exact value), and SymPy's proof.
     Exit 0 only when D is right everywhere checked.
     """
-    from autodiff import notation as notations
+    from autodiff.language import notation as notations
 
     notations.use(notation.value)
 
     def compute():
-        from autodiff.verification import verify as check_derivative
+        from autodiff.commands.verify import verify as check_derivative
 
         if expression == STDIN:
             from autodiff.errors import UsageError
@@ -960,10 +960,10 @@ def verify(
         )
 
     def render(result, console):
-        from autodiff.verification import render_verify
+        from autodiff.commands.verify import render_verify
 
         if result.chart is not None:
-            from autodiff.plotting import chart_size, terminal_chart
+            from autodiff.presentation.plotting import chart_size, terminal_chart
 
             color = console.is_terminal and not console.no_color
             chart = terminal_chart(result.chart, *chart_size(console, width, height, 8), color, typed=expression)
@@ -1036,18 +1036,18 @@ def minimize(
     whether it converged, stalled or diverged; beside them the critical points SymPy
     finds, each classified by its Hessian. Exit 1 unless every optimiser converges.
     """
-    from autodiff import notation as notations
+    from autodiff.language import notation as notations
 
     notations.use(notation.value)
     settings = {"define": define}
 
     def prepare():  # streaming: the definitions are parsed once
-        from autodiff import api
+        from autodiff.commands import api
 
         settings["define"] = api.definitions(define, _limits(limit))
 
     def compute(text: str):
-        from autodiff import api
+        from autodiff.commands import api
 
         if output and expression == STDIN:
             from autodiff.errors import UsageError
@@ -1059,7 +1059,7 @@ def minimize(
             symbolic_timeout=symbolic_timeout, rtol=rtol, atol=atol, limits=_limits(limit), define=settings["define"],
         )
         if output:
-            from autodiff.optimizers import write_figure
+            from autodiff.commands.minimize import write_figure
 
             write_figure(result, output, typed=text)
             result.output = output
@@ -1069,11 +1069,11 @@ def minimize(
         return result
 
     def render(result, console):
-        from autodiff.optimizers import render_minimize, terminal_chart
+        from autodiff.commands.minimize import render_minimize, terminal_chart
 
         render_minimize(result, console)
         if plot:
-            from autodiff.plotting import chart_size
+            from autodiff.presentation.plotting import chart_size
 
             color = console.is_terminal and not console.no_color
             chart = terminal_chart(result, *chart_size(console, width, height, len(result.runs) + 1), color)
@@ -1092,8 +1092,8 @@ def minimize(
 def functions(json_output: JsonOption = False) -> None:
     """The functions and constants expressions may use, with arity and a description.
     """
-    from autodiff import render as renderers
-    from autodiff.functions import listing
+    from autodiff.presentation import render as renderers
+    from autodiff.language.functions import listing
 
     with _quiet_when_the_reader_leaves():
         if json_output:
@@ -1125,7 +1125,7 @@ def repl(
     grad at the current point (at x=3), names of your own (f(t) = t^3, a = 2.5),
     history and completion. Not on a terminal, the lines of stdin run as a script.
     """
-    from autodiff.repl import run
+    from autodiff.frontends.repl import run
 
     raise typer.Exit(run(at=at, define=define, notation=notation.value, json_output=json_output,
                          history=history, no_history=no_history))
@@ -1141,7 +1141,7 @@ def completion(
 ) -> None:
     """Print the shell completion script (the files in completions/ are its output).
     """
-    from autodiff.completion import script
+    from autodiff.frontends.completion import script
 
     with _quiet_when_the_reader_leaves():
         typer.echo(script(shell), nl=False)
@@ -1156,12 +1156,12 @@ def _error_json(kind: str, message: str) -> None:
 def main(argv: Optional[List[str]] = None, command=None) -> None:
     """Console-script entry point: never a traceback, always a documented exit code.
     `command`: the click command, when the caller has built it (`repl`, once a session)."""
-    from autodiff.terminal import sane_environment
+    from autodiff.frontends.terminal import sane_environment
 
     sane_environment()
     args = sys.argv[1:] if argv is None else list(argv)
     if os.environ.get("_AUTODIFF_COMPLETE"):  # the shell asks for completions (completions/)
-        from autodiff.completion import setup
+        from autodiff.frontends.completion import setup
 
         setup()
     try:
@@ -1197,7 +1197,7 @@ def main(argv: Optional[List[str]] = None, command=None) -> None:
 def _command():
     """The click command typer builds from `app`, with our own option
     converters in place of typer's pydantic layer (see coercion.py)."""
-    from autodiff.coercion import install
+    from autodiff.frontends.coercion import install
 
     command = typer.main.get_command(app)
     install(command)
@@ -1226,7 +1226,7 @@ def _run_command(command, args: List[str], json_output: bool) -> None:
         # click's UsageError and its kinds (typer vendors its own click: known by shape, not class).
         if not (hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE):
             raise
-        from autodiff.hints import usage_message
+        from autodiff.frontends.hints import usage_message
 
         message = usage_message(error, args)
         if json_output:

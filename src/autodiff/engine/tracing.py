@@ -18,9 +18,9 @@ from typing import Any, Optional
 import sympy
 import torch
 
-from autodiff.calculus import make_leaves
-from autodiff.lowering import Program
-from autodiff.notation import machine
+from autodiff.engine.calculus import make_leaves
+from autodiff.engine.lowering import Program
+from autodiff.language.notation import machine
 from autodiff.points import Point
 
 

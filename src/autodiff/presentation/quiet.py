@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from autodiff.notation import show
+from autodiff.language.notation import show
 from autodiff.points import is_vector
 from autodiff.results import MatrixReport
 

@@ -113,7 +113,7 @@ def _expression_text(text: str) -> str:
     """An expression as people read it, in the notation chosen (--notation,
     design §10): every expression text of the human view (f, symbolic
     derivatives, graph nodes) goes through here."""
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     return show(text)
 
@@ -579,7 +579,7 @@ def render_graph(result, console: Console) -> None:
         by_id = {node.id: node for node in result.nodes}
         root = Tree(_graph_label(by_id[result.output], output=True))
         shown = {result.output}
-        # Depth-first, a node at its first visit: the order of the ids (see autodiff.tracing).
+        # Depth-first, a node at its first visit: the order of the ids (see autodiff.engine.tracing).
         stack = [(root, child) for child in reversed(by_id[result.output].inputs)]
         while stack:
             branch, node_id = stack.pop()
@@ -658,7 +658,7 @@ def graph_dot(result) -> str:
 
 
 def _declared_lines(result) -> list[Text]:
-    """Each declared derivative's check (autodiff.declared)."""
+    """Each declared derivative's check (autodiff.language.declared)."""
     lines = []
     for check in getattr(result, "declared", ()):
         if check["agree"] is False:
@@ -707,7 +707,7 @@ def render_check_case(result, console: Console, several_files: bool, previous_fi
 
 def render_check_closing(report, console: Console) -> None:
     """After the case lines: the details of each failure, and the count."""
-    from autodiff.cases import point_text
+    from autodiff.commands.cases import point_text
 
     broken = report.broken
     for result in broken:

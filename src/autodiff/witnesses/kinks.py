@@ -29,10 +29,10 @@ from typing import Optional, Sequence
 import sympy
 import torch
 
-from autodiff.calculus import Budget
+from autodiff.engine.calculus import Budget
 from autodiff.limits import DEFAULT_LIMITS
-from autodiff.lowering import Program, compile_expressions
-from autodiff.symbolic_functions import ceiling, floor, relu
+from autodiff.engine.lowering import Program, compile_expressions
+from autodiff.language.symbolic_functions import ceiling, floor, relu
 
 _EPS = torch.finfo(torch.float64).eps
 _ROUNDING = 64 * _EPS  # a switch this close to its switching value (relative to its inputs) is at it

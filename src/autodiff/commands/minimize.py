@@ -7,9 +7,9 @@ the step, stop when the gradient's norm is within the tolerance (converged),
 when the run blows up (diverged) or when the steps run out (stalled). `gd`
 is the tutorial's loop written by hand (`x.data -= lr * x.grad`), `newton`
 steps with autograd's Hessian. The final point is classified by the
-Hessian's curvature (autodiff.curvature). Beside the runs, the critical
+Hessian's curvature (autodiff.engine.curvature). Beside the runs, the critical
 points: every real solution of ∇f = 0 where ∇f is polynomial (a Gröbner
-basis and exact real roots, autodiff.critical), what SymPy's solve finds
+basis and exact real roots, autodiff.engine.critical), what SymPy's solve finds
 otherwise, each classified by the Hessian there, under the symbolic deadline.
 """
 
@@ -116,7 +116,7 @@ class Run:
 
 @dataclass
 class CriticalPoint:
-    """A real solution of ∇f = 0 (autodiff.critical), classified by the Hessian there."""
+    """A real solution of ∇f = 0 (autodiff.engine.critical), classified by the Hessian there."""
 
     # name → the exact value, machine form ("-3/4", "sqrt(2)"), where it is short (else None);
     # for a family, an expression in the other variables ("-y").
@@ -169,7 +169,7 @@ class MinimizeResult:
     # maybe not all), "timeout", "failed", or "off" (--no-symbolic)
     symbolic_status: str = "off"
     symbolic_message: Optional[str] = None
-    symbolic_method: Optional[str] = None  # "groebner", "solveset", "solve" or "constant" (autodiff.critical)
+    symbolic_method: Optional[str] = None  # "groebner", "solveset", "solve" or "constant" (autodiff.engine.critical)
     expected: Optional[dict] = None
     warnings: list[str] = field(default_factory=list)
     dtype: str = "float64"
@@ -301,9 +301,9 @@ def minimize(
     (within `rtol`/`atol`, default 1e-6 each). `record`: keep every step
     (`Run.history`, `MinimizeResult.trace()`).
     """
-    from autodiff import api
+    from autodiff.commands import api
     from autodiff.limits import as_limits
-    from autodiff.parsing import parse_expression, sympy_work
+    from autodiff.language.parsing import parse_expression, sympy_work
     from autodiff.points import natural_order
 
     limits = as_limits(limits)
@@ -329,8 +329,8 @@ def minimize(
 
     import torch
 
-    from autodiff.checks import Tolerance
-    from autodiff.lowering import compile_expression
+    from autodiff.witnesses.checks import Tolerance
+    from autodiff.engine.lowering import compile_expression
 
     program = compile_expression(expr)
     torch_dtype = getattr(torch, dtype)
@@ -361,7 +361,7 @@ def minimize(
 
 
 def _expected(expect, names: list[str], limits) -> Optional[dict]:
-    from autodiff import api
+    from autodiff.commands import api
 
     if expect is None:
         return None
@@ -387,7 +387,7 @@ def _run(name, lr, program, names, start, steps, tol, sign, dtype, record, nodes
     says that a clock stopped it."""
     import torch
 
-    from autodiff.calculus import autograd_counter
+    from autodiff.engine.calculus import autograd_counter
 
     params = torch.tensor(start, dtype=dtype, requires_grad=True)
     run = Run(name, lr, history=[] if record else None)
@@ -592,8 +592,8 @@ def _classify(run: Run, program, names, dtype, tolerance, tol) -> None:
     """The final point's kind, from autograd's Hessian of f there (not for a diverged run).
     A stalled run whose gradient is at the floating-point floor for |f| there
     (_float_floor) is classified too, and its message says so."""
-    from autodiff.checks import Tolerance
-    from autodiff.curvature import Curvature
+    from autodiff.witnesses.checks import Tolerance
+    from autodiff.engine.curvature import Curvature
 
     if run.status == "diverged":
         return
@@ -669,7 +669,7 @@ def _curvature(program, names, values, dtype, tolerance):
     """Eigenvalues and definiteness of autograd's Hessian of f at `values`."""
     import torch
 
-    from autodiff.curvature import Curvature
+    from autodiff.engine.curvature import Curvature
 
     def f(vector):
         return program({n: vector[i] for i, n in enumerate(names)}, dtype)
@@ -685,11 +685,11 @@ def _curvature(program, names, values, dtype, tolerance):
 
 
 def _critical_points(result: MinimizeResult, expr, names, program, dtype, tolerance, timeout) -> None:
-    """The real solutions of ∇f = 0 (autodiff.critical) under the symbolic
+    """The real solutions of ∇f = 0 (autodiff.engine.critical) under the symbolic
     deadline, each classified by the Hessian there: in ball arithmetic where
     the deadline leaves time, else by autograd's Hessian at the float point."""
-    from autodiff import critical
-    from autodiff.symbolic import SymbolicTimeout, with_deadline
+    from autodiff.engine import critical
+    from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
 
     started = time.perf_counter()
     try:
@@ -737,7 +737,7 @@ def _autograd_kind(point: CriticalPoint, program, names, dtype, tolerance) -> No
     """f and the kind at a critical point from autograd, where the exact Hessian could not be had."""
     import torch
 
-    from autodiff.curvature import Curvature
+    from autodiff.engine.curvature import Curvature
 
     at = torch.tensor([point.values[n] for n in names], dtype=dtype)
     with _quiet_numerics():
@@ -814,7 +814,7 @@ def _ten(value: float) -> str:
 
 def _exact_cell(exact: Optional[str], value: Optional[float]) -> str:
     """"-3/4 = -0.75", "pi/2 ≈ 1.570796327", "3", or the number alone where there is no short exact form."""
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     if value is None:
         return show(exact) if exact is not None else "—"
@@ -848,7 +848,7 @@ def render_minimize(result: MinimizeResult, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     arguments = f"({', '.join(result.variables)})"
     console.print(Text(f"f{arguments} = {show(result.expression)}"), soft_wrap=True)
@@ -903,7 +903,7 @@ def _render_critical_points(result: MinimizeResult, console, names, columns) -> 
     from rich.table import Table
     from rich.text import Text
 
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     if result.symbolic_status == "off":
         return
@@ -937,7 +937,7 @@ def _render_critical_points(result: MinimizeResult, console, names, columns) -> 
 def _verdict(run: Run, result: MinimizeResult, names):
     from rich.text import Text
 
-    from autodiff.notation import show
+    from autodiff.language.notation import show
 
     if run.status == "converged":
         where = ", ".join(f"{n} = {_short(run.point[n])}" for n in names)
@@ -989,7 +989,7 @@ def terminal_chart(result: MinimizeResult, width: int, height: int, color: bool)
     """f against the step, one curve per optimiser (plotext), y over the bulk of the values."""
     import plotext as plt
 
-    from autodiff.plotting import _ANSI, axis_ticks, clipped_runs
+    from autodiff.presentation.plotting import _ANSI, axis_ticks, clipped_runs
 
     curves = [(run.optimizer, [f for _, f, _, _ in run.history or []]) for run in result.runs]
     low, high = steps_window(result)
@@ -1042,7 +1042,7 @@ def write_figure(result: MinimizeResult, path: str, width: int = 900, height: in
     not at all."""
     from pathlib import Path
 
-    from autodiff.plotting import FORMATS
+    from autodiff.presentation.plotting import FORMATS
 
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -1085,7 +1085,7 @@ def write_figure(result: MinimizeResult, path: str, width: int = 900, height: in
 
 
 def _window(values: list) -> tuple[float, float]:
-    from autodiff.plotting import robust_range
+    from autodiff.presentation.plotting import robust_range
 
     return robust_range([[v for v in values if math.isfinite(v)]])
 

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.text import Text
 
 from autodiff.errors import AutodiffError, UsageError
-from autodiff.notation import show
-from autodiff.render import format_number, mark
+from autodiff.language.notation import show
+from autodiff.presentation.render import format_number, mark
 from autodiff.results import PlotReport
 
 COLORS = ("blue", "red", "green", "magenta")  # f, f′, f″, f‴: distinct in the terminal

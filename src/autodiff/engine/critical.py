@@ -70,7 +70,7 @@ class Solution:
     eigenvalues: Optional[list] = None
 
     def exact_texts(self) -> dict:
-        from autodiff.notation import machine
+        from autodiff.language.notation import machine
 
         return {
             n: (None if e is None else e if isinstance(e, str) else machine(e)) for n, e in zip(self.names, self.exact)
@@ -94,7 +94,7 @@ def solve_gradient(expr, names, start: Optional[dict] = None) -> Outcome:
     SymPy's solve finds otherwise. Raises what SymPy raises when it cannot."""
     import sympy
 
-    from autodiff.symbolic import symbolic_derivative, symbols_of
+    from autodiff.engine.symbolic import symbolic_derivative, symbols_of
 
     by_name = symbols_of([expr])
     symbols = [by_name.get(name) or sympy.Symbol(name, real=True) for name in names]
@@ -149,7 +149,7 @@ def classify(solution: Solution, expr, names) -> None:
 
     rational = _rationalized(expr)
     source = rational if rational is not None else expr
-    from autodiff.symbolic import symbolic_derivative, symbols_of
+    from autodiff.engine.symbolic import symbolic_derivative, symbols_of
 
     by_name = symbols_of([source])
     symbols = [by_name.get(name) or sympy.Symbol(name, real=True) for name in names]
@@ -432,7 +432,7 @@ def _short(value):
     """The exact value where its text is short and real; None otherwise."""
     import sympy
 
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     if value is None:
         return None
@@ -690,6 +690,6 @@ def _exact_value(solution: Solution, source, symbols, polynomial: bool) -> None:
     value = sympy.radsimp(sympy.expand(value)) if polynomial else sympy.simplify(value)
     short = _short(value) if value.is_finite else None
     if short is not None:
-        from autodiff.notation import machine
+        from autodiff.language.notation import machine
 
         solution.value_exact = machine(short)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from autodiff.errors import LimitError, ParseError
-from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+from autodiff.language.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
 _TOKEN = re.compile(
@@ -184,10 +184,10 @@ class Parser:
     ):
         import sympy
 
-        from autodiff.definitions import current
+        from autodiff.language.definitions import current
 
         self.sympy = sympy
-        self.definitions = current() or {}  # the user's names (autodiff.definitions)
+        self.definitions = current() or {}  # the user's names (autodiff.language.definitions)
         self.params = params  # inside a definition's body: its parameters, the only variables
         # A point's value: decimals are exact rationals (0.1 is 1/10), so that a
         # constant expression is evaluated exactly and rounded once (autodiff.points).
@@ -491,8 +491,8 @@ class Parser:
             )
         sp = self.sympy
         try:
-            if self.opaque:  # the torch lowering's parse: a declared derivative stays a node (autodiff.declared)
-                from autodiff.declared import opaque_call
+            if self.opaque:  # the torch lowering's parse: a declared derivative stays a node (autodiff.language.declared)
+                from autodiff.language.declared import opaque_call
 
                 return opaque_call(defined, args)
             return defined.body.xreplace({sp.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
@@ -608,7 +608,7 @@ class Parser:
 
 
 def _opaque() -> bool:
-    from autodiff.declared import is_opaque
+    from autodiff.language.declared import is_opaque
 
     return is_opaque()
 
@@ -634,7 +634,7 @@ def _surely_not_real(arg, sp) -> bool:
 
 def sympy_work(work, text: str, limits: Limits):
     """Run SymPy work on a tree (building, printing) within the build limit."""
-    from autodiff.symbolic import SymbolicTimeout, with_deadline
+    from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
 
     import sympy  # noqa: F401  (imported outside the deadline: it is not the work)
 
@@ -656,7 +656,7 @@ def _power_of_constants(base, exponent, limits: Limits):
     import sympy
 
     from autodiff.errors import UnsupportedError
-    from autodiff.exact import BallProgram, Budget
+    from autodiff.witnesses.exact import BallProgram, Budget
 
     try:
         ball = BallProgram([sympy.Pow(base, exponent, evaluate=False)]).evaluate({}, Budget.of(limits), limits.max_exact_bits)[0]

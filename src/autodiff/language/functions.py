@@ -21,7 +21,7 @@ def _custom(name: str) -> Resolver:
     """Resolve a SymPy class of our own (sigmoid, relu, ...)."""
 
     def resolve(_sympy: Any) -> Callable[..., Any]:
-        from autodiff import symbolic_functions
+        from autodiff.language import symbolic_functions
 
         return getattr(symbolic_functions, name)
 
@@ -54,7 +54,7 @@ class FunctionSpec:
     # other nodes (sqrt is a Pow, clamp is a Min of a Max, ...).
     torch: Optional[Resolver] = None
     params: str = "x"
-    # The ball-arithmetic operation (autodiff.exact) for that class: receives
+    # The ball-arithmetic operation (autodiff.witnesses.exact) for that class: receives
     # python-flint's arb and returns a function of arbs; None as for `torch`.
     exact: Optional[Resolver] = None
 

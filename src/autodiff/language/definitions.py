@@ -43,7 +43,7 @@ class Definition:
     text: str  # as the user wrote it
     body_column: int  # 1-based column of body_text in text
     body: object = None  # the SymPy tree, over Symbols named as the parameters
-    # A declared derivative (autodiff.declared): one SymPy tree per parameter, over the parameters.
+    # A declared derivative (autodiff.language.declared): one SymPy tree per parameter, over the parameters.
     derivative: Optional[tuple] = None
     derivative_text: Optional[str] = None
 
@@ -110,7 +110,7 @@ def looks_like_definition(text: str) -> bool:
 def split(text: str) -> Definition:
     """The head and body of one definition, not yet parsed (ParseError when
     it is not `name = …` or `name(params) = …`)."""
-    from autodiff.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+    from autodiff.language.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
 
     match = _EQUALS.search(text)
     if match is None:
@@ -161,7 +161,7 @@ def split(text: str) -> Definition:
 
 def _language_name(word: str) -> str:
     """The name the parser reads for `word`: π is pi, ℯ is e, ｆ is f."""
-    from autodiff.parsing import tokenize
+    from autodiff.language.parsing import tokenize
 
     try:
         tokens = tokenize(word)
@@ -174,7 +174,7 @@ def parse_definitions(texts: Iterable[str], limits: Limits = DEFAULT_LIMITS,
                       base: Optional[Definitions] = None) -> Definitions:
     """Parse definitions given in any order (each may use the others and
     those of `base`). A name defined twice keeps its last definition."""
-    from autodiff.parsing import names_in
+    from autodiff.language.parsing import names_in
 
     heads: dict[str, Definition] = dict(base.items()) if base else {}
     for text in texts:
@@ -218,7 +218,7 @@ def parse_definitions(texts: Iterable[str], limits: Limits = DEFAULT_LIMITS,
 def _parse_body(definition: Definition, known: Definitions, limits: Limits) -> Definition:
     from dataclasses import replace
 
-    from autodiff.parsing import parse_definition_body
+    from autodiff.language.parsing import parse_definition_body
 
     try:
         with active(known):

@@ -133,10 +133,10 @@ def verify(
     Options: as for `api.grad` (dtype, symbolic, symbolic_timeout, exact,
     rtol, atol, limits, device, define).
     """
-    from autodiff import api
-    from autodiff.definitions import active
+    from autodiff.commands import api
+    from autodiff.language.definitions import active
     from autodiff.limits import as_limits
-    from autodiff.parsing import parse_expression
+    from autodiff.language.parsing import parse_expression
 
     limits = as_limits(options.get("limits"))
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
@@ -145,7 +145,7 @@ def verify(
         raise UsageError(f"--points must be at least 2, not {points}")
     define = api.definitions(options.pop("define", None), limits)
     if order > 1 and options.get("budget") is None:
-        from autodiff.calculus import Budget
+        from autodiff.engine.calculus import Budget
 
         # One count of graph nodes for the command: the range's derivative and each wrong point's exact value.
         options["budget"] = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
@@ -167,7 +167,7 @@ def verify(
     warnings = list(result.warnings)
     if verdict["compared"] == 0:
         warnings.append("no point was compared: the derivative does not exist (or is not finite) anywhere checked")
-    from autodiff.notation import machine
+    from autodiff.language.notation import machine
 
     return VerifyResult(
         expression=result.expression, claimed=machine(claimed), variable=variable, order=order,
@@ -178,7 +178,7 @@ def verify(
 
 
 def _given_names(at, limits, variables: list) -> set:
-    from autodiff import api
+    from autodiff.commands import api
 
     point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
     return set(point.values) if point else set()
@@ -206,7 +206,7 @@ def _point(variable: str, over: Optional[str], at, points: int, limits, variable
     """The point checked: the variable over a grid (--range, default -5:5)
     or its values in --at (a bare value names f's one variable); the other
     variables from --at."""
-    from autodiff import api
+    from autodiff.commands import api
     from autodiff.points import Point, grid, parse_range
 
     given = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None) or Point()
@@ -234,8 +234,8 @@ def _claimed_values(claimed, point, variable: str):
     """D at every element of the point, float64."""
     import torch
 
-    from autodiff.calculus import make_leaves
-    from autodiff.lowering import compile_expression
+    from autodiff.engine.calculus import make_leaves
+    from autodiff.engine.lowering import compile_expression
 
     names = [name for name in point.values]
     leaves = make_leaves(point, names, torch.float64, requires_grad=False)
@@ -249,7 +249,7 @@ def _claimed_values(claimed, point, variable: str):
 
 
 def _tolerance(options):
-    from autodiff.checks import Tolerance
+    from autodiff.witnesses.checks import Tolerance
 
     return Tolerance.for_dtype(options.get("dtype", "float64"), options.get("rtol"), options.get("atol"))
 
@@ -291,7 +291,7 @@ def _element(point, index: int) -> dict:
 
 def _exact_at(expression: str, listed, variable: str, order: int, options) -> WrongPoint:
     """A wrong point with the exact value of f⁽ᴺ⁾ there (one call at that point)."""
-    from autodiff import api
+    from autodiff.commands import api
     from autodiff.errors import AutodiffError
 
     at, claimed, autograd = listed
@@ -311,8 +311,8 @@ def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optiona
         return "off", None, None
     import sympy
 
-    from autodiff.notation import machine
-    from autodiff.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    from autodiff.language.notation import machine
+    from autodiff.engine.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
 
     outcome: dict = {}
 
@@ -365,8 +365,8 @@ def render_verify(result: VerifyResult, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from autodiff.notation import show
-    from autodiff.render import exact_text, format_number
+    from autodiff.language.notation import show
+    from autodiff.presentation.render import exact_text, format_number
 
     prime = _prime(result.order)
     console.print(Text(f"f({result.variable}) = {show(result.expression)}"), soft_wrap=True)

@@ -16,9 +16,9 @@ from typing import Optional
 import sympy
 import torch
 
-from autodiff.lowering import Program
+from autodiff.engine.lowering import Program
 from autodiff.results import number_text as _number, shortened as _short
-from autodiff.symbolic_functions import root
+from autodiff.language.symbolic_functions import root
 
 _NAMES = {  # SymPy class name → the function's name in our language
     "Abs": "abs", "ceiling": "ceil", "Pow": "pow", "Mul": "a product", "Add": "a sum", "loggamma": "lgamma",
