@@ -1,4 +1,4 @@
-"""The symbolic deadline (autodiff.engine.symbolic.with_deadline) stops the work.
+"""The symbolic deadline (autodiff.deadline.with_deadline) stops the work.
 
 A timer signal raises SymbolicTimeout between bytecodes; where Python drops
 that exception (raised inside a garbage-collector callback or a finaliser,
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
+from autodiff.deadline import SymbolicTimeout, with_deadline
 
 
 def _busy_until(seconds: float, swallow: int) -> str:

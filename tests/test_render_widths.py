@@ -13,7 +13,8 @@ import pytest
 from helpers import invoke, invoke_json
 
 from autodiff.language.notation import show
-from autodiff.presentation.render import _expression_text, elide, format_number
+from autodiff.presentation.render import _expression_text
+from autodiff.text import elide, format_number
 from autodiff.results import exact_text
 
 WIDTHS = (40, 60, 80, 120)

@@ -17,7 +17,7 @@ import pexpect
 import pytest
 
 from autodiff.frontends import cli, repl
-from autodiff.engine import symbolic
+from autodiff import deadline
 from autodiff.frontends.repl import Session, completions
 
 # A fresh prompt: prompt_toolkit turns bracketed paste on, then draws it (the
@@ -329,7 +329,7 @@ def test_ctrl_c_inside_the_symbolic_deadline_leaves_no_alarm_behind():
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        symbolic.with_deadline(interrupted, 5.0)
+        deadline.with_deadline(interrupted, 5.0)
     repl._disarm_alarm()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is repl._ALARM_HANDLER
@@ -338,8 +338,8 @@ def test_ctrl_c_inside_the_symbolic_deadline_leaves_no_alarm_behind():
         while True:
             pass
 
-    with pytest.raises(symbolic.SymbolicTimeout):  # the deadline still works afterwards
-        symbolic.with_deadline(forever, 0.05)
+    with pytest.raises(deadline.SymbolicTimeout):  # the deadline still works afterwards
+        deadline.with_deadline(forever, 0.05)
 
 
 def test_a_bug_is_one_line_and_the_session_goes_on(session, monkeypatch, capsys):
@@ -349,7 +349,7 @@ def test_a_bug_is_one_line_and_the_session_goes_on(session, monkeypatch, capsys)
     monkeypatch.setattr(api, "grad", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     assert session.run("x^2 --at x=1") == 70
     assert capsys.readouterr().err == "error: internal error: RuntimeError: boom (please report this)\n"
-    monkeypatch.setattr(session, "_names", lambda rest: (_ for _ in ()).throw(symbolic.SymbolicTimeout()))
+    monkeypatch.setattr(session, "_names", lambda rest: (_ for _ in ()).throw(deadline.SymbolicTimeout()))
     assert session.run("names") == 70  # even a deadline that got away from its command
     monkeypatch.setattr(api, "grad", real)
     assert session.run("x^2 --at x=1 -q") == 0

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from autodiff.commands import api
-from autodiff.witnesses.verdict import verdict as witnesses
+from autodiff.witnesses import verdict as witnesses
 from autodiff.frontends.cli import main
 from autodiff.points import Grid, is_vector
 from autodiff.results import Values, json_number

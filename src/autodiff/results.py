@@ -13,6 +13,8 @@ from typing import Any, Optional, Union
 
 from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK
 from autodiff.points import Vector, is_vector
+# Formatting moved to autodiff.text; these names stay importable here until every importer reads text.
+from autodiff.text import derivative_label, exact_text, number_text, shortened, subscript  # noqa: F401
 
 
 class Values(Vector):
@@ -77,58 +79,6 @@ def json_number(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
-
-
-def number_text(value: float) -> str:
-    """A number in a message: ten significant digits, nan, inf or -inf."""
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.10g}"
-
-
-def exact_text(exact: Optional[str]) -> str:
-    """The exact value (a decimal string) with ten digits, like the other
-    numbers of a table; it may lie beyond float64's range (2.233994766e+308)."""
-    if exact is None:
-        return "—"
-    if exact in ("0", "nan"):
-        return exact
-    value = float(exact)
-    if math.isfinite(value) and value != 0:
-        return number_text(value)
-    from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
-
-    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
-    return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
-
-
-def shortened(text: str, width: int = 60) -> str:
-    """Text cut to `width` characters, with an ellipsis where it was cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def derivative_label(sequence: list[str], function: str = "f") -> str:
-    """∂f/∂x, ∂²f/∂x², ∂²f/∂y∂x (the last variable differentiated first in the name)."""
-    order = len(sequence)
-    power = str(order).translate(_SUPERSCRIPTS) if order > 1 else ""
-    parts, previous, run = [], None, 0
-    for name in list(reversed(sequence)) + [None]:
-        if name == previous:
-            run += 1
-            continue
-        if previous is not None:
-            parts.append(f"∂{previous}" + (str(run).translate(_SUPERSCRIPTS) if run > 1 else ""))
-        previous, run = name, 1
-    return f"∂{power}{function}/" + "".join(parts)
-
-
-def subscript(number: int) -> str:
-    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 # The exact witness's keys in a derivative's JSON (lists over a vector point).
@@ -234,7 +184,7 @@ class PointReport:
     value_digits: Union[int, list, None] = None
     value_exact_source: Union[str, list, None] = None  # "ball", or "limit" where f as written is undefined
     frozen: list[str] = field(default_factory=list)  # --frozen: variables not differentiated (no entry of their own)
-    declared: list[dict] = field(default_factory=list)  # declared derivatives checked (autodiff.language.declared.check)
+    declared: list[dict] = field(default_factory=list)  # declared derivatives checked (autodiff.witnesses.declared.check)
 
     command = "?"
 

@@ -220,7 +220,7 @@ class _Problem:
         """Run `work` (a list of SymPy derivatives) and print each, all under
         one deadline: a list of (derivative, text), or of None where SymPy
         is off, too slow, or failed."""
-        from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
+        from autodiff.deadline import SymbolicTimeout, with_deadline
 
         def printed():
             from autodiff.language.notation import machine
@@ -499,7 +499,7 @@ def _declared_checks(problem) -> list[dict]:
     """Each declared derivative the expression calls, checked against its definition (autodiff.language.declared)."""
     if problem.autograd_exprs is None:
         return []
-    from autodiff.language.declared import check
+    from autodiff.witnesses.declared import check
 
     return check(problem)
 

@@ -689,7 +689,7 @@ def _critical_points(result: MinimizeResult, expr, names, program, dtype, tolera
     deadline, each classified by the Hessian there: in ball arithmetic where
     the deadline leaves time, else by autograd's Hessian at the float point."""
     from autodiff.engine import critical
-    from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
+    from autodiff.deadline import SymbolicTimeout, with_deadline
 
     started = time.perf_counter()
     try:

@@ -272,7 +272,8 @@ def _symbolic_coefficients(expression, terms, names, exact_point, options, limit
     import sympy
 
     from autodiff.language.parsing import parse_expression
-    from autodiff.engine.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    from autodiff.deadline import SymbolicTimeout, with_deadline
+    from autodiff.engine.symbolic import symbolic_derivative
     from autodiff.language.notation import machine
 
     expr = parse_expression(expression, limits)

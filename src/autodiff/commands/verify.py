@@ -312,7 +312,8 @@ def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optiona
     import sympy
 
     from autodiff.language.notation import machine
-    from autodiff.engine.symbolic import SymbolicTimeout, symbolic_derivative, with_deadline
+    from autodiff.deadline import SymbolicTimeout, with_deadline
+    from autodiff.engine.symbolic import symbolic_derivative
 
     outcome: dict = {}
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 import sympy
 import torch
 
+from autodiff.engine.declared import torch_function
 from autodiff.language.declared import DeclaredCall
 from autodiff.errors import UnsupportedError
 from autodiff.language.functions import FUNCTIONS, FUNCTIONS_BY_NAME
@@ -263,7 +264,7 @@ class Program:
         if isinstance(node, sympy.Piecewise):
             return self._emit_piecewise(node, gate)
         if isinstance(node, DeclaredCall):  # a declared derivative: a torch.autograd.Function
-            return self._append(Instruction(node.torch_op(), tuple(self._emit(arg, gate) for arg in node.args)))
+            return self._append(Instruction(torch_function(type(node), compile_expressions).apply, tuple(self._emit(arg, gate) for arg in node.args)))
         for cls in type(node).__mro__:
             op = _NODE_OPS.get(cls)
             if op is not None:

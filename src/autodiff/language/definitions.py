@@ -161,7 +161,7 @@ def split(text: str) -> Definition:
 
 def _language_name(word: str) -> str:
     """The name the parser reads for `word`: π is pi, ℯ is e, ｆ is f."""
-    from autodiff.language.parsing import tokenize
+    from autodiff.language.tokens import tokenize
 
     try:
         tokens = tokenize(word)

@@ -13,6 +13,7 @@ they type, chosen with --notation:
 
 from __future__ import annotations
 
+import functools
 import re
 
 NOTATIONS = ("plain", "python", "latex")
@@ -22,12 +23,35 @@ _current = "plain"
 # A decimal number of SymPy's text, not part of a name (x1) or of a longer number.
 _FLOAT = re.compile(r"(?<![\w.])(\d+\.\d*(?:e[+-]?\d+)?)(?![\w.])")
 
-# SymPy's names for functions of the language, and what the user types.
-_LANGUAGE_NAMES = {
-    "Abs": "abs", "Heaviside": "heaviside", "loggamma": "lgamma", "ceiling": "ceil",
-    "Min": "min", "Max": "max", "oo": "inf",
-}
-_SYMPY_NAME = re.compile(r"\b(" + "|".join(_LANGUAGE_NAMES) + r")\b")
+
+
+@functools.cache
+def language_names() -> dict[str, str]:
+    """SymPy's printed name → the language's, for every function and constant
+    of the table that SymPy spells otherwise (`Abs` → `abs`, `oo` → `inf`).
+    Read from the one function table (SymPy is imported on first use)."""
+    import sympy
+
+    from autodiff.language.functions import CONSTANTS, FUNCTIONS
+
+    functions = {spec.name for spec in FUNCTIONS}
+    names: dict[str, str] = {}
+    for spec in FUNCTIONS:  # the first spec of a class is its canonical name (abs, not an alias)
+        node = spec.symbolic(sympy)
+        if isinstance(node, type) and issubclass(node, sympy.core.function.Application):
+            if node.__name__ not in functions:
+                names.setdefault(node.__name__, spec.name)
+    constants = {spec.name for spec in CONSTANTS}
+    for spec in CONSTANTS:
+        printed = str(spec.symbolic(sympy))
+        if printed not in constants:
+            names.setdefault(printed, spec.name)
+    return names
+
+
+@functools.cache
+def _sympy_name():
+    return re.compile(r"\b(" + "|".join(map(re.escape, language_names())) + r")\b")
 
 
 def use(notation: str) -> None:
@@ -57,7 +81,8 @@ def show(text: str, notation: str | None = None) -> str:
     notation = notation or _current
     if notation == "python":
         return text
-    plain = _SYMPY_NAME.sub(lambda match: _LANGUAGE_NAMES[match.group(1)], text).replace("**", "^")
+    names = language_names()
+    plain = _sympy_name().sub(lambda match: names[match.group(1)], text).replace("**", "^")
     if notation == "latex":
         return _latex(plain)
     return plain

@@ -16,9 +16,6 @@ Grammar, loosest binding first:
                 | '|' expr '|'                          (abs)
                 | ('√' | '∛') power                     (√x^2 is sqrt(x^2))
 
-Before tokens are read, characters people type for the same thing become
-ASCII, one character for one so that columns stay the user's: − × · ÷ and
-full-width forms (NFKC). π and ∞ are names of their own (2πx is 2*pi*x).
     condition  := expr ('<' | '<=' | '>' | '>=' | '==' | '!=') expr
                                                         (where()'s first argument)
 """
@@ -29,126 +26,12 @@ import difflib
 import keyword
 import math
 import re
-import unicodedata
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from autodiff.errors import LimitError, ParseError
 from autodiff.language.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+from autodiff.language.tokens import COMPARISONS, SUPERSCRIPT_DIGITS, Token, tokenize
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
-
-_TOKEN = re.compile(
-    r"""
-    (?P<space>[^\S\r\n]+)
-  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-  | (?P<superscript>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
-  | (?P<symbol>[π∞])
-  | (?P<name>(?:(?![π∞])[^\W\d])(?:(?![π∞])\w)*)
-  | (?P<op>\*\*|<=|>=|==|!=|[-+*/^()\[\],<>|√∛])
-    """,
-    re.VERBOSE,
-)
-
-# One character for one, so that a column in the normalised text is the
-# user's column: the math symbols people type, then NFKC for the rest
-# (full-width ｘ＋１), except superscripts, which are exponents here.
-_SAME_AS = {"−": "-", "‐": "-", "×": "*", "·": "*", "⋅": "*", "∙": "*", "∗": "*", "÷": "/", "∕": "/", "⁄": "/"}
-_SYMBOL_NAMES = {"π": "pi", "∞": "inf"}
-_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-
-
-def _normalized(text: str) -> str:
-    if text.isascii():
-        return text
-    return "".join(_ascii_char(char) for char in text)
-
-
-def _ascii_char(char: str) -> str:
-    if char.isascii() or char in _SYMBOL_NAMES or char.translate(_SUPERSCRIPT_DIGITS) != char:
-        return char
-    if char in _SAME_AS:
-        return _SAME_AS[char]
-    folded = unicodedata.normalize("NFKC", char)
-    return folded if len(folded) == 1 and folded.isascii() else char
-
-_COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
-
-# Why a character is not part of the language, for the characters people try.
-_FOREIGN = {
-    "=": "'=' is not an operator; compare with '==' inside where(cond, a, b)",
-    ".": "'.' is not an operator; attribute access is not part of the language",
-    "'": "strings are not part of the language",
-    '"': "strings are not part of the language",
-    ";": "only one expression is allowed",
-    ":": "':' is not an operator",
-    "!": "'!' is not an operator; factorial is not supported",
-    "%": "'%' is not an operator",
-    "\n": "a line break in the expression; give one expression per line",
-    "\r": "a line break in the expression; give one expression per line",
-}
-
-# The ASCII spelling of characters people try that are not the language's.
-_ASCII_FOR = {
-    "≤": "<=", "≥": ">=", "≠": "!=", "½": "1/2", "¼": "1/4", "¾": "3/4", "∜": "root(x, 4)",
-    "′": "autodiff grad (derivatives are commands, not notation)",
-    "∂": "autodiff partial EXPR --wrt x", "ⁿ": "x^n", "ˣ": "e^x", "⋆": "*", "√": "sqrt(x)",
-}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "number", "name", "op" or "end"
-    text: str
-    start: int  # 0-based offset into the text
-
-    @property
-    def column(self) -> int:
-        return self.start + 1
-
-    def describe(self) -> str:
-        return "end of input" if self.kind == "end" else repr(self.text)
-
-
-def _identifier_prefix(word: str) -> str:
-    """The longest prefix that is a Python identifier: `x²` is `x`, then `²`."""
-    end = len(word)
-    while end and not word[:end].isidentifier():
-        end -= 1
-    return word[:end]
-
-
-def tokenize(text: str) -> list[Token]:
-    source, text = text, _normalized(text)
-    tokens = []
-    index = 0
-    while index < len(text):
-        match = _TOKEN.match(text, index)
-        word = match.group() if match else ""
-        if match and match.lastgroup == "name":
-            word = _identifier_prefix(word)
-        if not word:
-            raise ParseError(f"{_foreign(source[index])} at column {index + 1}", source, index + 1)
-        kind = match.lastgroup
-        if kind == "symbol":
-            tokens.append(Token("name", _SYMBOL_NAMES[word], index))
-        elif kind != "space":
-            tokens.append(Token(kind, word, index))
-        index += len(word)
-    tokens.append(Token("end", "", len(text)))
-    return tokens
-
-
-def _foreign(char: str) -> str:
-    """Why `char` cannot be read, and what to write instead."""
-    if char in _FOREIGN:
-        return _FOREIGN[char]
-    if char in _ASCII_FOR:
-        return f"unexpected character {char!r}; write {_ASCII_FOR[char]}"
-    if char.isascii() or char == "\ufffd" or unicodedata.category(char).startswith("C"):
-        return f"unexpected character {char!r}"  # and the undecodable byte, and invisible ones
-    name = unicodedata.name(char, "").lower()
-    return f"unexpected character {char!r} ({name or f'U+{ord(char):04X}'}); write it in ASCII"
-
 
 class _Nesting:
     """Counts nesting so that deep inputs fail cleanly, not with RecursionError."""
@@ -228,7 +111,7 @@ class Parser:
 
     def unexpected(self, expected: str) -> ParseError:
         token = self.token
-        if token.kind == "op" and token.text in _COMPARISONS:
+        if token.kind == "op" and token.text in COMPARISONS:
             return self.fail(f"comparison {token.text!r} is only allowed as the first argument of where(cond, a, b)")
         if token.kind == "end" and not self.text.strip():
             return self.fail(f"empty expression; expected {expected}")
@@ -323,7 +206,7 @@ class Parser:
         base = self.atom()
         if self.token.kind == "superscript":  # x², x⁻¹
             op = self.advance()
-            base = self.build_power(base, self.sympy.Integer(int(op.text.translate(_SUPERSCRIPT_DIGITS))), op)
+            base = self.build_power(base, self.sympy.Integer(int(op.text.translate(SUPERSCRIPT_DIGITS))), op)
         if self.at_op("^", "**"):
             op = self.advance()
             with self.nested():
@@ -373,11 +256,11 @@ class Parser:
 
     def condition(self):
         left = self.expr()
-        if not (self.token.kind == "op" and self.token.text in _COMPARISONS):
+        if not (self.token.kind == "op" and self.token.text in COMPARISONS):
             raise self.unexpected("a comparison (<, <=, >, >=, ==, !=) as where()'s condition")
         op = self.advance()
         right = self.expr()
-        if self.token.kind == "op" and self.token.text in _COMPARISONS:
+        if self.token.kind == "op" and self.token.text in COMPARISONS:
             raise self.fail("chained comparisons are not supported; nest where() instead")
         sp = self.sympy
         relation = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}[op.text]
@@ -634,7 +517,7 @@ def _surely_not_real(arg, sp) -> bool:
 
 def sympy_work(work, text: str, limits: Limits):
     """Run SymPy work on a tree (building, printing) within the build limit."""
-    from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
+    from autodiff.deadline import SymbolicTimeout, with_deadline
 
     import sympy  # noqa: F401  (imported outside the deadline: it is not the work)
 

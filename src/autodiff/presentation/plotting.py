@@ -23,7 +23,8 @@ from rich.text import Text
 
 from autodiff.errors import AutodiffError, UsageError
 from autodiff.language.notation import show
-from autodiff.presentation.render import format_number, mark
+from autodiff.presentation.render import mark
+from autodiff.text import format_number
 from autodiff.results import PlotReport
 
 COLORS = ("blue", "red", "green", "magenta")  # f, f′, f″, f‴: distinct in the terminal

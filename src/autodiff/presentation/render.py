@@ -22,12 +22,9 @@ from rich.table import Table
 from rich.text import Text
 
 from autodiff.errors import AutodiffError
-from autodiff.results import (
-    DerivativeResult, HessianResult, MatrixReport, PointReport, Values, derivative_label, exact_text, subscript,
-)
 from autodiff.points import is_vector
-
-MAX_ROWS = 10  # vector points: rows shown before eliding the middle
+from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values
+from autodiff.text import derivative_label, elide, exact_text, format_number, point_text, subscript, typed_point_text
 
 
 
@@ -118,26 +115,6 @@ def _expression_text(text: str) -> str:
     return show(text)
 
 
-def format_number(value) -> str:
-    if value is None:
-        return "—"
-    if is_vector(value):
-        return "[" + ", ".join(format_number(v) for v in elide(value)) + "]"
-    if isinstance(value, str):  # the "…" marker from elide
-        return value
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.10g}"
-
-
-def elide(values: list, keep: int = MAX_ROWS) -> list:
-    if len(values) <= keep:
-        return list(values)
-    return list(values[: keep // 2]) + ["…"] + list(values[-(keep // 2) :])
-
-
 def _add_row(table: Table, *cells) -> None:
     """Cells as plain text: user text and SymPy output are never rich markup ("[lo, hi]")."""
     table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
@@ -148,10 +125,6 @@ def mark(ok: Optional[bool], excluded: bool = False) -> Text:
     if ok is None:
         return Text("⚠", style="yellow") if excluded else Text("")
     return Text("✓", style="green") if ok else Text("✗", style="bold red")
-
-
-def _point_text(at: dict) -> str:
-    return ", ".join(f"{name} = {format_number(value)}" for name, value in at.items())
 
 
 def _rows(derivative: DerivativeResult, index: Optional[int]):
@@ -185,7 +158,7 @@ def _render_header(result: PointReport, console: Console, labelled) -> bool:
             shown = "(not available: see the warning)" if derivative.symbolic is None else _expression_text(derivative.symbolic)
             console.print(Text(f"{label} = {shown}"), soft_wrap=True)
         return False
-    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
+    console.print(Text(f"at {point_text(result.at)}"), soft_wrap=True)
     console.print(Text(f"f = {format_number(result.value)}{_exact_value_note(result)}"), soft_wrap=True)
     return True
 
@@ -571,7 +544,7 @@ def render_graph(result, console: Console) -> None:
     from rich.tree import Tree
 
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    title = f"f{arguments} = {_expression_text(result.expression)} at {_point_text(result.at)}"
+    title = f"f{arguments} = {_expression_text(result.expression)} at {point_text(result.at)}"
     console.print(Text(title), soft_wrap=True)
     if result.output is None:
         console.print(Text(f"f = {format_number(result.value)}"))  # no graph: stderr's warning says why
@@ -707,13 +680,13 @@ def render_check_case(result, console: Console, several_files: bool, previous_fi
 
 def render_check_closing(report, console: Console) -> None:
     """After the case lines: the details of each failure, and the count."""
-    from autodiff.commands.cases import point_text
+    from autodiff.text import typed_point_text
 
     broken = report.broken
     for result in broken:
         console.print()
         console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)
-        point = point_text(result.case.point)
+        point = typed_point_text(result.case.point)
         expression = _expression_text(result.expression)
         console.print(Text(_printable(f"  {expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
         lines = [_expression_text(f.message) for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]

@@ -17,12 +17,12 @@ import sympy
 import torch
 
 from autodiff.engine.lowering import Program
-from autodiff.results import number_text as _number, shortened as _short
+from autodiff.language.notation import language_names
+from autodiff.text import number_text as _number, shortened as _short
 from autodiff.language.symbolic_functions import root
 
-_NAMES = {  # SymPy class name → the function's name in our language
-    "Abs": "abs", "ceiling": "ceil", "Pow": "pow", "Mul": "a product", "Add": "a sum", "loggamma": "lgamma",
-}
+# The operations that are not functions of the language, named for a message.
+_OPERATIONS = {"Pow": "pow", "Mul": "a product", "Add": "a sum"}
 
 
 @dataclass(frozen=True)
@@ -119,4 +119,4 @@ def _reason(node, args: list[float], value: float) -> str:
 
 
 def _language(name: str) -> str:
-    return _NAMES.get(name, name)
+    return _OPERATIONS.get(name) or language_names().get(name, name)

@@ -910,7 +910,7 @@ class ExactSide:
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
         """Where a ball is undefined, SymPy's limit there (at most MAX_LIMITS
         of them, all within one symbolic deadline: what is found by then stays)."""
-        from autodiff.engine.symbolic import SymbolicTimeout, with_deadline
+        from autodiff.deadline import SymbolicTimeout, with_deadline
 
         wanted = [("f", k, e, f_exprs[k]) for k, row in enumerate(self.f_balls) for e, b in enumerate(row) if b and b.undefined]
         wanted += [("d", t, e, derivatives[t]) for t, row in enumerate(self.d_balls) for e, b in enumerate(row) if b and b.undefined]

@@ -13,10 +13,9 @@ import math
 from typing import Optional
 
 from autodiff.errors import UnsupportedError
-from autodiff.limits import raise_hint
-from autodiff.results import (
-    EXACT_KEYS, DerivativeResult, Values, derivative_label, exact_text, number_text, numbers, shortened, subscript,
-)
+from autodiff.results import EXACT_KEYS, DerivativeResult, Values, numbers
+from autodiff.text import derivative_label, exact_text, number_text, subscript
+from autodiff.witnesses.warnings import Warnings, capped_warnings, digits_text, finite_difference_warning, more_points, shown
 
 EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the cause is one per derivative
 
@@ -26,7 +25,7 @@ EXACT_FIELDS = [key for key in EXACT_KEYS if key != "cause"]  # per element; the
 WITNESS_POINTS = 10_000
 
 
-class Witnesses:
+class Witnesses(Warnings):
     """The symbolic and finite-difference sides at one point, set up once."""
 
     def __init__(self, problem, program, weights=None):
@@ -266,7 +265,7 @@ class Witnesses:
             warnings.extend(self._nondifferentiable_warnings(tasks, exact_side, nondifferentiable, values, sample))
         warnings.extend(self._unchecked_warnings(tasks, unchecked, values_s, sample))
         if unresolved:
-            warnings.append(_finite_difference_warning(unresolved))
+            warnings.append(finite_difference_warning(unresolved))
         return results
 
     def exact_side(self, tasks, symbolic, sampled, shape):
@@ -356,10 +355,10 @@ class Witnesses:
                     found.append(f"{name} = {ball.text()} overflows {self.problem.dtype} at {where}{within}")
                 else:
                     found.append(
-                        f"{name} = {number_text(values[element])} at {where} has {_digits_text(digits[-1])}: "
+                        f"{name} = {number_text(values[element])} at {where} has {digits_text(digits[-1])}: "
                         f"the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
                     )
-            warnings.extend(_capped_warnings(found, "more values of f lost digits"))
+            warnings.extend(capped_warnings(found, "more values of f lost digits"))
             vector = sample is not None or f.numel() > 1 or side.count > 1
             fields = {"value_exact": texts, "value_digits": digits, "value_exact_source": sources}
             checks.append({key: values if vector else values[0] for key, values in fields.items()})
@@ -374,55 +373,6 @@ class Witnesses:
             return find_cause(expr, program, output, env, self.dtype, max(bits, 128), variables)
         except UnsupportedError:
             return None
-
-    def _exact_warnings(self, side, tasks, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> list[str]:
-        """Where autograd is inaccurate (and why), where a derivative is a
-        limit, where SymPy's derivative is an indeterminate form, and what
-        the exact witness could not do."""
-        found, limits, forms = [], [], []
-        for index, task in enumerate(tasks):
-            label = self.label(task)
-            if bool(inaccurate[index].any()):
-                found.append(self._inaccuracy(side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results))
-            for (task_index, element), limit in side.d_limits.items():
-                if task_index == index:
-                    full = element if sample is None else sample[element]
-                    if limit.of == "derivative":
-                        limits.append(
-                            f"{label} = {exact_text(limit.ball.text())} at {self.where(full)} by its definition (the "
-                            f"limit of f's difference quotient as {limit.describe()}); SymPy's formula is undefined "
-                            "there as written"
-                        )
-                        continue
-                    limits.append(
-                        f"{label} → {exact_text(limit.ball.text())} as {limit.describe()}: {label} is undefined at "
-                        f"{self.where(full)} as written, and its limit is its exact value there"
-                    )
-            for task_index, element in sorted(side.indeterminate):
-                if task_index == index:
-                    full = element if sample is None else sample[element]
-                    forms.append(
-                        f"SymPy's {label} = {shortened(symbolic[index][1])} is an indeterminate form at "
-                        f"{self.where(full)} (nan as written); finite differences decided there"
-                    )
-        warnings = _capped_warnings(found, "more derivatives are inaccurate")
-        warnings += _capped_warnings(limits, "more limits")
-        warnings += _capped_warnings(forms, "more indeterminate forms")
-        if side.unsupported:
-            warnings.append(f"the exact witness cannot evaluate everything ({side.unsupported}); the other witnesses decided")
-        if side.evaluated < side.count:
-            operations = self.problem.limits.max_exact_operations
-            warnings.append(
-                f"the exact witness checked {side.evaluated} of {side.count} points within its {operations:,} ball "
-                f"operations; the other witnesses decided at the rest ({raise_hint('exact-operations')})"
-            )
-        capped = sum(1 for row in side.d_balls + side.f_balls for ball in row if ball is not None and ball.capped)
-        if capped:
-            warnings.append(
-                f"{capped} exact value{'s are' if capped > 1 else ' is'} not tight to 20 digits within "
-                f"{self.problem.limits.max_exact_bits} bits; the other witnesses decided there ({raise_hint('exact-bits', 4 * self.problem.limits.max_exact_bits)})"
-            )
-        return warnings
 
     def judge_curves(self, curves, symbolic, name, x, f, warnings):
         """The exact witness on the plot's grid: per curve, the points where
@@ -445,7 +395,7 @@ class Witnesses:
             element, more = self._elements(overflowed)
             warnings.append(
                 f"f = {side.f_ball(0, element).text()} overflows {self.problem.dtype} at {name}={number_text(x[element])}"
-                f"{_more_points(more)}: the curves have gaps there"
+                f"{more_points(more)}: the curves have gaps there"
             )
         defined = finite | real_f
         close = side.judge([as_tensor(curve["autograd"], torch.float64).tolist() for curve in curves], self.problem.tolerance)
@@ -472,39 +422,10 @@ class Witnesses:
             )
         return real_f
 
-    def _inaccuracy(self, side, index, task, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> str:
-        """The warning for a derivative autograd got wrong (at its first such
-        element), with the exact value and the cause, which it also records."""
-        import torch
-
-        from autodiff.engine.lowering import compile_expressions
-
-        element, more = self._elements(inaccurate[index])
-        full = element if sample is None else sample[element]
-        ball = side.ball(index, element)
-        autograd = float(values_s[index].reshape(-1)[element])
-        # First f's operations on the variables differentiated (autograd's backward retraces
-        # them), then the symbolic derivative's formula.
-        cause = self._cause(self.problem.exprs[task[0]], self.program, task[0], full, ball.bits, task[1])
-        if cause is None and symbolic[index] is not None:
-            derivative = symbolic[index][0]
-            cause = self._cause(derivative, compile_expressions([derivative]), 0, full, ball.bits)
-        results[index].cause = None if cause is None else str(cause)
-        label, where = self.label(task), self.where(full) + _more_points(more)
-        gives = f"autograd gives {number_text(autograd)} ({_digits_text(ball.correct_digits(autograd))})"
-        if ball.beyond(self.dtype):
-            return f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}"
-        # Floats lost the digits (a cause, or the float symbolic value off the exact value too):
-        # inaccurate; else a plain disagreement with SymPy's formula.
-        pair = torch.tensor([float(symbolic_s[index].reshape(-1)[element]), ball.to_float()], dtype=torch.float64)
-        lost = cause is not None or symbolic[index] is None or not bool(self.problem.tolerance.close(pair[0], pair[1]))
-        head = f"{label} is inaccurate at" if lost else f"autograd and the exact value disagree for {label} at"
-        return f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
-
     def where(self, element: int) -> str:
         """The point, or the element of a vector point, as `x=-1, y=2`."""
         size = self.problem.point.size
-        parts = [f"{name}={_shown(value, element)}" for name, value in self.float64.items()]
+        parts = [f"{name}={shown(value, element)}" for name, value in self.float64.items()]
         return ", ".join(parts) + (f" (point [{element}])" if size is not None else "")
 
     @staticmethod
@@ -515,112 +436,6 @@ class Witnesses:
 
     def _function(self, output: int) -> str:
         return f"f{subscript(output + 1)}" if len(self.problem.exprs) > 1 else "f"
-
-    def domain_warnings(
-        self, tasks, f_values, undefined, consequence: str = "its derivatives are not compared"
-    ) -> list[str]:
-        """Per output where f is not finite: the operation that made it so, and where."""
-        from autodiff.witnesses.domains import find_culprit
-
-        found = []
-        for output in dict.fromkeys(output for output, _ in tasks):
-            rows = [index for index, (o, _) in enumerate(tasks) if o == output]
-            mask = undefined[rows[0]]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            culprit = find_culprit(self.program, self.plain, output, element, self.dtype)
-            value = _shown(f_values[output], element)
-            where = self.where(element) + _more_points(more)
-            cause = culprit.describe(where) if culprit else f"{self._function(output)} is {value} at {where}"
-            found.append(f"{cause}; {self._function(output)} is not defined there and {consequence}")
-        return found
-
-    def _kink_warnings(self, tasks, kinks, values, exact, present) -> list[str]:
-        from autodiff.witnesses.kinks import convention
-
-        if kinks is None or not bool(kinks.mask.any()):
-            return []
-        found = []
-        for index, task in enumerate(tasks):
-            mask = kinks.mask[index]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            left, right = float(kinks.left[index, element]), float(kinks.right[index, element])
-            autograd = float(values[index].reshape(-1)[element])
-            side = convention(autograd, left, right)
-            gives = f"autograd gives {number_text(autograd)}" + (
-                f" (the {side}-hand derivative)" if side in ("left", "right") else " (their average)" if side == "average" else ""
-            )
-            if index in present:
-                gives += f", SymPy {_shown(exact[index], element)}"
-            found.append(
-                f"{self.label(task)} does not exist at {self.where(element)}{_more_points(more)}, where "
-                f"{shortened(str(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
-                f"right {number_text(right)}); {gives}"
-            )
-        return _capped_warnings(found, "more derivatives do not exist at the point")
-
-    def _nondifferentiable_warnings(self, tasks, side, nondifferentiable, values, sample) -> list[str]:
-        """Where a first derivative does not exist by its definition: its one-sided values."""
-        found = []
-        for (index, element), sided in sorted(side.nondifferentiable.items(), key=lambda item: item[0]):
-            full = element if sample is None else sample[element]
-            if not bool(nondifferentiable[index].reshape(-1)[full]):
-                continue
-            found.append(
-                f"{self.label(tasks[index])} does not exist at {self.where(full)} "
-                f"({sided.describe(self._function(tasks[index][0]))}); "
-                f"autograd gives {_shown(values[index], full)}, not compared"
-            )
-        return _capped_warnings(found, "more derivatives do not exist at the point")
-
-    def _unchecked_warnings(self, tasks, unchecked, values_s, sample) -> list[str]:
-        found = []
-        for index, task in enumerate(tasks):
-            if bool(unchecked[index].any()):
-                element, more = self._elements(unchecked[index])
-                full = element if sample is None else sample[element]
-                found.append(
-                    f"{self.label(task)} at {self.where(full)}{_more_points(more)} is not checked: autograd gives "
-                    f"{_shown(values_s[index], element)} and so does SymPy's derivative in float64, but the two "
-                    "share float64's rounding, the exact witness reached no value, and finite differences disagree"
-                )
-        return _capped_warnings(found, "more derivatives are not checked")
-
-    def _no_symbolic_warnings(self, tasks, no_symbolic, values, symbolic) -> list[str]:
-        found = []
-        for index, task in enumerate(tasks):
-            if bool(no_symbolic[index].any()):
-                element, more = self._elements(no_symbolic[index])
-                found.append(
-                    f"{self.label(task)} at {self.where(element)}{_more_points(more)}: SymPy's "
-                    f"{shortened(symbolic[index][1])} has no value there (a switch point); autograd gives "
-                    f"{_shown(values[index], element)}, not compared"
-                )
-        return _capped_warnings(found, "more derivatives have no symbolic value at the point")
-
-    def _infinite_warnings(self, tasks, infinite, values, exact, symbolic) -> list[str]:
-        from autodiff.witnesses.domains import find_culprit
-        from autodiff.engine.lowering import compile_expressions
-
-        found = []
-        for index, task in enumerate(tasks):
-            mask = infinite[index]
-            if not bool(mask.any()):
-                continue
-            element, more = self._elements(mask)
-            autograd = _shown(values[index], element)
-            where = self.where(element) + _more_points(more)
-            sides = f"autograd {autograd}"
-            culprit = None
-            if symbolic[index] is not None:
-                sides += f", symbolic {_shown(exact[index], element)}"
-                culprit = find_culprit(compile_expressions([symbolic[index][0]]), self.plain, 0, element, self.dtype)
-            cause = f"; in {shortened(symbolic[index][1])}, {culprit.describe()}" if culprit else ""
-            found.append(f"{self.label(task)} is not finite at {where} and is not compared ({sides}{cause})")
-        return _capped_warnings(found, "more derivatives are not finite at the point")
 
     def label(self, task) -> str:
         output, sequence = task
@@ -686,43 +501,10 @@ def _rows_of_flags(stacked) -> list:
     return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
 
 
-def _shown(tensor, element: int) -> str:
-    """One element of a tensor (a 0-d tensor broadcasts) as message text."""
-    flat = tensor.detach().reshape(-1)
-    return number_text(float(flat[element if flat.numel() > 1 else 0]))
-
-
-def _more_points(more: int) -> str:
-    return f" and at {more} other point{'s' if more > 1 else ''}" if more else ""
-
-
-def _capped_warnings(found: list[str], rest: str, keep: int = 5) -> list[str]:
-    """Distinct warnings (a Hessian's mirrored entries give the same one), at most `keep` and a count."""
-    found = list(dict.fromkeys(found))
-    return found if len(found) <= keep else found[:keep] + [f"{len(found) - keep} {rest}"]
-
-
 def _rows_of(stacked):
     """A (tasks, *shape) tensor as one float (or Values, over a vector point) per task."""
     stacked = stacked.detach().double()
     return stacked.tolist() if stacked.dim() == 1 else [Values(row) for row in stacked]
-
-
-def _finite_difference_warning(unresolved) -> str:
-    """One warning for every derivative whose finite difference disagrees
-    with autograd and symbolic, which agree with each other."""
-    import torch
-
-    labels = list(dict.fromkeys(label for label, _ in unresolved))  # ∂²f/∂x∂y and ∂²f/∂y∂x: one estimate
-    listed = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
-    finite = [bool(torch.isfinite(estimate).all()) for _, estimate in unresolved]
-    if not any(finite):
-        where = "at some points" if any(bool(torch.isfinite(e).any()) for _, e in unresolved) else "here"
-        return f"finite differences for {listed} are not finite {where}: the function is not finite near the point"
-    return (
-        f"finite differences disagree with autograd and symbolic for {listed} "
-        "(a kink, a discontinuity or a steep function near the point?)"
-    )
 
 
 JUDGES = ("numeric", "symbolic", "exact")  # the witnesses, weakest first
@@ -742,12 +524,6 @@ def _doubles(tensor, count: int) -> list[float]:
     """A point's tensor (0-d broadcasts) as `count` Python floats (exact: float32 widens exactly)."""
     values = tensor.detach().double().reshape(-1).tolist()
     return values * count if len(values) == 1 and count > 1 else values
-
-
-def _digits_text(digits: Optional[int]) -> str:
-    if digits is None:
-        return "digits unknown beside a value of 0"
-    return "no correct digits" if digits == 0 else f"{digits} correct digit{'s' if digits > 1 else ''}"
 
 
 def symbolic_text(symbolic) -> Optional[str]:
