@@ -33,7 +33,7 @@ def wrong_symbolic(monkeypatch) -> None:
     """Make the symbolic side wrong by one (a bug in the symbolic engine):
     every derivative SymPy gives is `d + 1`, so autograd and symbolic
     disagree wherever the derivative exists."""
-    import autodiff.commands.api
+    import autodiff.commands.prepare
 
-    right = autodiff.commands.api.symbolic_derivative
-    monkeypatch.setattr(autodiff.commands.api, "symbolic_derivative", lambda *args: right(*args) + 1)
+    right = autodiff.commands.prepare.symbolic_derivative
+    monkeypatch.setattr(autodiff.commands.prepare, "symbolic_derivative", lambda *args: right(*args) + 1)

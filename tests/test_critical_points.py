@@ -22,6 +22,7 @@ import sympy
 
 import autodiff
 from autodiff.engine import critical
+from autodiff.commands import critical_points
 from autodiff.commands import minimize as optimizers
 from helpers import invoke, invoke_json
 
@@ -329,12 +330,12 @@ def test_the_floor_formula():
     import torch
 
     run = optimizers.Run("gd", 0.1, point={"x": 2.0}, value=-100.0, gradient_norm=1e-7)
-    bound, f_term, spacing, smallest, eps = optimizers._float_floor(run, [50.0], torch.float64)
+    bound, f_term, spacing, smallest, eps = critical_points.float_floor(run, [50.0], torch.float64)
     assert eps == 2.0**-52 and smallest == 50.0
     assert f_term == pytest.approx(math.sqrt(2 * 50 * 2.0**-52 * 100))
     assert spacing == pytest.approx(50 * 2.0**-52 * 2)
     assert bound == max(f_term, spacing)
-    assert optimizers._float_floor(run, [0.0, 50.0], torch.float64) is None  # singular: no floor
+    assert critical_points.float_floor(run, [0.0, 50.0], torch.float64) is None  # singular: no floor
 
 
 def test_a_stall_far_from_a_degenerate_critical_point_is_not_classified():

@@ -12,7 +12,8 @@ import math
 import pytest
 
 from autodiff.commands import api
-from autodiff.language.definitions import Definitions, active, parse_definitions, split
+from autodiff.language.definitions import Definitions, parse_definitions, split
+from autodiff.language.scope import Scope
 from autodiff.errors import ParseError
 from autodiff.language.parsing import parse_expression
 from helpers import invoke
@@ -32,32 +33,32 @@ def test_a_function_and_a_constant():
     assert definitions["f"].params == ("t",) and definitions["f"].is_function
     assert definitions["a"].params is None and not definitions["a"].is_function
     assert str(definitions["f"]) == "f(t) = t^2 + 1"
-    with active(definitions):
-        assert str(parse_expression("f(x) + a")) == str(parse_expression("x^2 + 1 + 2.5"))
+    scope = Scope(definitions)
+    assert str(parse_expression("f(x) + a", scope=scope)) == str(parse_expression("x^2 + 1 + 2.5", scope=scope))
 
 
 def test_definitions_may_use_each_other_in_any_order():
     definitions = parse_definitions(["g(u, v) = f(u)*v + a", "f(t) = sin(t)", "a = 2"])
-    with active(definitions):
-        assert parse_expression("g(x, y)") == parse_expression("sin(x)*y + 2")
+    scope = Scope(definitions)
+    assert parse_expression("g(x, y)", scope=scope) == parse_expression("sin(x)*y + 2", scope=scope)
 
 
 def test_arguments_replace_parameters_at_once():
     # f(y, x) with body x - y: a substitution one parameter at a time would give 0.
-    with active(parse_definitions(["f(x, y) = x - y"])):
-        assert parse_expression("f(y, x)") == parse_expression("y - x")
-        assert parse_expression("f(x + 1, 2)") == parse_expression("x - 1")
+    scope = Scope(parse_definitions(["f(x, y) = x - y"]))
+    assert parse_expression("f(y, x)", scope=scope) == parse_expression("y - x", scope=scope)
+    assert parse_expression("f(x + 1, 2)", scope=scope) == parse_expression("x - 1", scope=scope)
 
 
 def test_a_parameter_hides_a_defined_constant_of_the_same_name():
-    with active(parse_definitions(["a = 10", "f(a) = a^2"])):
-        assert parse_expression("f(3)") == 9
-        assert parse_expression("a") == 10
+    scope = Scope(parse_definitions(["a = 10", "f(a) = a^2"]))
+    assert parse_expression("f(3)", scope=scope) == 9
+    assert parse_expression("a", scope=scope) == 10
 
 
 def test_without_definitions_the_names_are_unknown_again():
-    with active(parse_definitions(["f(t) = t"])):
-        parse_expression("f(x)")
+    scope = Scope(parse_definitions(["f(t) = t"]))
+    parse_expression("f(x)", scope=scope)
     with pytest.raises(ParseError, match="unknown function 'f'"):
         parse_expression("f(x)")
 
@@ -103,9 +104,9 @@ def test_an_error_in_a_body_points_at_its_column_in_the_definition():
     ],
 )
 def test_misused_definitions(expression, message):
-    with active(parse_definitions(["f(t) = t^2", "a = 3"])):
-        with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            parse_expression(expression)
+    scope = Scope(parse_definitions(["f(t) = t^2", "a = 3"]))
+    with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_expression(expression, scope=scope)
 
 
 def test_comparison_operators_are_not_the_definition_sign():
@@ -115,8 +116,8 @@ def test_comparison_operators_are_not_the_definition_sign():
 
 def test_a_later_definition_of_a_name_wins():
     definitions = parse_definitions(["a = 1", "a = 2"])
-    with active(definitions):
-        assert parse_expression("a") == 2
+    scope = Scope(definitions)
+    assert parse_expression("a", scope=scope) == 2
 
 
 # --- the API ------------------------------------------------------------------
@@ -256,8 +257,8 @@ def test_names_are_compared_as_the_parser_reads_them():
                            (["f(ℯ) = 1"], "e is a built-in constant")]:
         with pytest.raises(ParseError, match=message):
             parse_definitions(texts)
-    with active(parse_definitions(["ｇ(t) = t^2"])):  # full-width g is g
-        assert parse_expression("g(3)") == 9
+    scope = Scope(parse_definitions(["ｇ(t) = t^2"]))  # full-width g is g
+    assert parse_expression("g(3)", scope=scope) == 9
 
 
 def test_a_defined_name_is_not_a_variable_of_the_point_or_wrt():
@@ -269,5 +270,5 @@ def test_a_defined_name_is_not_a_variable_of_the_point_or_wrt():
 
 def test_a_long_chain_of_definitions_is_no_recursion_error():
     texts = [f"c{i} = c{i + 1} + 1" for i in range(1, 1500)] + ["c1500 = 1"]
-    with active(parse_definitions(texts)):
-        assert parse_expression("c1") == 1500
+    scope = Scope(parse_definitions(texts))
+    assert parse_expression("c1", scope=scope) == 1500

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from autodiff.frontends import cli
+from autodiff.frontends.runner import expression_first
 from autodiff.language.functions import CONSTANTS, FUNCTIONS
 from helpers import invoke
 
@@ -71,7 +72,7 @@ def test_readme_examples_print_what_the_readme_shows(command, output):
         printed, command = command.split(" | ", 1)
         stdin = shlex.split(printed)[1].encode().decode("unicode_escape")
     args = shlex.split(command.split(" > /dev/null")[0].split(";")[0])[1:]
-    args = cli._expression_first(cli._command(), args)  # as the console script reads `grad "-x^2"`
+    args = expression_first(cli.command(), args)  # as the console script reads `grad "-x^2"`
     result = invoke(*args, input=stdin)
     if "> /dev/null; echo $?" in command:
         assert str(result.exit_code) == output.strip()

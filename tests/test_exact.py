@@ -1,4 +1,4 @@
-"""The exact witness (autodiff.witnesses.exact, judged in autodiff.witnesses.verdict): ball
+"""The exact witness (autodiff.witnesses.exact on autodiff.engine.balls, judged in autodiff.witnesses.verdict): ball
 arithmetic checked against an independent oracle, and its verdicts through
 every command.
 
@@ -56,7 +56,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 
 from autodiff.commands import api
-from autodiff.witnesses.exact import ZERO_RADIUS, Ball, BallProgram, Budget
+from autodiff.engine.balls import ZERO_RADIUS, Ball, BallProgram, Budget
 from autodiff.language.parsing import parse_expression
 from autodiff.engine.symbolic import symbolic_derivative
 from autodiff.language.symbolic_functions import sigmoid
@@ -1167,7 +1167,7 @@ def test_regression_float32_overflow_of_f_is_warned():
 
 
 def test_regression_a_long_literal_is_exact():
-    # exact._constant built a Float literal's ball at python-flint's default 53 bits: a literal
+    # balls._constant built a Float literal's ball at python-flint's default 53 bits: a literal
     # wider than a double was never tight, whatever exact-bits.
     result = api.grad("3.14159265358979323846264338*x", at={"x": 1.0}, limits={"exact-bits": 32768})
     entry = result.gradient["x"]
@@ -1213,7 +1213,7 @@ def test_regression_a_limit_at_a_huge_coordinate_cannot_hang():
     import sys
 
     code = (
-        "from autodiff import api; r = api.grad('x^x*y*log(y)', at={'x': 1e300, 'y': 0.0}, symbolic_timeout=2);"
+        "from autodiff.commands import api; r = api.grad('x^x*y*log(y)', at={'x': 1e300, 'y': 0.0}, symbolic_timeout=2);"
         "print(r.exit_code)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

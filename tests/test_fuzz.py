@@ -357,7 +357,7 @@ def _cli_exit(argv: list[str]) -> int:
 
 @pytest.mark.parametrize("text", ["x^10^400", "x^(-10^19)"])
 def test_regression_power_with_a_huge_integer_exponent(text):
-    # OverflowError in lowering._pow_op: torch.pow takes no int beyond int64
+    # OverflowError in the exponent (program.float_exponent): torch.pow takes no int beyond int64
     assert _cli_exit(["grad", text, "--at", "x=1", "--json"]) in (0, 1, 2)
 
 

@@ -132,7 +132,7 @@ def test_batched_rows_fall_back_to_one_backward_per_row(monkeypatch):
     """Where vmap has no batching rule for an operation, each row of a
     Jacobian is its own backward pass, with the same result."""
     from autodiff.engine.calculus import hessian
-    from autodiff.points import parse_assignments
+    from autodiff.engine.values import parse_assignments
 
     program = compile_expression(parse_expression("x^2*y + sin(x*y) + y^3"))
     point = parse_assignments(["x=[1,0.5],y=[2,-1]"])

@@ -18,6 +18,7 @@ import pytest
 
 import autodiff
 from autodiff.commands import minimize as optimizers
+from autodiff.commands import optimizers as loop
 from helpers import invoke, strict_loads
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -28,7 +29,7 @@ TUTORIAL = "2*x^2+3*x+1"
 def pinned_clock(monkeypatch):
     """Every run takes 1.9 ms: the clock advances that much at each reading."""
     ticks = iter(range(10**6))
-    monkeypatch.setattr(optimizers, "_clock", lambda: next(ticks) * 0.0019)
+    monkeypatch.setattr(loop, "_clock", lambda: next(ticks) * 0.0019)
 
 
 # --- the tutorial's function, every optimiser --------------------------------

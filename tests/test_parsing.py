@@ -16,7 +16,8 @@ from autodiff.errors import AutodiffError, LimitError, ParseError, PointError
 from autodiff.language.functions import CONSTANTS, FUNCTIONS, FUNCTIONS_BY_NAME
 from autodiff.limits import Limits
 from autodiff.language.parsing import parse_expression, parse_list
-from autodiff.points import Point, natural_order, parse_assignments
+from autodiff.engine.values import parse_assignments
+from autodiff.points import Point, natural_order
 
 
 def S(name: str) -> sympy.Symbol:

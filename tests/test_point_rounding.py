@@ -23,7 +23,7 @@ from helpers import invoke, invoke_json
 
 import autodiff
 from autodiff.errors import PointError
-from autodiff.points import parse_assignments, parse_range, parse_values
+from autodiff.engine.values import parse_assignments, parse_range, parse_values
 
 SEED = 20240611
 COUNT = 100_000

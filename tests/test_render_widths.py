@@ -13,9 +13,9 @@ import pytest
 from helpers import invoke, invoke_json
 
 from autodiff.language.notation import show
-from autodiff.presentation.render import _expression_text
+from autodiff.presentation.render import expression_text
 from autodiff.text import elide, format_number
-from autodiff.results import exact_text
+from autodiff.text import exact_text
 
 WIDTHS = (40, 60, 80, 120)
 CASES = Path(__file__).parent / "cases"
@@ -136,9 +136,9 @@ def test_every_number_and_mark_at_every_width(name, width):
     assert len(marks(text)) > len(entries(payload))
     # expressions may fold, but every character is printed
     searchable = flat(text) + "\n" + table_column(text)
-    assert flat(_expression_text(payload["expression"])) in flat(text)
+    assert flat(expression_text(payload["expression"])) in flat(text)
     for entry in entries(payload):
-        assert flat(_expression_text(entry["symbolic"])) in searchable, entry["symbolic"]
+        assert flat(expression_text(entry["symbolic"])) in searchable, entry["symbolic"]
     # every line fits, but the header's (f's text, the point, f), which are never folded
     for line in text.splitlines()[3:]:
         assert len(line) <= width, line

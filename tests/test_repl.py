@@ -224,7 +224,7 @@ def test_verify_checks_its_range_and_minimize_starts_from_the_current_point():
 
 @pytest.fixture
 def session():
-    return Session(cli._command())
+    return Session(cli.command())
 
 
 def test_a_definition_is_a_name_left_of_a_single_equals(session, capsys):

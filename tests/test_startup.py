@@ -111,9 +111,9 @@ def test_the_console_script_flushes_a_large_answer_before_it_exits(tmp_path):
 
 
 def test_sys_exit_with_text_still_reads_as_python_would():
-    from autodiff import __main__
+    from autodiff.frontends import console_script
 
-    probe = "import sys\nfrom autodiff.__main__ import _leave\nprint('out', end='')\n_leave('stopped here')\n"
+    probe = "import sys\nfrom autodiff.frontends.console_script import leave\nprint('out', end='')\nleave('stopped here')\n"
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert (completed.returncode, completed.stdout, completed.stderr) == (1, "out", "stopped here\n")
-    assert __main__._leave.__doc__
+    assert console_script.leave.__doc__

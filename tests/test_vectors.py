@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from autodiff.commands import api
+from autodiff.commands.prepare import Options, prepare
 from autodiff.witnesses import verdict as witnesses
 from autodiff.frontends.cli import main
 from autodiff.points import Grid, is_vector
@@ -124,7 +125,7 @@ def test_the_table_says_where_the_witnesses_ran(small_sample, capsys):
 
 
 def test_grid_leaves_share_one_tensor_per_dtype():
-    prepared = api._prepare("x*y", {"x": "0:1:11", "y": 2}, None, None, api._Options())
+    prepared = prepare("x*y", {"x": "0:1:11", "y": 2}, None, None, Options())
     problem = prepared.problem
     plain, leaves = problem.leaves(False), problem.leaves(True)
     assert leaves["x"].requires_grad and not plain["x"].requires_grad

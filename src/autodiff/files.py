@@ -1,4 +1,5 @@
-"""Files the tool writes (`plot --output`, `check --junit`): whole or not at all.
+"""Files the tool reads and writes: `-` for standard input, and files written
+(`plot --output`, `check --junit`) whole or not at all.
 
 A file is written to a temporary file in the target's directory, flushed and
 fsync'ed, then renamed over the target. An interrupt, a full disk or an error
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
 from autodiff.errors import UsageError
+
+STDIN = "-"  # the file (or expression argument) that means "read from standard input"
 
 
 def write_atomically(path: str, write: Callable[[BinaryIO], None]) -> None:

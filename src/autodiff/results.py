@@ -13,8 +13,6 @@ from typing import Any, Optional, Union
 
 from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK
 from autodiff.points import Vector, is_vector
-# Formatting moved to autodiff.text; these names stay importable here until every importer reads text.
-from autodiff.text import derivative_label, exact_text, number_text, shortened, subscript  # noqa: F401
 
 
 class Values(Vector):

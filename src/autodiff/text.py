@@ -26,6 +26,25 @@ def number_text(value: float) -> str:
     return f"{value:.10g}"
 
 
+def seven_digits(value: float) -> str:
+    """A number of minimize's table: seven significant digits (a point located to about tol)."""
+    if not math.isfinite(value):
+        return number_text(value)
+    return f"{value:.7g}"
+
+
+def three_digits(value: float) -> str:
+    """A gradient's norm: its size is what matters, three digits."""
+    return f"{value:.3g}" if math.isfinite(value) else number_text(value)
+
+
+def ten_digits(value: float) -> str:
+    """A critical point's number: ten significant digits."""
+    if not math.isfinite(value):
+        return number_text(value)
+    return f"{value + 0.0:.10g}"
+
+
 def format_number(value) -> str:
     """A number, a vector of them (elided in the middle) or None (—), as a table shows it."""
     if value is None:

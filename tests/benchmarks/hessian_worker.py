@@ -50,7 +50,7 @@ def main() -> None:
     from autodiff.engine.calculus import hessian as engine_hessian
     from autodiff.engine.lowering import compile_expressions
     from autodiff.language.parsing import parse_expression
-    from autodiff.points import point_from_mapping
+    from autodiff.engine.values import point_from_mapping
 
     n = args.variables
     text, point = workloads.hessian_expression(n), workloads.hessian_point(n)

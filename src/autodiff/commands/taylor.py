@@ -1,16 +1,18 @@
 """`autodiff taylor`: the Taylor coefficients f⁽ᵅ⁾(a)/α! of an expression at a
 point, up to total degree N, from autograd beside SymPy.
 
-Each coefficient of degree ≥ 1 is one derivative computed by `api.partial`
-(nested autograd along the multi-index, with create_graph), so it carries
-every witness of that command: SymPy's derivative evaluated in floats,
-finite differences and the exact value in ball arithmetic, which judges
-autograd. Beside it, SymPy's coefficient in exact form (`1/120`,
-`sqrt(2)/4`): SymPy's derivative evaluated at the point as typed (`pi/4`
-stays pi/4), divided by α!, which is the series' coefficient by definition.
-The polynomial is printed with SymPy's coefficients where SymPy gave all of
-them, else with autograd's. The graph nodes of all the coefficients count
-against one limit graph-nodes, the command's (calculus.Budget).
+The expansion is prepared once (autodiff.commands.prepare) and every
+coefficient of degree ≥ 1 is one differentiation sequence of a single call
+of the derivative core (nested autograd along the multi-index, with
+create_graph, from one forward pass), so each carries every witness:
+SymPy's derivative evaluated in floats, finite differences and the exact
+value in ball arithmetic, which judges autograd. Beside it, SymPy's
+coefficient in exact form (`1/120`, `sqrt(2)/4`): SymPy's derivative
+evaluated at the point as typed (`pi/4` stays pi/4), divided by α!, which
+is the series' coefficient by definition. The polynomial is printed with
+SymPy's coefficients where SymPy gave all of them, else with autograd's.
+The graph nodes of all the coefficients count against one limit
+graph-nodes, the command's (calculus.Budget).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
-from autodiff.errors import LimitError, PointError, UsageError
-from autodiff.results import DerivativeResult, PointReport, json_number
-from autodiff.witnesses.verdict import JUDGES
+from autodiff.commands.prepare import Options, prepare, scope_of
+from autodiff.errors import LimitError, UsageError
+from autodiff.limits import as_limits
+from autodiff.results import DerivativeResult, PlotReport, PointReport, json_number
+from autodiff.text import subscript
+from autodiff.witnesses.exact import MAX_LIMITS
 
 MAX_TERMS = 2_000  # coefficients in one expansion (each is a nested autograd derivative)
 
@@ -129,66 +134,45 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     rtol, atol, limits, device, define, and budget: a calculus.Budget that
     counts the graph nodes of the coefficients, by default one of its own).
     """
-    from autodiff.commands import api
     from autodiff.language import notation
-    from autodiff.language.definitions import active
-    from autodiff.limits import as_limits
 
     limits = as_limits(options.get("limits"))
-    budget = options.pop("budget", None)
     if isinstance(order, bool) or not isinstance(order, int) or order < 0:
         raise UsageError(f"--order must be a whole number >= 0, not {order!r}")
     if order > limits.max_order:
         raise LimitError(f"--order {order} is more than the limit of {limits.max_order} (--limit order={order})")
     if at is None:
         raise UsageError("taylor needs the point to expand about: add --at, e.g. --at x=0")
-    define = api.definitions(options.pop("define", None), limits)
-    with active(define):
-        from autodiff.language.parsing import parse_expression
+    define = options.pop("define", None)
+    if define:
+        options["scope"] = scope_of(define, limits)
+    settings = Options(**options)
+    prepared = prepare(expression, at, None, None, settings, one_point=ONE_POINT)
+    problem = prepared.problem
+    exact_point = _exact_point(at, limits, settings.scope)
+    names = [name for name in problem.point.values if name in prepared.variables and name not in problem.frozen]
+    sequences = _sequences(names, order)
+    # One count of graph nodes for every coefficient: the limit is the
+    # command's, and each derivative still to come is predicted before it
+    # runs (the coefficients of degree 2 to N repeat each other's first
+    # orders), so a refusal comes as soon as the whole expansion passes it.
+    from autodiff.engine.calculus import Budget
 
-        variables = sorted(symbol.name for symbol in parse_expression(expression, limits).free_symbols)
-        point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
-        if point is not None and point.size is not None:
-            raise PointError("taylor expands about one point: give each variable one value, not a vector or a grid")
-        exact_point = _exact_point(at, limits)
-        # The value and the variables: a first-order call settles them (and every error in the input).
-        first = api.grad(expression, point, **options)
-        names = [name for name in (point.values if point else ()) if name in first.variables]
-        if term_count(len(names), order) > MAX_TERMS:
-            raise LimitError(
-                f"{term_count(len(names), order)} coefficients ({len(names)} variables to degree {order}) are more "
-                f"than the limit of {MAX_TERMS}; lower --order"
-            )
-        alphas = multi_indices(len(names), order)
-        sequences = [[name for name, power in zip(names, alpha) for _ in range(power)] for alpha in alphas]
-        # One count of graph nodes for every coefficient: the limit is the
-        # command's, and each derivative still to come is predicted before it
-        # runs (the coefficients of degree 2 to N repeat each other's first
-        # orders), so a refusal comes as soon as the whole expansion passes it.
-        from autodiff.engine.calculus import Budget
-
-        if budget is None:
-            budget = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
-        budget.plan(sequence for sequence in sequences if len(sequence) > 1)
-        terms = [_constant_term(first, names)]
-        for alpha, sequence in zip(alphas[1:], sequences[1:]):
-            if len(sequence) == 1:
-                derivative = first.gradient[sequence[0]]
-            else:
-                derivative = api.partial(expression, point, wrt=sequence, budget=budget, **options).partial
-            factorial = math.prod(math.factorial(power) for power in alpha)
-            terms.append(TaylorTerm(
-                dict(zip(names, alpha)), _divided(derivative.autograd, factorial), None, None, derivative, factorial,
-                _exact_divided(derivative.exact, factorial),
-            ))
-        warnings = list(first.warnings)
-        _name_monomials(terms, names, exact_point)
-        if options.get("symbolic", True):
-            _symbolic_coefficients(expression, terms, names, exact_point, options, limits, warnings)
-        if plot:
-            # Checked before any work is drawn: one variable, a good range.
-            if len(names) != 1:
-                raise UsageError(f"--plot draws f of one variable; this expression has {len(names) or 'no'} variables")
+    if problem.budget is None:
+        problem.budget = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
+    problem.budget.plan(sequence for sequence in sequences.values() if len(sequence) > 1)
+    # Each coefficient may need the limit of a removable singularity (sin(x)/x at 0): as many as one derivative has.
+    problem.max_limits = MAX_LIMITS * len(sequences)
+    warnings: list[str] = []
+    value, derivatives, witnesses = problem.derivatives(sequences, warnings)
+    fields = prepared.fields(value, list(derivatives.values()), warnings, witnesses)
+    del fields["frozen"], fields["declared"]  # a taylor report has neither
+    terms = _terms(names, value, fields.get("value_exact"), derivatives)
+    _name_monomials(terms, names, exact_point)
+    if settings.symbolic:
+        _symbolic_coefficients(problem.expr, terms, names, exact_point, settings.symbolic_timeout, warnings)
+    if plot and len(names) != 1:  # checked before any work is drawn
+        raise UsageError(f"--plot draws f of one variable; this expression has {len(names) or 'no'} variables")
     polynomial, source = _polynomial(terms, names, exact_point)
     missing = [term for term in terms if term.derivative is not None and term.derivative.differentiable is False]
     if missing:
@@ -197,22 +181,36 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
             f"no Taylor polynomial: the coefficient of {notation.show(missing[0].monomial)} does not exist at the "
             "point as written (see the warnings above)"
         )
-    judges = [term.derivative.checked_by for term in terms if term.derivative and term.derivative.checked_by]
-    checked_by = min(judges, key=JUDGES.index) if judges else first.checked_by
-    result = TaylorResult(
-        expression=first.expression, at=first.at, value=first.value, checked_by=checked_by, warnings=warnings,
-        dtype=first.dtype, variables=first.variables, value_exact=first.value_exact, value_digits=first.value_digits,
-        value_exact_source=first.value_exact_source, order=order, terms=terms, polynomial=polynomial,
-        polynomial_source=source,
-    )
+    result = TaylorResult(**fields, order=order, terms=terms, polynomial=polynomial, polynomial_source=source)
     if plot:
-        with active(define):
-            result.chart = plot_report(result, over, expression, limits)
+        result.chart = plot_report(result, over, problem.program(), limits, settings.scope)
     return result
 
 
-def _constant_term(first, names: list[str]) -> TaylorTerm:
-    return TaylorTerm({name: 0 for name in names}, first.value, None, None, None, 1, first.value_exact)
+ONE_POINT = "taylor expands about one point: give each variable one value, not a vector or a grid"
+
+
+def _sequences(names: list[str], order: int) -> dict:
+    """Each coefficient of degree ≥ 1 by its multi-index α: its differentiation sequence."""
+    if term_count(len(names), order) > MAX_TERMS:
+        raise LimitError(
+            f"{term_count(len(names), order)} coefficients ({len(names)} variables to degree {order}) are more "
+            f"than the limit of {MAX_TERMS}; lower --order"
+        )
+    alphas = multi_indices(len(names), order)[1:]
+    return {alpha: [name for name, power in zip(names, alpha) for _ in range(power)] for alpha in alphas}
+
+
+def _terms(names: list[str], value, value_exact, derivatives: dict) -> list[TaylorTerm]:
+    """The constant term f(a), then each derivative divided by α!."""
+    terms = [TaylorTerm({name: 0 for name in names}, value, None, None, None, 1, value_exact)]
+    for alpha, derivative in derivatives.items():
+        factorial = math.prod(math.factorial(power) for power in alpha)
+        terms.append(TaylorTerm(
+            dict(zip(names, alpha)), _divided(derivative.autograd, factorial), None, None, derivative, factorial,
+            _exact_divided(derivative.exact, factorial),
+        ))
+    return terms
 
 
 def _divided(value, factorial: int):
@@ -231,13 +229,13 @@ def _exact_divided(exact: Optional[str], factorial: int) -> Optional[str]:
     return f"{mantissa}e{int(exponent):+03d}"  # as the exact witness writes it: 1.6666666666666667e-01
 
 
-def _exact_point(at, limits) -> dict:
+def _exact_point(at, limits, scope) -> dict:
     """The point as typed, in exact SymPy numbers (`pi/4` stays pi/4; a
     float given to the API is its exact binary value)."""
     import sympy
 
     from autodiff.language.parsing import parse_expression
-    from autodiff.points import _ASSIGNMENT, split_top_level
+    from autodiff.points import ASSIGNMENT, split_top_level
 
     values: dict = {}
     if isinstance(at, dict):
@@ -249,14 +247,14 @@ def _exact_point(at, limits) -> dict:
         items = []
         for text in texts:
             for _, part in split_top_level(text):
-                match = _ASSIGNMENT.match(part)
+                match = ASSIGNMENT.match(part)
                 items.append((match.group(1), part[match.end():]) if match else (None, part))
     for name, value in items:
         symbol = sympy.Symbol(name, real=True) if name else None
         if isinstance(value, str):
             # A decimal as typed is that decimal exactly (0.1 is 1/10): the
             # shortest text of its double, read as a fraction.
-            parsed = parse_expression(value.strip(), limits)
+            parsed = parse_expression(value.strip(), limits, scope=scope)
             values[symbol] = parsed.xreplace({f: sympy.Rational(repr(float(f))) for f in parsed.atoms(sympy.Float)})
         elif isinstance(value, bool):
             continue
@@ -267,16 +265,14 @@ def _exact_point(at, limits) -> dict:
     return values
 
 
-def _symbolic_coefficients(expression, terms, names, exact_point, options, limits, warnings) -> None:
+def _symbolic_coefficients(expr, terms, names, exact_point, timeout: float, warnings) -> None:
     """SymPy's exact coefficient of each term, under one deadline."""
     import sympy
 
-    from autodiff.language.parsing import parse_expression
     from autodiff.deadline import SymbolicTimeout, with_deadline
     from autodiff.engine.symbolic import symbolic_derivative
     from autodiff.language.notation import machine
 
-    expr = parse_expression(expression, limits)
     by_name = {symbol.name: symbol for symbol in expr.free_symbols}
     if None in exact_point:  # `--at 3`: the one variable (a new mapping: the caller's is read again)
         bare = exact_point[None]
@@ -299,10 +295,10 @@ def _symbolic_coefficients(expression, terms, names, exact_point, options, limit
             term.symbolic, term.symbolic_expr, term.symbolic_value = machine(value), value, number
 
     try:
-        with_deadline(work, options.get("symbolic_timeout", 5.0))
+        with_deadline(work, timeout)
     except SymbolicTimeout:
         warnings.append(
-            f"SymPy took longer than {options.get('symbolic_timeout', 5.0):g} s for the exact coefficients; "
+            f"SymPy took longer than {timeout:g} s for the exact coefficients; "
             "the polynomial is written with autograd's"
         )
     except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
@@ -387,14 +383,13 @@ def plot_degrees(order: int) -> list[int]:
     return sorted({1, (order + 1) // 2, order})
 
 
-def plot_report(result: TaylorResult, over: Optional[str], expression: str, limits) -> "PlotReport":
-    """f and its Taylor polynomials (autograd's coefficients) on a grid of
-    one variable: `over` (x=a:b), by default the point ± 2."""
+def plot_report(result: TaylorResult, over: Optional[str], program, limits, scope) -> PlotReport:
+    """f (`program`) and its Taylor polynomials (autograd's coefficients) on
+    a grid of one variable: `over` (x=a:b), by default the point ± 2."""
     import torch
 
-    from autodiff.engine.lowering import compile_expression
-    from autodiff.language.parsing import parse_expression
-    from autodiff.points import grid, parse_range
+    from autodiff.engine.values import parse_range
+    from autodiff.points import grid
     from autodiff.results import PlotReport
 
     names = list(result.terms[0].powers)
@@ -403,16 +398,15 @@ def plot_report(result: TaylorResult, over: Optional[str], expression: str, limi
     name = names[0]
     center = result.at[name]
     if over is not None:
-        given, start, stop = parse_range(over, "--range", limits)
+        given, start, stop = parse_range(over, "--range", limits, scope)
         if given and given != name:
             raise UsageError(f"--range names {given}; the expansion's variable is {name}")
     else:
         start, stop = center - 2.0, center + 2.0
     xs = list(grid(start, stop, PLOT_POINTS))
-    expr = parse_expression(expression, limits)  # with the definitions of the expansion (still active)
     with torch.no_grad():
         tensor = torch.tensor(xs, dtype=torch.float64)
-        f = compile_expression(expr)({name: tensor}).expand(tensor.shape).tolist()
+        f = program({name: tensor}).expand(tensor.shape).tolist()
     curves = []
     for degree in plot_degrees(result.order):
         values = [0.0] * len(xs)
@@ -422,48 +416,8 @@ def plot_report(result: TaylorResult, over: Optional[str], expression: str, limi
             power = term.powers[name]
             for index, x in enumerate(xs):
                 values[index] += term.coefficient * (x - center) ** power
-        curves.append({"label": f"P{_subscript(degree)}", "degree": degree, "autograd": values, "agree": None})
+        curves.append({"label": f"P{subscript(degree)}", "degree": degree, "autograd": values, "agree": None})
     result.plot = {"variable": name, "start": start, "stop": stop, "x": xs, "f": f,
                    "polynomials": [{"degree": c["degree"], "values": c["autograd"]} for c in curves]}
     return PlotReport(expression=result.expression, variable=name, start=start, stop=stop, at={}, x=xs, f=f,
                       curves=curves, warnings=[])
-
-
-def _subscript(number: int) -> str:
-    return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
-# --- the table ----------------------------------------------------------------
-
-
-def render_taylor(result: TaylorResult, console, typed: Optional[str] = None) -> None:
-    """The function and point, one row per coefficient (autograd's, SymPy's
-    exact one, the exact witness's value, the verdict), the polynomial, and
-    the verdict lines of the other commands."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from autodiff.language.notation import show
-    from autodiff.presentation.render import _point_text, _verdicts, exact_text, format_number, mark
-
-    arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    console.print(Text(f"f{arguments} = {show(result.expression)}"), soft_wrap=True)
-    console.print(Text(f"at {_point_text(result.at)}"), soft_wrap=True)
-    console.print(Text(f"Taylor coefficients f⁽ᵅ⁾(a)/α! to degree {result.order}"), soft_wrap=True)
-    table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
-    for header, justify in (("term", "left"), ("autograd", "right"), ("SymPy", "left"), ("exact", "right"), ("", "left")):
-        table.add_column(header, justify=justify, no_wrap=header != "SymPy", overflow="fold")
-    for term in result.terms:
-        derivative = term.derivative
-        verdict = mark(term.agree, derivative is not None and derivative.differentiable is False)
-        table.add_row(
-            Text(show(term.monomial)), Text(format_number(term.coefficient)),
-            Text("—" if term.symbolic is None else show(term.symbolic)), Text(exact_text(term.exact)), verdict,
-        )
-    console.print(table)
-    if result.polynomial is not None:
-        source = "" if result.polynomial_source == "symbolic" else " (autograd's coefficients)"
-        console.print(Text(f"f ≈ {show(result.polynomial)}{source}"), soft_wrap=True)
-    labelled = [(show(term.monomial), term.derivative) for term in result.terms if term.derivative is not None]
-    for line in _verdicts(result, labelled):
-        console.print(line)

@@ -18,11 +18,15 @@ outside the domain) or is not finite are not compared, and are counted.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK, PointError, UsageError
+from autodiff.commands.prepare import Options, as_point, check_order, parse, scope_of
+from autodiff.errors import EXIT_CHECK_FAILED, EXIT_OK, LimitError, PointError, UsageError
+from autodiff.limits import as_limits, raise_hint
+from autodiff.points import Point
 from autodiff.results import DerivativeResult, json_number
+from autodiff.text import prime
 
 DEFAULT_POINTS = 400  # like plot
 DEFAULT_RANGE = (-5.0, 5.0)
@@ -133,9 +137,7 @@ def verify(
     Options: as for `api.grad` (dtype, symbolic, symbolic_timeout, exact,
     rtol, atol, limits, device, define).
     """
-    from autodiff.commands import api
-    from autodiff.language.definitions import active
-    from autodiff.limits import as_limits
+    from autodiff.language.notation import machine
     from autodiff.language.parsing import parse_expression
 
     limits = as_limits(options.get("limits"))
@@ -143,45 +145,47 @@ def verify(
         raise UsageError(f"--order must be a whole number >= 1, not {order!r}")
     if points < 2:
         raise UsageError(f"--points must be at least 2, not {points}")
-    define = api.definitions(options.pop("define", None), limits)
+    define = options.pop("define", None)
+    if define:
+        options["scope"] = scope_of(define, limits)
     if order > 1 and options.get("budget") is None:
         from autodiff.engine.calculus import Budget
 
         # One count of graph nodes for the command: the range's derivative and each wrong point's exact value.
         options["budget"] = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
-    with active(define):
-        f = parse_expression(expression, limits)
-        claimed = parse_expression(derivative, limits)
-        variables = sorted(symbol.name for symbol in f.free_symbols)
-        variable = _variable(f, claimed, wrt, _given_names(at, limits, variables))
-        point = _point(variable, over, at, points, limits, variables)
-        result = api.grad(expression, point, wrt=[variable], order=order, **options)
-        autograd = result.gradient[variable]
-        values = _claimed_values(claimed, point, variable)
-        curves, chart = None, None
-        verdict = _compare(autograd, values, point, variable, _tolerance(options))
-        wrong = [_exact_at(expression, at_point, variable, order, options) for at_point in verdict.pop("listed")]
-        proof, difference, symbolic = _proof(f, claimed, variable, order, options)
-        if plot:
-            curves, chart = _plot(result, autograd, values, point, variable, expression, order)
-    warnings = list(result.warnings)
+    settings = Options(**options)
+    check_order(order, settings.limits)
+    parsed = parse(expression, settings)
+    f = parsed.exprs[0]
+    claimed = parse_expression(derivative, limits, scope=settings.scope)
+    one = parsed.variables if len(parsed.variables) == 1 else None  # `--at 3` names f's one variable
+    given = as_point(at, "--at", limits, one, settings.scope) or Point()
+    variable = _variable(f, claimed, wrt, set(given.values))
+    point = _point(variable, over, given, points, limits, settings.scope)
+    problem = parsed.at(point, [variable], None, settings).problem
+    warnings: list[str] = []
+    autograd = _derivative(problem, variable, order, warnings)
+    values = _claimed_values(claimed, point, variable)
+    curves, chart = None, None
+    verdict = _compare(autograd, values, point, variable, problem.tolerance)
+    wrong = [_exact_at(parsed, listed, variable, order, settings) for listed in verdict.pop("listed")]
+    proof, difference, symbolic = _proof(f, claimed, variable, order, settings)
+    if plot:
+        curves, chart = _plot(parsed.text, autograd, values, point, variable, order)
     if verdict["compared"] == 0:
         warnings.append("no point was compared: the derivative does not exist (or is not finite) anywhere checked")
-    from autodiff.language.notation import machine
-
     return VerifyResult(
-        expression=result.expression, claimed=machine(claimed), variable=variable, order=order,
+        expression=parsed.text, claimed=machine(claimed), variable=variable, order=order,
         at=dict(point.values), points=point.size or 1, wrong=wrong, derivative=autograd,
         symbolic=symbolic, proof=proof, difference=difference, warnings=warnings, curves=curves, chart=chart,
         **verdict,
     )
 
 
-def _given_names(at, limits, variables: list) -> set:
-    from autodiff.commands import api
-
-    point = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None)
-    return set(point.values) if point else set()
+def _derivative(problem, variable: str, order: int, warnings: list) -> DerivativeResult:
+    """autograd's f⁽ᴺ⁾ at the problem's point, judged by the witnesses (the derivative core)."""
+    _, results, _ = problem.derivatives({variable: [variable] * order}, warnings)
+    return results[variable]
 
 
 def _variable(f, claimed, wrt: Optional[str], given: set) -> str:
@@ -202,14 +206,13 @@ def _variable(f, claimed, wrt: Optional[str], given: set) -> str:
     raise UsageError(f"f has several variables ({', '.join(names)}): say which the derivative is by, with --wrt")
 
 
-def _point(variable: str, over: Optional[str], at, points: int, limits, variables: list):
+def _point(variable: str, over: Optional[str], given, points: int, limits, scope):
     """The point checked: the variable over a grid (--range, default -5:5)
-    or its values in --at (a bare value names f's one variable); the other
-    variables from --at."""
-    from autodiff.commands import api
-    from autodiff.points import Point, grid, parse_range
+    or its values in --at (`given`; a bare value names f's one variable);
+    the other variables from --at."""
+    from autodiff.engine.values import parse_range
+    from autodiff.points import grid
 
-    given = api.as_point(at, "--at", limits, variables if len(variables) == 1 else None) or Point()
     if variable in given.values:
         if over is not None:
             raise UsageError(f"--range and --at both give {variable}: choose one")
@@ -217,15 +220,12 @@ def _point(variable: str, over: Optional[str], at, points: int, limits, variable
     if given.size is not None:
         raise PointError(f"--at gives a vector for another variable; {variable} takes its values from --range")
     if over is not None:
-        name, start, stop = parse_range(over, "--range", limits)
+        name, start, stop = parse_range(over, "--range", limits, scope)
         if name and name != variable:
             raise UsageError(f"--range names {name}, but the derivative is by {variable}")
     else:
         start, stop = DEFAULT_RANGE
     if points > limits.max_points:
-        from autodiff.errors import LimitError
-        from autodiff.limits import raise_hint
-
         raise LimitError(f"--points {points} is more than the limit of {limits.max_points} ({raise_hint('points', points)})")
     return Point({variable: grid(start, stop, points), **given.values})
 
@@ -246,12 +246,6 @@ def _claimed_values(claimed, point, variable: str):
         values = compile_expression(claimed)(leaves, torch.float64)
     shape = torch.Size(() if point.size is None else (point.size,))
     return values.expand(shape).reshape(-1)
-
-
-def _tolerance(options):
-    from autodiff.witnesses.checks import Tolerance
-
-    return Tolerance.for_dtype(options.get("dtype", "float64"), options.get("rtol"), options.get("atol"))
 
 
 def _compare(autograd: DerivativeResult, claimed, point, variable: str, tolerance) -> dict:
@@ -289,25 +283,24 @@ def _element(point, index: int) -> dict:
     return {name: (value[index] if is_vector(value) else value) for name, value in point.values.items()}
 
 
-def _exact_at(expression: str, listed, variable: str, order: int, options) -> WrongPoint:
-    """A wrong point with the exact value of f⁽ᴺ⁾ there (one call at that point)."""
-    from autodiff.commands import api
+def _exact_at(parsed, listed, variable: str, order: int, settings) -> WrongPoint:
+    """A wrong point with the exact value of f⁽ᴺ⁾ there (the derivative core at that point)."""
     from autodiff.errors import AutodiffError
 
     at, claimed, autograd = listed
     exact = None
     try:
-        single = api.grad(expression, {name: repr(value) for name, value in at.items()}, wrt=[variable], order=order,
-                          **{**options, "symbolic_timeout": min(options.get("symbolic_timeout", 5.0), 2.0)})
-        exact = single.gradient[variable].exact
+        single = parsed.at({name: repr(value) for name, value in at.items()}, [variable], None,
+                           replace(settings, symbolic_timeout=min(settings.symbolic_timeout, 2.0)))
+        exact = _derivative(single.problem, variable, order, []).exact
     except AutodiffError:
         pass
     return WrongPoint(at, claimed, autograd, exact if isinstance(exact, str) else None)
 
 
-def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optional[str], Optional[str]]:
+def _proof(f, claimed, variable: str, order: int, settings) -> tuple[str, Optional[str], Optional[str]]:
     """SymPy on D − f⁽ᴺ⁾: (verdict, the simplified difference, f⁽ᴺ⁾)."""
-    if not options.get("symbolic", True):
+    if not settings.symbolic:
         return "off", None, None
     import sympy
 
@@ -329,7 +322,7 @@ def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optiona
         return "not proved"
 
     try:
-        verdict = with_deadline(work, options.get("symbolic_timeout", 5.0))
+        verdict = with_deadline(work, settings.symbolic_timeout)
     except SymbolicTimeout:
         verdict = "timeout"
     except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
@@ -337,89 +330,20 @@ def _proof(f, claimed, variable: str, order: int, options) -> tuple[str, Optiona
     return verdict, outcome.get("difference"), outcome.get("symbolic")
 
 
-def _plot(result, autograd, claimed, point, variable: str, expression: str, order: int):
+def _plot(expression: str, autograd, claimed, point, variable: str, order: int):
     """f⁽ᴺ⁾ from autograd beside D over the grid (a vector or grid point only)."""
-    from autodiff.errors import UsageError as _UsageError
+    import torch
+
     from autodiff.points import is_vector
-    from autodiff.results import PlotReport
+    from autodiff.results import PlotReport, as_tensor
 
     xs = point.values[variable]
     if not is_vector(xs) or len(xs) < 2:
-        raise _UsageError("--plot needs a range of the variable: --range x=a:b (not one point)")
+        raise UsageError("--plot needs a range of the variable: --range x=a:b (not one point)")
     xs = list(xs)
-    from autodiff.results import as_tensor
-    import torch
-
     ys = as_tensor(autograd.autograd, torch.float64).reshape(-1).tolist()
     ds = claimed.tolist()
-    prime = _prime(order)
-    report = PlotReport(expression=result.expression, variable=variable, start=min(xs), stop=max(xs), at={}, x=xs,
+    report = PlotReport(expression=expression, variable=variable, start=min(xs), stop=max(xs), at={}, x=xs,
                         f=ys, curves=[{"label": "D", "autograd": ds, "agree": None}], warnings=[])
-    report.legend = [f"f{prime} (autograd)", "D (claimed)"]
+    report.legend = [f"f{prime(order)} (autograd)", "D (claimed)"]
     return {"x": xs, "autograd": ys, "claimed": ds}, report
-
-
-# --- the report -----------------------------------------------------------------
-
-
-def render_verify(result: VerifyResult, console) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from autodiff.language.notation import show
-    from autodiff.presentation.render import exact_text, format_number
-
-    prime = _prime(result.order)
-    console.print(Text(f"f({result.variable}) = {show(result.expression)}"), soft_wrap=True)
-    console.print(Text(f"claimed f{prime}({result.variable}) = {show(result.claimed)}"), soft_wrap=True)
-    values = result.at[result.variable]
-    if result.points > 1 and hasattr(values, "start"):
-        where = f"{result.points} points, {result.variable} from {format_number(values.start)} to {format_number(values.stop)}"
-    elif result.points > 1:
-        where = f"{result.points} points"
-    else:
-        where = "1 point, " + ", ".join(f"{n} = {format_number(v)}" for n, v in result.at.items())
-    others = {n: v for n, v in result.at.items() if n != result.variable}
-    if others and result.points > 1:
-        where += " (" + ", ".join(f"{n} = {format_number(v)}" for n, v in others.items()) + ")"
-    skipped = result.points - result.compared
-    console.print(Text(f"checked at {where}" + (f"; {skipped} not compared (see the warnings)" if skipped else "")),
-                  soft_wrap=True)
-    if result.max_error is not None:
-        at = ", ".join(f"{n} = {format_number(v)}" for n, v in result.max_error_at.items() if n == result.variable)
-        console.print(Text(f"largest error |D − f{prime}| = {format_number(result.max_error)} at {at}"), soft_wrap=True)
-    if result.wrong:
-        console.print(Text(
-            f"✗ the claimed derivative is wrong at {result.wrong_count} of {result.compared} points"
-            + (f"; the first {len(result.wrong)}:" if result.wrong_count > len(result.wrong) else ":"),
-            style="bold red",
-        ), soft_wrap=True)
-        table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
-        for header in (result.variable, "claimed", f"f{prime} (autograd)", "exact", "error"):
-            table.add_column(header, justify="right", no_wrap=True)
-        for point in result.wrong:
-            table.add_row(format_number(point.at[result.variable]), format_number(point.claimed),
-                          format_number(point.autograd), exact_text(point.exact), format_number(point.error))
-        console.print(table)
-    elif result.compared:
-        where = f"all {result.compared} points" if result.compared > 1 else "the point"
-        console.print(Text(f"✓ the claimed derivative agrees with autograd at {where}",
-                           style="green"), soft_wrap=True)
-    if result.derivative.agree is False:
-        console.print(Text("✗ autograd's own derivative disagrees with its witnesses here: see the warnings",
-                           style="bold red"), soft_wrap=True)
-    proof = {
-        "proved": ("✓ SymPy proves D − f" + prime + " = 0", "green"),
-        "disproved": (f"✗ SymPy: D − f{prime} simplifies to {show(result.difference or '')}, not 0", "bold red"),
-        "not proved": (f"SymPy neither proves nor disproves D = f{prime} (D − f{prime} simplifies to "
-                       f"{show(result.difference or '?')})", "yellow"),
-        "timeout": ("SymPy ran out of time (--symbolic-timeout) before deciding D − f" + prime + " = 0", "yellow"),
-        "off": ("", ""),
-    }[result.proof]
-    if proof[0]:
-        console.print(Text(proof[0], style=proof[1]), soft_wrap=True)
-
-
-def _prime(order: int) -> str:
-    """′, ″, ‴, then ⁽⁴⁾."""
-    return {1: "′", 2: "″", 3: "‴"}.get(order) or "⁽" + str(order).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")) + "⁾"

@@ -1,36 +1,26 @@
-"""SymPy tree → torch operations on tensors.
+"""The torch target of the program compiler (autodiff.engine.program):
+SymPy tree → a straight-line program on tensors.
 
-`compile_expression` walks the tree once, in the style of SymPy's printers
-(the rule for a node is the first class in its MRO that has one), and emits
-a straight-line program: one instruction per distinct subexpression, so a
-shared subtree is computed once, and calling the program again (finite
-differences, symbolic derivatives, many points) costs no more tree walks.
-Closed world: a node without a rule is an UnsupportedError.
+The target's table maps node classes to torch operations; its overrides
+keep autograd right where a plain operation would not: a Piecewise feeds
+each branch variables that carry gradient only where the branch is taken,
+detach(...) is marked so that other evaluations hold it fixed, and a
+declared derivative (a DeclaredCall) is a torch.autograd.Function.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import sympy
 import torch
 
 from autodiff.engine.declared import torch_function
+from autodiff.engine.floats import double
+from autodiff.engine.program import Compiled, Instruction, Op, float_exponent, function_rules, root_power
 from autodiff.language.declared import DeclaredCall
-from autodiff.errors import UnsupportedError
-from autodiff.language.functions import FUNCTIONS, FUNCTIONS_BY_NAME
-from autodiff.language.parsing import float_decimal
-
-Op = Callable[..., Any]
-
-# Node classes with their own torch operation, from the one function table.
-_FUNCTION_OPS: dict[type, Op] = {
-    spec.symbolic(sympy): spec.torch(torch) for spec in FUNCTIONS if spec.torch is not None
-}
-
+from autodiff.language.functions import FUNCTIONS_BY_NAME
 
 _DETACH = FUNCTIONS_BY_NAME["detach"].symbolic(sympy)
 
@@ -78,9 +68,10 @@ def _piecewise(*values_and_conditions):
     return result
 
 
-_NODE_OPS: dict[type, Op] = {
+TORCH_RULES: dict[type, Op] = {
     sympy.Add: _reduce(torch.add),
     sympy.Mul: _reduce(torch.mul),
+    sympy.Pow: _pow,
     sympy.Min: _reduce(torch.minimum),
     sympy.Max: _reduce(torch.maximum),
     sympy.Heaviside: _heaviside,
@@ -97,63 +88,14 @@ _NODE_OPS: dict[type, Op] = {
     sympy.Not: torch.logical_not,
     # where(where(c, a, b) > 1, ...): SymPy folds the inner where into the condition as ITE(c, a > 1, b > 1).
     sympy.ITE: torch.where,
-    **_FUNCTION_OPS,
+    sympy.Piecewise: _piecewise,
+    **function_rules(lambda spec: spec.torch, torch),
 }
 
-
-def _pow_op(exponent) -> Optional[Op]:
-    """A unary op for a numeric exponent, keeping integer powers exact in sign."""
-    if exponent == sympy.Rational(1, 2):
-        return torch.sqrt
-    if exponent == sympy.Rational(-1, 2):
-        return torch.rsqrt
-    if exponent == -1:
-        return torch.reciprocal
-    if isinstance(exponent, sympy.Integer) and abs(int(exponent)) <= 2**53:
-        power = int(exponent)
-        return lambda x: torch.pow(x, power)
-    if exponent.is_Number and exponent.is_real:
-        try:
-            power = float(exponent)  # an integer beyond int64 too: torch.pow takes no such int
-        except OverflowError:
-            raise UnsupportedError(f"the exponent {_digits(exponent)} is beyond the range of float64") from None
-        return lambda x: torch.pow(x, power)
-    return None
+_ROOTS: dict[str, Op] = {"sqrt": torch.sqrt, "rsqrt": torch.rsqrt, "reciprocal": torch.reciprocal}
 
 
-def _digits(number) -> str:
-    text = str(abs(int(number)))
-    return f"{'-' if number < 0 else ''}{text[0]}…({len(text)} digits)" if len(text) > 20 else str(number)
-
-
-def _constant(node) -> float | bool:
-    if node is sympy.true or node is sympy.false:
-        return bool(node)
-    if node is sympy.zoo or node is sympy.nan:
-        return math.nan
-    if isinstance(node, sympy.Float) and node._prec > 53:
-        # SymPy holds the literal 1.106527255605534 in 56 bits; rounding those to
-        # 53 is a second rounding (1.1065272556055339). The double nearest the
-        # decimal itself is one rounding (Python's float() of text is correctly rounded).
-        text = float_decimal(node)
-        if text is not None:
-            return float(text)
-    try:
-        return float(node)
-    except (TypeError, ValueError):  # complex (I, log(-1) = I*pi): no real value
-        return math.nan
-
-
-@dataclass(frozen=True)
-class Instruction:
-    op: Optional[Op]  # None: load a variable (name) or a constant (value)
-    args: tuple[int, ...] = ()
-    name: Optional[str] = None
-    value: Any = None
-    detach: bool = False  # the node is detach(...): no gradient flows through it
-
-
-class Program:
+class Program(Compiled):
     """A compiled expression: call it with tensors for its variables.
 
     A program compiled from several expressions (a Jacobian's components,
@@ -161,13 +103,23 @@ class Program:
     `outputs` gives all their values, calling it the first one's.
     """
 
+    target = "with torch"
+    rules = TORCH_RULES
+    overrides = {**Compiled.overrides, DeclaredCall: "_compile_declared", _DETACH: "_compile_detach"}
+    constant = staticmethod(double)  # as a float; a tensor of each dtype once run (_constants_for)
+
     def __init__(self, *exprs):
-        self.exprs = exprs
-        self.instructions: list[Instruction] = []
-        self._slots: dict[Any, int] = {}
-        self.output_slots = [self._emit(expr) for expr in exprs]
+        super().__init__(exprs)
         self.output = self.output_slots[0]
         self._constants: dict[torch.dtype, dict[int, torch.Tensor]] = {}
+
+    def numeric_power(self, exponent) -> Optional[Op]:
+        """Integer powers stay exact in sign (torch.pow with an int)."""
+        root = root_power(exponent)
+        if root is not None:
+            return _ROOTS[root]
+        power = float_exponent(exponent)
+        return None if power is None else lambda x: torch.pow(x, power)
 
     def __call__(
         self,
@@ -192,17 +144,9 @@ class Program:
         """Every instruction's value, in order (`autodiff graph` reads the intermediates)."""
         return self._run(env, dtype, {})
 
-    def slot(self, node) -> Optional[int]:
-        """The instruction that computes `node` (ungated), None if none does."""
-        return self._slots.get((None, node))
-
     def expr_of(self, slot: int):
         """The SymPy node an instruction computes."""
-        return next(node for (_, node), index in self._slots.items() if index == slot)
-
-    def nodes_by_slot(self) -> dict[int, Any]:
-        """The SymPy node of every instruction that computes one (`autodiff graph` labels its nodes)."""
-        return {index: node for (_, node), index in self._slots.items()}
+        return self.nodes[slot]
 
     def detached_values(self, env: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[int, torch.Tensor]:
         """The value of every detach(...) at `env`, to hold fixed while other
@@ -236,43 +180,19 @@ class Program:
             }
         return self._constants[dtype]
 
-    def _emit(self, node, gate: Optional[int] = None) -> int:
-        """The slot of `node`'s value; under `gate` (a mask slot), variables
-        carry gradient only where the mask holds (see _emit_piecewise)."""
-        key = (gate, node)
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._slots[key] = self._emit_new(node, gate)
-        return slot
+    def _compile_symbol(self, node, gate: Optional[int]) -> int:
+        if gate is not None:  # under a mask slot: gradient flows only where the mask holds (_compile_piecewise)
+            return self.append(Instruction(_gated, (gate, self.emit(node))))
+        return super()._compile_symbol(node, gate)
 
-    def _append(self, instruction: Instruction) -> int:
-        self.instructions.append(instruction)
-        return len(self.instructions) - 1
+    def _compile_detach(self, node, gate: Optional[int]) -> int:
+        return self.apply(self.rules[_DETACH], node.args, gate, detach=True)
 
-    def _emit_new(self, node, gate: Optional[int]) -> int:
-        if isinstance(node, sympy.Symbol):
-            if gate is not None:
-                return self._append(Instruction(_gated, (gate, self._emit(node))))
-            return self._append(Instruction(None, name=node.name))
-        if not node.free_symbols and (node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom)):
-            return self._append(Instruction(None, value=_constant(node)))
-        if isinstance(node, sympy.Pow):
-            unary = _pow_op(node.exp)
-            if unary is not None:
-                return self._append(Instruction(unary, (self._emit(node.base, gate),)))
-            return self._append(Instruction(_pow, (self._emit(node.base, gate), self._emit(node.exp, gate))))
-        if isinstance(node, sympy.Piecewise):
-            return self._emit_piecewise(node, gate)
-        if isinstance(node, DeclaredCall):  # a declared derivative: a torch.autograd.Function
-            return self._append(Instruction(torch_function(type(node), compile_expressions).apply, tuple(self._emit(arg, gate) for arg in node.args)))
-        for cls in type(node).__mro__:
-            op = _NODE_OPS.get(cls)
-            if op is not None:
-                args = tuple(self._emit(arg, gate) for arg in node.args)
-                return self._append(Instruction(op, args, detach=cls is _DETACH))
-        raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) with torch")
+    def _compile_declared(self, node, gate: Optional[int]) -> int:
+        # A declared derivative: a torch.autograd.Function.
+        return self.apply(torch_function(type(node), compile_expressions).apply, node.args, gate)
 
-    def _emit_piecewise(self, node, gate: Optional[int]) -> int:
+    def _compile_piecewise(self, node, gate: Optional[int]) -> int:
         """where(c1, e1, where(c2, e2, …)), each branch fed variables that
         carry gradient only where that branch is taken.
 
@@ -283,13 +203,13 @@ class Program:
         args: list[int] = []
         earlier: Optional[int] = None  # any earlier condition held
         for value, condition in node.args:
-            held = self._emit(condition, gate)
-            taken = held if earlier is None else self._append(Instruction(_first_hold, (held, earlier)))
+            held = self.emit(condition, gate)
+            taken = held if earlier is None else self.append(Instruction(_first_hold, (held, earlier)))
             if gate is not None:
-                taken = self._append(Instruction(torch.logical_and, (taken, gate)))
-            args += [self._emit(value, taken), held]
-            earlier = held if earlier is None else self._append(Instruction(torch.logical_or, (earlier, held)))
-        return self._append(Instruction(_piecewise, tuple(args)))
+                taken = self.append(Instruction(torch.logical_and, (taken, gate)))
+            args += [self.emit(value, taken), held]
+            earlier = held if earlier is None else self.append(Instruction(torch.logical_or, (earlier, held)))
+        return self.append(Instruction(self.rules[sympy.Piecewise], tuple(args)))
 
 
 def _gated(mask, variable):

@@ -43,6 +43,7 @@ from autodiff.errors import (
     UsageError,
     most_severe,
 )
+from autodiff.frontends.runner import command_line, quiet_when_the_reader_leaves, report_bug
 
 PROMPT = "autodiff> "
 
@@ -63,12 +64,11 @@ _FIRST_WORD = re.compile(r"([A-Za-z_]\w*)(?=\s|$)")
 _TRAILING_NAME = re.compile(r"[A-Za-z_]\w*$")
 
 
-def run(at: Optional[list[str]] = None, define: Optional[list[str]] = None, notation: str = "plain",
+def run(command, at: Optional[list[str]] = None, define: Optional[list[str]] = None, notation: str = "plain",
         json_output: bool = False, history: Optional[str] = None, no_history: bool = False) -> int:
-    """The `repl` command: a session on a terminal, a script otherwise; its exit code."""
-    from autodiff.frontends import cli
-
-    session = Session(cli._command(), json_output=json_output, notation=notation)
+    """The `repl` command: a session on a terminal, a script otherwise; its exit code.
+    `command`: the click group of `autodiff`, which answers each line."""
+    session = Session(command, json_output=json_output, notation=notation)
     if not (sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()):
         code = session.start(define or [], at or [])
         return script(session) if code == EXIT_OK else code
@@ -130,9 +130,7 @@ class Session:
         except (KeyboardInterrupt, BrokenPipeError, SystemExit):
             raise
         except BaseException as error:  # a bug (or a deadline that got away): one line, the session goes on
-            from autodiff.frontends.cli import _report_bug
-
-            return _report_bug(error, self.json)
+            return report_bug(error, self.json)
 
     def wait_for_imports(self) -> None:
         if self.loading is not None:
@@ -141,11 +139,9 @@ class Session:
 
     def dispatch(self, args: list[str]) -> int:
         """Run `autodiff ARGS` in this process; its exit code."""
-        from autodiff.frontends import cli
-
         self.wait_for_imports()
         try:
-            cli.main(args, command=self.command)
+            command_line(args, lambda: self.command)
             code = EXIT_OK
         except SystemExit as leaving:
             code = leaving.code if isinstance(leaving.code, int) else EXIT_OK if leaving.code is None else 1
@@ -233,10 +229,9 @@ class Session:
             if "=" in rest:  # a bare value (at 3) names the one variable of each expression: checked there
                 self.wait_for_imports()
                 from autodiff.commands import api
-                from autodiff.language.definitions import active
+                from autodiff.commands.prepare import scope_of
 
-                with active(self.parsed_definitions()):
-                    api.as_point([rest])
+                api.as_point([rest], scope=scope_of(self.parsed_definitions()))
             self.point = [rest]
         return EXIT_OK
 
@@ -462,10 +457,8 @@ def script(session: Session) -> int:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        from autodiff.frontends.cli import _quiet_when_the_reader_leaves
-
         try:
-            with _quiet_when_the_reader_leaves():
+            with quiet_when_the_reader_leaves():
                 raise
         except SystemExit:
             return EXIT_BROKEN_PIPE

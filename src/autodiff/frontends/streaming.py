@@ -18,8 +18,6 @@ from autodiff.errors import LimitError, UsageError
 if TYPE_CHECKING:  # limits are imported on use: the command line imports this module at start-up
     from autodiff.limits import Limits
 
-STDIN = "-"  # the expression argument that means "read them from standard input"
-
 
 def text_stdin() -> TextIO:
     """Standard input as UTF-8 text; undecodable bytes become U+FFFD, which

@@ -5,13 +5,17 @@ LC_ALL=C without UTF-8 mode, a legacy code page), each character that does
 not fit is written in an ASCII spelling (`ok`, `d`, `^2`, `'`) by a codec
 error handler, instead of the run dying on UnicodeEncodeError. A COLUMNS or
 LINES that is not a positive number is ignored (the width is then unknown),
-and NO_COLOR wins over FORCE_COLOR.
+and NO_COLOR wins over FORCE_COLOR. An answer that cannot be written (a
+full disk, a file-size limit) is said on stderr, with its exit code.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import sys
+
+from autodiff.errors import EXIT_OUTPUT
 
 ERRORS = "autodiff-ascii"  # the codec error handler's name
 
@@ -82,3 +86,14 @@ def sane_environment(environ=os.environ) -> None:
             del environ[name]
     if environ.get("NO_COLOR"):
         environ.pop("FORCE_COLOR", None)
+
+
+def output_failed(error: OSError) -> int:
+    """Say on stderr (if it can be written) that the answer could not be
+    written, and return the exit code for it."""
+    try:
+        sys.stderr.write(f"error: cannot write the output: {error.strerror or error}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return EXIT_OUTPUT

@@ -6,8 +6,8 @@ Representation (the choice, kept small): the parser expands a call of a
 defined function into its body, as without declarations, and every witness
 (SymPy/SymEngine, finite differences, the exact witness, kinks, domains,
 printing) gets that expanded tree, so they all see the definition's *true*
-derivative. Only the torch lowering sees more: `api._prepare` parses the
-expression a second time inside `opaque()`, where a call of a function with
+derivative. Only the torch lowering sees more: `commands.prepare` parses the
+expression a second time with an opaque scope (`Scope.for_autograd`), where a call of a function with
 a declared derivative becomes a node of its own class (a `DeclaredCall`, a
 SymPy Function named as the definition). `lowering` compiles that node to a
 `torch.autograd.Function` whose forward evaluates the body (a program of its
@@ -22,87 +22,19 @@ on the saved arguments, so with `create_graph` (--order 2, hessian) the
 second derivative is the derivative of the declared formula.
 
 A definition called inside another definition's body keeps its declared
-derivative there too (the body is parsed again in `opaque()`).
+derivative there too (the body is parsed again with the opaque scope).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from dataclasses import replace
 from typing import Iterable
 
 import sympy
 
 from autodiff.errors import ParseError
+from autodiff.language.symbolic_functions import DeclaredCall
 from autodiff.limits import DEFAULT_LIMITS, Limits
-
-_OPAQUE: contextvars.ContextVar[bool] = contextvars.ContextVar("autodiff_opaque", default=False)
-
-
-@contextlib.contextmanager
-def opaque():
-    """Parse calls of functions with a declared derivative as DeclaredCall nodes."""
-    token = _OPAQUE.set(True)
-    try:
-        yield
-    finally:
-        _OPAQUE.reset(token)
-
-
-def is_opaque() -> bool:
-    return _OPAQUE.get()
-
-
-class DeclaredCall(sympy.Function):
-    """A call of a function with a declared derivative (subclassed per
-    definition by `_node_class`; `definition` is that Definition)."""
-
-    definition = None
-    is_real = True
-
-    @classmethod
-    def eval(cls, *args):
-        return None  # never evaluated by SymPy: the torch lowering computes it
-
-    def expanded(self):
-        params = self.definition.params
-        return self.definition.body.xreplace({sympy.Symbol(p, real=True): a for p, a in zip(params, self.args)})
-
-
-_CLASSES: dict = {}
-_BODIES: dict = {}
-
-
-def _node_class(definition) -> type:
-    cls = _CLASSES.get(definition)
-    if cls is None:
-        if len(_CLASSES) > 256:
-            _CLASSES.clear()
-        cls = _CLASSES[definition] = type(definition.name, (DeclaredCall,), {"definition": definition})
-    return cls
-
-
-def opaque_call(defined, args: list):
-    """The parser's call of a defined function inside `opaque()`."""
-    if defined.derivative is not None:
-        return _node_class(defined)(*args)
-    from autodiff.language import definitions
-    from autodiff.language.parsing import parse_definition_body
-
-    known = definitions.current()
-    key = (defined, id(known))
-    body = _BODIES.get(key)
-    if body is None:  # its body may call a function with a declared derivative: parse it opaque too
-        if len(_BODIES) > 256:
-            _BODIES.clear()
-        body = _BODIES[key] = parse_definition_body(defined.body_text, defined.params or ())
-    return body.xreplace({sympy.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
-
-
-def declares(definitions) -> bool:
-    """Whether any of the definitions has a declared derivative."""
-    return bool(definitions) and any(d.derivative is not None for d in definitions.values())
 
 
 def expand(expr):
@@ -127,8 +59,9 @@ def calls_in(exprs) -> list:
 
 def attach(definitions, texts: Iterable[str], limits: Limits = DEFAULT_LIMITS):
     """`definitions` with the declared derivatives of `texts` ("g(a, b) = [b, a]")."""
-    from autodiff.language.definitions import Definitions, active, split
+    from autodiff.language.definitions import Definitions, split
     from autodiff.language.parsing import Parser, sympy_work
+    from autodiff.language.scope import Scope
 
     texts = [texts] if isinstance(texts, str) else list(texts or ())
     if not texts:
@@ -150,11 +83,11 @@ def attach(definitions, texts: Iterable[str], limits: Limits = DEFAULT_LIMITS):
         if not defined.params:
             raise ParseError(f"{where}: {defined.head} has no parameters, so no derivative to declare", text, 1)
         try:
-            with active(definitions):
-                parsed = sympy_work(
-                    lambda: Parser(head.body_text, limits, params=head.params).parse_top(allow_list=True),
-                    head.body_text, limits,
-                )
+            scope = Scope(definitions or {})
+            parsed = sympy_work(
+                lambda: Parser(head.body_text, limits, params=head.params, scope=scope).parse_top(allow_list=True),
+                head.body_text, limits,
+            )
         except ParseError as error:
             raise ParseError(f"{where}: {error.message}", text, None) from None
         partials = parsed if isinstance(parsed, list) else [parsed]

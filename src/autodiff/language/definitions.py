@@ -2,7 +2,8 @@
 
 A definition is read by our own parser (the closed world of the language,
 its limits apply). A name defined here is then part of the language for the
-expressions parsed while the definitions are active (`active(...)`): a
+expressions parsed with a scope that holds the definitions
+(`language.scope.Scope`, an argument of every parse): a
 constant stands for its value, and a call `f(x + 1)` is the definition's
 body with its parameters replaced by the arguments, so every witness
 (autograd, SymPy, finite differences, the exact witness) sees the same
@@ -20,8 +21,6 @@ Rules:
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import keyword
 import re
 from dataclasses import dataclass
@@ -80,24 +79,6 @@ class Definitions(Mapping):
     def derivative_texts(self) -> list[str]:
         """The declared derivatives, as `--derivative` takes them."""
         return [f"{d.head} = {d.derivative_text}" for d in self._by_name.values() if d.derivative is not None]
-
-
-_ACTIVE: contextvars.ContextVar[Optional[Definitions]] = contextvars.ContextVar("autodiff_definitions", default=None)
-
-
-def current() -> Optional[Definitions]:
-    """The definitions the parser uses now (None: only built-in names)."""
-    return _ACTIVE.get()
-
-
-@contextlib.contextmanager
-def active(definitions: Optional[Definitions]):
-    """Parse with `definitions` inside the block."""
-    token = _ACTIVE.set(definitions if definitions else None)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
 
 
 def looks_like_definition(text: str) -> bool:
@@ -219,10 +200,10 @@ def _parse_body(definition: Definition, known: Definitions, limits: Limits) -> D
     from dataclasses import replace
 
     from autodiff.language.parsing import parse_definition_body
+    from autodiff.language.scope import Scope
 
     try:
-        with active(known):
-            body = parse_definition_body(definition.body_text, definition.params or (), limits)
+        body = parse_definition_body(definition.body_text, definition.params or (), limits, Scope(known))
     except ParseError as error:
         # Point into the whole definition, not its body alone.
         message, position = error.message, error.position

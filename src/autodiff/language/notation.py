@@ -18,8 +18,6 @@ import re
 
 NOTATIONS = ("plain", "python", "latex")
 
-_current = "plain"
-
 # A decimal number of SymPy's text, not part of a name (x1) or of a longer number.
 _FLOAT = re.compile(r"(?<![\w.])(\d+\.\d*(?:e[+-]?\d+)?)(?![\w.])")
 
@@ -54,18 +52,6 @@ def _sympy_name():
     return re.compile(r"\b(" + "|".join(map(re.escape, language_names())) + r")\b")
 
 
-def use(notation: str) -> None:
-    """Set the notation of what is shown from now on (one per command, or per REPL session)."""
-    global _current
-    if notation not in NOTATIONS:
-        raise ValueError(f"unknown notation {notation!r}")
-    _current = notation
-
-
-def current() -> str:
-    return _current
-
-
 def machine(expr) -> str:
     """The machine form of a SymPy expression (see the module docstring)."""
     return shortest_floats(str(expr))
@@ -76,9 +62,11 @@ def shortest_floats(text: str) -> str:
     return _FLOAT.sub(lambda match: repr(float(match.group(1))), text) if "." in text else text
 
 
-def show(text: str, notation: str | None = None) -> str:
-    """A machine-form text in the chosen notation (the current one by default)."""
-    notation = notation or _current
+def show(text: str, notation: str = "plain") -> str:
+    """A machine-form text in `notation` (the command's --notation, passed
+    down to its view: there is no notation in effect otherwise)."""
+    if notation not in NOTATIONS:
+        raise ValueError(f"unknown notation {notation!r}")
     if notation == "python":
         return text
     names = language_names()

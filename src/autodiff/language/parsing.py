@@ -26,10 +26,11 @@ import difflib
 import keyword
 import math
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from autodiff.errors import LimitError, ParseError
 from autodiff.language.functions import CONSTANTS_BY_NAME, FUNCTIONS_BY_NAME
+from autodiff.language.scope import EMPTY, Scope
 from autodiff.language.tokens import COMPARISONS, SUPERSCRIPT_DIGITS, Token, tokenize
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
@@ -55,6 +56,14 @@ class _Nesting:
         self.parser.depth -= 1
 
 
+# A point's value (autodiff.engine.values): (base, exponent, limits) → the
+# power of two constants with an exponent of 2^53 or more, as a SymPy
+# number, evaluated without building it exactly; None where it cannot. The
+# parser is given one by its caller (engine.balls.power_of_constants), as it
+# cannot evaluate in ball arithmetic itself: that is the engine's, above it.
+PowerFolder = Callable[[Any, Any, Limits], Optional[Any]]
+
+
 class Parser:
     """One parse of one text. Use `parse_expression` / `parse_list`."""
 
@@ -64,18 +73,20 @@ class Parser:
         limits: Limits = DEFAULT_LIMITS,
         params: Optional[tuple[str, ...]] = None,
         exact_decimals: bool = False,
+        fold_power: Optional[PowerFolder] = None,
+        scope: Scope = EMPTY,
     ):
         import sympy
 
-        from autodiff.language.definitions import current
-
         self.sympy = sympy
-        self.definitions = current() or {}  # the user's names (autodiff.language.definitions)
+        self.scope = scope
+        self.definitions = scope.definitions  # the user's names (autodiff.language.definitions)
         self.params = params  # inside a definition's body: its parameters, the only variables
         # A point's value: decimals are exact rationals (0.1 is 1/10), so that a
-        # constant expression is evaluated exactly and rounded once (autodiff.points).
+        # constant expression is evaluated exactly and rounded once (autodiff.engine.values).
         self.exact_decimals = exact_decimals
-        self.opaque = bool(self.definitions) and _opaque()
+        self.fold_power = fold_power  # see PowerFolder
+        self.opaque = bool(self.definitions) and scope.opaque
         self.text = text
         self.limits = limits
         self.depth = 0
@@ -375,12 +386,25 @@ class Parser:
         sp = self.sympy
         try:
             if self.opaque:  # the torch lowering's parse: a declared derivative stays a node (autodiff.language.declared)
-                from autodiff.language.declared import opaque_call
-
-                return opaque_call(defined, args)
+                return self.opaque_call(defined, args)
             return defined.body.xreplace({sp.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
         except _SYMPY_FAILURES as error:
             raise self.fail(f"cannot evaluate {defined.name}() of these arguments ({type(error).__name__})", open_paren) from None
+
+    def opaque_call(self, defined, args: list):
+        """A call of a defined function in autograd's tree: a DeclaredCall
+        node where its derivative is declared; else its body, parsed opaque
+        too (once per scope), as it may call a function with a declared one."""
+        from autodiff.language.symbolic_functions import declared_node
+
+        sp = self.sympy
+        if defined.derivative is not None:
+            return declared_node(defined)(*args)
+        body = self.scope.bodies.get(defined)
+        if body is None:
+            parser = Parser(defined.body_text, self.limits, params=defined.params or (), scope=self.scope)
+            body = self.scope.bodies[defined] = parser.parse_top(allow_list=False)
+        return body.xreplace({sp.Symbol(p, real=True): a for p, a in zip(defined.params, args)})
 
     def built(self, spec, args: list, where: Token):
         """The SymPy node of a function applied to `args`; errors point at `where`."""
@@ -435,11 +459,11 @@ class Parser:
         sp = self.sympy
         if isinstance(exponent, sp.Float) and abs(exponent) < 2**53 and float(exponent).is_integer():
             exponent = sp.Integer(int(exponent))  # x^2.0 is x^2: its derivative 2*x, not 2.0*x**1.0
-        if self.exact_decimals and isinstance(exponent, sp.Rational) and abs(exponent) >= 2**53 and base.is_number:
+        if self.fold_power and isinstance(exponent, sp.Rational) and abs(exponent) >= 2**53 and base.is_number:
             # Exactly, SymPy would build 2^(10^300/2) for sqrt(2)^1e300; folded with a float exponent,
-            # it rounds the base first ((1 + 1e-20)^(10^20) would be 2.705, not e). Ball arithmetic
-            # evaluates the power at once: a 256-bit value, rounded once more only to a double.
-            power = _power_of_constants(base, exponent, self.limits)
+            # it rounds the base first ((1 + 1e-20)^(10^20) would be 2.705, not e). The caller's
+            # folder evaluates the power at once, rounded once more only to a double.
+            power = self.fold_power(base, exponent, self.limits)
             if power is not None:
                 return power
             exponent = sp.Float(exponent)
@@ -490,12 +514,6 @@ class Parser:
         return node
 
 
-def _opaque() -> bool:
-    from autodiff.language.declared import is_opaque
-
-    return is_opaque()
-
-
 # What SymPy and mpmath raise when folding constants they cannot handle.
 _SYMPY_FAILURES = (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError)
 
@@ -533,36 +551,19 @@ def sympy_work(work, text: str, limits: Limits):
         ) from None
 
 
-def _power_of_constants(base, exponent, limits: Limits):
-    """base^exponent, both constants, as a SymPy Float of 256 bits from ball
-    arithmetic (never built exactly); None where the ball is not tight."""
-    import sympy
-
-    from autodiff.errors import UnsupportedError
-    from autodiff.witnesses.exact import BallProgram, Budget
-
-    try:
-        ball = BallProgram([sympy.Pow(base, exponent, evaluate=False)]).evaluate({}, Budget.of(limits), limits.max_exact_bits)[0]
-    except UnsupportedError:
-        return None
-    if not ball.tight:
-        return None
-    if ball.zero:
-        return sympy.Float(0)
-    import mpmath
-
-    mantissa, exponent = ball.value.mid().man_exp()
-    with mpmath.workprec(256):
-        value = mpmath.mpf((int(mantissa), int(exponent)))  # rounded to 256 bits
-    return sympy.Float._new(value._mpf_, 256)
-
-
-def parse_expression(text: str, limits: Limits = DEFAULT_LIMITS, exact_decimals: bool = False):
+def parse_expression(
+    text: str, limits: Limits = DEFAULT_LIMITS, exact_decimals: bool = False, fold_power: Optional[PowerFolder] = None,
+    scope: Scope = EMPTY,
+):
     """Parse one expression into a SymPy tree. With `exact_decimals`, a
     decimal literal is the exact rational it denotes (a point's value),
-    not a SymPy Float."""
+    not a SymPy Float; `fold_power` (see PowerFolder) comes with it."""
     return sympy_work(
-        lambda: Parser(text, limits, exact_decimals=exact_decimals).parse_top(allow_list=False), text, limits
+        lambda: Parser(text, limits, exact_decimals=exact_decimals, fold_power=fold_power, scope=scope).parse_top(
+            allow_list=False
+        ),
+        text,
+        limits,
     )
 
 
@@ -604,9 +605,10 @@ def float_decimal(number) -> Optional[str]:
     return text if same else None
 
 
-def parse_definition_body(text: str, params: tuple[str, ...], limits: Limits = DEFAULT_LIMITS):
-    """Parse the body of a definition whose only variables are `params`."""
-    return sympy_work(lambda: Parser(text, limits, params=params).parse_top(allow_list=False), text, limits)
+def parse_definition_body(text: str, params: tuple[str, ...], limits: Limits = DEFAULT_LIMITS, scope: Scope = EMPTY):
+    """Parse the body of a definition whose only variables are `params`
+    (and the names of `scope`, the definitions before it)."""
+    return sympy_work(lambda: Parser(text, limits, params=params, scope=scope).parse_top(allow_list=False), text, limits)
 
 
 def names_in(text: str) -> list[str]:
@@ -617,7 +619,7 @@ def names_in(text: str) -> list[str]:
         return []
 
 
-def parse_list(text: str, limits: Limits = DEFAULT_LIMITS) -> list:
+def parse_list(text: str, limits: Limits = DEFAULT_LIMITS, scope: Scope = EMPTY) -> list:
     """Parse `[f1, f2, ...]` (or a single expression) into a list of SymPy trees."""
-    result = sympy_work(lambda: Parser(text, limits).parse_top(allow_list=True), text, limits)
+    result = sympy_work(lambda: Parser(text, limits, scope=scope).parse_top(allow_list=True), text, limits)
     return result if isinstance(result, list) else [result]

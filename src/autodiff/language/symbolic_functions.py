@@ -204,3 +204,33 @@ class root(Function):
             return None
         magnitude = abs(x) ** (1 / n)
         return -magnitude if x.is_negative else magnitude
+
+
+class DeclaredCall(Function):
+    """A call of a function with a declared derivative (autodiff.language.declared),
+    in the tree autograd lowers: subclassed per definition by `declared_node`
+    (`definition` is that Definition); every other tree has its body instead."""
+
+    definition = None
+    is_real = True
+
+    @classmethod
+    def eval(cls, *args):
+        return None  # never evaluated by SymPy: the torch lowering computes it
+
+    def expanded(self):
+        params = self.definition.params
+        return self.definition.body.xreplace({sympy.Symbol(p, real=True): a for p, a in zip(params, self.args)})
+
+
+_DECLARED_NODES: dict = {}  # one class per definition, as SymPy needs: a memo, bounded
+
+
+def declared_node(definition) -> type:
+    """The DeclaredCall class of `definition` (named as the function)."""
+    cls = _DECLARED_NODES.get(definition)
+    if cls is None:
+        if len(_DECLARED_NODES) > 256:
+            _DECLARED_NODES.clear()
+        cls = _DECLARED_NODES[definition] = type(definition.name, (DeclaredCall,), {"definition": definition})
+    return cls

@@ -33,7 +33,7 @@ MARKERS = ("braille", "•", "×", "+")
 SAMPLES = ("⠒⠒", "••", "××", "++")
 FILE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 FORMATS = (".png", ".svg", ".pdf")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # A value beyond Tukey's far-out fences (quartiles ± 3 IQR) is an outlier,
 # a pole's spike; but extremes within REACH spans of them are shown whole,
@@ -84,7 +84,8 @@ def _short(value: float) -> str:
 
 def parse_ylim(text: str) -> tuple[float, float]:
     """--ylim LOW:HIGH, each a constant (-10, 1e3, pi/2); a usage error otherwise."""
-    from autodiff.points import parse_range, split_top_level
+    from autodiff.engine.values import parse_range
+    from autodiff.points import split_top_level
 
     if "=" in text or len(split_top_level(text, ":")) != 2:
         raise UsageError(f"--ylim {text!r}: give the y range as LOW:HIGH, e.g. --ylim -10:10")
@@ -237,7 +238,7 @@ def terminal_chart(
             name + (" (autograd)" if index else "") for index, (name, _) in enumerate(curves)
         ]
         legend = [(f"{sample} {name}", line_color) for name, sample, line_color in zip(names, samples, COLORS)]
-        placed = _place_legend(plt, _ANSI.sub("", plt.build()), legend, report, window)
+        placed = _place_legend(plt, ANSI.sub("", plt.build()), legend, report, window)
         chart = plt.build()
     except (ArithmeticError, ValueError, IndexError) as error:  # plotext's scales: spans it cannot lay out
         raise UsageError(
@@ -248,7 +249,7 @@ def terminal_chart(
         plt.clear_figure()
     if not placed:  # no room inside the axes: under them
         chart = chart.rstrip("\n") + "\n" + "   ".join(entry for entry, _ in legend) + "\n"
-    return chart if color else _ANSI.sub("", chart)
+    return chart if color else ANSI.sub("", chart)
 
 
 def heading(report: PlotReport, typed: Optional[str] = None) -> str:

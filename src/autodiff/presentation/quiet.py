@@ -18,16 +18,16 @@ from autodiff.points import is_vector
 from autodiff.results import MatrixReport
 
 
-def lines(result) -> list[str]:
+def lines(result, notation: str = "plain") -> list[str]:
     """The quiet answer of a grad, partial, hessian or jacobian result."""
     if isinstance(result, MatrixReport):
-        return [" ".join(_entry(entry, result.at) for entry in row) for row in result.entries]
-    return [_entry(derivative, result.at) for derivative in result.derivatives()]
+        return [" ".join(_entry(entry, result.at, notation) for entry in row) for row in result.entries]
+    return [_entry(derivative, result.at, notation) for derivative in result.derivatives()]
 
 
-def _entry(derivative, at) -> str:
+def _entry(derivative, at, notation: str) -> str:
     if at is None:  # no point: the symbolic derivative is the answer
-        return show(derivative.symbolic) if derivative.symbolic else "?"
+        return show(derivative.symbolic, notation) if derivative.symbolic else "?"
     value = derivative.autograd
     if is_vector(value):
         return ",".join(number(v) for v in value)

@@ -7,7 +7,6 @@ rich finds a terminal, and never when NO_COLOR is set (rich honours it).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ from rich.text import Text
 from autodiff.errors import AutodiffError
 from autodiff.points import is_vector
 from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values
-from autodiff.text import derivative_label, elide, exact_text, format_number, point_text, subscript, typed_point_text
+from autodiff.text import derivative_label, elide, exact_text, format_number, point_text, subscript
 
 
 
@@ -106,13 +105,13 @@ def _escape_surrogates(text: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _expression_text(text: str) -> str:
+def expression_text(text: str, notation: str = "plain") -> str:
     """An expression as people read it, in the notation chosen (--notation,
     design §10): every expression text of the human view (f, symbolic
     derivatives, graph nodes) goes through here."""
     from autodiff.language.notation import show
 
-    return show(text)
+    return show(text, notation)
 
 
 def _add_row(table: Table, *cells) -> None:
@@ -137,25 +136,25 @@ def _rows(derivative: DerivativeResult, index: Optional[int]):
     ]
 
 
-def render_report(result: PointReport, console: Console) -> None:
+def render_report(result: PointReport, console: Console, notation: str = "plain") -> None:
     """grad and partial: the function, the point, f, then one row per derivative."""
     labelled = [(derivative_label(d.wrt), d) for d in result.derivatives()]
-    if not _render_header(result, console, labelled):
+    if not _render_header(result, console, labelled, notation):
         return
-    console.print(_derivatives_view(result, labelled, console.width))
-    for line in _verdicts(result, labelled):
+    console.print(_derivatives_view(result, labelled, console.width, notation))
+    for line in verdicts(result, labelled):
         console.print(line)
 
 
-def _render_header(result: PointReport, console: Console, labelled) -> bool:
+def _render_header(result: PointReport, console: Console, labelled, notation: str) -> bool:
     """The function and the point; without a point, the symbolic derivatives
     (and False: there is nothing more to show)."""
     # Text, not markup: user text and SymPy output may contain '[...]'.
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    console.print(Text(f"f{arguments} = {_expression_text(result.expression)}"), soft_wrap=True)
+    console.print(Text(f"f{arguments} = {expression_text(result.expression, notation)}"), soft_wrap=True)
     if result.at is None:
         for label, derivative in labelled:
-            shown = "(not available: see the warning)" if derivative.symbolic is None else _expression_text(derivative.symbolic)
+            shown = "(not available: see the warning)" if derivative.symbolic is None else expression_text(derivative.symbolic, notation)
             console.print(Text(f"{label} = {shown}"), soft_wrap=True)
         return False
     console.print(Text(f"at {point_text(result.at)}"), soft_wrap=True)
@@ -195,12 +194,12 @@ class _Entry:
     rows: list
 
 
-def _derivatives_view(result: PointReport, labelled: list, width: int) -> RenderableType:
+def _derivatives_view(result: PointReport, labelled: list, width: int, notation: str) -> RenderableType:
     """The widest layout whose numbers, labels and marks fit whole in
     `width`: a number is never cut, nor a column dropped. A table with a
     symbolic column; else each `label = symbolic derivative` on its own line
     above a table of the numbers; else one block per derivative."""
-    headers, entries = _entries(result, labelled)
+    headers, entries = _entries(result, labelled, notation)
     vector = _point_size(result) is not None
     if _table_width(headers, entries, vector, symbolic=True) <= width:
         return _derivative_table(headers, entries, vector, symbolic=True)
@@ -211,7 +210,7 @@ def _derivatives_view(result: PointReport, labelled: list, width: int) -> Render
     return _derivative_blocks(headers, entries, vector, width)
 
 
-def _entries(result: PointReport, labelled: list) -> tuple[list[str], list[_Entry]]:
+def _entries(result: PointReport, labelled: list, notation: str) -> tuple[list[str], list[_Entry]]:
     """The headers of the number columns, and each derivative's texts."""
     size = _point_size(result)
     has_exact = any(d.exact is not None for _, d in labelled)
@@ -231,14 +230,15 @@ def _entries(result: PointReport, labelled: list) -> tuple[list[str], list[_Entr
                 expected = derivative.expected
                 numbers.append(format_number(expected[index] if is_vector(expected) and index is not None else expected))
             rows.append((None if index is None else f"[{index}]", numbers))
-        symbolic = "—" if derivative.symbolic is None else _expression_text(derivative.symbolic)
+        symbolic = "—" if derivative.symbolic is None else expression_text(derivative.symbolic, notation)
         entries.append(_Entry(label, symbolic, _verdict_mark(derivative), rows))
     return headers, entries
 
 
 def _verdict_mark(derivative: DerivativeResult) -> Text:
     ok = derivative.agree is not False and derivative.expect_met is not False
-    return mark(ok if derivative.agree is not None or not ok else None, _missing(derivative) or _unchecked(derivative))
+    excluded = nondifferentiable_somewhere(derivative) or _unchecked(derivative)
+    return mark(ok if derivative.agree is not None or not ok else None, excluded)
 
 
 def _table_width(headers: list[str], entries: list[_Entry], vector: bool, symbolic: bool) -> int:
@@ -328,7 +328,9 @@ def _named_values(lines: list[tuple], vector: bool, width: int, least: int) -> T
     return grid
 
 
-def _verdicts(result: PointReport, labelled: list) -> list[Text]:
+def verdicts(result: PointReport, labelled: list) -> list[Text]:
+    """The lines under a report's derivatives (`labelled`: (label, DerivativeResult)):
+    the verdict, frozen variables, declared derivatives, where the witnesses ran, --expect."""
     lines = [  # --frozen: no derivative, rather than a 0
         Text(f"{derivative_label([name])}: frozen ({name} has requires_grad=False: no derivative is taken)")
         for name in getattr(result, "frozen", ())
@@ -336,7 +338,7 @@ def _verdicts(result: PointReport, labelled: list) -> list[Text]:
     witness = WITNESS_NAMES.get(result.checked_by, "finite differences")
     if result.agree is True:
         lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
-    elif result.agree is None and any(_missing(d) for _, d in labelled):
+    elif result.agree is None and any(nondifferentiable_somewhere(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is None and any(_unchecked(d) for _, d in labelled):
         lines.append(Text(
@@ -370,7 +372,7 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-def _missing(derivative: DerivativeResult) -> bool:
+def nondifferentiable_somewhere(derivative: DerivativeResult) -> bool:
     """Whether the derivative does not exist somewhere (a kink, outside the domain, infinite)."""
     flags = derivative.differentiable
     if isinstance(flags, Values):
@@ -392,16 +394,16 @@ MAX_ENTRY_ROWS = 24  # matrix entries listed before the rest are summarised
 MAX_GRID_COLUMNS = 8  # widest matrix drawn as a grid
 
 
-def render_matrix_report(result: MatrixReport, console: Console) -> None:
+def render_matrix_report(result: MatrixReport, console: Console, notation: str = "plain") -> None:
     """hessian and jacobian: the entries autograd beside symbolic, the matrix,
     and for a Hessian its eigenvalues, definiteness and critical point."""
     hessian = isinstance(result, HessianResult)
     labelled = _matrix_labels(result, hessian)
     shown = [(label, d) for label, d, listed in labelled if listed]
-    if not _render_header(result, console, shown):
+    if not _render_header(result, console, shown, notation):
         return
     listed = _listed(shown)
-    console.print(_derivatives_view(result, listed, console.width))
+    console.print(_derivatives_view(result, listed, console.width, notation))
     if len(listed) < len(shown):
         console.print(Text(f"  … {len(shown) - len(listed)} more entries, all agreeing (--json lists every entry)"))
     if _point_size(result) is None and len(result.columns) <= MAX_GRID_COLUMNS:
@@ -409,7 +411,7 @@ def render_matrix_report(result: MatrixReport, console: Console) -> None:
     if hessian:
         for line in _curvature_lines(result, console.width):
             console.print(line)
-    for line in _verdicts(result, [(label, d) for label, d, _ in labelled]):
+    for line in verdicts(result, [(label, d) for label, d, _ in labelled]):
         console.print(line)
 
 
@@ -433,7 +435,7 @@ def _listed(shown: list) -> list:
     """At most MAX_ENTRY_ROWS entries, keeping every one that failed."""
     if len(shown) <= MAX_ENTRY_ROWS:
         return shown
-    failed = [item for item in shown if _fails(item[1]) or _missing(item[1])]
+    failed = [item for item in shown if _fails(item[1]) or nondifferentiable_somewhere(item[1])]
     room = max(0, MAX_ENTRY_ROWS - len(failed))
     keep = {id(item[1]) for item in failed} | {id(item[1]) for item in shown[:room]}
     return [item for item in shown if id(item[1]) in keep]
@@ -536,98 +538,16 @@ def render_functions(listing: dict, console: Console) -> None:
     console.print(constants)
 
 
-def render_graph(result, console: Console) -> None:
-    """`autodiff graph`: a title line with f and the point, then the grad_fn
-    tree from the output (#1) back to the leaves, each node numbered in the
-    order printed and shown beside the subexpression it computes; a node
-    reached again is named, not expanded again (the graph is a DAG)."""
-    from rich.tree import Tree
-
-    arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    title = f"f{arguments} = {_expression_text(result.expression)} at {point_text(result.at)}"
-    console.print(Text(title), soft_wrap=True)
-    if result.output is None:
-        console.print(Text(f"f = {format_number(result.value)}"))  # no graph: stderr's warning says why
-    else:
-        by_id = {node.id: node for node in result.nodes}
-        root = Tree(_graph_label(by_id[result.output], output=True))
-        shown = {result.output}
-        # Depth-first, a node at its first visit: the order of the ids (see autodiff.engine.tracing).
-        stack = [(root, child) for child in reversed(by_id[result.output].inputs)]
-        while stack:
-            branch, node_id = stack.pop()
-            node = by_id[node_id]
-            if node_id in shown:
-                branch.add(Text(f"#{node_id} {_graph_subject(node)}(shared: shown above)", style="dim"))
-                continue
-            shown.add(node_id)
-            child = branch.add(_graph_label(node))
-            stack.extend((child, input_id) for input_id in reversed(node.inputs))
-        console.print(root)
-    console.print(Text("leaves after backward:"))
-    for name, info in result.leaves.items():
-        grad = format_number(info["grad"]) if info["grad"] is not None else "None (no gradient path from the output)"
-        console.print(Text(f"  {name}: data={format_number(info['data'])}  requires_grad={info['requires_grad']}  "
-                           f"is_leaf={info['is_leaf']}  grad={grad}"), soft_wrap=True)
+def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:
+    """`where`: a prefix naming the input, e.g. "line 3: " when streaming."""
+    for warning in warnings:
+        console.print(Text(f"{where}warning: {warning}", style="yellow"), soft_wrap=True)
 
 
-def _graph_label(node, output: bool = False) -> Text:
-    """`#2 x**2  PowBackward0  data=4 …`: number, subexpression, grad_fn, tensor."""
-    if node.kind == "untracked":
-        return Text(f"#{node.id} ∅ {_graph_subject(node)}{_untracked_kind(node)}", style="dim")
-    label = Text(f"#{node.id} {_graph_subject(node)}{node.name}{' (output)' if output else ''}",
-                 style="bold" if node.kind == "function" else "cyan")
-    if node.tensor is not None:
-        info = node.tensor
-        grad = "None" if info["grad"] is None else format_number(info["grad"])
-        grad_fn = "" if info["grad_fn"] == node.name else f" grad_fn={info['grad_fn']}"  # not the name twice
-        label.append(f"  data={format_number(info['data'])} requires_grad={info['requires_grad']}"
-                     f" is_leaf={info['is_leaf']}{grad_fn} grad={grad}")
-    elif node.within is not None:
-        label.append(f"  a step of {_expression_text(node.within)}, with no tensor of its own")
-    else:
-        label.append("  no tensor of its own")
-    return label
-
-
-def _graph_subject(node) -> str:
-    """The node's subexpression and two spaces, or nothing where it has none."""
-    return "" if node.subexpression is None else f"{_expression_text(node.subexpression)}  "
-
-
-def _untracked_kind(node) -> str:
-    if node.name.startswith("detach("):
-        return "tracking stops"
-    if "frozen" in node.name:  # a --frozen variable, or what is computed from frozen variables alone
-        data = node.tensor.get("data") if node.tensor else None
-        return ("frozen leaf, requires_grad=False" if node.variable else "from frozen variables, requires_grad=False") + (
-            f"  data={format_number(data)}" if data is not None and not isinstance(data, list) else "")
-    value = node.name.removeprefix("constant").strip()
-    return "constant" if value in ("", node.subexpression) else f"constant {value}"
-
-
-def _graph_title(node) -> str:
-    return f"{node.variable} ({node.name})" if node.kind == "leaf" else node.name
-
-
-def graph_dot(result) -> str:
-    """Graphviz DOT: one node per grad_fn, leaf and untracked input; an edge
-    from each input to the node that consumed it (the forward direction)."""
-    lines = ["digraph autograd {", '  rankdir="BT";', '  node [shape=box, fontname="monospace"];']
-    for node in result.nodes:
-        parts = [_graph_title(node)]
-        if node.kind == "function" and node.subexpression is not None:
-            parts.insert(0, _expression_text(node.subexpression))
-        if node.tensor is not None:
-            parts.append(f"data = {format_number(node.tensor['data'])}")
-            if node.tensor["grad"] is not None:
-                parts.append(f"grad = {format_number(node.tensor['grad'])}")
-        style = {"leaf": ', style=filled, fillcolor="lightblue"', "untracked": ", style=dashed"}.get(node.kind, "")
-        lines.append(f'  n{node.id} [label="{_dot_escape(chr(10).join(parts))}"{style}];')
-    for source, target in result.edges():
-        lines.append(f"  n{target} -> n{source};")
-    lines.append("}")
-    return "\n".join(lines)
+def render_error(error: AutodiffError, console: Console, where: str = "") -> None:
+    console.print(Text(f"{where}error: {error.message}", style="bold red"), soft_wrap=True)
+    for line in error.caret_lines():
+        console.print(Text(line), soft_wrap=True)
 
 
 def _declared_lines(result) -> list[Text]:
@@ -642,79 +562,3 @@ def _declared_lines(result) -> list[Text]:
                 f"✓ the declared derivative of {check['function']} with respect to {check['parameter']} agrees with "
                 f"the definition's at {points} point{'s' if points != 1 else ''}", style="green"))
     return lines
-
-
-def _dot_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:
-    """`where`: a prefix naming the input, e.g. "line 3: " when streaming."""
-    for warning in warnings:
-        console.print(Text(f"{where}warning: {warning}", style="yellow"), soft_wrap=True)
-
-
-def render_error(error: AutodiffError, console: Console, where: str = "") -> None:
-    console.print(Text(f"{where}error: {error.message}", style="bold red"), soft_wrap=True)
-    for line in error.caret_lines():
-        console.print(Text(line), soft_wrap=True)
-
-
-def render_check(report, console: Console) -> None:
-    """`autodiff check`: a line per case, the details of each failure, and
-    the closing count (`16 passed, 0 failed`)."""
-    file = None
-    for result in report.results:
-        file = render_check_case(result, console, several_files=len(report.files) > 1, previous_file=file)
-    render_check_closing(report, console)
-
-
-def render_check_case(result, console: Console, several_files: bool, previous_file: Optional[str]) -> str:
-    """One case's line, as it finishes (with its file's name first, where
-    several files run and this is the file's first case); returns its file."""
-    if several_files and result.case.file != previous_file:
-        console.print(Text(_printable(result.case.file), style="bold"), soft_wrap=True)
-    console.print(_case_line(result), soft_wrap=True)
-    return result.case.file
-
-
-def render_check_closing(report, console: Console) -> None:
-    """After the case lines: the details of each failure, and the count."""
-    from autodiff.text import typed_point_text
-
-    broken = report.broken
-    for result in broken:
-        console.print()
-        console.print(Text(_printable(f"✗ {result.case.name} ({result.case.where})"), style="bold red"), soft_wrap=True)
-        point = typed_point_text(result.case.point)
-        expression = _expression_text(result.expression)
-        console.print(Text(_printable(f"  {expression}" + (f" at {point}" if point else ""))), soft_wrap=True)
-        lines = [_expression_text(f.message) for f in result.failures] if result.outcome == "failed" else [f"{result.message} (please report this)"]
-        for line in lines:
-            console.print(Text(_printable(f"  {line}")), soft_wrap=True)
-    if broken:
-        console.print()
-    style = "bold red" if broken else "bold green"
-    console.print(Text(report.summary(), style=style), soft_wrap=True)
-
-
-def _case_line(result) -> Text:
-    name = _printable(result.case.name)
-    if result.outcome == "passed":
-        missing = any(_missing(d) for report in result.reports for d in report.derivatives())
-        note = (" (a derivative does not exist at the point: not compared; --json has the warnings)", "yellow")
-        return Text.assemble(("✓", "green"), f" {name}", *([note] if missing else []))
-    if result.outcome == "skipped":
-        reason = f" ({_printable(result.message)})" if result.message else ""
-        return Text.assemble(("-", "yellow"), f" {name}", (f" skipped{reason}", "yellow"))
-    label = " error" if result.outcome == "error" else ""
-    return Text.assemble(("✗", "red"), f" {name}", (label, "red"))
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    """Text from a case file without control characters: an escape sequence
-    in a case name must not rewrite the terminal or a CI log."""
-    return _CONTROL.sub("\ufffd", text)

@@ -30,6 +30,12 @@ class Tolerance:
         default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
         return cls(default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
 
+    @classmethod
+    def for_expectations(cls, rtol: Optional[float] = None, atol: Optional[float] = None) -> "Tolerance":
+        """The tolerance of a value the user expects (minimize's --expect, a
+        case's `value`): the given rtol and atol, else EXPECTATION (1e-6 each)."""
+        return cls(EXPECTATION.rtol if rtol is None else rtol, EXPECTATION.atol if atol is None else atol)
+
     def close(self, actual: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
         """Elementwise agreement; equal infinities agree, and so do two nans."""
         actual, expected = actual.to(torch.float64), expected.to(torch.float64)
@@ -46,6 +52,9 @@ class Tolerance:
         # A stencil for an n-th derivative loses about one more digit per order.
         floor = 10.0 ** (-7 + order)
         return Tolerance(max(self.rtol, floor), max(self.atol, floor))
+
+
+EXPECTATION = Tolerance(1e-6, 1e-6)  # a value the user expects: the default tolerance of --expect
 
 
 @dataclass

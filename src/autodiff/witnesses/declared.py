@@ -102,7 +102,7 @@ def _compare(entry: dict, definition, index: int, points, problem) -> None:
     if not bool(wrong.any()):
         return
     row = int(wrong.nonzero()[0])
-    from autodiff.results import number_text
+    from autodiff.text import number_text
     from autodiff.language.notation import show
 
     where = ", ".join(f"{p} = {number_text(float(points[row, i]))}" for i, p in enumerate(definition.params))
@@ -186,7 +186,7 @@ def _exact_confirms(wrong, definition, index, points, entry, tolerance, problem)
     if not problem.exact:
         return wrong
     try:
-        from autodiff.witnesses.exact import BallProgram, Budget
+        from autodiff.engine.balls import BallProgram, Budget
         from autodiff.engine.symbolic import symbolic_derivative
     except ImportError:
         return wrong

@@ -1,563 +1,29 @@
 """The exact witness: f and its symbolic derivatives in ball arithmetic
-(design §11), with FLINT's arb through python-flint.
+(design §11), by the ball target of the program compiler
+(autodiff.engine.balls), at the exact rational of each double autograd used.
 
-A SymPy tree is lowered to balls by the same dispatch as to tensors (the
-rule for a node is the first class in its MRO that has one; the functions'
-rules come from the one table in `functions`). Every ball is guaranteed to
-hold the true value of its node, and the point is the exact rational of each
-double autograd used, so the only error is the ball's radius: the working
-precision is raised until every output is tight to TIGHT_DIGITS significant
-digits, the precision cap is reached, or the budget of counted ball
-operations is spent (a count, not a clock: the same on any machine).
+Where a value is undefined as written (0/0, 0·∞ at the point), SymPy's limit
+there is the exact value (`indeterminate_limit`); where a first derivative's
+formula is undefined but f is defined, the derivative from its definition, by
+one-sided limits of the difference quotient (`one_sided_derivatives`). Where
+float arithmetic lost digits, `find_cause` names the operation that lost them.
 
-A ball that is too wide proves nothing: tan of a ball wider than π is nan,
-1/x of a ball around 0 is nan, and a ball around 0 is not a proof of zero.
-Precision is raised until the ball decides; a value is undefined only where
-more precision provably cannot help (log of an exact 0, 0/0 of exact zeros,
-log of a ball that is negative throughout).
-
-Closed world: a node without a rule is an UnsupportedError, and the other
-witnesses decide without this one.
+Closed world: a node without a ball rule is an UnsupportedError, and the
+other witnesses decide without this one.
 """
 
 from __future__ import annotations
 
-import decimal
-import functools
-import itertools
 import math
 from dataclasses import dataclass
-from decimal import Context
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import sympy
-from flint import acb, arb, ctx, fmpq, fmpz
+from flint import arb
 
+from autodiff.engine.balls import START_BITS, Ball, BallProgram, Budget
 from autodiff.errors import UnsupportedError
-from autodiff.language.functions import FUNCTIONS
-
-TIGHT_DIGITS = 20  # significant digits an enclosure must guarantee
-_TIGHT_BITS = math.ceil(TIGHT_DIGITS / math.log10(2))
-START_BITS = 128
-# At the precision cap, a ball around 0 this narrow is as good as exact zero
-# for a verdict (sin(pi) is 0, but no precision proves it). Below the cap a
-# ball around 0 is never taken for zero: precision is raised until it
-# excludes 0 or is exactly 0.
-ZERO_RADIUS = 1e-30
-
-Op = Callable[..., Any]
-
-_FUNCTION_BALLS: dict[type, Op] = {
-    spec.symbolic(sympy): spec.exact(arb) for spec in FUNCTIONS if spec.exact is not None
-}
-
-
-def _sum(*args):
-    total = args[0]
-    for arg in args[1:]:
-        total = total + arg
-    return total
-
-
-def _product(*args):
-    total = args[0]
-    for arg in args[1:]:
-        total = total * arg
-    return total
-
-
-def _decided(ball, positive: Callable, negative: Callable):
-    """True or False where the comparison holds for every point of the
-    ball(s), None where the ball straddles the answer."""
-    if positive(ball):
-        return True
-    if negative(ball):
-        return False
-    return None
-
-
-def _compare(op: str) -> Op:
-    def compare(a, b):
-        if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
-            return None
-        d = a - b
-        if not d.is_finite():
-            return None
-        if op == "<":
-            return _decided(d, lambda d: d < 0, lambda d: d >= 0)
-        if op == "<=":
-            return _decided(d, lambda d: d <= 0, lambda d: d > 0)
-        if op == ">":
-            return _decided(d, lambda d: d > 0, lambda d: d <= 0)
-        if op == ">=":
-            return _decided(d, lambda d: d >= 0, lambda d: d < 0)
-        equal = _decided(d, lambda d: d.is_exact() and d.is_zero(), lambda d: not d.contains(0))
-        return equal if op == "==" else (None if equal is None else not equal)
-
-    return compare
-
-
-def _all(*args):
-    if any(arg is False for arg in args):
-        return False
-    return None if any(arg is None for arg in args) else True
-
-
-def _any(*args):
-    if any(arg is True for arg in args):
-        return True
-    return None if any(arg is None for arg in args) else False
-
-
-def _not(arg):
-    return None if arg is None else not arg
-
-
-def _choose(condition, a, b):
-    return arb.nan() if condition is None else (a if condition else b)
-
-
-def _piecewise(*values_and_conditions):
-    for value, condition in zip(values_and_conditions[::2], values_and_conditions[1::2]):
-        if condition is None:
-            return arb.nan()  # undecided at this precision
-        if condition:
-            return value
-    return arb.nan()
-
-
-def _heaviside(x, h0=None):
-    if x.is_zero():
-        return arb(0.5) if h0 is None else h0
-    if x > 0:
-        return arb(1)
-    if x < 0:
-        return arb(0)
-    return arb.nan()
-
-
-def _dirac_delta(x, *order):
-    return arb(0) if not x.contains(0) else arb.nan()
-
-
-def _polygamma(n, x):
-    # arb has only the digamma function; acb (complex balls) has polygamma.
-    if n.is_zero():
-        return x.digamma()
-    return acb(x).polygamma(acb(n)).real
-
-
-def _min(*args):
-    result = args[0]
-    for arg in args[1:]:
-        result = arb.min(result, arg)
-    return result
-
-
-def _max(*args):
-    result = args[0]
-    for arg in args[1:]:
-        result = arb.max(result, arg)
-    return result
-
-
-_NODE_BALLS: dict[type, Op] = {
-    sympy.Add: _sum,
-    sympy.Mul: _product,
-    sympy.Min: _min,
-    sympy.Max: _max,
-    sympy.Heaviside: _heaviside,
-    sympy.DiracDelta: _dirac_delta,
-    sympy.polygamma: _polygamma,
-    sympy.StrictLessThan: _compare("<"),
-    sympy.LessThan: _compare("<="),
-    sympy.StrictGreaterThan: _compare(">"),
-    sympy.GreaterThan: _compare(">="),
-    sympy.Equality: _compare("=="),
-    sympy.Unequality: _compare("!="),
-    sympy.And: _all,
-    sympy.Or: _any,
-    sympy.Not: _not,
-    sympy.ITE: _choose,
-    sympy.Piecewise: _piecewise,
-    **_FUNCTION_BALLS,
-}
-
-
-def _power(exponent) -> Optional[Op]:
-    """A unary op for a numeric exponent: integer powers exactly (a negative
-    base too), square roots by sqrt."""
-    if exponent is sympy.S.Half:
-        return lambda x: x.sqrt()
-    if exponent == _MINUS_HALF:
-        return lambda x: x.rsqrt()
-    if isinstance(exponent, sympy.Integer):
-        power = int(exponent)
-        return lambda x: _integer_power(x, power)
-    return None
-
-
-_MINUS_HALF = sympy.Rational(-1, 2)
-
-
-def _integer_power(base, power: int):
-    # python-flint's ** is nan for a ball around 0 ([±1e-39]**2): square and multiply then.
-    if power <= 0 or not base.contains(0) or power.bit_length() > 64:
-        return base ** fmpz(power)
-    result, square = arb(1), base
-    while power:
-        if power & 1:
-            result = result * square
-        power >>= 1
-        if power:
-            square = square * square
-    return result
-
-
-def _pow(base, exponent):
-    if exponent.is_exact() and exponent.is_integer():
-        return _integer_power(base, int(exponent.unique_fmpz()))
-    return base**exponent
-
-
-def _constant(node) -> Callable[[], Any]:
-    """A thunk for a constant's ball, called at the working precision."""
-    if node is sympy.true or node is sympy.false:
-        value = bool(node)
-        return lambda: value
-    if isinstance(node, sympy.Integer):
-        value = fmpz(int(node))
-        return lambda: arb(value)
-    if isinstance(node, sympy.Rational):
-        value = fmpq(int(node.p), int(node.q))
-        return lambda: arb(value)
-    if isinstance(node, sympy.Float) and node._prec > 53:
-        # The double torch uses for a typed decimal (lowering._constant): the
-        # one nearest the decimal, not SymPy's 56-bit value rounded again.
-        from autodiff.language.parsing import float_decimal
-
-        text = float_decimal(node)
-        if text is not None and math.isfinite(float(text)):
-            value = arb(float(text))
-            return lambda: value
-    if isinstance(node, sympy.Float):
-        sign, mantissa, exponent, bits = node._mpf_
-        if not mantissa and exponent:  # mpmath's special values: inf, -inf, nan
-            return lambda: arb.nan()
-        # The Float's binary value, exactly (whatever its exponent: 2^-(10^20) too).
-        value = arb((fmpz(-int(mantissa) if sign else int(mantissa)), fmpz(int(exponent))))
-        return lambda: value
-    named = _NAMED.get(type(node))
-    if named is not None:
-        return named
-    if node in (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo) or node.is_infinite:
-        return lambda: arb.nan()
-    raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) in ball arithmetic")
-
-
-_NAMED: dict[type, Callable[[], Any]] = {
-    type(sympy.pi): arb.pi,
-    type(sympy.E): arb.const_e,
-    type(sympy.EulerGamma): arb.const_euler,
-    type(sympy.Catalan): arb.const_catalan,
-}
-
-
-@functools.lru_cache(maxsize=None)
-def _rule(cls: type) -> Optional[Op]:
-    """The rule of the first class in `cls`'s MRO that has one."""
-    return next((_NODE_BALLS[base] for base in cls.__mro__ if base in _NODE_BALLS), None)
-
-
-@dataclass(frozen=True)
-class _Instruction:
-    op: Optional[Op]  # None: a variable (name) or a constant (thunk)
-    args: tuple[int, ...] = ()
-    name: Optional[str] = None
-    thunk: Optional[Callable[[], Any]] = None
-
-
-class BallProgram:
-    """SymPy expressions compiled to a straight-line program on balls: one
-    instruction per distinct subexpression, as `lowering.Program`."""
-
-    def __init__(self, exprs):
-        self.instructions: list[_Instruction] = []
-        self.nodes: list = []
-        self._slots: dict = {}
-        self.outputs = [self._emit(expr) for expr in exprs]
-
-    def _emit(self, node) -> int:
-        slot = self._slots.get(node)
-        if slot is None:
-            instruction = self._instruction(node)
-            self.instructions.append(instruction)
-            self.nodes.append(node)
-            slot = self._slots[node] = len(self.instructions) - 1
-        return slot
-
-    def _instruction(self, node) -> _Instruction:
-        if isinstance(node, sympy.Symbol):
-            return _Instruction(None, name=node.name)
-        if node.is_Atom or isinstance(node, sympy.logic.boolalg.BooleanAtom):  # a number or a named constant
-            return _Instruction(None, thunk=_constant(node))
-        if isinstance(node, sympy.Pow):
-            unary = _power(node.exp)
-            if unary is not None:
-                return _Instruction(unary, (self._emit(node.base),))
-            return _Instruction(_pow, (self._emit(node.base), self._emit(node.exp)))
-        if isinstance(node, sympy.Piecewise):
-            args = tuple(self._emit(part) for pair in node.args for part in pair)
-            return _Instruction(_piecewise, args)
-        op = _rule(type(node))
-        if op is None:
-            raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) in ball arithmetic")
-        return _Instruction(op, tuple(self._emit(arg) for arg in node.args))
-
-    def run(self, env: dict[str, float], bits: int, budget: Optional["Budget"] = None) -> list:
-        """Every instruction's ball at the point `env` (exact doubles), at
-        `bits` of precision; the operations are charged to `budget`."""
-        if budget is not None:
-            budget.charge(len(self.instructions), bits)
-        values: list = []
-        with ctx.workprec(bits):
-            for instruction in self.instructions:
-                if instruction.op is not None:
-                    try:
-                        values.append(instruction.op(*(values[i] for i in instruction.args)))
-                    except (ArithmeticError, ValueError, TypeError, AssertionError):
-                        values.append(arb.nan())  # outside what arb defines: no value here
-                elif instruction.name is not None:
-                    values.append(arb(env[instruction.name]))
-                else:
-                    values.append(instruction.thunk())
-        return values
-
-    def evaluate(self, env: dict[str, float], budget: "Budget", max_bits: int) -> list["Ball"]:
-        """Each output's ball at `env`, the precision raised (×4 from START_BITS)
-        until every output is tight or provably undefined at the point, or
-        the cap is reached or the budget cannot pay for the next precision."""
-        bits = START_BITS
-        while True:
-            values = self.run(env, bits, budget)
-            balls = [Ball(values[slot], bits) for slot in self.outputs]
-            loose = [ball for ball in balls if not ball.tight]
-            if not loose:
-                return balls
-            if any(not ball.finite for ball in loose):
-                settled = self._settled(values)
-                for slot, ball in zip(self.outputs, balls):
-                    if not ball.finite and settled[slot]:
-                        ball.undefined = True
-                loose = [ball for ball in balls if not ball.tight and not ball.undefined]
-            if not loose:
-                return balls
-            if bits * 4 > max_bits or not budget.affords(len(self.instructions), bits * 4):
-                for ball in loose:
-                    ball.capped = True
-                    # At the cap, a ball around 0 narrower than ZERO_RADIUS counts as 0 (sin(pi)).
-                    ball.zero_at_cap = bits * 4 > max_bits and ball.near_zero
-                return balls
-            bits *= 4
-
-    def _settled(self, values) -> list[bool]:
-        """Per instruction: its value is not finite however precise its
-        arguments: more precision cannot help. Proven where an argument is
-        settled, where every argument is exact (log(0), 0/0 of exact zeros),
-        or where the operation is not finite at every corner of its
-        arguments' tight balls and at their midpoints (log of a ball that
-        is negative throughout). A ball that straddles a pole or is wider
-        than a period (tan of 1e100 + 1 at 128 bits) is finite at some
-        corner: not settled, so the precision is raised."""
-        settled: list[bool] = []
-        for instruction, value in zip(self.instructions, values):
-            if instruction.op is None:
-                settled.append(isinstance(value, arb) and not value.is_finite())
-                continue
-            args = [values[i] for i in instruction.args]
-            if isinstance(value, bool) or value is None or value.is_finite():
-                settled.append(False)
-            elif any(settled[i] for i in instruction.args):
-                settled.append(True)
-            else:
-                settled.append(_nowhere_finite(instruction.op, args))
-        return settled
-
-
-def _nowhere_finite(op: Op, args: list) -> bool:
-    """Whether `op` is not finite at every corner and at the midpoint of its
-    arguments' balls, each of which is exact or tight (a loose argument: more
-    precision may yet help)."""
-    balls = [a for a in args if isinstance(a, arb)]
-    if any(a is None for a in args) or any(not (a.is_exact() or Ball(a, 0).tight) for a in balls):
-        return False
-    if len(balls) > 3:
-        return all(a.is_exact() for a in balls)
-    choices = [
-        [a] if not isinstance(a, arb) or a.is_exact() else [a.mid(), a.lower(), a.upper()] for a in args
-    ]
-    for combination in itertools.product(*choices):
-        try:
-            result = op(*combination)
-        except (ArithmeticError, ValueError, TypeError, AssertionError):
-            continue
-        if isinstance(result, arb) and result.is_finite():
-            return False
-    return True
-
-
-@dataclass
-class Ball:
-    """An output's enclosure: `value` holds the true value; tight when it
-    guarantees TIGHT_DIGITS significant digits (or is a ball around 0
-    narrower than ZERO_RADIUS)."""
-
-    value: Any  # an arb
-    bits: int
-    undefined: bool = False  # not finite at the point, at any precision
-    capped: bool = False  # not tight at the precision cap or when the budget ran out
-    zero_at_cap: bool = False  # a ball around 0 narrower than ZERO_RADIUS at the precision cap: taken for 0
-
-    @property
-    def finite(self) -> bool:
-        return self.value.is_finite()
-
-    @property
-    def near_zero(self) -> bool:
-        """A ball around 0 narrower than ZERO_RADIUS (or exactly 0)."""
-        return self.finite and self.value.contains(0) and float(self.value.rad()) < ZERO_RADIUS
-
-    @property
-    def zero(self) -> bool:
-        """The ball is exactly 0, or a tiny ball around 0 at the precision cap."""
-        if not self.finite:
-            return False
-        if self.value.is_exact():
-            return self.value.is_zero()
-        return self.zero_at_cap and self.near_zero
-
-    @property
-    def tight(self) -> bool:
-        value = self.value
-        if not value.is_finite():
-            return False
-        if value.is_exact():
-            return True
-        return self.zero or value.rel_accuracy_bits() >= _TIGHT_BITS
-
-    def scaled(self, weight: float) -> "Ball":
-        with ctx.workprec(max(self.bits, START_BITS)):
-            return Ball(self.value * arb(weight), self.bits, self.undefined, self.capped, self.zero_at_cap)
-
-    @property
-    def digits(self) -> int:
-        """Significant digits the ball guarantees (0 for a ball around 0)."""
-        if self.zero and not (self.value.is_exact() and self.value.is_zero()):
-            return 0
-        # An exact ball has every digit; it reports those of the starting precision, whatever
-        # precision the other outputs needed (a stable figure, not one that depends on them).
-        bits = START_BITS if self.value.is_exact() else min(self.bits, self.value.rel_accuracy_bits())
-        return max(0, int(bits * math.log10(2)))
-
-    def text(self, digits: int = 17) -> str:
-        """The midpoint with `digits` significant digits: 2.2339947661617110e+308;
-        "0" for a ball around 0."""
-        if not self.finite:
-            return "nan"
-        if self.zero:
-            return "0"
-        # arb prints the exact midpoint correctly rounded to `digits`; Decimal only lays it out.
-        text = self.value.mid().str(digits, radius=False)
-        try:
-            return _exponent(format(_DECIMAL.create_decimal(text), f".{digits - 1}e"))
-        except ArithmeticError:  # beyond even Decimal's exponents (exp(exp(exp(9)))): arb's own text
-            return self.value.str(digits, radius=False)
-
-    def radius_text(self) -> str:
-        if not self.finite:
-            return "inf"
-        if self.value.is_exact():
-            return "0"
-        text = self.value.rad().str(3, radius=False)
-        try:
-            return _exponent(format(_DECIMAL.create_decimal(text), ".1e"))
-        except ArithmeticError:
-            return text
-
-    def to_float(self) -> float:
-        """The nearest double (±inf beyond float64's range, 0.0 for a ball around 0)."""
-        if not self.finite:
-            return math.nan
-        if self.zero:
-            return 0.0
-        return float(self.value.mid())  # the nearest double; ±inf or 0.0 beyond float64's range
-
-    def beyond(self, dtype) -> bool:
-        """The value lies beyond the largest finite number of a torch dtype (it overflows there)."""
-        import torch
-
-        return self.finite and not self.zero and abs(self.to_float()) > torch.finfo(dtype).max
-
-    def within(self, value: float, tolerance) -> bool:
-        """Whether `value` is within the tolerance (a checks.Tolerance) of the
-        exact value rounded to the nearest double: the best answer floats can
-        give (a subnormal may be as close as float64 gets). An exact value
-        beyond float64's range is within nothing: `inf` is not it."""
-        exact = self.to_float()
-        return math.isfinite(exact) and tolerance.close_float(value, exact)
-
-    def correct_digits(self, value: float) -> Optional[int]:
-        """How many significant digits of `value` agree with the exact value
-        (0 to 17); None beside a ball around 0, where digits mean nothing."""
-        if self.value.is_exact() and self.value.is_zero():
-            return 17 if value == 0 else 0
-        if self.zero:
-            return None
-        if not math.isfinite(value):
-            return 0
-        with ctx.workprec(max(self.bits, START_BITS)):
-            error = abs(arb(value) - self.value) / abs(self.value)
-            if error.is_zero():
-                return 17
-            upper = float(error.upper())
-        if upper <= 0:
-            return 17
-        return max(0, min(17, math.floor(-math.log10(upper)))) if upper < 1 else 0
-
-
-def _exponent(text: str) -> str:
-    """Decimal's 5.0e-1 as Python prints floats: 5.0e-01."""
-    mantissa, _, exponent = text.partition("e")
-    return f"{mantissa}e{exponent[0]}{exponent[1:].zfill(2)}"
-
-
-_DECIMAL = Context(prec=40, Emax=10**9, Emin=-(10**9), traps=[decimal.Overflow, decimal.Underflow, decimal.InvalidOperation])
-
-
-class Budget:
-    """Ball operations the exact witness may spend in one command, counted,
-    not timed, so that what it decides is the same on any machine and under
-    any load. An operation at 512 bits or less counts 1; above, its cost
-    grows as arb's multiplication does, (bits / 512)^1.5."""
-
-    def __init__(self, operations: float):
-        self.operations = operations
-        self.spent = 0.0
-
-    @classmethod
-    def of(cls, limits) -> "Budget":
-        return cls(limits.max_exact_operations)
-
-    @staticmethod
-    def cost(instructions: int, bits: int) -> float:
-        return instructions * max(1.0, (bits / 512) ** 1.5)
-
-    def charge(self, instructions: int, bits: int) -> None:
-        self.spent += self.cost(instructions, bits)
-
-    def affords(self, instructions: int, bits: int) -> bool:
-        """Whether a run of `instructions` at `bits` fits in what is left."""
-        return self.spent + self.cost(instructions, bits) <= self.operations
+from autodiff.text import number_text, shortened
 
 
 @dataclass
@@ -654,7 +120,7 @@ class Sided:
     def describe(self, function: str = "f") -> str:
         """`left derivative -inf, right 0`; `right derivative -inf, f is not real to the left`."""
         sides = (("left", self.left), ("right", self.right))
-        real = [f"{name} {_number_text(float(side))}" for name, side in sides if side != NOT_REAL]
+        real = [f"{name} {number_text(float(side))}" for name, side in sides if side != NOT_REAL]
         if real:
             real[0] = real[0].replace(" ", " derivative ", 1)
         return ", ".join(real + [f"{function} is not real to the {name}" for name, side in sides if side == NOT_REAL])
@@ -664,12 +130,6 @@ class Sided:
 
         left, right = self.as_float(self.left), self.as_float(self.right)
         return convention(autograd, math.nan if left is None else left, math.nan if right is None else right)
-
-
-def _number_text(value: float) -> str:
-    from autodiff.results import number_text
-
-    return number_text(value)
 
 
 def one_sided_derivatives(expr, variable: str, env: dict[str, float], f_ball: "Ball") -> Optional[Sided]:
@@ -770,7 +230,6 @@ def find_cause(expr, program, output: int, env: dict, dtype, bits: int, variable
     """
     import torch
 
-    from autodiff.results import shortened
 
     balls = BallProgram([expr])
     exact = balls.run({name: float(value) for name, value in env.items()}, bits)
@@ -885,8 +344,10 @@ class ExactSide:
     `derivatives[task]` is the task's SymPy derivative or None.
     """
 
-    def __init__(self, f_exprs, derivatives, columns, count, weights, limits, symbolic_seconds, tasks=None):
+    def __init__(self, f_exprs, derivatives, columns, count, weights, limits, symbolic_seconds, tasks=None,
+                 max_limits: int = MAX_LIMITS):
         self.tasks = tasks
+        self.max_limits = max_limits
         distinct = list(dict.fromkeys(d for d in derivatives if d is not None))
         self.budget = Budget.of(limits)
         rows, self.unsupported = evaluate_at(list(f_exprs) + distinct, columns, count, self.budget, limits.max_exact_bits)
@@ -908,7 +369,7 @@ class ExactSide:
         self._find_limits(f_exprs, derivatives, columns, weights, limits, symbolic_seconds)
 
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
-        """Where a ball is undefined, SymPy's limit there (at most MAX_LIMITS
+        """Where a ball is undefined, SymPy's limit there (at most `max_limits`
         of them, all within one symbolic deadline: what is found by then stays)."""
         from autodiff.deadline import SymbolicTimeout, with_deadline
 
@@ -919,7 +380,7 @@ class ExactSide:
         asked: dict = {}
 
         def ask_all():
-            for kind, index, element, expr in wanted[:MAX_LIMITS]:
+            for kind, index, element, expr in wanted[: self.max_limits]:
                 env = {name: values[element] for name, values in columns.items()}
                 if kind == "d" and self._sided(index, element, f_exprs, env, weights[element], limits):
                     continue

@@ -281,7 +281,7 @@ class Witnesses(Warnings):
         derivatives = [None if s is None else s[0] for s in symbolic]
         return ExactSide(
             self.problem.exprs, derivatives, columns, count, weights, self.problem.limits, self.problem.symbolic_timeout,
-            tasks,
+            tasks, self.problem.max_limits,
         )
 
     def _exact_rows(self, side, tasks, values_s, symbolic_s, present, compared, exact_close) -> list[dict]:

@@ -1,0 +1,174 @@
+"""The one program compiler: a SymPy tree → a straight-line program, for
+any target (torch tensors in `lowering`, balls in `balls`, plain floats in
+`floats`).
+
+The tree is walked once, in the style of SymPy's printers: the rule for a
+node is the first class in its MRO that has one, either an override (a
+method of the compiler: symbols, constants, powers, Piecewise) or an entry
+of the target's table of operations. Each distinct subexpression gets one
+slot, so a shared subtree is computed once, and running the program again
+(finite differences, many points, more precision) costs no more tree walks.
+
+A target is a subclass of `Compiled`: its table (`rules`, class →
+operation on its values), how it holds a constant (`constant`) and which
+numeric exponents it computes by an operation of one argument
+(`numeric_power`). Closed world: a node without a rule is an
+UnsupportedError, never a generic fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Optional
+
+import sympy
+
+from autodiff.errors import UnsupportedError
+from autodiff.language.functions import FUNCTIONS, FunctionSpec, Resolver
+
+Op = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Instruction:
+    op: Optional[Op]  # None: load a variable (name) or a constant (value)
+    args: tuple[int, ...] = ()
+    name: Optional[str] = None
+    value: Any = None  # a constant, as the target holds it
+    detach: bool = False  # the node is detach(...): no gradient flows through it
+
+
+def function_rules(resolver: Callable[[FunctionSpec], Optional[Resolver]], module: Any) -> dict[type, Op]:
+    """The target's operation for each function of the one table that has
+    a node class of its own: `resolver(spec)` applied to `module`."""
+    return {
+        spec.symbolic(sympy): resolver(spec)(module) for spec in FUNCTIONS if resolver(spec) is not None
+    }
+
+
+class Compiled:
+    """SymPy expressions compiled to a straight-line program.
+
+    `instructions[i]` computes slot i from earlier slots; `nodes[i]` is the
+    SymPy node it computes (None for a step of the target's own, such as
+    torch's gradient gates); `output_slots` holds each expression's slot.
+    Subclasses run the program on their values.
+    """
+
+    target: ClassVar[str]  # how an error names the target: "with torch"
+    rules: ClassVar[dict[type, Op]]
+    # Node classes compiled by a method rather than by the table.
+    overrides: ClassVar[dict[type, str]] = {
+        sympy.Symbol: "_compile_symbol",
+        sympy.Atom: "_compile_constant",
+        sympy.logic.boolalg.BooleanAtom: "_compile_constant",
+        sympy.Pow: "_compile_power",
+        sympy.Piecewise: "_compile_piecewise",
+    }
+
+    def __init__(self, exprs: Iterable):
+        self.exprs = tuple(exprs)
+        self.instructions: list[Instruction] = []
+        self.nodes: list = []
+        self._slots: dict = {}
+        self.output_slots = [self.emit(expr) for expr in self.exprs]
+
+    @staticmethod
+    def constant(node) -> Any:
+        """A constant node's value, as the target holds it."""
+        raise NotImplementedError
+
+    def numeric_power(self, exponent) -> Optional[Op]:
+        """An operation of one argument for a numeric exponent (sqrt for
+        1/2); None: the table's general power of two arguments."""
+        return None
+
+    def emit(self, node, gate: Optional[int] = None) -> int:
+        """The slot of `node`'s value; `gate` is the torch target's (a mask
+        slot: see lowering.Program), None for the others."""
+        key = (gate, node)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = self._compile(node, gate)
+            self.nodes[slot] = node
+        return slot
+
+    def append(self, instruction: Instruction) -> int:
+        self.instructions.append(instruction)
+        self.nodes.append(None)
+        return len(self.instructions) - 1
+
+    def apply(self, op: Op, args: Iterable, gate: Optional[int] = None, detach: bool = False) -> int:
+        """An instruction applying `op` to the values of the nodes `args`."""
+        return self.append(Instruction(op, tuple(self.emit(arg, gate) for arg in args), detach=detach))
+
+    def _compile(self, node, gate: Optional[int]) -> int:
+        for cls in type(node).__mro__:
+            override = self.overrides.get(cls)
+            if override is not None:
+                return getattr(self, override)(node, gate)
+            op = self.rules.get(cls)
+            if op is not None:
+                return self.apply(op, node.args, gate)
+        raise self.unsupported(node)
+
+    def unsupported(self, node) -> UnsupportedError:
+        return UnsupportedError(f"cannot evaluate {type(node).__name__} ({node}) {self.target}")
+
+    def _compile_symbol(self, node, gate: Optional[int]) -> int:
+        return self.append(Instruction(None, name=node.name))
+
+    def _compile_constant(self, node, gate: Optional[int]) -> int:
+        return self.append(Instruction(None, value=self.constant(node)))
+
+    def _compile_power(self, node, gate: Optional[int]) -> int:
+        unary = self.numeric_power(node.exp)
+        if unary is not None:
+            return self.apply(unary, (node.base,), gate)
+        return self.apply(self.rules[sympy.Pow], node.args, gate)
+
+    def _compile_piecewise(self, node, gate: Optional[int]) -> int:
+        # The table's Piecewise takes value, condition, value, condition, ...
+        return self.apply(self.rules[sympy.Piecewise], [part for pair in node.args for part in pair], gate)
+
+    def slot(self, node) -> Optional[int]:
+        """The instruction that computes `node` (ungated), None if none does."""
+        return self._slots.get((None, node))
+
+    def nodes_by_slot(self) -> dict[int, Any]:
+        """The SymPy node of every instruction that computes one."""
+        return {index: node for index, node in enumerate(self.nodes) if node is not None}
+
+
+_MINUS_HALF = sympy.Rational(-1, 2)
+
+
+def root_power(exponent) -> Optional[str]:
+    """"sqrt" for the exponent 1/2, "rsqrt" for -1/2, "reciprocal" for -1
+    (0.5 and -1.0 too): what a float target computes by an operation of its own."""
+    if exponent == sympy.S.Half:
+        return "sqrt"
+    if exponent == _MINUS_HALF:
+        return "rsqrt"
+    if exponent == -1:
+        return "reciprocal"
+    return None
+
+
+def float_exponent(exponent) -> Optional[float | int]:
+    """A numeric exponent as a float power takes it: an int where it is one
+    within 2^53 (exact in sign), else a float; None where it is not a real
+    number (a symbol, I)."""
+    if isinstance(exponent, sympy.Integer) and abs(int(exponent)) <= 2**53:
+        return int(exponent)
+    if exponent.is_Number and exponent.is_real:
+        try:
+            return float(exponent)  # an integer beyond int64 too: torch.pow takes no such int
+        except OverflowError:
+            raise UnsupportedError(f"the exponent {_digits(exponent)} is beyond the range of float64") from None
+    return None
+
+
+def _digits(number) -> str:
+    text = str(abs(int(number)))
+    return f"{'-' if number < 0 else ''}{text[0]}…({len(text)} digits)" if len(text) > 20 else str(number)
