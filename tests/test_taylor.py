@@ -7,6 +7,8 @@ import json
 import math
 
 import mpmath
+
+import autodiff
 import pytest
 
 from autodiff.commands.taylor import multi_indices, taylor
@@ -143,3 +145,12 @@ def test_plot_json_writes_non_finite_values_as_strings():
     assert "nan" in values or "inf" in values or "-inf" in values
     payload = strict_loads(invoke("taylor", "log(x)", "--at", "x=0.1", "-n", "1", "--plot", "--json").stdout)
     assert "nan" in payload["plot"]["f"]  # log of x <= 0 on the default range 0.1 ± 2
+
+
+def test_order_zero_is_the_value_alone_checked_exactly():
+    # Nothing to differentiate: the one coefficient is f, judged by its exact value.
+    result = autodiff.taylor("x^2*y", {"x": 1, "y": 2}, order=0)
+    assert [term.coefficient for term in result.terms] == [2.0]
+    assert result.value_exact == "2.0000000000000000e+00" and result.checked_by == "exact"
+    constant = autodiff.taylor("5", {"x": 0}, order=3)
+    assert constant.value_exact == "5.0000000000000000e+00" and constant.checked_by == "exact"

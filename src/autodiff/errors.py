@@ -3,7 +3,7 @@ the text and the column it points at."""
 
 from __future__ import annotations
 
-from typing import Optional
+# No import here: the console script's first step (the server's client) reads EXIT_INTERNAL.
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -29,7 +29,7 @@ class AutodiffError(Exception):
     type = "error"
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, source: Optional[str] = None, position: Optional[int] = None):
+    def __init__(self, message: str, source: str | None = None, position: int | None = None):
         super().__init__(message)
         self.message = message
         self.source = source

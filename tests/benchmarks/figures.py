@@ -17,6 +17,8 @@ same machine, so that a slow or busy machine moves both sides:
   memory   each command's whole-process peak RSS vs the import floor's
   repl     `autodiff repl`'s first prompt and per-answer latency through a
            pty (pexpect), beside qalc's interactive mode
+  server   a one-shot `grad` answered by a warm resident server, beside
+           qalc's one-shot `diff` and beside the call in its own process
 
 Each function takes the Settings and returns table Rows; a measurement that
 cannot be trusted raises measure.BenchmarkError.
@@ -612,6 +614,53 @@ def check_memory(settings: Settings) -> list[Row]:
     ]
 
 
+# ------------------------------------------------------------------- server
+
+
+QALC_HEADLINE = ["qalc", "-t", "diff(6x^2+2x+4,x)"]
+
+
+def server(settings: Settings) -> list[Row]:
+    """One-shot `grad` answered by a warm resident server (after one warm-up
+    call), beside qalc's one-shot derivative and beside the same call run in
+    its own process (AUTODIFF_SERVER=off): the server's answer must be byte
+    for byte the in-process one. The server has a private socket directory
+    and is stopped at the end."""
+    command = cli_command() + ["grad", "6*x^2+2*x+4", "--at", "x=3"]
+    with tempfile.TemporaryDirectory() as directory:
+        place = Path(directory) / "run"
+        place.mkdir(mode=0o700)
+        on = {**{k: v for k, v in os.environ.items() if k != "CI"}, "AUTODIFF_SERVER": "on", "XDG_RUNTIME_DIR": str(place)}
+        off = {**on, "AUTODIFF_SERVER": "off"}
+        try:
+            run_process(cli_command() + ["server", "start"], env=on, timeout=settings.timeout_s)
+            answers = {}
+            for name, env in (("server", on), ("in-process", off)):
+                out = Path(directory) / f"{name}.txt"
+                run_process(command, stdout_path=out, env=env, timeout=settings.timeout_s)
+                answers[name] = out.read_bytes()
+            if answers["server"] != answers["in-process"]:
+                raise BenchmarkError("the server's answer differs from the in-process one")
+            rows = []
+            if shutil.which("qalc") is not None:
+                comparison = compare_processes(
+                    _timed_command(command, settings, env=on), _timed_command(QALC_HEADLINE, settings),
+                    settings.startup_pairs,
+                )
+                rows.append(_time_row("server", "server: warm grad vs qalc one-shot", comparison, Target("<=", 1.0)))
+            else:
+                rows.append(Row("server", "server: vs qalc: skipped", "s",
+                                notes=["qalc is not installed (apt-get install qalc): no peer measured"]))
+            comparison = compare_processes(
+                _timed_command(command, settings, env=on), _timed_command(command, settings, env=off),
+                settings.oneshot_pairs,
+            )
+            rows.append(_time_row("server", "server: warm grad vs in-process grad", comparison, None))
+            return rows
+        finally:
+            run_process(cli_command() + ["server", "stop"], env=on, timeout=settings.timeout_s, ok_codes=(0, 1))
+
+
 FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "oneshot": oneshot,
     "help": help_,
@@ -626,4 +675,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "peers": peers,
     "grid_gpu": grid_gpu,
     "repl": repl,
+    "server": server,
 }

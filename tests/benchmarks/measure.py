@@ -95,6 +95,7 @@ def run_process(
     stdout_path: Optional[Path] = None,
     timeout: float = 300.0,
     ok_codes: Sequence[int] = (0,),
+    env: Optional[dict] = None,
 ) -> ProcessRun:
     """Run `command` (never through a shell) and measure it as a whole.
 
@@ -106,7 +107,7 @@ def run_process(
         stdout_path, "wb"
     ) as stdout:
         start = time.perf_counter()
-        process = subprocess.Popen(list(command), stdin=stdin, stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(list(command), stdin=stdin, stdout=stdout, stderr=stderr, env=env)
         killed = threading.Event()
 
         def kill():

@@ -86,6 +86,9 @@ def _compile_autodiff() -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # Every figure but `server` measures a call in its own process: a resident
+    # server (started by a user's call) must not answer them.
+    os.environ["AUTODIFF_SERVER"] = "off"
     settings = Settings.quick() if args.quick else Settings()
     if args.runs is not None:
         settings = settings.with_runs(args.runs)

@@ -87,11 +87,6 @@ class Case:
         return self.data["at"] if "at" in self.data else self.data["minimize"]["from"]
 
 
-def load_cases(paths: Sequence[str], read_stdin=None) -> list[Case]:
-    """Every case of every file, validated; CaseFileError on the first problem."""
-    return [case for text, label in read_texts(paths, read_stdin) for case in cases_in(text, label)]
-
-
 def read_texts(paths: Sequence[str], read_stdin=None) -> list[tuple[str, str]]:
     """(text, label) of each case file: text is compact beside its parse,
     so a file is read once and parsed a case at a time, twice over."""

@@ -314,7 +314,9 @@ class Problem:
             weights = None if weights is None else weights.to(self.device)
         with on_device(self.device):
             output = evaluate(program, leaves, getattr(torch, self.dtype))
-            if all(len(seq) == 1 for seq in sequences.values()):
+            if not sequences:  # f alone (taylor to order 0)
+                derivatives = {}
+            elif all(len(seq) == 1 for seq in sequences.values()):
                 by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
                 derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
             else:
@@ -517,8 +519,13 @@ class Prepared:
         point = self.problem.point
         symbolic_used = any(d.symbolic_value is not None for d in derivatives)
         judges = [d.checked_by for d in derivatives if d.checked_by is not None]
-        checked_by = min(judges, key=JUDGES.index) if judges else "symbolic" if symbolic_used else "numeric"
         checks = (witnesses.value_checks if witnesses is not None else []) or [{}]
+        if judges:
+            checked_by = min(judges, key=JUDGES.index)
+        elif not derivatives and checks[0].get("value_exact") is not None:  # f alone (taylor to order 0): exactly
+            checked_by = "exact"
+        else:
+            checked_by = "symbolic" if symbolic_used else "numeric"
         if len(self.problem.exprs) > 1:  # a Jacobian: one value per function
             checks = [{key: [check.get(key) for check in checks] for key in VALUE_KEYS}]
         return {

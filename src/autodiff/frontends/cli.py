@@ -3,12 +3,14 @@ lists them (each with its examples), and `main`, which runs one command line.
 
 The derivative commands live in cli_derivatives.py, the others that compute
 in cli_analyses.py; the commands about the tool itself (functions, repl,
-completion) live here. Only typer is imported at start-up; torch and SymPy
+server, completion) live here. Only typer is imported at start-up; torch and SymPy
 load inside the commands that need them, so `--help` and `--version` stay
 fast.
 """
 
+import functools
 import sys
+from enum import Enum
 from typing import Annotated, List, Optional
 
 import typer
@@ -93,6 +95,32 @@ def repl(
                          json_output=options["json_output"], history=history, no_history=no_history))
 
 
+class ServerAction(str, Enum):
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+@with_options("idle", "json_output")
+def server(
+    action: Annotated[ServerAction, typer.Argument(help="start, stop or status.", show_default=False)],
+    *,
+    idle: Annotated[
+        Optional[float],
+        typer.Option("--idle", metavar="SECONDS", min=1,
+                     help="start: exit after this long without a call (default 900, or AUTODIFF_SERVER_IDLE)."),
+    ] = None,
+    **options,
+) -> None:
+    """The resident server that answers one-shot calls from a process with torch and
+    SymPy already imported (started by the first call that finds none; off with
+    AUTODIFF_SERVER=off, and under CI). status: its pid, uptime, calls, memory and key.
+    """
+    from autodiff.frontends.client import command as serve
+
+    raise typer.Exit(serve(action.value, idle, options["json_output"]))
+
+
 def completion(
     shell: Annotated[Shell, typer.Argument(help="The shell to print the script for.", show_default=False)],
 ) -> None:
@@ -167,6 +195,11 @@ _COMMANDS = (
         'autodiff repl --at x=3 --define "f(t) = t^3"',
         "printf 'at x=3\\n6x^2+2x+4\\n' | autodiff repl",
     )),
+    (server, (
+        "autodiff server status",
+        "autodiff server stop",
+        "autodiff server start --idle 3600",
+    )),
     (completion, (
         'autodiff completion bash > ~/.local/share/bash-completion/completions/autodiff',
         'autodiff completion zsh > "${fpath[1]}/_autodiff"',
@@ -183,9 +216,11 @@ def _register() -> None:
 _register()
 
 
+@functools.cache
 def command():
     """The click command typer builds from `app`, with our own option
-    converters in place of typer's pydantic layer (see coercion.py)."""
+    converters in place of typer's pydantic layer (see coercion.py); built
+    once per process (the resident server's children share it)."""
     from autodiff.frontends.coercion import install
 
     built = typer.main.get_command(app)

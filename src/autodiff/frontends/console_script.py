@@ -1,5 +1,9 @@
 """The process of the console script (`autodiff`, `python -m autodiff`).
 
+Its first step is the client of the resident server (frontends/client.py):
+where a server of this installation runs, it answers the call in a child of
+its own, with this process's streams; otherwise the call runs here.
+
 `autodiff --version` is answered here, before the command line (typer) is
 imported: it is the one call that needs nothing else.
 
@@ -18,8 +22,16 @@ import sys
 from autodiff.errors import EXIT_OUTPUT
 
 
-def main() -> None:
-    """Run `autodiff` with the process's arguments and exit with its code."""
+def main(resident: bool = True) -> None:
+    """Run `autodiff` with the process's arguments and exit with its code.
+    With `resident`, the resident server answers where it can
+    (autodiff.frontends.client); the server's own child runs with False."""
+    if resident and sys.argv[1:] != ["--version"]:
+        from autodiff.frontends import client
+
+        code = client.answer(sys.argv[1:])
+        if code is not None:
+            os._exit(code)
     if sys.stderr is None:  # started with stderr closed (2>&-): diagnostics have nowhere to go
         sys.stderr = open(os.devnull, "w")
     if sys.stdout is None:  # started with stdout closed (>&-): the answer has nowhere to go

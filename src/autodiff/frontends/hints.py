@@ -9,7 +9,7 @@ import re
 # Every command of the app (tests/test_usage.py holds this to cli.app's list).
 COMMANDS = (
     "grad", "partial", "hessian", "jacobian", "plot", "graph", "check", "taylor", "verify", "minimize", "repl",
-    "functions", "completion",
+    "functions", "server", "completion",
 )
 
 # What people type for a command we name otherwise.
@@ -19,6 +19,7 @@ _GUESSES = {
     "partials": "partial", "pd": "partial", "chart": "plot", "draw": "plot", "test": "check", "run": "check",
     "list": "functions", "help": "--help", "series": "taylor", "expand": "taylor", "optimize": "minimize",
     "optimise": "minimize", "minimise": "minimize", "min": "minimize", "shell": "repl", "interactive": "repl",
+    "daemon": "server",
 }
 
 

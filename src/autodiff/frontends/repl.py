@@ -368,7 +368,7 @@ def _is_option(sub, word: str) -> bool:
 
 def _disarm_alarm() -> None:
     """No timer signal outlives a line: a Ctrl-C that lands in the symbolic
-    deadline's own clean-up (symbolic.py) could leave its timer armed, and
+    deadline's own clean-up (autodiff.deadline) could leave its timer armed, and
     its alarm would then strike at the prompt."""
     if hasattr(signal, "setitimer"):
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -76,10 +76,6 @@ class Definitions(Mapping):
     def texts(self) -> list[str]:
         return [str(d) for d in self._by_name.values()]
 
-    def derivative_texts(self) -> list[str]:
-        """The declared derivatives, as `--derivative` takes them."""
-        return [f"{d.head} = {d.derivative_text}" for d in self._by_name.values() if d.derivative is not None]
-
 
 def looks_like_definition(text: str) -> bool:
     """`f(t) = t^3`, `a = 2`: a name (and parameters) left of a single `=`

@@ -15,7 +15,7 @@ _SAMPLES = 4  # elements of a vector point whose arguments are checked
 
 
 def check(problem) -> list[dict]:
-    """One entry per declared function called in `problem` (api._Problem),
+    """One entry per declared function called in `problem` (commands.prepare.Problem),
     per parameter: whether the declared partial equals the definition's
     derivative at each call's arguments and at points around them."""
     if problem.autograd_exprs is None or problem.point is None:

@@ -121,7 +121,12 @@ class Witnesses(Warnings):
         from autodiff.witnesses.checks import Tolerance, finite_differences
         from autodiff.witnesses.kinks import find_kinks
 
-        if not tasks:  # a constant at an empty point: nothing to differentiate
+        if not tasks:  # nothing to differentiate (taylor to order 0, a constant): f's exact value alone
+            shape = tuple(torch.broadcast_shapes(*(f.shape for f in f_values)))
+            sample = self.sample(shape[0] if shape else None)
+            sampled_shape = shape if sample is None else (len(sample),)
+            exact_side = self.exact_side([], [], self.at(sample), sampled_shape)
+            self.value_checks = self._value_checks(exact_side, f_values, sample, warnings)
             return []
         tolerance = self.problem.tolerance
         # (tasks, *shape): a vector point's one task as a view, not a copy of its 80 MB.
