@@ -182,25 +182,30 @@ def _ask(connection, argv: list, call_key: str, place: str) -> int | None:
     channel = Channel(connection)
     umask = os.umask(0)
     os.umask(umask)
-    channel.send({
-        "protocol": PROTOCOL, "key": call_key, "argv": [sys.argv[0], *argv], "cwd": os.getcwd(),
-        "env": dict(os.environ), "umask": umask, "rlimits": _rlimits(), "streams": _stream_settings(),
-    }, fds=(0, 1, 2))
-    reply, _ = channel.receive()
-    if reply is None or reply.get("accepted") is not True:
-        if reply is not None and reply.get("reason") == "stale":
-            start(place)  # this installation's own server replaces the other
-        return None
-    # From here the child is running: its outcome is the answer, whatever happens.
+    # The signals are forwarded from before the call is sent: one that comes
+    # before the server takes the call reaches the child all the same.
+    caught: list = []
     previous = {}
     for name in FORWARDED:
         number = getattr(signal, name, None)
         if number is not None:
-            previous[number] = signal.signal(number, lambda signum, frame: _forward(channel, signum))
+            previous[number] = signal.signal(number, lambda signum, frame: _forward(channel, signum, caught))
     try:
-        status, _ = channel.receive()
-    except (OSError, ValueError):
-        status = None
+        channel.send({
+            "protocol": PROTOCOL, "key": call_key, "argv": [sys.argv[0], *argv], "cwd": os.getcwd(),
+            "env": dict(os.environ), "umask": umask, "rlimits": _rlimits(), "streams": _stream_settings(),
+        }, fds=(0, 1, 2))
+        reply, _ = channel.receive()
+        if reply is None or reply.get("accepted") is not True:
+            if reply is not None and reply.get("reason") == "stale":
+                start(place)  # this installation's own server replaces the other
+            # Not taken: this process answers, unless it was told to stop meanwhile.
+            return 128 + caught[0] if caught and caught[0] != getattr(signal, "SIGWINCH", None) else None
+        # From here the child is running: its outcome is the answer, whatever happens.
+        try:
+            status, _ = channel.receive()
+        except (OSError, ValueError):
+            status = None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -214,7 +219,8 @@ def _ask(connection, argv: list, call_key: str, place: str) -> int | None:
     return int(status["exit"])
 
 
-def _forward(channel: Channel, signum: int) -> None:
+def _forward(channel: Channel, signum: int, caught: list) -> None:
+    caught.append(signum)
     try:
         channel.send({"forward": signum})
     except OSError:

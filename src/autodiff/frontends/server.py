@@ -145,7 +145,8 @@ class Server:
             for call in self.calls:
                 watched += [call.channel.connection] + ([call.ended] if call.ended is not None else [])
             polled = any(call.ended is None or call.kill_at is not None for call in self.calls)
-            timeout = _POLL_SECONDS if polled else None if self.calls else self.idle
+            buffered = any(call.channel.buffer for call in self.calls)  # a signal that came with the call
+            timeout = 0 if buffered else _POLL_SECONDS if polled else None if self.calls else self.idle
             ready, _, _ = select.select(watched, [], [], timeout)
             if not ready and not self.calls:
                 return self.leave()
@@ -161,7 +162,7 @@ class Server:
 
     def follow(self, call: Call, ready: list) -> None:
         """A signal to forward, a caller gone, or the child ended."""
-        if call.channel.connection in ready and call.kill_at is None:
+        if (call.channel.connection in ready or call.channel.buffer) and call.kill_at is None:
             try:
                 forwarded, _ = call.channel.receive()
             except (OSError, ValueError):
