@@ -124,42 +124,40 @@ def test_a_closed_stdout_is_said_as_in_process(server):
     assert b"standard output is closed" in through.stderr
 
 
-def test_ctrl_c_ends_the_call_with_130_and_leaves_no_child(server):
-    server_pid = status(server)["pid"]
-    call = subprocess.Popen(
-        AUTODIFF + ["minimize", "(1-x)^2+100*(y-x^2)^2", "--from", "x=-1.2,y=1", "--steps", "1000000", "--lr", "1e-7"],
-        env=server, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while not children(server_pid) and time.monotonic() < deadline:  # the call's supervisor is running
+LONG = ["minimize", "(1-x)^2+100*(y-x^2)^2", "--from", "x=-1.2,y=1", "--steps", "1000000", "--lr", "1e-7"]
+
+
+def wait_until(done, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
         time.sleep(0.02)
+    return done()
+
+
+def long_call(server, **streams):
+    """A call that runs for minutes, once the server's child for it runs."""
+    server_pid = status(server)["pid"]
+    call = subprocess.Popen(AUTODIFF + LONG, env=server, **streams)
+    assert wait_until(lambda: children(server_pid), 30)
+    return call, server_pid
+
+
+def test_ctrl_c_ends_the_call_with_130_and_leaves_no_child(server):
+    call, server_pid = long_call(server, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(0.5)
     sent = time.monotonic()
     call.send_signal(signal.SIGINT)
     call.communicate(timeout=10)
     assert call.returncode == 130
     assert time.monotonic() - sent < 1.0
-    deadline = time.monotonic() + 2
-    while children(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert children(server_pid) == []
+    assert wait_until(lambda: not children(server_pid), 2)
 
 
 def test_a_client_that_dies_takes_its_child_with_it(server):
-    server_pid = status(server)["pid"]
-    call = subprocess.Popen(
-        AUTODIFF + ["minimize", "(1-x)^2+100*(y-x^2)^2", "--from", "x=-1.2,y=1", "--steps", "1000000", "--lr", "1e-7"],
-        env=server, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not children(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    call, server_pid = long_call(server, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     call.kill()
     call.wait()
-    deadline = time.monotonic() + 5
-    while children(server_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert children(server_pid) == []
+    assert wait_until(lambda: not children(server_pid), 5)
 
 
 def test_concurrent_calls_each_get_their_own_answer(server):

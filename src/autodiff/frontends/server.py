@@ -218,9 +218,10 @@ class Server:
                 connection.close()
                 answer(message, fds)  # never returns
             _close(fds)
-            channel.send({"accepted": True, "pid": child})
-            self.calls.append(Call(channel, child))
+            self.calls.append(Call(channel, child))  # before anything can fail: no child is ever left unwatched
             keep = True
+            with suppress(OSError):  # a caller already gone is seen by the loop, which ends the child
+                channel.send({"accepted": True, "pid": child})
             return True
         except (OSError, ValueError):
             return True
