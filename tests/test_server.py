@@ -135,11 +135,18 @@ def wait_until(done, seconds: float) -> bool:
 
 
 def long_call(server, **streams):
-    """A call that runs for minutes, once the server's child for it runs."""
+    """A call that runs for minutes, once the server's child for it runs
+    (beside the spare, the child the server forks ahead for the next call)."""
     server_pid = status(server)["pid"]
     call = subprocess.Popen(AUTODIFF + LONG, env=server, **streams)
-    assert wait_until(lambda: children(server_pid), 30)
+    assert wait_until(lambda: len(children(server_pid)) >= 2, 30)
     return call, server_pid
+
+
+def no_call_left(server, server_pid: int) -> bool:
+    """The server's only child is its spare: no call's child is left."""
+    now = status(server)
+    return not now["calls"] and set(children(server_pid)) <= {now["spare"]}
 
 
 def test_ctrl_c_ends_the_call_with_130_and_leaves_no_child(server):
@@ -150,14 +157,14 @@ def test_ctrl_c_ends_the_call_with_130_and_leaves_no_child(server):
     call.communicate(timeout=10)
     assert call.returncode == 130
     assert time.monotonic() - sent < 1.0
-    assert wait_until(lambda: not children(server_pid), 2)
+    assert wait_until(lambda: no_call_left(server, server_pid), 5)
 
 
 def test_a_client_that_dies_takes_its_child_with_it(server):
     call, server_pid = long_call(server, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     call.kill()
     call.wait()
-    assert wait_until(lambda: not children(server_pid), 5)
+    assert wait_until(lambda: no_call_left(server, server_pid), 5)
 
 
 def test_concurrent_calls_each_get_their_own_answer(server):
@@ -200,10 +207,12 @@ def test_a_killed_server_is_replaced_and_the_call_still_answered(server):
 
 
 def test_stop_leaves_no_process(server):
-    pid = status(server)["pid"]
+    running = status(server)
+    pid, spare = running["pid"], running["spare"]
     stopped = autodiff(["server", "stop"], server)
     assert stopped.returncode == 0 and f"pid {pid}".encode() in stopped.stdout
     assert not alive(pid)
+    assert spare is not None and wait_until(lambda: not alive(spare), 5)
     assert status(server) is None
 
 

@@ -1,21 +1,22 @@
 """The resident server: torch, SymPy and autodiff imported once, one forked
 child per call (see autodiff.frontends.client for the other side).
 
-    python -m autodiff.frontends.server [--background] [--idle SECONDS]
+    python -m autodiff.frontends.server [--idle SECONDS]
 
 One server per user, on a Unix socket in the user's private directory
 (`client.directory()`), answering only calls of the same user (peer
 credentials) and of the same installation (`client.key()`: the version, the
 package's files, the Python executable, the variables read at import time).
 
-For each call the server forks a supervisor, which forks the child that
-answers: the child takes the caller's standard streams (the descriptors
-themselves), arguments, working directory, environment, umask and resource
-limits, and runs the console script as the caller would have. The
-supervisor forwards the signals the caller receives (Ctrl-C, SIGTERM,
-SIGHUP, window-size changes), kills the child if the caller goes away, and
-sends back how the child ended. Idle for `--idle` seconds (default 15
-minutes, AUTODIFF_SERVER_IDLE), the server exits.
+Each call is answered by a child of the server, forked ahead while the
+previous call ran (a spare, waiting on a socket pair for its request): the
+child takes the caller's standard streams (the descriptors themselves),
+arguments, working directory, environment, umask and resource limits, and
+runs the console script as the caller would have. One loop supervises every
+call: it forwards the signals the caller receives (Ctrl-C, SIGTERM, SIGHUP,
+window-size changes), ends the child if the caller goes away, and sends
+back how the child ended. Idle for `--idle` seconds (default 15 minutes,
+AUTODIFF_SERVER_IDLE), the server exits.
 """
 
 from __future__ import annotations
@@ -136,10 +137,12 @@ class Server:
         self.requests = 0
         self.inode = os.stat(self.path).st_ino
         self.calls: list[Call] = []
+        self.spare: Optional[tuple] = None  # (pid, line): a child forked ahead, waiting for the next call
 
     def run(self) -> None:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.spare = self.fork_spare()
         while True:
             watched = [self.listener]
             for call in self.calls:
@@ -210,24 +213,69 @@ class Server:
                 channel.send({"accepted": False, "reason": "stale"})
                 return True
             self.requests += 1
-            child = os.fork()
-            if child == 0:
-                self.listener.close()
-                for call in self.calls:  # other callers' connections are not this child's
-                    call.channel.connection.close()
-                connection.close()
-                answer(message, fds)  # never returns
+            child = self.hand_over(message, fds, connection)
             _close(fds)
             self.calls.append(Call(channel, child))  # before anything can fail: no child is ever left unwatched
             keep = True
             with suppress(OSError):  # a caller already gone is seen by the loop, which ends the child
                 channel.send({"accepted": True, "pid": child})
+            self.spare = self.spare or self.fork_spare()  # the next call's child, forked while this one runs
             return True
         except (OSError, ValueError):
             return True
         finally:
             if not keep:
                 connection.close()
+
+    def hand_over(self, message: dict, fds: list, connection: socket.socket) -> int:
+        """The child that answers the call: the spare, forked before the call
+        came (the fork of a 300 MiB process is then off the caller's time),
+        else one forked now."""
+        if self.spare is not None:
+            child, line = self.spare
+            self.spare = None
+            try:
+                Channel(line).send(message, fds)
+                return child
+            except OSError:  # the spare died: reap it, fork one now
+                _signal(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+            finally:
+                line.close()
+        child = os.fork()
+        if child == 0:
+            self.forked()
+            connection.close()
+            answer(message, fds)  # never returns
+        return child
+
+    def fork_spare(self) -> Optional[tuple]:
+        """A child that waits for the next call (its request and streams come
+        over a socket pair); None where it cannot be made."""
+        try:
+            line, spare_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            return None
+        child = os.fork()
+        if child == 0:
+            self.forked()
+            line.close()
+            message, fds = Channel(spare_end).receive(fds=3)
+            spare_end.close()
+            if message is None:  # the server stopped: no call will come
+                os._exit(0)
+            answer(message, fds)  # never returns
+        spare_end.close()
+        return child, line
+
+    def forked(self) -> None:
+        """In a new child: let go of what is the server's (the listener, the
+        other callers' connections, the spare's line)."""
+        self.listener.close()
+        for call in self.calls:
+            call.channel.connection.close()
+        if self.spare is not None:
+            self.spare[1].close()
 
     def control(self, channel: Channel, action: str) -> bool:
         if action == "stop":
@@ -238,11 +286,18 @@ class Server:
         channel.send({
             "pid": os.getpid(), "uptime": time.time() - self.started, "requests": self.requests,
             "memory": _resident_bytes(), "key": self.key, "socket": self.path,
+            "spare": None if self.spare is None else self.spare[0], "calls": [call.child for call in self.calls],
         })
         return True
 
     def leave(self) -> None:
-        """Remove the socket where it is still this server's."""
+        """Remove the socket where it is still this server's; the spare,
+        whose line closes, leaves too."""
+        if self.spare is not None:
+            child, line = self.spare
+            line.close()
+            with suppress(ChildProcessError):
+                os.waitpid(child, 0)
         with suppress(OSError):
             if os.stat(self.path).st_ino == self.inode:
                 os.unlink(self.path)
