@@ -241,3 +241,13 @@ def test_an_edited_source_file_is_another_installation():
     finally:
         os.utime(source, ns=(times.st_atime_ns, times.st_mtime_ns))
     assert client.key() == before
+
+
+def test_sigterm_kills_the_child_and_the_caller_as_in_process(server):
+    # In its own process a SIGTERM kills the call (returncode -15): through the
+    # server the child gets it, and the caller mirrors how the child ended.
+    call, server_pid = long_call(server, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    call.send_signal(signal.SIGTERM)
+    call.wait(timeout=10)
+    assert call.returncode == -signal.SIGTERM
+    assert wait_until(lambda: no_call_left(server, server_pid), 5)

@@ -97,6 +97,7 @@ def attach(definitions, texts: Iterable[str], limits: Limits = DEFAULT_LIMITS):
                 f"(e.g. {defined.head} = [{', '.join('…' for _ in defined.params)}]); got {len(partials)}", text, None)
         # The declaration's parameter names may differ from the definition's: rename them all at once.
         renamed = {sympy.Symbol(a, real=True): sympy.Symbol(b, real=True) for a, b in zip(head.params, defined.params)}
+        # Each partial is a tree our parser built (never text): sympify only makes a bare number a SymPy one.
         partials = tuple(sympy.sympify(p).xreplace(renamed) for p in partials)
         by_name[head.name] = replace(defined, derivative=partials, derivative_text=head.body_text.strip())
     return Definitions(by_name.values())

@@ -126,23 +126,32 @@ def _kinks(definition, index: int, env: dict):
     one-sided difference quotients differ), so no declaration can be judged."""
     import torch
 
+    f, t = _along(definition, index, env)
+    h = 1e-7 * t.abs().clamp(min=1.0)
+    with torch.no_grad():
+        here = f(0)
+        right, left = (f(h) - here) / h, (here - f(-h)) / h
+    scale = torch.maximum(left.abs(), right.abs()).clamp(min=1.0)
+    return (right - left).abs() > 1e-3 * scale
+
+
+def _along(definition, index: int, env: dict):
+    """The definition's body as a function of a shift of its `index`-th
+    parameter from its values in `env`, and those values."""
+    import torch
+
     from autodiff.engine.lowering import compile_expression
 
     body = compile_expression(definition.body)
     param = definition.params[index]
     t = env[param]
-    h = 1e-7 * t.abs().clamp(min=1.0)
 
     def f(shift):
         moved = dict(env)
         moved[param] = t + shift
         return body(moved, torch.float64).expand(t.shape)
 
-    with torch.no_grad():
-        here = f(0)
-        right, left = (f(h) - here) / h, (here - f(-h)) / h
-    scale = torch.maximum(left.abs(), right.abs()).clamp(min=1.0)
-    return (right - left).abs() > 1e-3 * scale
+    return f, t
 
 
 def _definition_derivative(definition, index: int, env: dict, problem):
@@ -167,15 +176,8 @@ def _definition_derivative(definition, index: int, env: dict, problem):
 
             if not isinstance(error, AutodiffError):
                 raise
-    body = compile_expression(definition.body)
-    t = env[param]
+    f, t = _along(definition, index, env)
     h = 1e-3 * t.abs().clamp(min=1.0)
-
-    def f(shift):
-        moved = dict(env)
-        moved[param] = t + shift
-        return body(moved, torch.float64).expand(t.shape)
-
     values = (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h)
     return values, "numeric"
 
