@@ -34,6 +34,10 @@ def wrong_symbolic(monkeypatch) -> None:
     every derivative SymPy gives is `d + 1`, so autograd and symbolic
     disagree wherever the derivative exists."""
     import autodiff.commands.prepare
+    import autodiff.commands.scalar
 
     right = autodiff.commands.prepare.symbolic_derivative
     monkeypatch.setattr(autodiff.commands.prepare, "symbolic_derivative", lambda *args: right(*args) + 1)
+    scalar_right = autodiff.commands.scalar.symbolic_derivative  # the scalar path's (SymEngine's)
+    monkeypatch.setattr(autodiff.commands.scalar, "symbolic_derivative", lambda *args: scalar_right(*args) + 1)
+    autodiff.commands.scalar.forget()  # derivatives kept from earlier tests are not the wrong ones

@@ -228,3 +228,11 @@ def test_below_forty_columns_each_value_goes_below_its_name():
         assert_whole(text, number)
     assert re.search(r"^  autograd: *\n    5\.980196119e-305 *$", text, re.M)
     assert_no_ellipsis_for_digits(text)
+
+
+def test_an_exact_value_beyond_decimals_exponents_is_shown_not_a_crash():
+    """exp(1e308*y) at y = -1: the exact value's exponent has 308 digits, beyond Decimal's."""
+    huge = "9.4885930457173431e-" + "4342944819032518324192756696" * 11
+    assert exact_text(huge) == "9.488593046e-" + "4342944819032518324192756696" * 11
+    result = invoke("partial", "exp(y)^(1e308)", "--at", "y=-1", "--wrt", "y", "--symbolic-timeout", "0")
+    assert result.exit_code == 0 and "exactly 9.488593046e-434294481903" in result.stdout

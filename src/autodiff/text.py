@@ -90,7 +90,11 @@ def exact_text(exact: Optional[str]) -> str:
         return number_text(value)
     from decimal import Decimal  # beyond float64's range: 1e-400, 2.2e308
 
-    mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
+    try:
+        mantissa, _, exponent = format(Decimal(exact), ".10g").partition("e")
+    except ArithmeticError:  # an exponent beyond even Decimal's (exp(-1e308)): the mantissa alone rounded
+        mantissa, _, exponent = exact.lower().partition("e")
+        mantissa = format(Decimal(mantissa), ".10g")
     return (mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa) + (f"e{exponent}" if exponent else "")
 
 

@@ -19,6 +19,8 @@ same machine, so that a slow or busy machine moves both sides:
            pty (pexpect), beside qalc's interactive mode
   server   a one-shot `grad` answered by a warm resident server, beside
            qalc's one-shot `diff` and beside the call in its own process
+  fresh, jobs, stages  the scalar path on families nothing was tuned on,
+           its --jobs 2 scaling and its stages (scalar_figures.py)
 
 Each function takes the Settings and returns table Rows; a measurement that
 cannot be trusted raises measure.BenchmarkError.
@@ -37,6 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
+import scalar_figures
 import workloads
 from measure import (
     MIB,
@@ -676,4 +679,7 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "grid_gpu": grid_gpu,
     "repl": repl,
     "server": server,
+    "fresh": scalar_figures.fresh,
+    "jobs": scalar_figures.jobs,
+    "stages": scalar_figures.stages,
 }

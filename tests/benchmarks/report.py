@@ -40,7 +40,7 @@ class Target:
 
 @dataclass
 class Row:
-    """One figure. `unit` formats ours and baseline: "s", "MiB" or "/s"."""
+    """One figure. `unit` formats ours and baseline: "s", "MiB", "/s" or "us"."""
 
     name: str  # the --only name it belongs to
     label: str
@@ -107,6 +107,8 @@ def quantity(value: Optional[float], unit: str) -> str:
         return f"{value / 1024:.2f} GiB" if value >= 10240 else f"{value:.0f} MiB"
     if unit == "/s":
         return f"{value:,.0f} /s"
+    if unit == "us":
+        return f"{value:,.0f} µs"
     return f"{value:.3g}"
 
 

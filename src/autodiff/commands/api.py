@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional, Sequence, Union
 
-import autodiff.commands.prepare as preparation  # its symbolic_derivative, looked up at each call (tests replace it)
+import autodiff.commands.prepare as preparation
+from autodiff.commands import scalar  # its symbolic_derivative, looked up at each call (tests replace it)
 from autodiff.commands.prepare import (  # noqa: F401  (definitions, estimated_bytes: the API's names too)
     GRAPH_BYTES,
     HESSIAN_BYTES,
@@ -88,6 +89,9 @@ def grad(
         raise UsageError(f"--order must be at least 1, not {order}")
     check_order(order, settings.limits)
     check_distinct(wrt)
+    answered = scalar.grad(expression, at, expect, order, wrt, settings)
+    if answered is not None:  # one point of plain numbers, nothing to explain: the scalar path
+        return answered
     prepared = prepare(expression, at, wrt, expect, settings)
     names = prepared.columns(wrt)
     warnings: list[str] = []

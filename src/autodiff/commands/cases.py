@@ -310,28 +310,26 @@ def _share(texts, select_names, shard, defines: dict) -> Iterator[Case]:
 
 def _results(cases: Iterator[Case], options: dict, jobs: int) -> Iterator[CaseResult]:
     """Each case's result, in case order: in this process, or in `jobs`
-    worker processes with a bounded number of cases in flight."""
-    if jobs == 1:
+    worker processes forked from this one (autodiff.parallel), with a
+    bounded number of cases in flight."""
+    from autodiff import parallel
+
+    if jobs == 1 or not parallel.AVAILABLE:
         for case in cases:
             yield run_case(case, options)
         return
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+    import autodiff.commands
+    import autodiff.engine
+    import autodiff.language
+    import autodiff.witnesses
 
-    # spawn, not fork: torch's thread pools are not safe to fork.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending: deque = deque()
-        try:
-            for case in cases:
-                pending.append(pool.submit(run_case, case, options))
-                if len(pending) >= 4 * jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    # Imported before the fork, so that every worker starts with them.
+    parallel.import_packages(autodiff.language, autodiff.engine, autodiff.witnesses, autodiff.commands)
+
+    def lost(case: Case, error: parallel.WorkerFailed) -> CaseResult:  # as run_case reports a bug
+        return CaseResult(case, "error", message=f"internal error: {error}")
+
+    yield from parallel.ordered_map(lambda case: run_case(case, options), cases, jobs, lost)
 
 
 def _selected(case: Case, patterns: Optional[Sequence[str]]) -> bool:

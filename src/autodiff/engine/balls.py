@@ -255,7 +255,8 @@ class BallProgram(Compiled):
         super().__init__(exprs)
         self.outputs = self.output_slots
 
-    def numeric_power(self, exponent) -> Optional[Op]:
+    @staticmethod
+    def numeric_power(exponent) -> Optional[Op]:
         """Integer powers exactly (a negative base too), square roots by sqrt;
         any other exponent is a ball of its exact value (_pow)."""
         if exponent is sympy.S.Half:
@@ -273,17 +274,18 @@ class BallProgram(Compiled):
         if budget is not None:
             budget.charge(len(self.instructions), bits)
         values: list = []
+        append = values.append
         with ctx.workprec(bits):
-            for instruction in self.instructions:
-                if instruction.op is not None:
+            for op, args, name, value, _ in self.instructions:
+                if op is not None:
                     try:
-                        values.append(instruction.op(*(values[i] for i in instruction.args)))
+                        append(op(*[values[i] for i in args]))
                     except (ArithmeticError, ValueError, TypeError, AssertionError):
-                        values.append(arb.nan())  # outside what arb defines: no value here
-                elif instruction.name is not None:
-                    values.append(arb(env[instruction.name]))
+                        append(arb.nan())  # outside what arb defines: no value here
+                elif name is not None:
+                    append(arb(env[name]))
                 else:
-                    values.append(instruction.value())
+                    append(value())
         return values
 
     def evaluate(self, env: dict[str, float], budget: "Budget", max_bits: int) -> list["Ball"]:

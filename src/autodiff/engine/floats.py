@@ -143,7 +143,8 @@ class FloatProgram(Compiled):
     rules = FLOAT_RULES
     constant = staticmethod(double)
 
-    def numeric_power(self, exponent) -> Optional[Op]:
+    @staticmethod
+    def numeric_power(exponent) -> Optional[Op]:
         root = root_power(exponent)
         if root is not None:
             return _ROOTS[root]
@@ -157,17 +158,23 @@ class FloatProgram(Compiled):
         values = self.trace(env)
         return [values[slot] for slot in self.output_slots]
 
-    def trace(self, env: dict[str, float]) -> list[Any]:
-        """Every instruction's value, in order."""
+    def value(self, env: dict[str, float]) -> float:
+        """The first expression's value alone: the instructions up to its
+        slot (a Plan puts the first output's steps first)."""
+        return self.trace(env, self.output_slots[0] + 1)[-1]
+
+    def trace(self, env: dict[str, float], stop: Optional[int] = None) -> list[Any]:
+        """Every instruction's value, in order (the first `stop` only, when given)."""
         values: list[Any] = []
-        for instruction in self.instructions:
-            if instruction.op is not None:
+        append = values.append
+        for op, args, name, value, _ in self.instructions[:stop]:
+            if op is not None:
                 try:
-                    values.append(instruction.op(*(values[i] for i in instruction.args)))
+                    append(op(*[values[i] for i in args]))
                 except ValueError:  # math's "domain error": no real value, as torch's nan
-                    values.append(math.nan)
-            elif instruction.name is not None:
-                values.append(float(env[instruction.name]))
+                    append(math.nan)
+            elif name is not None:
+                append(float(env[name]))
             else:
-                values.append(instruction.value)
+                append(value)
         return values

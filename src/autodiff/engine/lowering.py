@@ -113,7 +113,8 @@ class Program(Compiled):
         self.output = self.output_slots[0]
         self._constants: dict[torch.dtype, dict[int, torch.Tensor]] = {}
 
-    def numeric_power(self, exponent) -> Optional[Op]:
+    @staticmethod
+    def numeric_power(exponent) -> Optional[Op]:
         """Integer powers stay exact in sign (torch.pow with an int)."""
         root = root_power(exponent)
         if root is not None:
@@ -160,21 +161,22 @@ class Program(Compiled):
     def _run(self, env, dtype, frozen) -> list[Any]:
         constants = self._constants_for(dtype)
         values: list[Any] = []
-        for index, instruction in enumerate(self.instructions):
-            if index in frozen:
-                values.append(frozen[index])
-            elif instruction.op is not None:
-                values.append(instruction.op(*(values[i] for i in instruction.args)))
-            elif instruction.name is not None:
-                values.append(env[instruction.name])
+        append = values.append
+        for index, (op, args, name, _, _) in enumerate(self.instructions):
+            if frozen and index in frozen:
+                append(frozen[index])
+            elif op is not None:
+                append(op(*[values[i] for i in args]))
+            elif name is not None:
+                append(env[name])
             else:
-                values.append(constants[index])
+                append(constants[index])
         return values
 
     def _constants_for(self, dtype: torch.dtype) -> dict[int, torch.Tensor]:
         if dtype not in self._constants:
             self._constants[dtype] = {
-                index: torch.tensor(i.value, dtype=torch.bool if isinstance(i.value, bool) else dtype)
+                index: _constant_tensor(i.value.hex() if isinstance(i.value, float) else i.value, dtype)
                 for index, i in enumerate(self.instructions)
                 if i.op is None and i.name is None
             }
@@ -210,6 +212,16 @@ class Program(Compiled):
             args += [self.emit(value, taken), held]
             earlier = held if earlier is None else self.append(Instruction(torch.logical_or, (earlier, held)))
         return self.append(Instruction(self.rules[sympy.Piecewise], tuple(args)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _constant_tensor(value, dtype: torch.dtype) -> torch.Tensor:
+    """A constant's 0-d tensor, made once for every program (a stream makes
+    one per line; nothing writes into a constant). `value`: a float's hex
+    text (-0.0 is not 0.0 there), a bool, or an int."""
+    if isinstance(value, str):
+        value = float.fromhex(value)
+    return torch.tensor(value, dtype=torch.bool if isinstance(value, bool) else dtype)
 
 
 def _gated(mask, variable):

@@ -18,8 +18,8 @@ UnsupportedError, never a generic fallback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable, Optional
+import functools
+from typing import Any, Callable, ClassVar, Iterable, NamedTuple, Optional
 
 import sympy
 
@@ -29,8 +29,7 @@ from autodiff.language.functions import FUNCTIONS, FunctionSpec, Resolver
 Op = Callable[..., Any]
 
 
-@dataclass(frozen=True)
-class Instruction:
+class Instruction(NamedTuple):  # a tuple: cheap to make, as a stream compiles a program per line
     op: Optional[Op]  # None: load a variable (name) or a constant (value)
     args: tuple[int, ...] = ()
     name: Optional[str] = None
@@ -71,14 +70,62 @@ class Compiled:
         self.instructions: list[Instruction] = []
         self.nodes: list = []
         self._slots: dict = {}
-        self.output_slots = [self.emit(expr) for expr in self.exprs]
+        if len(self.exprs) == 1 and isinstance(self.exprs[0], Plan):
+            self.output_slots = self._lower(self.exprs[0])
+        else:
+            self.output_slots = [self.emit(expr) for expr in self.exprs]
+
+    def _lower(self, plan: "Plan") -> list[int]:
+        """The instructions of a Plan (SymEngine trees walked once) on this target; the output slots."""
+        slots: list[int] = []
+        instructions = self.instructions
+        table = _LOWERED.setdefault(type(self), {})
+        if len(table) > 20_000:  # the constants of many expressions: start again
+            table.clear()
+        for kind, value, args in plan.steps:
+            entry = table.get((kind, value))
+            if entry is None:
+                entry = table[(kind, value)] = self._lowered_step(kind, value)
+            op, load = entry
+            if op is None:  # a variable or a constant
+                instructions.append(load)
+            else:
+                args = tuple([slots[i] for i in args])
+                if load is not None:  # the general power: its constant exponent first
+                    instructions.append(load)
+                    args = (*args, len(instructions) - 1)
+                instructions.append(Instruction(op, args))
+            slots.append(len(instructions) - 1)
+        self.nodes = [None] * len(instructions)
+        return [slots[output] for output in plan.outputs]
+
+    def _lowered_step(self, kind: str, value) -> tuple:
+        """(operation, a load instruction) of a Plan's step on this target:
+        (None, load) for a variable or a constant, (op, None) for an
+        operation, (the general power, the exponent's load) for a power
+        the target has no operation of one argument for."""
+        target = type(self)
+        if kind == "symbol":
+            return None, Instruction(None, name=value)
+        if kind == "constant":
+            return None, Instruction(None, value=_constant_of(target, value))
+        if kind == "power":
+            unary = _power_of(target, value)
+            if unary is None:
+                return self.rules[sympy.Pow], Instruction(None, value=_constant_of(target, value))
+            return unary, None
+        op = self.rules.get(value)
+        if op is None:
+            raise UnsupportedError(f"cannot evaluate {value.__name__} {self.target}")
+        return op, None
 
     @staticmethod
     def constant(node) -> Any:
         """A constant node's value, as the target holds it."""
         raise NotImplementedError
 
-    def numeric_power(self, exponent) -> Optional[Op]:
+    @staticmethod
+    def numeric_power(exponent) -> Optional[Op]:
         """An operation of one argument for a numeric exponent (sqrt for
         1/2); None: the table's general power of two arguments."""
         return None
@@ -141,6 +188,89 @@ class Compiled:
 
 
 _MINUS_HALF = sympy.Rational(-1, 2)
+_SYMENGINE = "symengine.lib.symengine_wrapper"
+# Per target class, each Plan step's lowering ((kind, value) → `_lowered_step`), shared by every program.
+_LOWERED: dict[type, dict] = {}
+
+
+class Plan:
+    """SymEngine trees (the scalar path's) as a straight-line program of
+    no target: each distinct subexpression a step, ("symbol", name, ()),
+    ("constant", node, ()), ("power", numeric exponent, (base,)) or
+    ("rule", SymPy class, args), args being earlier steps. The trees are
+    walked once; each target lowers the steps by its table (a target given
+    a Plan: `FloatProgram(plan)`), with the same operations as SymPy's tree
+    of the same expression. `head(n)`: the steps of the first n outputs
+    alone (they come first)."""
+
+    def __init__(self, exprs: Iterable = ()):
+        self.steps: list[tuple] = []
+        self._slots: dict = {}
+        self.outputs = [self._emit(expr) for expr in exprs]
+
+    def head(self, count: int) -> "Plan":
+        plan = Plan()
+        plan.outputs = self.outputs[:count]
+        plan.steps = self.steps[: max(plan.outputs) + 1]
+        return plan
+
+    def _emit(self, node) -> int:
+        slot = self._slots.get(node)
+        if slot is not None:
+            return slot
+        if node.is_Symbol:
+            step = ("symbol", node.name, ())
+        else:
+            args = node.args
+            if not args:  # a number or a named constant
+                step = ("constant", node, ())
+            elif node.is_Pow and type(args[0]).__name__ == "Exp1":  # SymEngine holds exp(u) as e**u
+                step = ("rule", sympy.exp, (self._emit(args[1]),))
+            elif node.is_Pow and args[1].is_Number:
+                step = ("power", args[1], (self._emit(args[0]),))
+            else:
+                cls = sympy.Pow if node.is_Pow else symengine_classes().get(type(node))
+                if cls is None:
+                    raise UnsupportedError(f"cannot evaluate {type(node).__name__} ({node})")
+                step = ("rule", cls, tuple(self._emit(arg) for arg in args))
+        self.steps.append(step)
+        slot = self._slots[node] = len(self.steps) - 1
+        return slot
+
+
+@functools.cache
+def symengine_classes() -> dict[type, type]:
+    """SymEngine's node class → SymPy's, for the nodes of the scalar path's
+    trees (autodiff.language.scalar_parsing) and their derivatives."""
+    import symengine
+
+    x = symengine.Symbol("x")
+    classes = {symengine.Add: sympy.Add, symengine.Mul: sympy.Mul, type(symengine.polygamma(0, x)): sympy.polygamma}
+    for spec in FUNCTIONS:
+        node = getattr(symengine, spec.symbolic(sympy).__name__, None) if isinstance(spec.symbolic(sympy), type) else None
+        if node is not None and spec.max_args == 1 and spec.symbolic(sympy) not in (sympy.Abs, sympy.sign, sympy.floor, sympy.ceiling):
+            built = node(x)
+            if type(built).__module__ == _SYMENGINE and built.args == (x,):
+                classes[type(built)] = spec.symbolic(sympy)
+    return classes
+
+
+@functools.lru_cache(maxsize=1024)
+def _power_of(target: type, exponent):
+    """The target's operation of one argument for a SymEngine numeric exponent (None: the general power)."""
+    return target.numeric_power(_sympy_atom(exponent))
+
+
+@functools.lru_cache(maxsize=4096)
+def _constant_of(target: type, node):
+    """A SymEngine constant's value as `target` holds it (computed once: the same small numbers recur)."""
+    return target.constant(_sympy_atom(node))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sympy_atom(node):
+    """A SymEngine number or named constant as SymPy's (the targets' constants read SymPy's)."""
+    return node._sympy_()
 
 
 def root_power(exponent) -> Optional[str]:

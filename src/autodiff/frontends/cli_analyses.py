@@ -124,7 +124,7 @@ class GraphFormat(str, Enum):
     json = "json"
 
 
-@with_options(*INPUTS, "json_output")
+@with_options(*INPUTS, "jobs", "json_output")
 def graph(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -160,7 +160,7 @@ def graph(
             graph_view.render_graph(result, console)
 
     as_json = options["json_output"] or output_format is GraphFormat.json
-    run(as_json, compute, render, expression, prepare, options["limit"])
+    run(as_json, compute, render, expression, prepare, options["limit"], jobs=options["jobs"])
 
 
 @with_options(*TOLERANCES, "dtype", "symbolic_timeout", "no_exact", "limit", "define", "derivative", "shard", "jobs",
@@ -193,7 +193,8 @@ def check(
                      help="Run only the K-th of N shares of the cases (every N-th from the K-th), for a CI matrix."),
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes running cases at once; output stays in case order.", min=1)
+        int, typer.Option("--jobs", "-j", help="Worker processes (forked from this one) running cases at once; the output stays in case order.",
+                          min=1)
     ] = 1,
     **options,
 ) -> None:
@@ -333,7 +334,8 @@ def verify(
     run_one(options["json_output"], compute, render)
 
 
-@with_options("rtol", "atol", "dtype", "no_symbolic", "symbolic_timeout", "limit", "define", "notation", "json_output")
+@with_options("rtol", "atol", "dtype", "no_symbolic", "symbolic_timeout", "limit", "define", "notation", "jobs",
+              "json_output")
 def minimize(
     expression: ExpressionArgument,
     start: Annotated[
@@ -430,4 +432,4 @@ def minimize(
         if result.output:
             console.print(f"wrote {result.output}", soft_wrap=True, highlight=False, markup=False)
 
-    run(options["json_output"] or trace, compute, render, expression, prepare, options["limit"])
+    run(options["json_output"] or trace, compute, render, expression, prepare, options["limit"], jobs=options["jobs"])

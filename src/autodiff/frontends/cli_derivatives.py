@@ -168,4 +168,4 @@ def answer_derivative(command: str, expression: str, at, wrt, expect, options: d
             return
         (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console, notation)
 
-    run(options["json_output"], compute, render, expression, prepare, options["limit"], quiet)
+    run(options["json_output"], compute, render, expression, prepare, options["limit"], quiet, options["jobs"])

@@ -165,6 +165,14 @@ GradOutputOption = Annotated[
         help="The gradient= argument of backward, comma-separated, one per element of a vector point (default ones).",
     ),
 ]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", min=1,
+        help="With - (stdin): answer the lines in N worker processes (forked from this one) at once; the answers "
+        "stay in input order, exactly as with one.",
+    ),
+]
 WidthOption = Annotated[Optional[int], typer.Option("--width", help="Columns of the --plot chart.", min=20, max=10000)]
 HeightOption = Annotated[Optional[int], typer.Option("--height", help="Rows of the --plot chart.", min=8, max=10000)]
 
@@ -183,6 +191,7 @@ SHARED = {
     "device": (DeviceOption, Device.cpu),
     "notation": (NotationOption, Notation.plain),
     "quiet": (QuietOption, False),
+    "jobs": (JobsOption, 1),
     "json_output": (JsonOption, False),
 }
 
@@ -191,7 +200,7 @@ TOLERANCES = ("rtol", "atol")
 WITNESSES = ("dtype", "no_symbolic", "no_exact", "symbolic_timeout")
 INPUTS = ("limit", "define", "derivative", "frozen")
 # grad, partial, hessian and jacobian take every one.
-DERIVATIVE_OPTIONS = (*TOLERANCES, *WITNESSES, *INPUTS, "device", "notation", "quiet", "json_output")
+DERIVATIVE_OPTIONS = (*TOLERANCES, *WITNESSES, *INPUTS, "device", "notation", "quiet", "jobs", "json_output")
 
 
 def with_options(*names: str) -> Callable:
@@ -259,7 +268,7 @@ _LIBRARY = {
 
 def library_options(options: dict) -> dict:
     """The library's keyword arguments for the shared options in `options`.
-    The front end's own (notation, quiet, json_output) stay out. Call it
+    The front end's own (notation, quiet, jobs, json_output) stay out. Call it
     inside the computation: a bad --limit is then the answer's error (exit 2)."""
     arguments = {}
     for name, value in options.items():

@@ -38,11 +38,13 @@ def run(
     prepare: Optional[Callable[[], None]] = None,
     limit: Optional[List[str]] = None,
     quiet: bool = False,
+    jobs: int = 1,
 ) -> None:
     """Answer `expression`, or each line of standard input when it is `-`;
     exit with the answer's code (the most severe one when streaming).
     `limit`: the --limit texts (a streamed line is held to their length);
-    `quiet`: no warnings on stderr (errors still are)."""
+    `quiet`: no warnings on stderr (errors still are); `jobs`: worker
+    processes answering the lines of a stream (--jobs)."""
     if expression != STDIN:
         # The library parses the expression before the point: a typo in the
         # expression is reported before torch is loaded to evaluate `--at`.
@@ -53,7 +55,7 @@ def run(
             code = answer(json_output, prepare, render, line=None)
             if code != EXIT_OK:
                 raise typer.Exit(code)
-        raise typer.Exit(stream(json_output, compute, render, limits(limit), quiet))
+        raise typer.Exit(stream(json_output, compute, render, limits(limit), quiet, jobs))
 
 
 def run_one(json_output: bool, compute: Callable[[], object], render, quiet: bool = False) -> None:
@@ -116,9 +118,27 @@ def echo_json(payload: dict, line: Optional[int]) -> None:
     write_json(payload if line is None else {"line": line, **payload})
 
 
-def stream(json_output: bool, compute: Callable[[str], object], render, limits, quiet: bool = False) -> int:
-    """Answer each expression line of standard input in turn, in one process."""
-    from autodiff.frontends.streaming import expression_lines, text_stdin
+def stream(json_output: bool, compute: Callable[[str], object], render, limits, quiet: bool = False,
+           jobs: int = 1) -> int:
+    """Answer each expression line of standard input in turn: in this
+    process, or with `jobs` > 1 in that many forked worker processes, the
+    answers written in input order exactly as this process writes them."""
+    from autodiff.frontends.streaming import answer_in_workers, expression_lines, text_stdin
+
+    def answer_line(number: int, text, table) -> int:
+        try:
+            return answer(json_output, lambda: _line(compute, text), table, line=number, quiet=quiet)
+        except BrokenPipeError:
+            raise
+        except Exception as error:  # a bug on one line must not desynchronise the stream
+            return report_bug(error, json_output, number)
+
+    def lost(number: int, error: Exception) -> int:  # the worker answering the line died
+        return report_bug(error, json_output, number)
+
+    if jobs > 1 and _can_fork():
+        _import_what_answers_need()
+        return answer_in_workers(answer_line, render, limits, jobs, lost, blank_lines=not quiet)
 
     worst, tables = EXIT_OK, 0
 
@@ -129,15 +149,44 @@ def stream(json_output: bool, compute: Callable[[str], object], render, limits, 
         render(result, console)
         tables += 1
 
+    settled = False
     for number, text in expression_lines(text_stdin(), limits):
-        try:
-            code = answer(json_output, lambda text=text: _line(compute, text), separated, line=number, quiet=quiet)
-        except BrokenPipeError:
-            raise
-        except Exception as error:  # a bug on one line must not desynchronise the stream
-            code = report_bug(error, json_output, number)
-        worst = most_severe(worst, code)
+        worst = most_severe(worst, answer_line(number, text, separated))
+        if not settled:  # after the first answer: see _settled
+            _settled()
+            settled = True
     return worst
+
+
+def _settled() -> None:
+    """Move what the imports and the first answer made (torch, SymPy, the
+    caches: some 300 MiB of objects) out of the garbage collector's sight:
+    a stream's lines make short-lived objects, and each full collection
+    would otherwise walk all of those again (a sixth of a small line's time)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+def _can_fork() -> bool:
+    from autodiff.parallel import AVAILABLE
+
+    return AVAILABLE
+
+
+def _import_what_answers_need() -> None:
+    """Everything below the front ends, imported once here: the workers are
+    forked after, and start with it (torch, SymPy, the witnesses) instead of
+    importing it again each."""
+    import autodiff.commands
+    import autodiff.engine
+    import autodiff.language
+    import autodiff.presentation
+    import autodiff.witnesses
+    from autodiff.parallel import import_packages
+
+    import_packages(autodiff.language, autodiff.engine, autodiff.witnesses, autodiff.commands, autodiff.presentation)
 
 
 def _line(compute, text):

@@ -34,6 +34,9 @@ from autodiff.language.scope import EMPTY, Scope
 from autodiff.language.tokens import COMPARISONS, SUPERSCRIPT_DIGITS, Token, tokenize
 from autodiff.limits import DEFAULT_LIMITS, Limits, raise_hint
 
+_IMPLICIT = frozenset(("(", "√", "∛"))  # a factor after a factor with no operator: 2(x+1), 2√x
+
+
 class _Nesting:
     """Counts nesting so that deep inputs fail cleanly, not with RecursionError."""
 
@@ -114,7 +117,8 @@ class Parser:
         return token
 
     def at_op(self, *ops: str) -> bool:
-        return self.token.kind == "op" and self.token.text in ops
+        kind, text, _ = self.tokens[self.index]
+        return kind == "op" and text in ops
 
     def fail(self, message: str, token: Optional[Token] = None) -> ParseError:
         token = token or self.token
@@ -164,7 +168,7 @@ class Parser:
             while self.at_op("+", "-"):
                 last_op = self.advance()
                 right = self.term()
-                terms.append(right if last_op.text == "+" else -right)
+                terms.append(right if last_op.text == "+" else self.negative(right))
             if last_op is None:
                 return terms[0]
             return self.exact(self.sympy.Add(*terms), last_op)
@@ -174,22 +178,29 @@ class Parser:
         # exact coefficient is checked at every step, so 10^3000x * 10^3000x
         # stops at the second factor without computing anything large.
         factors = [self.unary()]
-        coefficient = factors[0].as_coeff_Mul()[0]
+        coefficient = self.coefficient(factors[0])
+        tokens = self.tokens
         while True:
-            if self.at_op("*", "/"):
-                op = self.advance()
+            op = tokens[self.index]
+            kind, text, _ = op
+            if kind == "op" and (text == "*" or text == "/"):
+                self.index += 1
                 right = self.unary()
-                factor = right if op.text == "*" else self.sympy.Pow(right, -1)
-            elif self.token.kind == "name" or self.at_op("(", "√", "∛") or (self.at_op("|") and not self.bars):
-                op = self.token
+                factor = right if text == "*" else self.sympy.Pow(right, -1)
+            elif kind == "name" or kind == "op" and (text in _IMPLICIT or text == "|" and not self.bars):
                 factor = self.power()  # implicit multiplication: 2x, 2(x+1), 2√x, 2|x|
-            elif self.token.kind == "number":
-                raise self.fail(f"missing operator before the number {self.token.text}")
+            elif kind == "number":
+                raise self.fail(f"missing operator before the number {text}")
             else:
                 break
-            coefficient = self.exact(coefficient * factor.as_coeff_Mul()[0], op)
+            coefficient = self.exact(coefficient * self.coefficient(factor), op)
             factors.append(factor)
         return self.product(factors)
+
+    @staticmethod
+    def coefficient(node):
+        """The numeric coefficient of a factor (3 of 3*x)."""
+        return node.as_coeff_Mul()[0]
 
     def product(self, factors: list):
         """factors[0] * factors[1] * …, as if multiplied left to right.
@@ -210,14 +221,22 @@ class Parser:
             op = self.advance().text
             with self.nested():
                 operand = self.unary()
-            return -operand if op == "-" else operand
+            return self.negative(operand) if op == "-" else operand
         return self.power()
+
+    @staticmethod
+    def negative(node):
+        """-node, as the tree's engine builds it."""
+        return -node
 
     def power(self):
         base = self.atom()
-        if self.token.kind == "superscript":  # x², x⁻¹
+        kind, text, _ = self.tokens[self.index]
+        if kind == "superscript":  # x², x⁻¹
             op = self.advance()
             base = self.build_power(base, self.sympy.Integer(int(op.text.translate(SUPERSCRIPT_DIGITS))), op)
+        elif kind != "op" or text != "^" and text != "**":
+            return base
         if self.at_op("^", "**"):
             op = self.advance()
             with self.nested():
@@ -226,12 +245,12 @@ class Parser:
         return base
 
     def atom(self):
-        token = self.token
+        token = self.tokens[self.index]
         if token.kind == "number":
-            self.advance()
+            self.index += 1
             return self.number(token)
         if token.kind == "name":
-            self.advance()
+            self.index += 1
             if self.at_op("("):
                 return self.call(token)
             return self.name(token)

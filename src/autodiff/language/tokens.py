@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from autodiff.errors import ParseError
 
@@ -72,8 +72,7 @@ _ASCII_FOR = {
 }
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: the parser makes one per token of every line of a stream
     kind: str  # "number", "name", "op" or "end"
     text: str
     start: int  # 0-based offset into the text
@@ -98,14 +97,15 @@ def tokenize(text: str) -> list[Token]:
     source, text = text, _normalized(text)
     tokens = []
     index = 0
+    match_at = _TOKEN.match
     while index < len(text):
-        match = _TOKEN.match(text, index)
+        match = match_at(text, index)
+        kind = match.lastgroup if match else None
         word = match.group() if match else ""
-        if match and match.lastgroup == "name":
+        if kind == "name" and not word.isidentifier():
             word = _identifier_prefix(word)
         if not word:
             raise ParseError(f"{_foreign(source[index])} at column {index + 1}", source, index + 1)
-        kind = match.lastgroup
         if kind == "symbol":
             tokens.append(Token("name", _SYMBOL_NAMES[word], index))
         elif kind != "space":

@@ -80,17 +80,19 @@ _SMALL = 4096  # values in a payload that is encoded as one string
 
 
 def _small(value, budget: list) -> bool:
-    """Whether `value` holds fewer values than budget[0] (decremented as it
-    walks, and stopping as soon as it runs out)."""
-    budget[0] -= 1
-    if budget[0] <= 0:
-        return False
-    if isinstance(value, dict):
-        return all(_small(item, budget) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        if len(value) >= budget[0]:
+    """Whether `value` holds fewer values than budget[0]: the sizes of its
+    dicts and lists, summed as it walks (only containers are visited, and
+    the walk stops as soon as the budget runs out)."""
+    containers = (dict, list, tuple)
+    left = budget[0]
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        items = item.values() if isinstance(item, dict) else item if isinstance(item, (list, tuple)) else ()
+        left -= len(items) + 1
+        if left <= 0:
             return False
-        return all(_small(item, budget) for item in value)
+        pending.extend(inner for inner in items if isinstance(inner, containers))
     return True
 
 
