@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from autodiff.commands.case_files import (
@@ -254,11 +254,16 @@ def check(
     texts = read_texts(paths, read_stdin)
     total = chosen = 0
     defines: dict[str, tuple] = {}  # each file's [define] texts, after --define's (later ones win)
-    for text, label in texts:  # the first pass validates and counts, keeping nothing
+    kept: Optional[list] = []  # the first pass's cases, while there are few (the second pass then reads none)
+    for text, label in texts:  # the first pass validates and counts
         found: list[str] = []
         for case in cases_in(text, label, found=found):
             total += 1
             chosen += _selected(case, select_names)
+            if kept is not None and total <= KEPT_CASES:
+                kept.append(case)
+            elif kept is not None:
+                kept = None  # too many to keep: the run reads the files again
         defines[label] = tuple(define or ()) + tuple(DERIVATIVE + text for text in derivative or ()) + tuple(found)
     if not chosen:
         raise UsageError(f"no case name contains {' or '.join(repr(p) for p in select_names or ())}")
@@ -275,7 +280,7 @@ def check(
         "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
     }
     files = list(dict.fromkeys(label for _, label in texts))
-    mine = _share(texts, select_names, shard, defines)
+    mine = _share(texts, select_names, shard, defines, kept)
     report = CheckReport(files, deselected=total - chosen, shard=shard)
     report.deselected += chosen - (len(range(shard[0] - 1, chosen, shard[1])) if shard else chosen)
     try:
@@ -297,15 +302,22 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _share(texts, select_names, shard, defines: dict) -> Iterator[Case]:
-    """The selected cases, in file order; with `shard` (k, n), every n-th from the k-th."""
+def _share(texts, select_names, shard, defines: dict, kept: Optional[list] = None) -> Iterator[Case]:
+    """The selected cases, in file order; with `shard` (k, n), every n-th
+    from the k-th. `kept`: the first pass's cases, else the files are read again."""
     index = 0
-    for text, label in texts:
-        for case in cases_in(text, label, defines.get(label, ())):
-            if _selected(case, select_names):
-                if shard is None or index % shard[1] == shard[0] - 1:
-                    yield case
-                index += 1
+    every = kept if kept is not None else (case for text, label in texts for case in cases_in(text, label))
+    for case in every:
+        if _selected(case, select_names):
+            if shard is None or index % shard[1] == shard[0] - 1:
+                yield replace(case, define=defines.get(case.file, ()))
+            index += 1
+
+
+# Up to this many cases, the first pass keeps the cases it validated (about
+# a kilobyte each) and the run reads no file again; beyond, memory stays flat
+# in the number of cases: each file is read again a [[case]] table at a time.
+KEPT_CASES = 10_000
 
 
 def _results(cases: Iterator[Case], options: dict, jobs: int) -> Iterator[CaseResult]:

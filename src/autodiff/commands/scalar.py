@@ -126,6 +126,7 @@ def forget() -> None:
     """Drop the expressions and points kept for their next use."""
     _compiled.cache_clear()
     _cached_point.cache_clear()
+    _leaf.cache_clear()
 
 
 def printed(tree) -> Optional[str]:
@@ -182,7 +183,7 @@ def _answer(compiled: Compiled, programs: Differentiated, point: Point, columns:
     env = {name: float(point.values[name]) for name in columns}
     tolerance = Tolerance.for_dtype("float64", settings.rtol, settings.atol)
     # autograd: the answer judged
-    leaves = {name: torch.tensor(env[name], dtype=torch.float64, requires_grad=True) for name in columns}
+    leaves = {name: _leaf(env[name].hex()) for name in columns}
     output = programs.torch(leaves, torch.float64)
     value = float(output.detach())
     if not math.isfinite(value) or not output.requires_grad:
@@ -220,6 +221,16 @@ def _answer(compiled: Compiled, programs: Differentiated, point: Point, columns:
         at=dict(point.values), value=value, checked_by="exact", warnings=[], dtype="float64", frozen=[], declared=[],
         value_exact=f_ball.text(), value_digits=f_ball.correct_digits(value), value_exact_source="ball",
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _leaf(value: str):
+    """autograd's leaf of a variable's value (a float's hex text: -0.0 is
+    not 0.0), made once for a stream's every line: torch.autograd.grad
+    computes the gradient without writing into the leaf."""
+    import torch
+
+    return torch.tensor(float.fromhex(value), dtype=torch.float64, requires_grad=True)
 
 
 def _finite_difference(f, env: dict, name: str) -> tuple[float, float]:
