@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from autodiff.commands.prepare import Options, as_point
@@ -46,6 +47,18 @@ def grad(expression: Any, at: Any, expect: Any, order: int, wrt: Any, settings: 
         isinstance(expression, str) and order == 1 and wrt is None and at is not None and _plain(settings)
     ):
         return None
+    from autodiff.deadline import SymbolicTimeout, with_deadline
+
+    try:  # the symbolic side within --symbolic-timeout, as on the general path (which then reports it)
+        symbolic = with_deadline(lambda: _symbolic(expression, at, settings), settings.symbolic_timeout)
+    except SymbolicTimeout:
+        return None
+    return None if symbolic is None else _answer(*symbolic, expect, settings)
+
+
+def _symbolic(expression: str, at: Any, settings: Options) -> Optional[tuple]:
+    """The expression parsed, differentiated by the point's variables and
+    printed, and the point: (Compiled, Differentiated, Point, columns), or None."""
     compiled = _compiled(expression, settings.limits)
     if compiled is None:
         return None
@@ -57,16 +70,13 @@ def grad(expression: Any, at: Any, expect: Any, order: int, wrt: Any, settings: 
         differentiated = compiled.differentiated(columns)
     except (RuntimeError, ValueError, TypeError, ArithmeticError):  # SymEngine refused: the general path decides
         return None
-    if differentiated is None:
-        return None
-    return _answer(compiled, differentiated, point, columns, expect, settings)
+    return None if differentiated is None else (compiled, differentiated, point, columns)
 
 
 def _plain(settings: Options) -> bool:
     """The options the scalar path takes: the defaults, but for the tolerances."""
     return (
         settings.dtype == "float64" and settings.grad_output is None and settings.symbolic and settings.exact
-        and settings.symbolic_timeout > 0  # 0: no time for the symbolic side, whose warning the general path gives
         and settings.device == "cpu" and not settings.frozen and not settings.scope.definitions
         and settings.budget is None
     )
@@ -91,8 +101,9 @@ class Compiled:
 
 class Differentiated:
     """f's derivatives by some variables: their texts, and the programs:
-    torch's of f (autograd), floats' of f (finite differences) and of the
-    derivatives (their values), balls' of f and the derivatives (the exact witness)."""
+    torch's of f (autograd), floats' of f and the derivatives (f alone for
+    the finite differences, the derivatives' values), balls' of f and the
+    derivatives (the exact witness)."""
 
     def __init__(self, tree, derivatives: dict, texts: dict):
         from autodiff.engine.balls import BallProgram
@@ -152,7 +163,9 @@ def _compiled(expression: str, limits) -> Optional[Compiled]:
 
 @functools.lru_cache(maxsize=64)
 def _cached_point(at: tuple, names: Optional[tuple], limits) -> Optional[Point]:
-    point = as_point(list(at), "--at", limits, list(names) if names else None)
+    """The point of CLI texts (a tuple of str) or of a mapping (a tuple of (name, number) pairs)."""
+    given = dict(at) if at and isinstance(at[0], tuple) else list(at)
+    point = as_point(given, "--at", limits, list(names) if names else None)
     if point is None or point.size is not None or any(is_vector(v) for v in point.values.values()):
         return None
     return point
@@ -165,7 +178,11 @@ def _point(at: Any, variables: tuple, settings: Options) -> Optional[Point]:
         return at if at.size is None and not any(is_vector(v) for v in at.values.values()) else None
     if isinstance(at, str):
         at = (at,)
-    if not isinstance(at, (list, tuple)) or not all(isinstance(text, str) for text in at):
+    elif isinstance(at, Mapping):  # the Python API's {"x": 3}
+        at = tuple(at.items())
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and isinstance(k, str) for k, v in at):
+            return None
+    elif not isinstance(at, (list, tuple)) or not all(isinstance(text, str) for text in at):
         return None
     try:
         return _cached_point(tuple(at), variables if len(variables) == 1 else None, settings.limits)
