@@ -291,6 +291,61 @@ def test_a_signal_ends_the_command_and_its_workers(number, code):
         process.wait()
 
 
+def test_a_signal_that_comes_just_before_the_pool_waits_is_not_lost():
+    # The cause of a rare hang of `grad - --jobs 2` on SIGINT: the signal came
+    # after the last bytecode that runs Python's handlers and before the
+    # pool's poll blocked, so it interrupted nothing, and KeyboardInterrupt
+    # waited for a line that never came. Made certain here: the signal goes to
+    # another thread while this one is in the poll (that thread's C handler
+    # flags it, as in the race); the pool's wakeup descriptor must end the poll.
+    import threading
+
+    stdin, feed = os.pipe()  # standard input that never has a line, unless rescued
+    main, done, rescued = threading.main_thread().native_id, threading.Event(), threading.Event()
+
+    def interrupt():
+        _until_in_poll(main)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        if not done.wait(20):  # the poll did not end: end it, so that the test fails instead of hanging
+            rescued.set()
+            os.write(feed, b"\n")
+
+    helper = threading.Thread(target=interrupt)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupted = False
+    try:
+        with parallel.OrderedPool(_slow_square, 2, lambda result: None, lambda item, error: error) as pool:
+            helper.start()
+            pool.wait_readable(stdin)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        done.set()
+        if helper.ident is not None:
+            helper.join()
+        signal.signal(signal.SIGINT, previous)
+        os.close(stdin)
+        os.close(feed)
+    assert (interrupted, rescued.is_set()) == (True, False)
+    assert signal.set_wakeup_fd(-1) == -1  # the pool gave the wakeup descriptor back
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == mask  # and left no signal blocked
+
+
+def _until_in_poll(thread: int) -> None:
+    """Until the thread `thread` (a native id) sleeps in poll, where Linux
+    says so; elsewhere a moment."""
+    wchan = Path(f"/proc/self/task/{thread}/wchan")
+    for _ in range(500):
+        try:
+            if "poll" in wchan.read_text():
+                return
+        except OSError:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)
+
+
 @pytest.mark.parametrize("json_flag", [["--json"], []], ids=["json", "tables"])
 def test_a_closed_pipe_ends_quietly_with_exit_141(tmp_path, json_flag):
     source = tmp_path / "lines.txt"

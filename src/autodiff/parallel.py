@@ -21,7 +21,9 @@ item it was answering, delivered as `lost(item, WorkerFailed)` (the one
 queued behind it goes to another worker); a fresh worker takes its place.
 Closing the pool kills and reaps every worker, on any way out (an error,
 Ctrl-C, a reader gone); SIGTERM or SIGHUP kill them before the caller dies
-of the signal, and on Linux a worker dies with its caller.
+of the signal, and on Linux a worker dies with its caller. A signal ends
+the caller's wait for the workers however close to its start it comes (a
+wakeup descriptor), and none reaches a worker before its own handlers do.
 
 POSIX only (`AVAILABLE`): callers answer in their own process elsewhere.
 """
@@ -41,12 +43,13 @@ from collections import deque
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-AVAILABLE = hasattr(os, "fork") and hasattr(select, "poll")
+AVAILABLE = hasattr(os, "fork") and hasattr(select, "poll") and hasattr(signal, "pthread_sigmask")
 
 _HEADER = struct.Struct("!Q")  # the length of the pickle that follows
 _READ = 1 << 20  # bytes read from a worker at once
 _QUEUED = 4096  # the largest item (pickled) queued behind another: two such never fill a pipe
 _ENDING = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+_HELD = (signal.SIGINT, *_ENDING)  # held back across a fork (see _start)
 
 
 class WorkerFailed(Exception):
@@ -108,6 +111,7 @@ class OrderedPool:
         self.workers: dict[int, _Worker] = {}  # by the descriptor their results arrive on
         self.poller = select.poll()
         self.previous: dict = {}
+        self.wakeup: Optional[tuple] = None  # (read, write): the pipe signal.set_wakeup_fd writes to
         try:
             self._watch_ending_signals()
             for _ in range(jobs):
@@ -164,6 +168,11 @@ class OrderedPool:
         for number, handler in self.previous.items():
             signal.signal(number, handler)
         self.previous = {}
+        if self.wakeup is not None:
+            signal.set_wakeup_fd(-1)
+            for fd in self.wakeup:
+                os.close(fd)
+            self.wakeup = None
 
     # --- the workers --------------------------------------------------------
 
@@ -177,23 +186,39 @@ class OrderedPool:
         tasks_read, tasks_write = os.pipe()
         results_read, results_write = os.pipe()
         inherited = [fd for worker in self.workers.values() for fd in (worker.tasks, worker.results)]
+        inherited += self.wakeup or ()
         caller = os.getpid()
-        # Frozen, the inherited objects are never scanned by the worker's
-        # collector, which would copy every page they lie on (half the
-        # worker's page faults); the caller collects them again at once.
-        gc.freeze()
-        pid = os.fork()
-        if pid != 0:
-            gc.unfreeze()
-        if pid == 0:  # the worker; it never returns
-            for fd in (*inherited, tasks_write, results_read):  # else a dead worker's pipe would never end
-                os.close(fd)
-            _serve(self.function, tasks_read, results_write, caller)
-        os.close(tasks_read)
-        os.close(results_write)
-        worker = _Worker(pid, tasks_write, results_read)
-        self.workers[results_read] = worker
-        self.poller.register(results_read, select.POLLIN)
+        # SIGINT, SIGTERM and SIGHUP are held back from the fork until the
+        # worker has its own handlers (_serve): one that came in between
+        # would run the caller's handler in the worker, and a
+        # KeyboardInterrupt there would run the caller's clean-up (its
+        # `finally`s, this pool's close: killing its siblings) in the
+        # worker. The caller gets it once the new worker is registered,
+        # so that close and _ended_by kill that one too. (The mask is read
+        # before the change: a KeyboardInterrupt raised as the change
+        # returns must still find it restored.)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+            # Frozen, the inherited objects are never scanned by the worker's
+            # collector, which would copy every page they lie on (half the
+            # worker's page faults); the caller collects them again at once.
+            gc.freeze()
+            pid = os.fork()
+            if pid == 0:  # the worker; it never returns
+                if self.wakeup is not None:
+                    signal.set_wakeup_fd(-1)  # the worker's signals are its own
+                for fd in (*inherited, tasks_write, results_read):  # else a dead worker's pipe would never end
+                    os.close(fd)
+                _serve(self.function, tasks_read, results_write, caller, mask)
+            os.close(tasks_read)
+            os.close(results_write)
+            worker = _Worker(pid, tasks_write, results_read)
+            self.workers[results_read] = worker
+            self.poller.register(results_read, select.POLLIN)
+        finally:
+            gc.unfreeze()  # in the caller only: the worker never returns here
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _dispatch(self) -> None:
         """Give waiting items to idle workers, and small ones to a busy
@@ -227,6 +252,8 @@ class OrderedPool:
                 readable = True
             elif ready in self.workers:
                 self._read(self.workers[ready])
+            elif self.wakeup is not None and ready == self.wakeup[0]:
+                _drain(ready)  # a signal whose handler returned (one that raised did so above)
         self._dispatch()
         while self.delivered in self.finished:
             result = self.finished.pop(self.delivered)
@@ -265,7 +292,8 @@ class OrderedPool:
 
     def _watch_ending_signals(self) -> None:
         """SIGTERM and SIGHUP kill the workers before the caller dies of them
-        (where the caller lets them kill it: no handler of its own)."""
+        (where the caller lets them kill it: no handler of its own); a
+        signal wakes the caller's wait for the workers (_watch_wakeup)."""
         import threading
 
         if threading.current_thread() is not threading.main_thread():
@@ -273,6 +301,34 @@ class OrderedPool:
         for number in _ENDING:
             if signal.getsignal(number) is signal.SIG_DFL:
                 self.previous[number] = signal.signal(number, self._ended_by)
+        self._watch_wakeup()
+
+    def _watch_wakeup(self) -> None:
+        """Poll, with the workers, a pipe that each signal's C handler writes
+        a byte to (signal.set_wakeup_fd).
+
+        Python runs a signal's handler (SIGINT's KeyboardInterrupt,
+        _ended_by) between two bytecodes. A signal that comes after the
+        last of them and before the poll in _collect blocks (a few
+        instructions, hit now and then on a loaded machine) interrupts
+        nothing: the poll waited for a worker or for standard input that
+        might never come, Ctrl-C and SIGTERM ignored for good. The byte
+        ends that poll, and the handler runs as it returns.
+
+        A caller's own wakeup descriptor (asyncio's) is left in place, and
+        the poll then goes without (as before)."""
+        read, write = os.pipe()
+        for fd in (read, write):
+            os.set_blocking(fd, False)  # set_wakeup_fd requires it of the write end
+        self.wakeup = (read, write)  # set first: close resets the wakeup descriptor and closes these
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        if previous != -1:
+            signal.set_wakeup_fd(previous)
+            self.wakeup = None
+            os.close(read)
+            os.close(write)
+            return
+        self.poller.register(read, select.POLLIN)
 
     def _ended_by(self, number: int, frame) -> None:
         for worker in self.workers.values():
@@ -338,13 +394,15 @@ def _status_text(status: int) -> str:
 # --- in the worker ------------------------------------------------------------
 
 
-def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int) -> None:
+def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int, mask) -> None:
     """The worker's loop: an item in, (ok, result or message) out, until the
-    caller closes the pipe. Never returns, never runs the caller's clean-up."""
+    caller closes the pipe. Never returns, never runs the caller's clean-up.
+    `mask`: the signal mask to restore once the handlers are the worker's."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller, which ends the workers
         for number in _ENDING:
             signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # held back across the fork (_start)
         _die_with(parent)
         _one_thread()
         while True:
@@ -386,6 +444,15 @@ def _one_thread() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
+
+
+def _drain(fd: int) -> None:
+    """Read a non-blocking pipe empty."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _read_frame(fd: int) -> Optional[bytes]:
