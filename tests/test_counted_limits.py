@@ -29,7 +29,8 @@ from autodiff.limits import DEFAULT_LIMITS, as_limits
 from helpers import invoke, strict_loads
 
 FIVE = "sin(x)*exp(x)*cos(x)*tanh(x)*log(2+x)"
-FIVE_14 = ("grad", FIVE, "--order", "14", "--at", "x=0.3", "--no-symbolic")
+# Nested autograd (--engine autograd): Taylor mode takes --order N by default, and counts no graph.
+FIVE_14 = ("grad", FIVE, "--order", "14", "--at", "x=0.3", "--no-symbolic", "--engine", "autograd")
 FIVE_14_REFUSAL = (
     "autograd's derivative of order 14 would record about 13,000,000 graph nodes (counted: 2,421 by order 5, which "
     "recorded 1,615, 3× as many as order 4; predicted: orders 6 to 13 at ×2.9 each): more than the limit of "
@@ -107,7 +108,7 @@ def test_the_order_14_product_is_refused_with_counted_figures():
 
 def test_the_suggested_limit_is_what_the_message_predicts():
     with pytest.raises(LimitError) as caught:
-        autodiff.grad(FIVE, {"x": 0.3}, order=14, symbolic=False)
+        autodiff.grad(FIVE, {"x": 0.3}, order=14, symbolic=False, engine="autograd")
     assert str(caught.value) == FIVE_14_REFUSAL
     assert caught.value.exit_code == 2
 
@@ -164,7 +165,8 @@ def test_graph_nodes_bounds_a_mixed_partial_and_names_the_limit():
 
 def test_one_count_for_every_derivative_of_a_command():
     """∂⁸f/∂x⁸ and ∂⁸f/∂y⁸ share the limit: the second is refused by what both recorded."""
-    args = ("grad", "sin(x)*exp(y)*cos(x*y)*tanh(x+y)", "--order", "8", "--at", "x=0.3,y=0.2", "--no-symbolic")
+    args = ("grad", "sin(x)*exp(y)*cos(x*y)*tanh(x+y)", "--order", "8", "--at", "x=0.3,y=0.2", "--no-symbolic",
+            "--engine", "autograd")
     result = invoke(*args, "--limit", "graph-nodes=11000")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -264,12 +266,12 @@ def test_the_suggested_limit_is_at_least_what_the_derivative_records():
     passes at the suggested one, having recorded fewer nodes."""
     from autodiff.engine.calculus import Budget
 
-    args = ("grad", FIVE, "--order", "9", "--at", "x=0.3", "--no-symbolic", "--no-exact")
+    args = ("grad", FIVE, "--order", "9", "--at", "x=0.3", "--no-symbolic", "--no-exact", "--engine", "autograd")
     result = invoke(*args, "--limit", "graph-nodes=10000")
     assert result.exit_code == 2
     suggested = int(result.stderr.rpartition("graph-nodes=")[2].split(" ")[0])
     budget = Budget(nodes=suggested)
-    answer = autodiff.grad(FIVE, {"x": 0.3}, order=9, symbolic=False, exact=False, budget=budget)
+    answer = autodiff.grad(FIVE, {"x": 0.3}, order=9, symbolic=False, exact=False, budget=budget, engine="autograd")
     assert answer.exit_code == 0
     assert budget.recorded == 76_112 <= suggested
     assert suggested == 85_000
@@ -281,58 +283,52 @@ def test_the_suggested_limit_is_at_least_what_the_derivative_records():
 FIVE_TAYLOR_14 = ("taylor", FIVE, "--at", "x=0.3", "--order", "14")
 
 
-def test_taylor_is_refused_as_soon_as_the_whole_expansion_is_predicted_past_the_limit():
+def test_taylor_answers_by_taylor_mode_and_drops_nested_autograd_as_soon_as_it_is_predicted_past_its_limit():
     """Each coefficient of degree 2 to 14 differentiates the product again: all
-    of them count against one limit, and the ones still to come are predicted
-    from the growth counted so far. Refused at the coefficient of degree 6,
-    after 3,603 nodes (it ran 32 s before, each coefficient counting alone)."""
+    of them count against the witness's one limit, and the ones still to come
+    are predicted from the growth counted so far. Given the limit graph-nodes
+    (1,000,000), nested autograd is dropped at the coefficient of degree 6,
+    after 3,603 nodes; Taylor mode answers every coefficient, judged exactly."""
     from autodiff.engine.calculus import Budget
 
-    result = invoke(*FIVE_TAYLOR_14)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr.strip() == (
-        "error: autograd's derivatives up to order 14 would record about 20,000,000 graph nodes (counted: 3,603, "
-        "1,182 of them by the derivatives before this one; order 5 recorded 1,615, 3× as many as order 4; predicted: "
-        "orders 6 to 13 at ×2.9 each, for the 8 derivatives still to come): more than the limit of 1,000,000 graph "
-        "nodes; lower the order, or raise it with --limit graph-nodes=120000000 (an upper estimate: the growth per "
-        "order rising to ×4.5 by order 13)"
+    result = invoke(*FIVE_TAYLOR_14, "--json")
+    assert result.exit_code == 0
+    payload = strict_loads(result.stdout)
+    assert payload["engine"] == "taylor mode" and payload["autograd_order"] is None and payload["agree"] is True
+    assert all(term["autograd"] is None and term["checked_by"] == "exact" for term in payload["terms"])
+    assert payload["notes"][0] == (
+        "nested autograd is not shown: to degree 14 its graph would pass the limit of 50,000 graph nodes "
+        "(raise it with --limit taylor-autograd-nodes=N)"
     )
     budget = Budget(nodes=DEFAULT_LIMITS.max_graph_nodes)
-    with pytest.raises(LimitError):
-        autodiff.taylor(FIVE, {"x": 0.3}, order=14, symbolic=False, exact=False, budget=budget)
+    expansion = autodiff.taylor(FIVE, {"x": 0.3}, order=14, symbolic=False, budget=budget)
+    assert expansion.autograd_order is None and expansion.exit_code == 0
     assert budget.recorded == 3_603  # the coefficients of degree 2 to 6: 20 + 86 + 270 + 806 + 2,421
 
 
-def test_taylor_counts_every_coefficient_against_one_limit():
+def test_taylor_counts_every_coefficient_of_its_autograd_witness_against_one_limit():
     """Degree 8: each coefficient alone records at most 23,456 nodes (the 8th
     derivative's), all of them 34,494; a limit of 30,000 is the command's."""
     from autodiff.engine.calculus import Budget
 
-    args = ("taylor", FIVE, "--at", "x=0.3", "--order", "8", "--no-symbolic", "--no-exact")
-    result = invoke(*args, "--limit", "graph-nodes=30000")
-    assert result.exit_code == 2
-    message = result.stderr.strip()
-    assert message.startswith("error: autograd's derivatives up to order 8 would record about 32,000 graph nodes ")
-    suggested = int(message.rpartition("graph-nodes=")[2].split(" ")[0])
-    budget = Budget(nodes=suggested)
-    expansion = autodiff.taylor(FIVE, {"x": 0.3}, order=8, symbolic=False, exact=False, budget=budget)
-    assert expansion.exit_code == 0
+    budget = Budget(nodes=36_000)
+    expansion = autodiff.taylor(FIVE, {"x": 0.3}, order=8, symbolic=False, budget=budget)
+    assert expansion.exit_code == 0 and expansion.autograd_order == 8
     assert budget.recorded == sum(sum(FIGURES[FIVE][:degree - 1]) for degree in range(2, 9)) == 34_494
-    assert suggested == 36_000
+    assert all(term.autograd_agree for term in expansion.terms[1:])
+    dropped = autodiff.taylor(FIVE, {"x": 0.3}, order=8, symbolic=False, limits={"taylor-autograd-nodes": 30_000})
+    assert dropped.autograd_order is None and dropped.exit_code == 0
+    assert [term.coefficient for term in dropped.terms] == [term.coefficient for term in expansion.terms]
 
 
-def test_taylor_records_more_than_grad_to_the_same_order():
-    """exp(-x^2) to degree 20: `grad --order 20` records 512,716 nodes, under
-    the limit; the expansion takes each coefficient's derivative afresh and
-    records 1,224,840 (counted once: 17 s of autograd), so it is refused, and
-    the limit it suggests is enough."""
-    result = invoke("taylor", "exp(-x^2)", "--at", "x=0.5", "--order", "20", "--no-symbolic", "--no-exact")
-    assert result.exit_code == 2
-    assert result.stderr.startswith(
-        "error: autograd's derivatives up to order 20 would record about 1,200,000 graph nodes (counted: 8,977, "
-    )
-    assert int(result.stderr.rpartition("graph-nodes=")[2].split(" ")[0]) == 1_500_000 >= 1_224_840
+def test_taylor_to_order_20_is_taylor_modes_where_nested_autograd_would_record_over_a_million_nodes():
+    """exp(-x^2) to degree 20: nested autograd would record 1,224,840 nodes
+    (17 s); Taylor mode answers, each coefficient judged by the ball series."""
+    result = invoke("taylor", "exp(-x^2)", "--at", "x=0.5", "--order", "20", "--no-symbolic", "--json")
+    assert result.exit_code == 0
+    payload = strict_loads(result.stdout)
+    assert payload["autograd_order"] is None and payload["agree"] is True
+    assert {term["exact_source"] for term in payload["terms"]} == {"ball series"}
 
 
 def test_derivatives_given_one_budget_share_its_count():
@@ -340,10 +336,11 @@ def test_derivatives_given_one_budget_share_its_count():
     from autodiff.engine.calculus import Budget
 
     budget = Budget(nodes=3_000)
-    autodiff.partial(FIVE, {"x": 0.3}, wrt=["x"] * 6, symbolic=False, exact=False, budget=budget)
+    autodiff.partial(FIVE, {"x": 0.3}, wrt=["x"] * 6, symbolic=False, exact=False, budget=budget, engine="autograd")
     assert budget.recorded == 2_421
     with pytest.raises(LimitError) as caught:
-        autodiff.partial(FIVE, {"x": 0.3}, wrt=["x"] * 6, symbolic=False, exact=False, budget=budget)
+        autodiff.partial(FIVE, {"x": 0.3}, wrt=["x"] * 6, symbolic=False, exact=False, budget=budget,
+                         engine="autograd")
     assert "(counted: 2,691, 2,421 of them by the derivatives before this one; order 3 recorded 184" in str(caught.value)
 
 
@@ -374,7 +371,7 @@ def test_autograd_seconds_is_off_by_default_and_says_it_is_a_clock():
     assert DEFAULT_LIMITS.max_autograd_seconds is None
     assert as_limits(["autograd-seconds=30"]).max_autograd_seconds == 30.0
     with pytest.raises(LimitError) as caught:
-        autodiff.grad(FIVE, {"x": 0.3}, order=4, symbolic=False, limits={"autograd-seconds": 1e-9})
+        autodiff.grad(FIVE, {"x": 0.3}, order=4, symbolic=False, limits={"autograd-seconds": 1e-9}, engine="autograd")
     message = str(caught.value)
     assert message.startswith("autograd's derivative of order 4 was stopped after order 1: ")
     assert "of wall-clock time, past the wall-clock timeout of 1e-09 s (--limit autograd-seconds; where a timeout " \

@@ -19,6 +19,8 @@ CUDA = torch.cuda.is_available()
 COMMANDS = [
     ["grad", "sin(x)*exp(y) + x^3*y", "--at", "x=[0.5,1.5,-2],y=[1,2,3]"],
     ["grad", "tanh(x)^2", "--at", "x=0.3", "--order", "3"],
+    ["grad", "exp(sin(x))*y", "--at", "x=[0.1,0.5,0.9],y=[1,2,3]", "--order", "12"],  # Taylor mode
+    ["taylor", "x/(1-x-x^2) + sech(y)", "--at", "x=0,y=0.5", "--order", "6"],
     ["partial", "x^2*y^3 + cos(x*y)", "--wrt", "x,y", "--at", "x=0.7,y=-1.2"],
     ["hessian", "x^2*y + y^3 + exp(x*y)", "--at", "x=[1,0.5],y=[2,-1]"],
     ["jacobian", "[x*y, sin(x) + y^2]", "--at", "x=1,y=2"],
@@ -35,7 +37,7 @@ def _autograd_numbers(data: dict) -> list[float]:
         elif isinstance(value, list):
             for v in value:
                 walk(v, key)
-        elif key == "autograd" and isinstance(value, float):
+        elif key in ("autograd", "coefficient") and isinstance(value, float):
             found.append(value)
 
     walk(data)

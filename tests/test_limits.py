@@ -75,10 +75,10 @@ BREACHES = [
      ["--points 20000000 is more than the limit of 10000000", "--limit points=20000000"]),
     ("memory", ["grad", "sin(x)", "--at", "x=0:1:100", "--limit", "memory=1K"],
      ["100 points of this expression need about 25 KiB", "more than the memory limit of 1 KiB", "--limit memory=25K"]),
-    ("order", ["grad", "x", "--at", "x=1", "--order", "21"],
-     ["--order asks for order 21; the limit is 20", "--limit order=21"]),
-    ("order", ["partial", "x", "--at", "x=1", "--wrt", ",".join(["x"] * 21)],
-     ["--wrt asks for order 21; the limit is 20", "--limit order=21"]),
+    ("order", ["grad", "x", "--at", "x=1", "--order", "101"],
+     ["--order asks for order 101; the limit is 100", "--limit order=101"]),
+    ("order", ["partial", "x", "--at", "x=1", "--wrt", ",".join(["x"] * 101)],
+     ["--wrt asks for order 101; the limit is 100", "--limit order=101"]),
     ("matrix-entries", ["hessian", "+".join(variables(201)), "--at", ",".join(f"{v}=1" for v in variables(201))],
      ["40401 entries, more than the limit of 40000", "--limit matrix-entries=40401"]),
     ("matrix-entries", ["jacobian", "[" + ",".join(variables(201)) + "]", "--at", ",".join(f"{v}=1" for v in variables(201))],
@@ -89,11 +89,17 @@ BREACHES = [
       "--limit matrix-values=20250000"]),
     ("build-seconds", ["grad", TOWER, "--at", "x=1", "--limit", "build-seconds=0.2"],
      ["SymPy took longer than 0.2 s to build"]),
-    ("graph-nodes", ["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"],
+    ("graph-nodes", ["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic", "--engine", "autograd"],
      ["derivative of order 20 would record about", "by order 5, which recorded 1,615",
       "more than the limit of 1,000,000 graph nodes"]),
-    ("autograd-seconds", ["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic", "--limit", "autograd-seconds=1e-9"],
+    ("autograd-seconds", ["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic", "--limit", "autograd-seconds=1e-9",
+                          "--engine", "autograd"],
      ["was stopped after order 1", "past the wall-clock timeout of 1e-09 s"]),
+    ("series-work", ["grad", "exp(x)", "--order", "100", "--at", "x=0:1:1000000"],
+     ["Taylor mode to degree 100 in 1 variable(s) would take about 41,208,000,000 coefficient products",
+      "(2 operations at 1,000,000 points): more than the limit of 500,000,000", "--limit series-work=41208000000"]),
+    ("series-work", ["taylor", "exp(x+y)", "--at", "x=0,y=0", "--order", "10", "--limit", "series-work=1000"],
+     ["Taylor mode to degree 10 in 2 variable(s) would take about", "more than the limit of 1,000"]),
 ]
 
 
@@ -104,7 +110,7 @@ def test_a_breach_is_exit_2_naming_the_limit(name, args, fragments):
 
 # The exact witness's limits are budgets, not refusals: past them it stops,
 # says so, and the other witnesses decide (tested below).
-BUDGETS = {"exact-operations", "exact-bits"}
+BUDGETS = {"exact-operations", "exact-bits", "taylor-autograd-nodes"}
 
 
 def test_every_named_limit_has_a_breach_above():
@@ -123,7 +129,8 @@ def test_a_breach_in_the_human_view_names_the_limit_on_stderr():
 def test_graph_nodes_stops_a_derivative_that_would_record_millions_of_nodes():
     # The 20th derivative would record some 10^10 nodes; the counted growth
     # stops it after order 5 (it returns at all: the test would hang otherwise).
-    message = limit_error(["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic"], "graph-nodes")
+    message = limit_error(["grad", FIVE, "--order", "20", "--at", "x=0.5", "--no-symbolic", "--engine", "autograd"],
+                          "graph-nodes")
     assert message == (
         "autograd's derivative of order 20 would record about 7,800,000,000 graph nodes (counted: 2,421 by order 5, "
         "which recorded 1,615, 3× as many as order 4; predicted: orders 6 to 19 at ×2.9 each): more than the limit "
@@ -133,19 +140,21 @@ def test_graph_nodes_stops_a_derivative_that_would_record_millions_of_nodes():
 
 
 def test_graph_nodes_lowered_and_enough():
-    limit_error(["grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=100"],
+    limit_error(["grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=100", "--engine",
+                 "autograd"],
                 "graph-nodes", "derivative of order 4 would record about 310 graph nodes (counted: 86 by order 2, which "
                 "recorded 66, 3.3× as many as order 1; predicted: order 3 at ×3.3): more than the limit of 100 graph "
                 "nodes", "--limit graph-nodes=320 (an upper estimate")
     # 20 + 66 counted and 66 × 3.3 predicted, rounded up: the suggested limit is
     # enough (orders 1 to 3 record 20 + 66 + 184 = 270 nodes; the 4th, none).
-    report = ok("grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=310")
+    report = ok("grad", FIVE, "--order", "4", "--at", "x=0.5", "--no-symbolic", "--limit", "graph-nodes=310", "--engine",
+                "autograd")
     assert report["gradient"]["x"]["autograd"] == pytest.approx(report["gradient"]["x"]["numeric"], rel=1e-4)
 
 
 def test_autograd_seconds_is_a_wall_clock_timeout_off_by_default():
     assert DEFAULT_LIMITS.max_autograd_seconds is None
-    message = limit_error(["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic",
+    message = limit_error(["grad", FIVE, "--order", "3", "--at", "x=0.5", "--no-symbolic", "--engine", "autograd",
                            "--limit", "autograd-seconds=1e-9"], "autograd-seconds")
     assert "wall-clock timeout" in message and "depends on the machine and its load" in message
     report = ok("grad", "x^3", "--order", "2", "--at", "x=2", "--limit", "autograd-seconds=60")
@@ -265,8 +274,8 @@ def test_grad_lowered_points_also_bound_expect():
 
 
 def test_grad_raised_limits():
-    limit_error(["grad", "x", "--at", "x=1", "--order", "21"], "order")
-    assert ok("grad", "x^2", "--at", "x=1", "--order", "21", "--limit", "order=21")["gradient"]["x"]["autograd"] == 0.0
+    limit_error(["grad", "x", "--at", "x=1", "--order", "101"], "order")
+    assert ok("grad", "x^2", "--at", "x=1", "--order", "101", "--limit", "order=101")["gradient"]["x"]["autograd"] == 0.0
     deep = "(" * 120 + "x" + ")" * 120
     assert ok("grad", deep, "--at", "x=2", "--limit", "depth=150")["value"] == 2.0
     assert ok("grad", "1" * 1001 + "*x", "--at", "x=1", "--limit", "integer-digits=1001", "--no-exact")["expression"].startswith("1" * 20)

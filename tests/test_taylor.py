@@ -99,7 +99,7 @@ def test_cli_table_json_and_errors():
         (["taylor", "x^2"], "needs the point"),
         (["taylor", "x^2", "--at", "x=[1,2]"], "one point"),
         (["taylor", "x*y", "--at", "x=1,y=2", "--plot"], "--plot draws f of one variable"),
-        (["taylor", "x^2", "--at", "x=0", "--order", "21"], "limit"),
+        (["taylor", "x^2", "--at", "x=0", "--order", "101"], "limit"),
     ]:
         result = invoke(*args)
         assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
@@ -108,7 +108,7 @@ def test_cli_table_json_and_errors():
 def test_cli_plot_draws_f_and_polynomials():
     result = invoke("taylor", "sin(x)", "--at", "x=0", "--order", "5", "--plot", "--width", "60", "--height", "16")
     assert result.exit_code == 0
-    assert "P₁ (autograd)" in result.stdout and "P₅ (autograd)" in result.stdout and "f(x) = sin(x)" in result.stdout
+    assert "P₁ (Taylor mode)" in result.stdout and "P₅ (Taylor mode)" in result.stdout and "f(x) = sin(x)" in result.stdout
     payload = json.loads(invoke("taylor", "sin(x)", "--at", "x=0", "-n", "3", "--plot", "--range", "x=-1:1",
                                 "--json").stdout)
     plot = payload["plot"]
@@ -154,3 +154,102 @@ def test_order_zero_is_the_value_alone_checked_exactly():
     assert result.value_exact == "2.0000000000000000e+00" and result.checked_by == "exact"
     constant = autodiff.taylor("5", {"x": 0}, order=3)
     assert constant.value_exact == "5.0000000000000000e+00" and constant.checked_by == "exact"
+
+
+# -- Taylor mode (issue 28) ------------------------------------------------------------------------------
+
+
+def test_done_means_the_geometric_series_and_fibonacci_exactly():
+    geometric = strict_loads(invoke("taylor", "1/(1-x)", "--at", "x=0", "--order", "20", "--json").stdout)
+    assert [term["coefficient"] for term in geometric["terms"]] == [1.0] * 21
+    assert {term["exact"] for term in geometric["terms"]} == {"1.0000000000000000e+00"}
+    assert geometric["agree"] is True and geometric["engine"] == "taylor mode"
+    assert geometric["polynomial_source"] == "exact" and geometric["polynomial"].endswith(" + x**19 + x**20")
+    result = invoke("taylor", "x/(1-x-x^2)", "--at", "x=0", "--order", "40", "--json")
+    assert result.exit_code == 0
+    fibonacci = [0, 1]
+    while len(fibonacci) < 41:
+        fibonacci.append(fibonacci[-1] + fibonacci[-2])
+    payload = strict_loads(result.stdout)
+    assert [term["coefficient"] for term in payload["terms"]] == fibonacci
+    assert payload["terms"][40]["exact"] == "1.0233415500000000e+08" and payload["agree"] is True
+    assert payload["polynomial"].endswith(" + 63245986*x**39 + 102334155*x**40")
+
+
+def test_done_means_the_30th_derivative_of_exp_sin_to_a_40_digit_reference():
+    mpmath.mp.dps = 45
+    reference = mpmath.diff(lambda x: mpmath.exp(mpmath.sin(x)), mpmath.mpf("0.5"), 30)
+    result = autodiff.grad("exp(sin(x))", {"x": 0.5}, order=30)
+    derivative = result.gradient["x"]
+    assert derivative.engine == "taylor mode" and derivative.agree is True and derivative.checked_by == "exact"
+    assert math.isclose(derivative.autograd, float(reference), rel_tol=4e-16)
+    assert math.isclose(float(derivative.exact), float(reference), rel_tol=2e-16)  # 17 digits
+    alone = autodiff.grad("exp(sin(x))", {"x": 0.5}, order=30, symbolic=False)  # the ball series of f judges
+    assert alone.gradient["x"].checked_by == "exact" and alone.gradient["x"].agree is True
+
+
+def test_done_means_sech_to_order_8_and_order_100_of_five_functions():
+    result = invoke("taylor", "sech(x)", "--at", "x=0", "--order", "8")
+    assert result.exit_code == 0
+    assert "f ≈ 1 - x^2/2 + 5*x^4/24 - 61*x^6/720 + 277*x^8/8064" in result.stdout
+    deep = autodiff.taylor("exp(sin(atan(log(2 + tanh(x)))))", {"x": 0.3}, order=100)
+    assert deep.agree is True and deep.autograd_order is None
+    assert all(term.checked_by == "exact" for term in deep.terms)
+
+
+def test_grad_order_n_is_taylor_modes_on_points_vectors_and_grids_and_autograd_on_request():
+    payload = strict_loads(invoke("grad", "x^2*sin(y)", "--order", "3", "--at", "x=[0.1,0.2],y=0.5", "--json").stdout)
+    assert {d["engine"] for d in payload["gradient"].values()} == {"taylor mode"}
+    assert payload["gradient"]["y"]["autograd"] == pytest.approx([-0.01 * math.cos(0.5), -0.04 * math.cos(0.5)])
+    nested = strict_loads(invoke("grad", "x^2*sin(y)", "--order", "3", "--at", "x=[0.1,0.2],y=0.5", "--json",
+                                 "--engine", "autograd").stdout)
+    assert "engine" not in nested["gradient"]["y"]
+    assert nested["gradient"]["y"]["autograd"] == pytest.approx(payload["gradient"]["y"]["autograd"], rel=1e-14)
+    grid = autodiff.grad("sin(x)*exp(y)", "x=0:1:3,y=0:1:3", order=4)
+    assert grid.gradient["x"].engine == "taylor mode" and grid.agree is True
+    result = invoke("grad", "exp(sin(x))", "--order", "6", "--at", "x=0.5")
+    assert "Taylor mode" in result.stdout and "✓ Taylor mode and the exact value agree" in result.stdout
+
+
+def test_a_kink_falls_back_to_nested_autograd_and_a_declared_function_to_autograd_or_an_error():
+    kink = autodiff.grad("x*abs(x)", {"x": 0}, order=2)
+    assert kink.gradient["x"].engine is None  # autograd's, with the kink report
+    declared = ["grad", "f(x)^2", "-D", "f(t)=sin(t)", "--derivative", "f(t)=cos(t)", "--at", "x=1", "--order", "3"]
+    assert invoke(*declared).exit_code == 0
+    refused = invoke(*declared, "--engine", "taylor")
+    assert refused.exit_code == 2 and "Taylor mode has no rule for f" in refused.stderr
+
+
+def test_a_wrong_rule_is_caught_by_the_exact_series(monkeypatch):
+    """The witness is independent: Taylor mode's sin made wrong at degree ≥ 3 is ✗, exit 1."""
+    import sympy
+
+    from autodiff.engine import taylor_mode
+
+    right = taylor_mode.SeriesProgram.rules[sympy.sin]
+
+    def wrong(u):
+        series = right(u)
+        series.c[..., 3:] *= 1.001
+        return series
+
+    monkeypatch.setitem(taylor_mode.SeriesProgram.rules, sympy.sin, wrong)
+    result = autodiff.taylor("sin(x)", {"x": 0.5}, order=5, symbolic=False)
+    assert result.exit_code == 1
+    assert [term.agree for term in result.terms] == [True, True, True, False, False, False]
+
+
+def test_a_removable_singularity_shows_the_limit_and_a_kink_no_coefficient():
+    result = autodiff.taylor("sin(x)/x", {"x": 0}, order=4)
+    assert [term.exact_source for term in result.terms] == ["limit"] * 5
+    assert [float(term.exact) for term in result.terms] == pytest.approx([1, 0, -1 / 6, 0, 1 / 120])
+    assert result.polynomial is None and result.exit_code == 0
+    kink = autodiff.taylor("abs(x)", {"x": 0}, order=2)
+    assert [term.differentiable for term in kink.terms] == [None, False, False]
+    assert any("does not exist at the point" in warning for warning in kink.warnings)
+
+
+def test_several_variables_are_judged_exactly_to_degree_four():
+    result = autodiff.taylor("exp(x)*cos(y) + x/(1+y)", {"x": 0.5, "y": 0.25}, order=4, symbolic=False)
+    assert result.agree is True and len(result.terms) == 15
+    assert all(term.checked_by == "exact" for term in result.terms)

@@ -25,7 +25,7 @@ class Limits:
     max_integer_digits: int = 1_000  # digits of an integer literal
     max_exact_digits: int = 4_000  # digits of an exact number like 9^9^9 (below Python's str limit)
     max_points: int = 10_000_000  # elements in a vector or grid point
-    max_order: int = 20  # derivative order
+    max_order: int = 100  # derivative order (nested autograd is bounded by graph-nodes; Taylor mode by series-work)
     max_matrix_entries: int = 40_000  # entries of a Hessian or Jacobian (200 variables' Hessian)
     max_matrix_values: int = 20_000_000  # entries × points of a Hessian or Jacobian
     # SymPy evaluates constants while it builds and prints a tree; a tower
@@ -41,6 +41,14 @@ class Limits:
     # depends on the machine and its load, so it is the one limit a CI job
     # should not rely on for its exit code.
     max_autograd_seconds: Optional[float] = None
+    # Taylor mode (design §15): coefficient products one command's series
+    # may take, counted as instructions × 4 × the products of one series
+    # multiplication (C(2d + N, N) in d variables to degree N) × points.
+    max_series_work: int = 500_000_000
+    # The graph nodes nested autograd may record as the witness beside
+    # Taylor mode in `taylor` and `grad --order N`: past it, the witness is
+    # not shown (Taylor mode and the exact series still answer).
+    max_taylor_autograd_nodes: int = 50_000
     # Bytes the tensors of one command may take; None: half the memory
     # available when the command starts.
     max_memory: Optional[int] = None
@@ -74,6 +82,8 @@ NAMES = {
     "build-seconds": "max_build_seconds",
     "graph-nodes": "max_graph_nodes",
     "autograd-seconds": "max_autograd_seconds",
+    "series-work": "max_series_work",
+    "taylor-autograd-nodes": "max_taylor_autograd_nodes",
     "memory": "max_memory",
     "exact-operations": "max_exact_operations",
     "exact-bits": "max_exact_bits",

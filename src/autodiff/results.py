@@ -131,6 +131,9 @@ class DerivativeResult:
     symbolic_digits: Union[int, list, None] = None
     accurate: Union[bool, list, None] = None
     cause: Optional[str] = None
+    # The engine that computed `autograd`: None for torch.autograd, "taylor
+    # mode" for a derivative of order ≥ 2 along one variable (design §15).
+    engine: Optional[str] = None
 
     def witness_at(self, value, element: Optional[int]):
         """symbolic_value or numeric at an element of the point (None where not sampled)."""
@@ -162,6 +165,7 @@ class DerivativeResult:
             **({"expected": json_number(self.expected), "expect_met": self.expect_met} if self.expected is not None else {}),
             **({"checked_points": list(self.checked_points)} if self.checked_points is not None else {}),
             **({"unchecked": True} if self.unchecked else {}),
+            **({"engine": self.engine} if self.engine is not None else {}),
         }
 
 

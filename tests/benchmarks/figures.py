@@ -21,6 +21,8 @@ same machine, so that a slow or busy machine moves both sides:
            qalc's one-shot `diff` and beside the call in its own process
   fresh, jobs, stages  the scalar path on families nothing was tuned on,
            its --jobs 2 scaling and its stages (scalar_figures.py)
+  taylor   autodiff.taylor at order 20 vs order 2, and beside Maxima's
+           taylor on the same expressions (taylor_figures.py)
 
 Each function takes the Settings and returns table Rows; a measurement that
 cannot be trusted raises measure.BenchmarkError.
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import scalar_figures
+import taylor_figures
 import workloads
 from measure import (
     MIB,
@@ -682,4 +685,5 @@ FIGURES: dict[str, Callable[[Settings], list[Row]]] = {
     "fresh": scalar_figures.fresh,
     "jobs": scalar_figures.jobs,
     "stages": scalar_figures.stages,
+    "taylor": taylor_figures.taylor,
 }

@@ -81,7 +81,8 @@ def grad(
     pure partials; without `at`, the symbolic derivatives alone.
 
     Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define,
-    budget (a calculus.Budget shared with other calls of one command: one count of graph nodes).
+    engine ("auto", "taylor" or "autograd": what takes an order ≥ 2), budget (a calculus.Budget shared
+    with other calls of one command: one count of graph nodes).
     """
     wrt = as_names(wrt)
     settings = Options(**options)
@@ -115,7 +116,8 @@ def partial(
     sympy.diff(f, *wrt): ["u", "v"] is ∂²f/∂v∂u, ["x", "x", "x"] is f‴.
 
     Options: dtype, grad_output, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define,
-    budget (a calculus.Budget shared with other calls of one command: one count of graph nodes).
+    engine ("auto", "taylor" or "autograd": what takes an order ≥ 2), budget (a calculus.Budget shared
+    with other calls of one command: one count of graph nodes).
     """
     wrt = as_names(wrt)
     settings = Options(**options)
@@ -468,10 +470,11 @@ def minimize(expression: str, start: PointLike = None, **options):
 
 def taylor(expression: str, at: PointLike, *, order: int = 4, **options):
     """The Taylor coefficients f⁽ᵅ⁾(a)/α! of `expression` about `at` up to
-    total degree `order`, from autograd beside SymPy's exact ones (a
+    total degree `order`, from Taylor mode, each judged by its exact value
+    (FLINT's ball series), beside nested autograd and SymPy's exact ones (a
     taylor.TaylorResult). `plot=True, over="x=-1:1"` adds the curves.
 
-    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define.
+    Options: dtype, symbolic, symbolic_timeout, exact, rtol, atol, limits, device, define, budget.
     """
     from autodiff.commands.taylor import taylor as expand
 

@@ -133,8 +133,15 @@ class Options:
     # one command's (taylor's coefficients, verify's points share the limit
     # graph-nodes); None: each call counts its own.
     budget: object = None
+    # Which engine takes the derivatives of order ≥ 2 along one variable
+    # (grad --order N, partial --wrt x,x,x): "auto" (Taylor mode where it has
+    # a rule for every function, else nested autograd), "taylor" or "autograd"
+    # (nested torch.autograd.grad with create_graph).
+    engine: str = "auto"
 
     def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         object.__setattr__(self, "limits", as_limits(self.limits))
         object.__setattr__(self, "frozen", tuple(dict.fromkeys(as_names(
             [self.frozen] if isinstance(self.frozen, str) else [n for text in self.frozen or () for n in as_names(text)]
@@ -206,6 +213,9 @@ def symbolic_derivative(expr, sequence, symbols=None):
     return diff(expr, sequence, symbols)
 
 
+ENGINES = ("auto", "taylor", "autograd")
+
+
 @dataclass
 class Problem:
     """Expressions at one point, with the settings of a run.
@@ -232,6 +242,8 @@ class Problem:
     budget: object = None  # the calculus.Budget of the command that made this call; None: its own
     # The limits the exact witness may ask SymPy for where a ball is undefined (taylor: so many per coefficient).
     max_limits: int = MAX_LIMITS
+    engine: str = "auto"  # Options.engine
+    answered_by: str = "autograd"  # which engine gave the derivatives: "autograd" or "taylor mode"
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -255,6 +267,9 @@ class Problem:
         value, autograd = self.autograd(self.autograd_program(program), sequences, weights)
         witnesses = Witnesses(self, program, weights)
         results = witnesses.cross_check(tasks, list(autograd.values()), symbolic, warnings, [value])
+        if self.answered_by != "autograd":
+            for result in results:
+                result.engine = self.answered_by
         return numbers(value), dict(zip(sequences, results)), witnesses
 
     def program(self):
@@ -319,6 +334,8 @@ class Problem:
             elif all(len(seq) == 1 for seq in sequences.values()):
                 by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
                 derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
+            elif (series := self.taylor_mode(leaves, sequences, weights)) is not None:
+                derivatives = series
             else:
                 budget = self.budget
                 if budget is None:  # one for all the sequences, each predicted before it runs
@@ -326,6 +343,48 @@ class Problem:
                     budget.plan(sequences.values())
                 derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
         return output.detach().cpu(), {key: value.cpu() for key, value in derivatives.items()}
+
+    def taylor_mode(self, leaves: dict, sequences: dict, weights=None) -> Optional[dict]:
+        """The derivatives by Taylor mode (autodiff.engine.series), N!·c_N,
+        where every sequence repeats one variable to an order ≥ 2 and the
+        engine allows it; None where nested autograd takes them (--engine
+        autograd, a mixed partial, a function Taylor mode has no rule for, or a
+        variable with fewer elements than f: autograd sums over the rest)."""
+        import torch
+
+        from autodiff.engine.series import check_series_work
+        from autodiff.engine.taylor_mode import SeriesProgram
+
+        if self.engine == "autograd" or any(len(seq) < 2 or len(set(seq)) != 1 for seq in sequences.values()):
+            return None
+        try:
+            program = SeriesProgram(self.autograd_exprs or self.exprs)
+        except UnsupportedError:
+            if self.engine == "taylor":
+                raise
+            return None
+        values = {name: leaf.detach() for name, leaf in leaves.items()}
+        points = math.prod(torch.broadcast_shapes(*(v.shape for v in values.values()))) if values else 1
+        by_name = {}
+        for name in dict.fromkeys(seq[0] for seq in sequences.values()):
+            order = max(len(seq) for seq in sequences.values() if seq[0] == name)
+            check_series_work(len(program.instructions), 1, order, points, self.limits)
+            coefficients = program.coefficients(values, [name], order, getattr(torch, self.dtype))[0]
+            if coefficients.shape[:-1] != values[name].shape:
+                if self.engine == "taylor":
+                    raise UnsupportedError(f"Taylor mode differentiates a variable with as many elements as f; {name} has fewer")
+                return None
+            by_name[name] = coefficients
+        value = by_name[next(iter(by_name))][..., 0]
+        highest = torch.stack([by_name[seq[0]][..., len(seq)] for seq in sequences.values()])
+        if self.engine == "auto" and bool((highest.isnan() & value.isfinite()).any()):
+            return None  # a kink or a branch point: nested autograd answers, and the kink report says what it gives
+        self.answered_by = "taylor mode"
+        derivatives = {}
+        for key, seq in sequences.items():
+            derivative = by_name[seq[0]][..., len(seq)] * float(math.factorial(len(seq)))
+            derivatives[key] = derivative if weights is None else derivative * weights
+        return derivatives
 
     def symbolic_derivatives(self, work, count: int, warnings) -> list:
         """Run `work` (a list of SymPy derivatives) and print each, all under
@@ -398,6 +457,7 @@ class Parsed:
             self.exprs, point, options.dtype, _grad_output(options), options.symbolic, options.symbolic_timeout,
             tolerance, options.limits, options.exact, _device(options), autograd_exprs, options.frozen, options.budget,
         )
+        problem.engine = options.engine
         return Prepared(problem, self.text, self.texts, self.variables)
 
     def _autograd_exprs(self, limits: Limits, scope: Scope) -> Optional[list]:

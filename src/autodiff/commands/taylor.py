@@ -1,18 +1,23 @@
 """`autodiff taylor`: the Taylor coefficients f⁽ᵅ⁾(a)/α! of an expression at a
-point, up to total degree N, from autograd beside SymPy.
+point, up to total degree N, from Taylor mode, each judged exactly.
 
-The expansion is prepared once (autodiff.commands.prepare) and every
-coefficient of degree ≥ 1 is one differentiation sequence of a single call
-of the derivative core (nested autograd along the multi-index, with
-create_graph, from one forward pass), so each carries every witness:
-SymPy's derivative evaluated in floats, finite differences and the exact
-value in ball arithmetic, which judges autograd. Beside it, SymPy's
-coefficient in exact form (`1/120`, `sqrt(2)/4`): SymPy's derivative
-evaluated at the point as typed (`pi/4` stays pi/4), divided by α!, which
-is the series' coefficient by definition. The polynomial is printed with
-SymPy's coefficients where SymPy gave all of them, else with autograd's.
-The graph nodes of all the coefficients count against one limit
-graph-nodes, the command's (calculus.Budget).
+Taylor mode (autodiff.engine.series) answers: one run of the program on
+truncated series gives every coefficient, in O(N²) per operation. Beside it:
+- the exact witness: FLINT's ball series of the same program
+  (autodiff.witnesses.coefficients), which judges every coefficient; where
+  f is undefined at the point as written but has a limit (sin(x)/x at 0),
+  the series of the limit, and where the ball series gives no value,
+  SymPy's series (one variable);
+- nested autograd (`create_graph`) where it is affordable: while its graph,
+  which grows exponentially with the order, stays within the limit
+  `taylor-autograd-nodes` (counted, the same on any machine); a witness
+  that disagrees with the exact value fails the command as Taylor mode would;
+- SymPy's exact coefficients (`1/120`, `sqrt(2)/4`) to degree
+  SYMPY_MAX_ORDER: SymPy's derivative at the point as typed (`pi/4` stays
+  pi/4), divided by α!.
+The polynomial is printed with SymPy's coefficients where SymPy gave all of
+them, else the exact ones where every ball is an exact number, else Taylor
+mode's.
 """
 
 from __future__ import annotations
@@ -24,50 +29,63 @@ from typing import Optional
 from autodiff.commands.prepare import Options, prepare, scope_of
 from autodiff.errors import LimitError, UsageError
 from autodiff.limits import as_limits
-from autodiff.results import DerivativeResult, PlotReport, PointReport, json_number
+from autodiff.results import PlotReport, PointReport, json_number
 from autodiff.text import subscript
-from autodiff.witnesses.exact import MAX_LIMITS
 
-MAX_TERMS = 2_000  # coefficients in one expansion (each is a nested autograd derivative)
+MAX_TERMS = 2_000  # coefficients in one expansion
+SYMPY_MAX_ORDER = 10  # SymPy's exact coefficients to this degree (each is a SymPy derivative: they grow with the order)
+ENGINE = "taylor mode"
+
+
+def multi_indices(count: int, order: int) -> list[tuple[int, ...]]:
+    from autodiff.engine.series import multi_indices as indices
+
+    return indices(count, order)
 
 
 @dataclass
 class TaylorTerm:
-    """One coefficient: the multi-index, autograd's coefficient and SymPy's."""
+    """One coefficient: the multi-index, Taylor mode's coefficient and its witnesses."""
 
     powers: dict[str, int]  # variable → power, in the point's variable order (zeros kept)
-    coefficient: Optional[float]  # autograd's derivative / α!
-    symbolic: Optional[str]  # SymPy's exact coefficient (machine form), None when SymPy gave none
-    symbolic_value: Optional[float]  # its float value
-    derivative: Optional[DerivativeResult]  # the derivative with every witness (None for the constant term)
+    coefficient: Optional[float]  # Taylor mode's f⁽ᵅ⁾(a)/α!
     factorial: int = 1  # α! = Π αᵢ!
-    exact: Optional[str] = None  # the exact value of the coefficient (17 digits), from the ball witness
+    autograd: Optional[float] = None  # nested autograd's derivative / α!, where it ran
+    symbolic: Optional[str] = None  # SymPy's exact coefficient (machine form), None when SymPy gave none
+    symbolic_value: Optional[float] = None  # its float value
+    exact: Optional[str] = None  # the exact coefficient (17 digits)
+    exact_digits: Optional[int] = None  # correct digits of Taylor mode's coefficient
+    exact_source: Optional[str] = None  # "ball series", "SymPy series", or "limit" (f undefined as written)
+    agree: Optional[bool] = None  # Taylor mode (and autograd, where it ran) within the tolerance of the judge
+    checked_by: Optional[str] = None  # "exact", "symbolic" or "autograd"
+    autograd_agree: Optional[bool] = None
+    differentiable: Optional[bool] = None  # False: the coefficient does not exist at the point as written
     monomial: str = "1"  # Π (xᵢ - aᵢ)^αᵢ, machine form
     symbolic_expr: object = field(default=None, repr=False, compare=False)  # SymPy's coefficient itself
+    exact_rational: object = field(default=None, repr=False, compare=False)  # the exact coefficient, where a ball is exact
 
     @property
     def degree(self) -> int:
         return sum(self.powers.values())
 
-    @property
-    def agree(self) -> Optional[bool]:
-        return None if self.derivative is None else self.derivative.agree
-
     def to_json(self) -> dict:
-        result = {
+        return {
             "powers": dict(self.powers),
             "degree": self.degree,
             "monomial": self.monomial,
             "coefficient": json_number(self.coefficient),
+            "autograd": json_number(self.autograd),
             "symbolic": self.symbolic,
             "symbolic_value": json_number(self.symbolic_value),
             "exact": self.exact,
+            "exact_digits": self.exact_digits,
+            "exact_source": self.exact_source,
             "factorial": self.factorial,
             "agree": self.agree,
+            "autograd_agree": self.autograd_agree,
+            "checked_by": self.checked_by,
+            "differentiable": self.differentiable,
         }
-        if self.derivative is not None:
-            result["derivative"] = {"wrt": list(self.derivative.wrt), **self.derivative.to_json()}
-        return result
 
 
 @dataclass
@@ -77,21 +95,32 @@ class TaylorResult(PointReport):
     order: int = 1
     terms: list[TaylorTerm] = field(default_factory=list)
     polynomial: Optional[str] = None  # machine form, in powers of (x - a)
-    polynomial_source: Optional[str] = None  # "symbolic" (exact coefficients) or "autograd"
+    polynomial_source: Optional[str] = None  # "symbolic", "exact" or "taylor mode"
+    engine: str = ENGINE
+    autograd_order: Optional[int] = None  # the degree nested autograd witnessed to (None: not run)
+    notes: list[str] = field(default_factory=list)  # which witnesses ran where, and why not
     plot: Optional[dict] = None  # --plot: the range and the curves drawn
     chart: object = field(default=None, repr=False, compare=False)  # --plot: the PlotReport the terminal chart draws
 
     command = "taylor"
 
-    def derivatives(self) -> list[DerivativeResult]:
-        return [term.derivative for term in self.terms if term.derivative is not None]
+    def derivatives(self) -> list:
+        return []
+
+    @property
+    def agree(self) -> Optional[bool]:
+        verdicts = [term.agree for term in self.terms if term.agree is not None]
+        return all(verdicts) if verdicts else None
 
     def body(self) -> dict:
         body = {
             "order": self.order,
+            "engine": self.engine,
+            "autograd_order": self.autograd_order,
             "terms": [term.to_json() for term in self.terms],
             "polynomial": self.polynomial,
             "polynomial_source": self.polynomial_source,
+            "notes": list(self.notes),
         }
         if self.plot is not None:
             body["plot"] = {key: json_number(value) if key in ("x", "f") else value for key, value in self.plot.items()}
@@ -106,23 +135,6 @@ def term_count(count: int, order: int) -> int:
     return math.comb(count + order, order)
 
 
-def multi_indices(count: int, order: int) -> list[tuple[int, ...]]:
-    """Every α with |α| ≤ order over `count` variables, by total degree, then
-    lexicographically with the first variable's power highest (x², xy, y²).
-    Built degree by degree (never the (order+1)^count grid)."""
-    def of_degree(degree: int, slots: int):
-        if slots == 1:
-            yield (degree,)
-            return
-        for first in range(degree, -1, -1):
-            for rest in of_degree(degree - first, slots - 1):
-                yield (first, *rest)
-
-    if count == 0:
-        return [()]
-    return [alpha for degree in range(order + 1) for alpha in of_degree(degree, count)]
-
-
 def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Optional[str] = None,
            **options) -> TaylorResult:
     """The Taylor coefficients of `expression` at the point `at` (every
@@ -132,8 +144,13 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
 
     Options: as for `api.partial` (dtype, symbolic, symbolic_timeout, exact,
     rtol, atol, limits, device, define, and budget: a calculus.Budget that
-    counts the graph nodes of the coefficients, by default one of its own).
+    counts the graph nodes of nested autograd, the witness, by default one
+    of `taylor-autograd-nodes`).
     """
+    import torch
+
+    from autodiff.engine.series import check_series_work
+    from autodiff.engine.taylor_mode import SeriesProgram
     from autodiff.language import notation
 
     limits = as_limits(options.get("limits"))
@@ -151,37 +168,49 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     problem = prepared.problem
     exact_point = _exact_point(at, limits, settings.scope)
     names = [name for name in problem.point.values if name in prepared.variables and name not in problem.frozen]
-    sequences = _sequences(names, order)
-    # One count of graph nodes for every coefficient: the limit is the
-    # command's, and each derivative still to come is predicted before it
-    # runs (the coefficients of degree 2 to N repeat each other's first
-    # orders), so a refusal comes as soon as the whole expansion passes it.
-    from autodiff.engine.calculus import Budget
-
-    if problem.budget is None:
-        problem.budget = Budget(limits.max_graph_nodes, limits.max_autograd_seconds)
-    problem.budget.plan(sequence for sequence in sequences.values() if len(sequence) > 1)
-    # Each coefficient may need the limit of a removable singularity (sin(x)/x at 0): as many as one derivative has.
-    problem.max_limits = MAX_LIMITS * len(sequences)
-    warnings: list[str] = []
-    value, derivatives, witnesses = problem.derivatives(sequences, warnings)
-    fields = prepared.fields(value, list(derivatives.values()), warnings, witnesses)
-    del fields["frozen"], fields["declared"]  # a taylor report has neither
-    terms = _terms(names, value, fields.get("value_exact"), derivatives)
-    _name_monomials(terms, names, exact_point)
-    if settings.symbolic:
-        _symbolic_coefficients(problem.expr, terms, names, exact_point, settings.symbolic_timeout, warnings)
     if plot and len(names) != 1:  # checked before any work is drawn
         raise UsageError(f"--plot draws f of one variable; this expression has {len(names) or 'no'} variables")
+    alphas = _alphas(names, order)
+    program = SeriesProgram(problem.autograd_exprs or problem.exprs)
+    check_series_work(len(program.instructions), len(names), order, 1, limits)
+    leaves = {name: tensor.to(problem.device) for name, tensor in problem.leaves(requires_grad=False).items()}
+    series = program.coefficients(leaves, names, order, getattr(torch, problem.dtype))[0].cpu().tolist()
+    warnings: list[str] = []
+    notes: list[str] = []
+    terms = [
+        TaylorTerm(dict(zip(names, alpha)), value, math.prod(math.factorial(power) for power in alpha))
+        for alpha, value in zip(alphas, series)
+    ]
+    autograd_order = _autograd(problem, terms, alphas, names, order, limits, notes)
+    _name_monomials(terms, names, exact_point)
+    if settings.symbolic and order <= SYMPY_MAX_ORDER:
+        _symbolic_coefficients(problem.expr, terms, names, exact_point, settings.symbolic_timeout, warnings)
+    elif settings.symbolic:
+        notes.append(f"SymPy's exact coefficients are computed to degree {SYMPY_MAX_ORDER}")
+    value_fields = _judge(problem, terms, names, order, settings, limits, warnings, notes)
     polynomial, source = _polynomial(terms, names, exact_point)
-    missing = [term for term in terms if term.derivative is not None and term.derivative.differentiable is False]
-    if missing:
+    missing = [term for term in terms if term.differentiable is False]
+    if missing and missing[0].exact_source == "limit":
+        polynomial = source = None
+        warnings.append("no Taylor polynomial of f as written: it is undefined at the point (the exact column is "
+                        "its limit's series)")
+    elif missing and missing[0].degree == 0:
+        polynomial = source = None
+        warnings.append("no Taylor polynomial: f has no value at the point (outside its domain, or a pole)")
+    elif missing:
         polynomial = source = None
         warnings.append(
             f"no Taylor polynomial: the coefficient of {notation.show(missing[0].monomial)} does not exist at the "
-            "point as written (see the warnings above)"
+            "point (a kink, the boundary of a where(), or a branch point such as sqrt at 0)"
         )
-    result = TaylorResult(**fields, order=order, terms=terms, polynomial=polynomial, polynomial_source=source)
+    judges = {term.checked_by for term in terms if term.checked_by is not None}
+    checked_by = next((judge for judge in ("autograd", "symbolic", "exact") if judge in judges), None)
+    result = TaylorResult(
+        expression=prepared.text, at=dict(problem.point.values), value=series[0], checked_by=checked_by,
+        warnings=warnings, dtype=problem.dtype, variables=list(prepared.variables), **value_fields,
+        order=order, terms=terms, polynomial=polynomial, polynomial_source=source, autograd_order=autograd_order,
+        notes=notes,
+    )
     if plot:
         result.chart = plot_report(result, over, problem.program(), limits, settings.scope)
     return result
@@ -190,43 +219,125 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
 ONE_POINT = "taylor expands about one point: give each variable one value, not a vector or a grid"
 
 
-def _sequences(names: list[str], order: int) -> dict:
-    """Each coefficient of degree ≥ 1 by its multi-index α: its differentiation sequence."""
+def _alphas(names: list[str], order: int) -> list[tuple[int, ...]]:
     if term_count(len(names), order) > MAX_TERMS:
         raise LimitError(
             f"{term_count(len(names), order)} coefficients ({len(names)} variables to degree {order}) are more "
             f"than the limit of {MAX_TERMS}; lower --order"
         )
-    alphas = multi_indices(len(names), order)[1:]
-    return {alpha: [name for name, power in zip(names, alpha) for _ in range(power)] for alpha in alphas}
+    return multi_indices(len(names), order)
 
 
-def _terms(names: list[str], value, value_exact, derivatives: dict) -> list[TaylorTerm]:
-    """The constant term f(a), then each derivative divided by α!."""
-    terms = [TaylorTerm({name: 0 for name in names}, value, None, None, None, 1, value_exact)]
-    for alpha, derivative in derivatives.items():
-        factorial = math.prod(math.factorial(power) for power in alpha)
-        terms.append(TaylorTerm(
-            dict(zip(names, alpha)), _divided(derivative.autograd, factorial), None, None, derivative, factorial,
-            _exact_divided(derivative.exact, factorial),
-        ))
-    return terms
+def _autograd(problem, terms, alphas, names, order, limits, notes) -> Optional[int]:
+    """Nested autograd's coefficients, the witness, while its graph is within
+    the command's count of graph nodes; the degree it reached (None: not run)."""
+    from autodiff.engine.calculus import Budget
+
+    if order == 0:
+        return None
+    sequences = {alpha: [name for name, power in zip(names, alpha) for _ in range(power)] for alpha in alphas[1:]}
+    budget = problem.budget
+    if budget is None:
+        budget = problem.budget = Budget(limits.max_taylor_autograd_nodes)
+    problem.engine = "autograd"  # the witness is nested autograd itself, never Taylor mode again
+    try:
+        budget.plan(sequence for sequence in sequences.values() if len(sequence) > 1)
+        _, derivatives = problem.autograd(problem.autograd_program(problem.program()), sequences)
+    except LimitError:
+        notes.append(
+            f"nested autograd is not shown: to degree {order} its graph would pass the limit of "
+            f"{budget.nodes:,} graph nodes (raise it with --limit taylor-autograd-nodes=N)"
+        )
+        return None
+    for term in terms[1:]:
+        alpha = tuple(term.powers.values())
+        term.autograd = _divided(float(derivatives[alpha].reshape(-1)[0]), term.factorial)
+    return order
 
 
 def _divided(value, factorial: int):
     return None if value is None else value / factorial
 
 
-def _exact_divided(exact: Optional[str], factorial: int) -> Optional[str]:
-    """The exact decimal divided by α! (to the 17 digits it is shown with)."""
-    if exact is None or not isinstance(exact, str):
-        return None
-    if factorial == 1 or exact in ("0", "nan", "inf", "-inf"):
-        return exact
-    from decimal import Context, Decimal
+def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> dict:
+    """Each term's exact value and verdict; f's exact value fields."""
+    from autodiff.witnesses.coefficients import ExactCoefficient, ball_coefficients, close, sympy_series
 
-    mantissa, _, exponent = format(Context(prec=17).divide(Decimal(exact), Decimal(factorial)), ".16e").partition("e")
-    return f"{mantissa}e{int(exponent):+03d}"  # as the exact witness writes it: 1.6666666666666667e-01
+    exact: list = [None] * len(terms)
+    if settings.exact:  # the ball series of f needs no SymPy
+        point = dict(problem.point.values)
+        rows, unsupported = ball_coefficients(problem.exprs, point, names, order, limits)
+        if unsupported:
+            notes.append(f"no exact witness: {unsupported}")
+        else:
+            exact = [ExactCoefficient(ball, source="ball series") for ball in rows[0]]
+        if len(names) == 1 and any(e is None or not (e.known or e.undefined) for e in exact):
+            _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series)
+    tolerance = problem.tolerance
+    undefined_as_written = False
+    for term, known in zip(terms, exact):
+        value = term.coefficient
+        if known is not None and known.undefined:
+            term.differentiable = False
+            continue
+        if known is not None and known.known:
+            reference, term.checked_by = known.to_float(), "exact"
+            term.exact, term.exact_source = known.text(), known.source
+            term.exact_rational = known.rational()
+            if math.isnan(value) and math.isfinite(reference):  # undefined as written, a limit there
+                undefined_as_written = True
+                term.differentiable, term.exact_source = False, "limit"
+                continue
+            term.exact_digits = known.digits(value)
+        elif term.symbolic_value is not None:
+            reference, term.checked_by = term.symbolic_value, "symbolic"
+        elif term.autograd is not None:
+            reference, term.checked_by = term.autograd, "autograd"
+        else:
+            continue
+        term.agree = close(value, reference, term.factorial, tolerance)
+        if term.autograd is not None and term.checked_by != "autograd":
+            term.autograd_agree = close(term.autograd, reference, term.factorial, tolerance)
+            term.agree = term.agree and term.autograd_agree
+    if undefined_as_written:
+        warnings.append(
+            "f is undefined at the point as written; the exact coefficients are those of its limit there, "
+            "and Taylor mode's are not compared"
+        )
+    first = exact[0]
+    if first is None or not first.known:
+        return {}
+    return {
+        "value_exact": first.text(),
+        "value_digits": first.digits(terms[0].coefficient) if math.isfinite(terms[0].coefficient) else 0,
+        "value_exact_source": "limit" if undefined_as_written else "ball",
+    }
+
+
+def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_series) -> None:
+    """SymPy's series where the ball series gave no value, under --symbolic-timeout."""
+    import sympy
+
+    from autodiff.deadline import SymbolicTimeout, with_deadline
+    from autodiff.witnesses.coefficients import ExactCoefficient
+
+    center = sympy.Rational(repr(float(problem.point.values[name])))
+    try:
+        coefficients = with_deadline(lambda: sympy_series(problem.expr, name, center, order), settings.symbolic_timeout)
+    except SymbolicTimeout:
+        coefficients = None
+    except (ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError):
+        coefficients = None
+    unknown = 0
+    for index, known in enumerate(exact):
+        if known is not None and (known.known or known.undefined):
+            continue
+        if coefficients is not None:
+            exact[index] = ExactCoefficient(sympy_value=coefficients[index], source="SymPy series")
+        else:
+            unknown += 1
+    if unknown:
+        warnings.append(f"{unknown} coefficient(s) have no exact value: neither the ball series nor SymPy's series gave one")
 
 
 def _exact_point(at, limits, scope) -> dict:
@@ -299,27 +410,34 @@ def _symbolic_coefficients(expr, terms, names, exact_point, timeout: float, warn
     except SymbolicTimeout:
         warnings.append(
             f"SymPy took longer than {timeout:g} s for the exact coefficients; "
-            "the polynomial is written with autograd's"
+            "the polynomial is written with the exact or Taylor mode's"
         )
     except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError) as error:
         warnings.append(f"SymPy could not give the exact coefficients ({type(error).__name__})")
 
 
 def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) -> tuple[Optional[str], Optional[str]]:
-    """Σ c_α Π (xᵢ - aᵢ)^αᵢ, lowest degree first, in machine form."""
+    """Σ c_α Π (xᵢ - aᵢ)^αᵢ, lowest degree first, in machine form: SymPy's
+    coefficients where it gave all, else the exact ones where every ball is
+    an exact number, else Taylor mode's."""
     import sympy
 
     from autodiff.language.notation import machine
 
-    exact = all(term.symbolic is not None for term in terms)
-    if not exact and any(term.coefficient is None or not math.isfinite(term.coefficient) for term in terms):
+    if all(term.symbolic is not None for term in terms):
+        source = "symbolic"
+    elif all(term.exact_rational is not None for term in terms):
+        source = "exact"
+    elif any(term.coefficient is None or not math.isfinite(term.coefficient) for term in terms):
         return None, None
+    else:
+        source = ENGINE
     by_name = {symbol.name: value for symbol, value in exact_point.items() if symbol is not None}
     if None in exact_point and names:
         by_name[names[0]] = exact_point[None]
     pieces = []  # (negative, text of |c|·monomial), the product left unexpanded: 3*(x - 1), not 3*x - 3
     for term in terms:
-        coefficient = _coefficient_expr(term, exact)
+        coefficient = _coefficient_expr(term, source)
         if coefficient == 0:
             continue
         negative = bool(coefficient.could_extract_minus_sign())
@@ -334,12 +452,12 @@ def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) ->
             text = machine(sympy.Mul(magnitude, *factors, evaluate=False))
         pieces.append((negative, text))
     if not pieces:
-        return "0", "symbolic" if exact else "autograd"
+        return "0", source
     first_negative, text = pieces[0]
     text = ("-" if first_negative else "") + text
     for negative, piece in pieces[1:]:
         text += f" - {piece}" if negative else f" + {piece}"
-    return text, "symbolic" if exact else "autograd"
+    return text, source
 
 
 def _monomial(term: TaylorTerm, by_name: dict):
@@ -362,11 +480,13 @@ def _name_monomials(terms: list[TaylorTerm], names: list[str], exact_point: dict
         term.monomial = machine(_monomial(term, by_name))
 
 
-def _coefficient_expr(term: TaylorTerm, exact: bool):
+def _coefficient_expr(term: TaylorTerm, source: str):
     import sympy
 
-    if exact:
+    if source == "symbolic":
         return term.symbolic_expr
+    if source == "exact":
+        return term.exact_rational
     return sympy.Float(repr(term.coefficient), 17) if term.coefficient % 1 else sympy.Integer(int(term.coefficient))
 
 
@@ -419,5 +539,7 @@ def plot_report(result: TaylorResult, over: Optional[str], program, limits, scop
         curves.append({"label": f"P{subscript(degree)}", "degree": degree, "autograd": values, "agree": None})
     result.plot = {"variable": name, "start": start, "stop": stop, "x": xs, "f": f,
                    "polynomials": [{"degree": c["degree"], "values": c["autograd"]} for c in curves]}
-    return PlotReport(expression=result.expression, variable=name, start=start, stop=stop, at={}, x=xs, f=f,
-                      curves=curves, warnings=[])
+    report = PlotReport(expression=result.expression, variable=name, start=start, stop=stop, at={}, x=xs, f=f,
+                        curves=curves, warnings=[])
+    report.legend = ["f"] + [f"{curve['label']} (Taylor mode)" for curve in curves]
+    return report

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 import sympy
 from flint import acb, arb, ctx, fmpq, fmpz
 
-from autodiff.engine.program import Compiled, Op, function_rules
+from autodiff.engine.program import Compiled, Op, function_rules, product_of, sum_of
 from autodiff.errors import UnsupportedError
 from autodiff.language.parsing import float_decimal
 
@@ -44,20 +44,6 @@ START_BITS = 128
 ZERO_RADIUS = 1e-30
 
 
-def _sum(*args):
-    total = args[0]
-    for arg in args[1:]:
-        total = total + arg
-    return total
-
-
-def _product(*args):
-    total = args[0]
-    for arg in args[1:]:
-        total = total * arg
-    return total
-
-
 def _decided(ball, positive: Callable, negative: Callable):
     """True or False where the comparison holds for every point of the
     ball(s), None where the ball straddles the answer."""
@@ -68,7 +54,8 @@ def _decided(ball, positive: Callable, negative: Callable):
     return None
 
 
-def _compare(op: str) -> Op:
+def comparison(op: str) -> Op:
+    """The comparison `op` of two balls: True or False where every point of the balls decides it, None where not."""
     def compare(a, b):
         if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
             return None
@@ -174,20 +161,20 @@ def _pow(base, exponent):
 
 
 BALL_RULES: dict[type, Op] = {
-    sympy.Add: _sum,
-    sympy.Mul: _product,
+    sympy.Add: sum_of,
+    sympy.Mul: product_of,
     sympy.Pow: _pow,
     sympy.Min: _min,
     sympy.Max: _max,
     sympy.Heaviside: _heaviside,
     sympy.DiracDelta: _dirac_delta,
     sympy.polygamma: _polygamma,
-    sympy.StrictLessThan: _compare("<"),
-    sympy.LessThan: _compare("<="),
-    sympy.StrictGreaterThan: _compare(">"),
-    sympy.GreaterThan: _compare(">="),
-    sympy.Equality: _compare("=="),
-    sympy.Unequality: _compare("!="),
+    sympy.StrictLessThan: comparison("<"),
+    sympy.LessThan: comparison("<="),
+    sympy.StrictGreaterThan: comparison(">"),
+    sympy.GreaterThan: comparison(">="),
+    sympy.Equality: comparison("=="),
+    sympy.Unequality: comparison("!="),
     sympy.And: _all,
     sympy.Or: _any,
     sympy.Not: _not,

@@ -45,6 +45,35 @@ def function_rules(resolver: Callable[[FunctionSpec], Optional[Resolver]], modul
     }
 
 
+def rules_by_name(by_name: dict[str, Op]) -> dict[type, Op]:
+    """The node class → rule of each function of the one table that
+    `by_name` names and that has a node class of its own (a target whose
+    rules are written by function name: Taylor mode, the ball series)."""
+    rules: dict[type, Op] = {}
+    for spec in FUNCTIONS:
+        rule = by_name.get(spec.name)
+        node = spec.symbolic(sympy)
+        if rule is not None and isinstance(node, type):
+            rules[node] = rule
+    return rules
+
+
+def sum_of(*args):
+    """args[0] + args[1] + …, left to right (any values with +)."""
+    total = args[0]
+    for arg in args[1:]:
+        total = total + arg
+    return total
+
+
+def product_of(*args):
+    """args[0] * args[1] * …, left to right (any values with *)."""
+    total = args[0]
+    for arg in args[1:]:
+        total = total * arg
+    return total
+
+
 class Compiled:
     """SymPy expressions compiled to a straight-line program.
 

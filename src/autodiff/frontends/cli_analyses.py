@@ -250,12 +250,12 @@ def check(
         raise typer.Exit(report.exit_code)
 
 
-@with_options(*TOLERANCES, *WITNESSES, "limit", "define", "notation", "json_output")
+@with_options(*TOLERANCES, *WITNESSES, "limit", "define", "device", "notation", "json_output")
 def taylor(
     expression: ExpressionArgument,
     at: AtOption = None,
     order: Annotated[
-        int, typer.Option("--order", "-n", help="The highest total degree of the polynomial (at most 20).", min=0)
+        int, typer.Option("--order", "-n", help="The highest total degree of the polynomial (at most 100).", min=0)
     ] = 4,
     plot: Annotated[bool, typer.Option("--plot", help="Draw f beside its Taylor polynomials (one variable).")] = False,
     over: Annotated[
@@ -265,8 +265,9 @@ def taylor(
     height: HeightOption = None,
     **options,
 ) -> None:
-    """Taylor coefficients f⁽ᵅ⁾(a)/α! up to total degree N from autograd (nested
-    derivatives), beside SymPy's exact coefficients and the exact witness.
+    """Taylor coefficients f⁽ᵅ⁾(a)/α! up to total degree N from Taylor mode, each
+    judged by its exact value (ball series), beside nested autograd (where
+    affordable) and SymPy's exact coefficients.
     """
     notation = options["notation"].value
 

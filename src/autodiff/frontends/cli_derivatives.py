@@ -11,6 +11,7 @@ import typer
 
 from autodiff.frontends.options import (
     DERIVATIVE_OPTIONS,
+    ORDER_OPTIONS,
     AtOption,
     ExpectOption,
     ExpressionArgument,
@@ -25,7 +26,7 @@ from autodiff.frontends.options import (
 from autodiff.frontends.runner import run
 
 OrderOption = Annotated[
-    int, typer.Option("--order", "-n", help="Derivative order (at most 20): the N-th pure partial for each variable.", min=1)
+    int, typer.Option("--order", "-n", help="Derivative order (at most 100): the N-th pure partial for each variable, by Taylor mode from 2 on.", min=1)
 ]
 SequenceOption = Annotated[
     Optional[List[str]],
@@ -64,7 +65,7 @@ ExpressionsArgument = Annotated[
 ]
 
 
-@with_options(*DERIVATIVE_OPTIONS)
+@with_options(*ORDER_OPTIONS)
 def grad(
     expression: ExpressionArgument,
     at: AtOption = None,
@@ -81,7 +82,7 @@ def grad(
     answer_derivative("grad", expression, at, wrt, expect, options, grad_output, order=order)
 
 
-@with_options(*DERIVATIVE_OPTIONS)
+@with_options(*ORDER_OPTIONS)
 def partial(
     expression: ExpressionArgument,
     at: AtOption = None,

@@ -44,6 +44,12 @@ class Device(str, Enum):
     auto = "auto"
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    taylor = "taylor"
+    autograd = "autograd"
+
+
 class Notation(str, Enum):
     plain = "plain"
     python = "python"
@@ -135,7 +141,8 @@ LimitOption = Annotated[
         "integer-digits, exact-digits, points, order, matrix-entries, matrix-values, build-seconds, "
         "graph-nodes (counted nodes of autograd's graphs), exact-operations, exact-bits, memory; and "
         "autograd-seconds, a wall-clock timeout on autograd's work, off unless set (it alone depends on the "
-        "machine's speed and load).",
+        "machine's speed and load). Taylor mode's: series-work (counted products) and "
+        "taylor-autograd-nodes (nested autograd beside it in taylor).",
         show_default=False,
     ),
 ]
@@ -145,6 +152,15 @@ DeviceOption = Annotated[
         "--device",
         help="Where autograd runs: cpu, cuda, mps, or auto (CUDA or MPS where torch sees one, else the CPU). "
         "The witnesses run on the CPU.",
+    ),
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="What takes a derivative of order 2 or more along one variable: auto (Taylor mode where it has a rule "
+        "for every function, else nested autograd), taylor, or autograd (nested torch.autograd.grad, whose graph "
+        "grows exponentially with the order).",
     ),
 ]
 NotationOption = Annotated[
@@ -189,6 +205,7 @@ SHARED = {
     "derivative": (DerivativeOption, None),
     "frozen": (FrozenOption, None),
     "device": (DeviceOption, Device.cpu),
+    "engine": (EngineOption, Engine.auto),
     "notation": (NotationOption, Notation.plain),
     "quiet": (QuietOption, False),
     "jobs": (JobsOption, 1),
@@ -201,6 +218,8 @@ WITNESSES = ("dtype", "no_symbolic", "no_exact", "symbolic_timeout")
 INPUTS = ("limit", "define", "derivative", "frozen")
 # grad, partial, hessian and jacobian take every one.
 DERIVATIVE_OPTIONS = (*TOLERANCES, *WITNESSES, *INPUTS, "device", "notation", "quiet", "jobs", "json_output")
+# grad and partial also choose the engine of high orders along one variable.
+ORDER_OPTIONS = (*TOLERANCES, *WITNESSES, *INPUTS, "device", "engine", "notation", "quiet", "jobs", "json_output")
 
 
 def with_options(*names: str) -> Callable:
@@ -263,6 +282,7 @@ _LIBRARY = {
     "derivative": ("derivative", None),
     "frozen": ("frozen", split),
     "device": ("device", _value),
+    "engine": ("engine", _value),
 }
 
 

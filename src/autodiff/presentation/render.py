@@ -212,12 +212,18 @@ def _derivatives_view(result: PointReport, labelled: list, width: int, notation:
     return _derivative_blocks(headers, entries, vector, width)
 
 
+def engine_name(labelled: list) -> str:
+    """"Taylor mode" where it computed every derivative shown, else "autograd"."""
+    taylor = labelled and all(d.engine == "taylor mode" for _, d in labelled)
+    return "Taylor mode" if taylor else "autograd"
+
+
 def _entries(result: PointReport, labelled: list, notation: str) -> tuple[list[str], list[_Entry]]:
     """The headers of the number columns, and each derivative's texts."""
     size = _point_size(result)
     has_exact = any(d.exact is not None for _, d in labelled)
     has_expect = any(d.expected is not None for _, d in labelled)
-    headers = ["autograd", "symbolic value", *(["exact"] if has_exact else []), "finite diff."]
+    headers = [engine_name(labelled), "symbolic value", *(["exact"] if has_exact else []), "finite diff."]
     headers += ["expected"] if has_expect else []
     entries = []
     for label, derivative in labelled:
@@ -338,8 +344,9 @@ def verdicts(result: PointReport, labelled: list) -> list[Text]:
         for name in getattr(result, "frozen", ())
     ]
     witness = WITNESS_NAMES.get(result.checked_by, "finite differences")
+    engine = engine_name(labelled)
     if result.agree is True:
-        lines.append(Text(f"✓ autograd and {witness} agree", style="green"))
+        lines.append(Text(f"✓ {engine} and {witness} agree", style="green"))
     elif result.agree is None and any(nondifferentiable_somewhere(d) for _, d in labelled):
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is None and any(_unchecked(d) for _, d in labelled):
@@ -349,7 +356,7 @@ def verdicts(result: PointReport, labelled: list) -> list[Text]:
         ))
     elif result.agree is False and any(d.agree is False for _, d in labelled):
         names = _capped([label for label, d in labelled if d.agree is False])
-        lines.append(Text(f"✗ autograd and {witness} disagree for {', '.join(names)}", style="bold red"))
+        lines.append(Text(f"✗ {engine} and {witness} disagree for {', '.join(names)}", style="bold red"))
     lines += _declared_lines(result)
     sampled = next((d.checked_points for _, d in labelled if d.checked_points is not None), None)
     if sampled is not None:

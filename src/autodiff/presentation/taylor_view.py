@@ -1,19 +1,19 @@
-"""`autodiff taylor` as a table: a row per coefficient, the polynomial, and
-the verdict lines every derivative command prints."""
+"""`autodiff taylor` as a table: a row per coefficient (Taylor mode's, nested
+autograd's where it ran, SymPy's exact one, the exact value, the verdict),
+the polynomial, the notes on which witnesses ran, and the verdict line."""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from autodiff.commands.taylor import TaylorResult
-from autodiff.presentation.render import mark, verdicts
+from autodiff.presentation.render import WITNESS_NAMES, mark
 from autodiff.text import exact_text, format_number, point_text
+
+SOURCES = {"symbolic": "", "exact": " (exact coefficients)", "taylor mode": " (Taylor mode's coefficients)"}
 
 
 def render_taylor(result: TaylorResult, console, typed: Optional[str] = None, notation: str = "plain") -> None:
-    """The function and point, one row per coefficient (autograd's, SymPy's
-    exact one, the exact witness's value, the verdict), the polynomial, and
-    the verdict lines of the other commands."""
     from rich.table import Table
     from rich.text import Text
 
@@ -23,20 +23,54 @@ def render_taylor(result: TaylorResult, console, typed: Optional[str] = None, no
     console.print(Text(f"f{arguments} = {show(result.expression, notation)}"), soft_wrap=True)
     console.print(Text(f"at {point_text(result.at)}"), soft_wrap=True)
     console.print(Text(f"Taylor coefficients f⁽ᵅ⁾(a)/α! to degree {result.order}"), soft_wrap=True)
+    autograd = result.autograd_order is not None
+    symbolic = any(term.symbolic is not None for term in result.terms)
+    columns = [("term", "left"), ("Taylor mode", "right")]
+    columns += [("autograd", "right")] if autograd else []
+    columns += [("SymPy", "left")] if symbolic else []
+    columns += [("exact", "right"), ("", "left")]
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
-    for header, justify in (("term", "left"), ("autograd", "right"), ("SymPy", "left"), ("exact", "right"), ("", "left")):
+    for header, justify in columns:
         table.add_column(header, justify=justify, no_wrap=header != "SymPy", overflow="fold")
     for term in result.terms:
-        derivative = term.derivative
-        verdict = mark(term.agree, derivative is not None and derivative.differentiable is False)
-        table.add_row(
-            Text(show(term.monomial, notation)), Text(format_number(term.coefficient)),
-            Text("—" if term.symbolic is None else show(term.symbolic, notation)), Text(exact_text(term.exact)), verdict,
-        )
+        row = [Text(show(term.monomial, notation)), Text(format_number(term.coefficient))]
+        if autograd:
+            row.append(Text("—" if term.autograd is None else format_number(term.autograd)))
+        if symbolic:
+            row.append(Text("—" if term.symbolic is None else show(term.symbolic, notation)))
+        row += [Text(exact_text(term.exact) if term.exact is not None else "—"), mark(term.agree, term.differentiable is False)]
+        table.add_row(*row)
     console.print(table)
     if result.polynomial is not None:
-        source = "" if result.polynomial_source == "symbolic" else " (autograd's coefficients)"
-        console.print(Text(f"f ≈ {show(result.polynomial, notation)}{source}"), soft_wrap=True)
-    labelled = [(show(term.monomial, notation), term.derivative) for term in result.terms if term.derivative is not None]
-    for line in verdicts(result, labelled):
+        console.print(Text(f"f ≈ {show(result.polynomial, notation)}{SOURCES[result.polynomial_source]}"), soft_wrap=True)
+    for note in result.notes:
+        console.print(Text(note, style="dim"), soft_wrap=True)
+    for line in verdict_lines(result):
         console.print(line)
+
+
+def verdict_lines(result: TaylorResult) -> list:
+    """The verdict, and a line for the coefficients that do not exist at the point."""
+    from rich.text import Text
+
+    missing = Text("⚠ not compared: a coefficient does not exist at the point as written (see the warnings)",
+                   style="yellow")
+    verdict = _verdict(result)
+    lines = [] if verdict is None else [verdict]
+    return lines + [missing] if any(term.differentiable is False for term in result.terms) else lines
+
+
+def _verdict(result: TaylorResult):
+    from rich.text import Text
+
+    from autodiff.language.notation import show
+
+    witness = "autograd" if result.checked_by == "autograd" else WITNESS_NAMES.get(result.checked_by, "the exact value")
+    sides = "Taylor mode, autograd" if result.autograd_order is not None and witness != "autograd" else "Taylor mode"
+    if result.agree is True:
+        return Text(f"✓ {sides} and {witness} agree on every coefficient compared", style="green")
+    if result.agree is False:
+        wrong = [show(term.monomial) for term in result.terms if term.agree is False]
+        shown = ", ".join(wrong[:10]) + (f" and {len(wrong) - 10} more" if len(wrong) > 10 else "")
+        return Text(f"✗ {sides} and {witness} disagree for {shown}", style="bold red")
+    return None

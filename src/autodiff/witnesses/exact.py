@@ -361,12 +361,29 @@ class ExactSide:
             ]
             for d in derivatives
         ]
+        self._series_fallback(f_exprs, derivatives, columns, count, weights, limits)
         self.f_limits: dict = {}
         self.d_limits: dict = {}
         self.indeterminate: set = set()
         # (task, element) → Sided: the derivative does not exist there (its one-sided values differ or diverge).
         self.nondifferentiable: dict = {}
         self._find_limits(f_exprs, derivatives, columns, weights, limits, symbolic_seconds)
+
+    def _series_fallback(self, f_exprs, derivatives, columns, count, weights, limits) -> None:
+        """A derivative of order ≥ 2 along one variable with no SymPy
+        derivative (off, too slow, failed): its exact value from the ball
+        series of f (autodiff.witnesses.coefficients), N!·c_N."""
+        if self.tasks is None:
+            return
+        from autodiff.witnesses.coefficients import derivative_balls
+
+        for task, (output, sequence) in enumerate(self.tasks):
+            if derivatives[task] is not None or len(sequence) < 2 or len(set(sequence)) != 1:
+                continue
+            balls = derivative_balls(f_exprs[output], sequence[0], len(sequence), columns, count, limits, self.budget)
+            self.d_balls[task] = [
+                ball if ball is None or w is None else ball.scaled(w) for ball, w in zip(balls, weights)
+            ]
 
     def _find_limits(self, f_exprs, derivatives, columns, weights, limits, seconds) -> None:
         """Where a ball is undefined, SymPy's limit there (at most `max_limits`
