@@ -243,7 +243,10 @@ def test_a_removable_singularity_shows_the_limit_and_a_kink_no_coefficient():
     result = autodiff.taylor("sin(x)/x", {"x": 0}, order=4)
     assert [term.exact_source for term in result.terms] == ["limit"] * 5
     assert [float(term.exact) for term in result.terms] == pytest.approx([1, 0, -1 / 6, 0, 1 / 120])
-    assert result.polynomial is None and result.exit_code == 0
+    assert [term.coefficient for term in result.terms] == pytest.approx([1, 0, -1 / 6, 0, 1 / 120], rel=1e-15)
+    assert all(math.isnan(term.taylor_mode) for term in result.terms)  # f as written has no value at 0
+    assert result.polynomial == "1 - x**2/6 + x**4/120" and result.agree is None and result.exit_code == 0
+    assert any("removable singularity" in warning for warning in result.warnings)
     kink = autodiff.taylor("abs(x)", {"x": 0}, order=2)
     assert [term.differentiable for term in kink.terms] == [None, False, False]
     assert any("does not exist at the point" in warning for warning in kink.warnings)

@@ -48,7 +48,7 @@ class TaylorTerm:
     """One coefficient: the multi-index, Taylor mode's coefficient and its witnesses."""
 
     powers: dict[str, int]  # variable → power, in the point's variable order (zeros kept)
-    coefficient: Optional[float]  # Taylor mode's f⁽ᵅ⁾(a)/α!
+    coefficient: Optional[float]  # f⁽ᵅ⁾(a)/α!: Taylor mode's, or the exact limit's where f is undefined as written
     factorial: int = 1  # α! = Π αᵢ!
     autograd: Optional[float] = None  # nested autograd's derivative / α!, where it ran
     symbolic: Optional[str] = None  # SymPy's exact coefficient (machine form), None when SymPy gave none
@@ -63,6 +63,7 @@ class TaylorTerm:
     monomial: str = "1"  # Π (xᵢ - aᵢ)^αᵢ, machine form
     symbolic_expr: object = field(default=None, repr=False, compare=False)  # SymPy's coefficient itself
     exact_rational: object = field(default=None, repr=False, compare=False)  # the exact coefficient, where a ball is exact
+    taylor_mode: Optional[float] = None  # Taylor mode's own value (nan where f is undefined as written)
 
     @property
     def degree(self) -> int:
@@ -74,6 +75,7 @@ class TaylorTerm:
             "degree": self.degree,
             "monomial": self.monomial,
             "coefficient": json_number(self.coefficient),
+            "taylor_mode": json_number(self.taylor_mode),
             "autograd": json_number(self.autograd),
             "symbolic": self.symbolic,
             "symbolic_value": json_number(self.symbolic_value),
@@ -178,7 +180,7 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     warnings: list[str] = []
     notes: list[str] = []
     terms = [
-        TaylorTerm(dict(zip(names, alpha)), value, math.prod(math.factorial(power) for power in alpha))
+        TaylorTerm(dict(zip(names, alpha)), value, math.prod(math.factorial(power) for power in alpha), taylor_mode=value)
         for alpha, value in zip(alphas, series)
     ]
     autograd_order = _autograd(problem, terms, alphas, names, order, limits, notes)
@@ -190,11 +192,7 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     value_fields = _judge(problem, terms, names, order, settings, limits, warnings, notes)
     polynomial, source = _polynomial(terms, names, exact_point)
     missing = [term for term in terms if term.differentiable is False]
-    if missing and missing[0].exact_source == "limit":
-        polynomial = source = None
-        warnings.append("no Taylor polynomial of f as written: it is undefined at the point (the exact column is "
-                        "its limit's series)")
-    elif missing and missing[0].degree == 0:
+    if missing and missing[0].degree == 0:
         polynomial = source = None
         warnings.append("no Taylor polynomial: f has no value at the point (outside its domain, or a pole)")
     elif missing:
@@ -274,7 +272,8 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
         if len(names) == 1 and any(e is None or not (e.known or e.undefined) for e in exact):
             _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series)
     tolerance = problem.tolerance
-    undefined_as_written = False
+    # f undefined at the point as written (sin(x)/x at 0) while the exact series has a value: its limit's.
+    undefined_as_written = not math.isfinite(terms[0].coefficient) and exact[0] is not None and exact[0].known
     for term, known in zip(terms, exact):
         value = term.coefficient
         if known is not None and known.undefined:
@@ -284,9 +283,8 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             reference, term.checked_by = known.to_float(), "exact"
             term.exact, term.exact_source = known.text(), known.source
             term.exact_rational = known.rational()
-            if math.isnan(value) and math.isfinite(reference):  # undefined as written, a limit there
-                undefined_as_written = True
-                term.differentiable, term.exact_source = False, "limit"
+            if undefined_as_written:  # the limit answers; Taylor mode's nan is not compared
+                term.coefficient, term.exact_source, term.checked_by = reference, "limit", None
                 continue
             term.exact_digits = known.digits(value)
         elif term.symbolic_value is not None:
@@ -301,9 +299,11 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             term.agree = term.agree and term.autograd_agree
     if undefined_as_written:
         warnings.append(
-            "f is undefined at the point as written; the exact coefficients are those of its limit there, "
-            "and Taylor mode's are not compared"
+            "f is undefined at the point as written (a removable singularity): the coefficients are those of its "
+            "limit there, from the exact series; Taylor mode's are nan and not compared"
         )
+        if settings.symbolic and len(names) == 1:
+            _limit_symbolic(problem, names[0], order, settings, terms, sympy_series)
     first = exact[0]
     if first is None or not first.known:
         return {}
@@ -312,6 +312,26 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
         "value_digits": first.digits(terms[0].coefficient) if math.isfinite(terms[0].coefficient) else 0,
         "value_exact_source": "limit" if undefined_as_written else "ball",
     }
+
+
+def _limit_symbolic(problem, name, order, settings, terms, sympy_series) -> None:
+    """SymPy's exact coefficients of the limit (its series), for the polynomial, under --symbolic-timeout."""
+    import sympy
+
+    from autodiff.deadline import SymbolicTimeout, with_deadline
+    from autodiff.language.notation import machine
+
+    center = sympy.Rational(repr(float(problem.point.values[name])))
+    try:
+        coefficients = with_deadline(lambda: sympy_series(problem.expr, name, center, order), settings.symbolic_timeout)
+    except (SymbolicTimeout, ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError):
+        return
+    if coefficients is None:
+        return
+    for term, value in zip(terms, coefficients):
+        if term.exact_source == "limit" and term.symbolic is None and math.isclose(float(value), term.coefficient,
+                                                                                   rel_tol=1e-12, abs_tol=1e-300):
+            term.symbolic, term.symbolic_expr, term.symbolic_value = machine(value), value, float(value)
 
 
 def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_series) -> None:

@@ -33,12 +33,13 @@ def render_taylor(result: TaylorResult, console, typed: Optional[str] = None, no
     for header, justify in columns:
         table.add_column(header, justify=justify, no_wrap=header != "SymPy", overflow="fold")
     for term in result.terms:
-        row = [Text(show(term.monomial, notation)), Text(format_number(term.coefficient))]
+        row = [Text(show(term.monomial, notation)), Text(format_number(term.taylor_mode))]
         if autograd:
             row.append(Text("—" if term.autograd is None else format_number(term.autograd)))
         if symbolic:
             row.append(Text("—" if term.symbolic is None else show(term.symbolic, notation)))
-        row += [Text(exact_text(term.exact) if term.exact is not None else "—"), mark(term.agree, term.differentiable is False)]
+        excluded = term.differentiable is False or term.exact_source == "limit"
+        row += [Text(exact_text(term.exact) if term.exact is not None else "—"), mark(term.agree, excluded)]
         table.add_row(*row)
     console.print(table)
     if result.polynomial is not None:
@@ -57,6 +58,9 @@ def verdict_lines(result: TaylorResult) -> list:
                    style="yellow")
     verdict = _verdict(result)
     lines = [] if verdict is None else [verdict]
+    if any(term.exact_source == "limit" for term in result.terms):
+        lines.append(Text("⚠ not compared: f is undefined at the point as written; the coefficients are its "
+                          "limit's (see the warnings)", style="yellow"))
     return lines + [missing] if any(term.differentiable is False for term in result.terms) else lines
 
 
