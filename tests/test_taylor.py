@@ -256,3 +256,34 @@ def test_several_variables_are_judged_exactly_to_degree_four():
     result = autodiff.taylor("exp(x)*cos(y) + x/(1+y)", {"x": 0.5, "y": 0.25}, order=4, symbolic=False)
     assert result.agree is True and len(result.terms) == 15
     assert all(term.checked_by == "exact" for term in result.terms)
+
+
+def test_a_negative_unit_coefficient_keeps_its_brackets():
+    assert taylor("1 - x", ["x=2"], order=1).polynomial == "-1 - (x - 2)"
+    assert taylor("sin(x)", ["x=pi"], order=3).polynomial == "-(x - pi) + (x - pi)**3/6"
+
+
+def test_a_pole_carried_by_a_function_is_removable_by_sympys_series():
+    result = autodiff.taylor("x*cot(x)", {"x": 0}, order=4)
+    assert result.polynomial == "1 - x**2/3 - x**4/45" and result.exit_code == 0
+    assert [term.exact_source for term in result.terms] == ["limit"] * 5  # of f as written: undefined at 0
+    for text, at in [("1/x", 0), ("log(x)", -1)]:  # a pole and a point outside the domain: no series, no crash
+        result = autodiff.taylor(text, {"x": at}, order=2)
+        assert result.polynomial is None and result.exit_code == 0
+        assert "no Taylor polynomial: f has no value at the point" in result.warnings[-1]
+
+
+@pytest.mark.parametrize("text", ["cos(x)*cosh(x)", "exp(x)*sin(x)"])
+def test_a_zero_coefficient_among_non_zero_ones_is_judged_at_their_scale(text):
+    # 28!·c₂₈ of exp(x)·sin(x) rounds to 1e-9 where it is 0; its neighbours are 1e-25 as coefficients.
+    assert autodiff.taylor(text, {"x": 0}, order=40).agree is True
+
+
+def test_taylor_mode_keeps_its_digits_for_sinc_near_0_and_tanh_far_out():
+    mpmath.mp.dps = 40
+    for text, point, oracle in [("sinc(x)", 1e-5, lambda x: mpmath.sin(x) / x), ("tanh(x)", 20, mpmath.tanh),
+                                ("sigmoid(x)", 20, lambda x: 1 / (1 + mpmath.exp(-x)))]:
+        expected = [float(c) for c in mpmath.taylor(oracle, mpmath.mpf(point), 6)]
+        got = [term.coefficient for term in taylor(text, {"x": point}, order=6, symbolic=False).terms]
+        for g, e in zip(got, expected):
+            assert math.isclose(g, e, rel_tol=1e-12, abs_tol=1e-300), (text, got, expected)

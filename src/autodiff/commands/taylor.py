@@ -269,9 +269,13 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             notes.append(f"no exact witness: {unsupported}")
         else:
             exact = [ExactCoefficient(ball, source="ball series") for ball in rows[0]]
-        if len(names) == 1 and any(e is None or not (e.known or e.undefined) for e in exact):
-            _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series)
+        # Where the balls give no value (or none at all for f, undefined as written: x*cot(x) at 0), SymPy's series.
+        unknown = any(e is None or not (e.known or e.undefined) for e in exact)
+        pole_or_limit = not math.isfinite(terms[0].coefficient) and exact and exact[0] is not None and exact[0].undefined
+        if len(names) == 1 and (unknown or pole_or_limit):
+            _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series, pole_or_limit)
     tolerance = problem.tolerance
+    scales = _scales(terms, exact)
     # f undefined at the point as written (sin(x)/x at 0) while the exact series has a value: its limit's.
     undefined_as_written = not math.isfinite(terms[0].coefficient) and exact[0] is not None and exact[0].known
     for term, known in zip(terms, exact):
@@ -293,9 +297,10 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             reference, term.checked_by = term.autograd, "autograd"
         else:
             continue
-        term.agree = close(value, reference, term.factorial, tolerance)
+        scale = scales[term.degree]
+        term.agree = close(value, reference, term.factorial, tolerance, scale)
         if term.autograd is not None and term.checked_by != "autograd":
-            term.autograd_agree = close(term.autograd, reference, term.factorial, tolerance)
+            term.autograd_agree = close(term.autograd, reference, term.factorial, tolerance, scale)
             term.agree = term.agree and term.autograd_agree
     if undefined_as_written:
         warnings.append(
@@ -312,6 +317,20 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
         "value_digits": first.digits(terms[0].coefficient) if math.isfinite(terms[0].coefficient) else 0,
         "value_exact_source": "limit" if undefined_as_written else "ball",
     }
+
+
+def _scales(terms, exact) -> dict:
+    """Per degree k, the largest exact coefficient of degrees k − 3 to k + 3:
+    the scale of a coefficient that is exactly 0 among non-zero neighbours
+    (cos(x)·cosh(x) to degree 40), where rounding leaves a tiny remainder."""
+    largest: dict = {}
+    for term, known in zip(terms, exact):
+        if known is not None and known.known:
+            value = abs(known.to_float())
+            if math.isfinite(value):
+                largest[term.degree] = max(largest.get(term.degree, 0.0), value)
+    degrees = {term.degree for term in terms}
+    return {k: max((largest.get(j, 0.0) for j in range(k - 3, k + 4)), default=0.0) for k in degrees}
 
 
 def _limit_symbolic(problem, name, order, settings, terms, sympy_series) -> None:
@@ -334,8 +353,10 @@ def _limit_symbolic(problem, name, order, settings, terms, sympy_series) -> None
             term.symbolic, term.symbolic_expr, term.symbolic_value = machine(value), value, float(value)
 
 
-def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_series) -> None:
-    """SymPy's series where the ball series gave no value, under --symbolic-timeout."""
+def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_series, replace_undefined=False) -> None:
+    """SymPy's series where the ball series gave no value (and, with
+    `replace_undefined`, where it proved none: f as written has no value
+    there, and SymPy's series is its limit's), under --symbolic-timeout."""
     import sympy
 
     from autodiff.deadline import SymbolicTimeout, with_deadline
@@ -346,12 +367,15 @@ def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_serie
         coefficients = with_deadline(lambda: sympy_series(problem.expr, name, center, order), settings.symbolic_timeout)
     except SymbolicTimeout:
         coefficients = None
-    except (ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError):
+    except (ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError,
+            sympy.PolynomialError):
         coefficients = None
     unknown = 0
     for index, known in enumerate(exact):
-        if known is not None and (known.known or known.undefined):
+        if known is not None and (known.known or (known.undefined and not replace_undefined)):
             continue
+        if known is not None and known.undefined and coefficients is None:
+            continue  # proven undefined, and SymPy has no series either: a pole, a kink
         if coefficients is not None:
             exact[index] = ExactCoefficient(sympy_value=coefficients[index], source="SymPy series")
         else:
@@ -467,6 +491,8 @@ def _polynomial(terms: list[TaylorTerm], names: list[str], exact_point: dict) ->
             text = machine(magnitude)
         elif magnitude == 1:
             text = machine(monomial)
+            if monomial.is_Add:  # x - 2 after a sign: -(x - 2), not -x - 2
+                text = f"({text})"
         else:
             factors = monomial.args if monomial.is_Mul else (monomial,)
             text = machine(sympy.Mul(magnitude, *factors, evaluate=False))

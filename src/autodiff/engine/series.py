@@ -309,14 +309,16 @@ def cosh(u):
     return u.like(torch.cosh(u.value)) if u.constant else _sin_cos(u, True)[1]
 
 
-def _riccati(u: Series, value: torch.Tensor, sign: float, linear: float = 0.0) -> Series:
+def _riccati(u: Series, value: torch.Tensor, slope: torch.Tensor, sign: float, linear: float = 0.0) -> Series:
     """f(u) with f' = 1 + sign·f² (tan: +1, tanh: −1) or, with `linear`,
-    f' = linear·f + sign·f² (the logistic sigmoid: f − f²)."""
+    f' = linear·f + sign·f² (the logistic sigmoid: f − f²). `slope` is
+    f'(u(a)) computed directly: 1 − tanh² from a rounded tanh would cancel
+    to 0 far from 0, where sech² is tiny but not 0."""
     ring, e = u.ring, u.euler()
     t = torch.zeros_like(u.c)
     w = torch.zeros_like(u.c)  # f'(u), filled one degree behind t
     t[..., 0] = value
-    w[..., 0] = (1.0 if not linear else linear * value) + sign * value * value
+    w[..., 0] = slope
     for k in range(1, ring.order + 1):
         part = ring.parts[k]
         t[..., part] = ring.part(e, w, k) / k
@@ -325,15 +327,21 @@ def _riccati(u: Series, value: torch.Tensor, sign: float, linear: float = 0.0) -
 
 
 def tan(u):
-    return u.like(torch.tan(u.value)) if u.constant else _riccati(u, torch.tan(u.value), 1.0)
+    if u.constant:
+        return u.like(torch.tan(u.value))
+    return _riccati(u, torch.tan(u.value), torch.cos(u.value) ** -2, 1.0)
 
 
 def tanh(u):
-    return u.like(torch.tanh(u.value)) if u.constant else _riccati(u, torch.tanh(u.value), -1.0)
+    if u.constant:
+        return u.like(torch.tanh(u.value))
+    return _riccati(u, torch.tanh(u.value), torch.cosh(u.value) ** -2, -1.0)
 
 
 def sigmoid(u):
-    return u.like(torch.sigmoid(u.value)) if u.constant else _riccati(u, torch.sigmoid(u.value), -1.0, 1.0)
+    if u.constant:
+        return u.like(torch.sigmoid(u.value))
+    return _riccati(u, torch.sigmoid(u.value), torch.sigmoid(u.value) * torch.sigmoid(-u.value), -1.0, 1.0)
 
 
 def one(u: Series) -> Series:

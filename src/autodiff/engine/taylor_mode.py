@@ -160,19 +160,30 @@ def polygamma(n, u):
     return _known_derivatives(u, _polygamma_coefficients(int(order)))
 
 
+SINC_TERMS = 30  # terms of sinc's power series beyond the first that reaches a degree (|u| <= 1: below 1e-80)
+
+
+def _sinc_coefficients(x: torch.Tensor, m: int) -> torch.Tensor:
+    """sinc⁽ᵐ⁾(x)/m! from sinc(x) = Σ_k (−1)^k x^{2k}/(2k+1)!, for |x| <= 1:
+    Σ_{2k ≥ m} (−1)^k C(2k, m) x^{2k−m}/(2k+1)!."""
+    total = torch.zeros_like(x)
+    first = (m + 1) // 2
+    for k in range(first, first + SINC_TERMS):
+        total = total + (-1.0) ** k * math.comb(2 * k, m) / math.factorial(2 * k + 1) * x ** (2 * k - m)
+    return total
+
+
 def sinc(u):
-    """sin(u)/u, and its series at u(a) = 0: Σ (−1)^i u^{2i}/(2i+1)!."""
+    """sin(u)/u: near 0 (|u(a)| <= 1) from its own power series, where the
+    division's recurrence would lose digits as (1/u(a))^k; beyond, sin(u)/u."""
     if u.constant:
         return u.like(torch.where(u.value == 0, 1.0, torch.sin(u.value) / u.value).to(u.c.dtype))
-    zero = (u.value == 0).unsqueeze(-1)
-    safe = Series(torch.where(zero, 1.0, u.c).to(u.c.dtype), u.ring) if bool(zero.any()) else u
+    small = (u.value.abs() <= 1).unsqueeze(-1)
+    safe = Series(torch.where(small, 2.0, u.c).to(u.c.dtype), u.ring) if bool(small.any()) else u
     away = divide(sin(safe), safe).c
-
-    def at_zero(x, m):
-        return torch.full_like(x, 0.0 if m % 2 else (-1.0) ** (m // 2) / math.factorial(m + 1))
-
-    near = _known_derivatives(Series(u.c, u.ring), at_zero).c
-    return Series(torch.where(zero, near, away), u.ring)
+    clipped = Series(torch.where(small, u.c, 0.0).to(u.c.dtype), u.ring)
+    near = _known_derivatives(clipped, _sinc_coefficients).c
+    return Series(torch.where(small, near, away), u.ring)
 
 
 def _flat(u: Series, value: torch.Tensor, jump: torch.Tensor) -> Series:

@@ -92,24 +92,30 @@ def sympy_series(expr, name: str, center, order: int) -> Optional[list]:
         return None
     t = sympy.Dummy("t")
     series = sympy.series(expr.subs(symbol, center + t), t, 0, order + 1).removeO()
-    if series.has(sympy.O) or series.has(sympy.log) and series.has(t):
+    if series.has(sympy.O) or not series.is_polynomial(t):  # a pole (1/t), a branch point (sqrt(t), log(t))
         return None
     polynomial = sympy.Poly(sympy.expand(series), t) if series.has(t) else None
     coefficients = [polynomial.coeff_monomial(t**k) if polynomial is not None else (series if k == 0 else sympy.Integer(0))
                     for k in range(order + 1)]
-    if any(c.free_symbols or c.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) for c in coefficients):
-        return None
+    if any(c.free_symbols or c.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan, sympy.I) or c.is_real is False
+           for c in coefficients):
+        return None  # not a real number: outside the domain (log(-1) is iπ), or undefined
     return coefficients
 
 
-def close(value: Optional[float], exact: float, factorial: int, tolerance) -> Optional[bool]:
+def close(value: Optional[float], exact: float, factorial: int, tolerance, scale: float = 0.0) -> Optional[bool]:
     """Whether a coefficient is within the tolerance of the exact one, judged
-    as the derivative α!·c_α; None where `value` is missing."""
+    as the derivative α!·c_α; or within rtol of `scale`, the size of the
+    exact coefficients of its degree and the neighbouring ones (a
+    coefficient that is exactly 0 keeps a rounding remainder of their
+    size). None where `value` is missing."""
     if value is None:
         return None
     if math.isnan(value) and math.isnan(exact):
         return None
-    return tolerance.close_float(value * factorial, exact * factorial)
+    if tolerance.close_float(value * factorial, exact * factorial):
+        return True
+    return math.isfinite(value) and abs(value - exact) <= tolerance.rtol * scale
 
 
 def derivative_balls(expr, name: str, order: int, columns: dict, count: int, limits, budget) -> list[Optional[Ball]]:
