@@ -287,3 +287,41 @@ def test_taylor_mode_keeps_its_digits_for_sinc_near_0_and_tanh_far_out():
         got = [term.coefficient for term in taylor(text, {"x": point}, order=6, symbolic=False).terms]
         for g, e in zip(got, expected):
             assert math.isclose(g, e, rel_tol=1e-12, abs_tol=1e-300), (text, got, expected)
+
+
+def test_an_order_or_exponent_that_varies_is_differentiated_too():
+    # root(2, n) = 2^(1/n): its series in n is not 0 beyond the value (both engines once said so).
+    result = autodiff.taylor("root(2, n)", {"n": 3}, order=3, symbolic=False)
+    mpmath.mp.dps = 30
+    expected = [float(c) for c in mpmath.taylor(lambda n: mpmath.mpf(2) ** (1 / n), 3, 3)]
+    assert [term.coefficient for term in result.terms] == pytest.approx(expected, rel=1e-13)
+    assert result.agree is True
+    vector = autodiff.grad("root(x, n)", "x=[8,16], n=[3,4]", wrt="x", order=2)
+    assert vector.agree is True and list(vector.gradient["x"].autograd) == pytest.approx(
+        [-2 / 9 * 8 ** (1 / 3 - 2), -3 / 16 * 16 ** (1 / 4 - 2)], rel=1e-13)
+    cube = autodiff.grad("x^n", "x=[-1,-2], n=3", wrt="x", order=2)
+    assert cube.agree is True and list(cube.gradient["x"].autograd) == [-6.0, -12.0]
+
+
+def test_branches_that_tie_keep_the_degrees_where_they_agree():
+    result = autodiff.taylor("max(x, sin(x))", {"x": 0}, order=3, symbolic=False)
+    assert [term.coefficient for term in result.terms][:3] == [0.0, 1.0, 0.0]
+    assert math.isnan(result.terms[3].coefficient) and result.terms[3].differentiable is False
+    assert autodiff.taylor("max(x, sin(x))", {"x": 0}, order=2).polynomial == "x"
+
+
+def test_an_overflow_is_a_disagreement_not_a_removable_singularity():
+    result = autodiff.taylor("exp(x)", {"x": 1000}, order=1, symbolic=False)
+    assert result.exit_code == 1 and not any("removable" in warning for warning in result.warnings)
+
+
+def test_high_orders_at_a_kink_and_past_series_work_fall_back_or_stand():
+    # Nested autograd at order 40 would pass graph-nodes: Taylor mode's answer stands, nan at the kink.
+    result = autodiff.grad("abs(x-1)*exp(sin(x))", "x=[0.5,1]", order=40, symbolic=False)
+    derivative = result.gradient["x"]
+    assert derivative.engine == "taylor mode" and derivative.agree is True and math.isnan(derivative.autograd[1])
+    # Past series-work, auto hands the derivative to nested autograd; --engine taylor refuses.
+    limits = {"series-work": 10}
+    assert autodiff.grad("exp(x)", {"x": 0.5}, order=2, limits=limits).gradient["x"].engine is None
+    with pytest.raises(autodiff.AutodiffError, match="series-work"):
+        autodiff.grad("exp(x)", {"x": 0.5}, order=2, limits=limits, engine="taylor")

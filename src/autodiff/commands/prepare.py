@@ -244,6 +244,7 @@ class Problem:
     max_limits: int = MAX_LIMITS
     engine: str = "auto"  # Options.engine
     answered_by: str = "autograd"  # which engine gave the derivatives: "autograd" or "taylor mode"
+    kinked: bool = False  # Taylor mode found no derivative where f has a value (auto: nested autograd then answers)
     # The point's tensors by dtype, built once: autograd's leaves and the
     # witnesses' plain tensors share them (a grid of 10^7 is 80 MB a copy).
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
@@ -334,14 +335,19 @@ class Problem:
             elif all(len(seq) == 1 for seq in sequences.values()):
                 by_name = gradient(output, leaves, [seq[0] for seq in sequences.values()], weights)
                 derivatives = {key: by_name[seq[0]] for key, seq in sequences.items()}
-            elif (series := self.taylor_mode(leaves, sequences, weights)) is not None:
+            elif (series := self.taylor_mode(leaves, sequences, weights)) is not None and not self.kinked:
                 derivatives = series
             else:
                 budget = self.budget
                 if budget is None:  # one for all the sequences, each predicted before it runs
                     budget = Budget(self.limits.max_graph_nodes, self.limits.max_autograd_seconds)
                     budget.plan(sequences.values())
-                derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
+                try:
+                    derivatives = {key: derivative(output, leaves, seq, weights, budget) for key, seq in sequences.items()}
+                except LimitError:
+                    if series is None:
+                        raise
+                    derivatives, self.answered_by = series, "taylor mode"  # nested autograd refused: Taylor mode's nan
         return output.detach().cpu(), {key: value.cpu() for key, value in derivatives.items()}
 
     def taylor_mode(self, leaves: dict, sequences: dict, weights=None) -> Optional[dict]:
@@ -359,16 +365,18 @@ class Problem:
             return None
         try:
             program = SeriesProgram(self.autograd_exprs or self.exprs)
-        except UnsupportedError:
+            values = {name: leaf.detach() for name, leaf in leaves.items()}
+            points = math.prod(torch.broadcast_shapes(*(v.shape for v in values.values()))) if values else 1
+            for name in dict.fromkeys(seq[0] for seq in sequences.values()):
+                order = max(len(seq) for seq in sequences.values() if seq[0] == name)
+                check_series_work(len(program.instructions), 1, order, points, self.limits)
+        except (UnsupportedError, LimitError):
             if self.engine == "taylor":
                 raise
-            return None
-        values = {name: leaf.detach() for name, leaf in leaves.items()}
-        points = math.prod(torch.broadcast_shapes(*(v.shape for v in values.values()))) if values else 1
+            return None  # auto: nested autograd takes it (its own limit, graph-nodes, then decides)
         by_name = {}
         for name in dict.fromkeys(seq[0] for seq in sequences.values()):
             order = max(len(seq) for seq in sequences.values() if seq[0] == name)
-            check_series_work(len(program.instructions), 1, order, points, self.limits)
             coefficients = program.coefficients(values, [name], order, getattr(torch, self.dtype))[0]
             if coefficients.shape[:-1] != values[name].shape:
                 if self.engine == "taylor":
@@ -377,9 +385,10 @@ class Problem:
             by_name[name] = coefficients
         value = by_name[next(iter(by_name))][..., 0]
         highest = torch.stack([by_name[seq[0]][..., len(seq)] for seq in sequences.values()])
-        if self.engine == "auto" and bool((highest.isnan() & value.isfinite()).any()):
-            return None  # a kink or a branch point: nested autograd answers, and the kink report says what it gives
-        self.answered_by = "taylor mode"
+        # A kink or a branch point somewhere (nan where f has a value): in auto, nested autograd answers where its
+        # graph is affordable, and the kink report says what it gives; where it is refused, Taylor mode's nan stands.
+        self.kinked = self.engine == "auto" and bool((highest.isnan() & value.isfinite()).any())
+        self.answered_by = "autograd" if self.kinked else "taylor mode"
         derivatives = {}
         for key, seq in sequences.items():
             derivative = by_name[seq[0]][..., len(seq)] * float(math.factorial(len(seq)))

@@ -38,6 +38,7 @@ ENGINE = "taylor mode"
 
 
 def multi_indices(count: int, order: int) -> list[tuple[int, ...]]:
+    """Every α with |α| ≤ order over `count` variables, by degree (autodiff.engine.series.multi_indices)."""
     from autodiff.engine.series import multi_indices as indices
 
     return indices(count, order)
@@ -188,7 +189,8 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
     if settings.symbolic and order <= SYMPY_MAX_ORDER:
         _symbolic_coefficients(problem.expr, terms, names, exact_point, settings.symbolic_timeout, warnings)
     elif settings.symbolic:
-        notes.append(f"SymPy's exact coefficients are computed to degree {SYMPY_MAX_ORDER}")
+        notes.append(f"SymPy's exact coefficients are not computed past degree {SYMPY_MAX_ORDER} "
+                     f"(each is one more SymPy derivative); the exact column is the ball series'")
     value_fields = _judge(problem, terms, names, order, settings, limits, warnings, notes)
     polynomial, source = _polynomial(terms, names, exact_point)
     missing = [term for term in terms if term.differentiable is False]
@@ -271,13 +273,18 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             exact = [ExactCoefficient(ball, source="ball series") for ball in rows[0]]
         # Where the balls give no value (or none at all for f, undefined as written: x*cot(x) at 0), SymPy's series.
         unknown = any(e is None or not (e.known or e.undefined) for e in exact)
+        if unknown and len(names) > 1:
+            count = sum(1 for e in exact if e is None or not (e.known or e.undefined))
+            warnings.append(f"{count} coefficient(s) have no exact value: the ball series gave none (SymPy's series "
+                            "is asked for one variable only)")
         pole_or_limit = not math.isfinite(terms[0].coefficient) and exact and exact[0] is not None and exact[0].undefined
         if len(names) == 1 and (unknown or pole_or_limit):
             _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series, pole_or_limit)
     tolerance = problem.tolerance
     scales = _scales(terms, exact)
     # f undefined at the point as written (sin(x)/x at 0) while the exact series has a value: its limit's.
-    undefined_as_written = not math.isfinite(terms[0].coefficient) and exact[0] is not None and exact[0].known
+    undefined_as_written = (not math.isfinite(terms[0].coefficient) and exact[0] is not None and exact[0].known
+                            and not _defined_as_written(problem, limits))
     for term, known in zip(terms, exact):
         value = term.coefficient
         if known is not None and known.undefined:
@@ -317,6 +324,19 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
         "value_digits": first.digits(terms[0].coefficient) if math.isfinite(terms[0].coefficient) else 0,
         "value_exact_source": "limit" if undefined_as_written else "ball",
     }
+
+
+def _defined_as_written(problem, limits) -> bool:
+    """Whether f as written has a value at the point in ball arithmetic: a
+    float overflow (exp(1000)) is defined, a removable singularity is not."""
+    from autodiff.engine.balls import BallProgram, Budget
+    from autodiff.errors import UnsupportedError
+
+    try:
+        ball = BallProgram([problem.expr]).evaluate(dict(problem.point.values), Budget.of(limits), limits.max_exact_bits)[0]
+    except UnsupportedError:
+        return False
+    return ball.tight
 
 
 def _scales(terms, exact) -> dict:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+from contextvars import ContextVar
 from typing import Any, Optional
 
 import sympy
@@ -38,6 +39,9 @@ from autodiff.errors import UnsupportedError
 from autodiff.language.declared import DeclaredCall
 
 EXTRA_TERMS = 8  # more terms than asked: a division by a series that vanishes at the point loses some
+# The coefficients asked for in the current run: two branches that agree on
+# these are the same function to that degree (their extra terms may differ).
+_WANTED: ContextVar[int] = ContextVar("wanted", default=1 << 30)
 
 
 class Tie:
@@ -179,6 +183,8 @@ def _cbrt(u):
 
 
 def _root(u, n):
+    if not _constant_series(n):  # an order that varies: exp(log(u)/n)
+        return (u.log() / n).exp()
     degree = _head(n)
     if degree.is_exact() and degree.is_integer() and int(degree.unique_fmpz()) % 2 == 1:
         return _odd_root(u, 1 / degree)
@@ -205,8 +211,7 @@ def _extreme(larger: bool) -> Op:
             if sign is None:
                 return _nan(result.prec)
             if sign == 0:
-                if result.coeffs() != other.coeffs():
-                    result = _flat(result, _head(result), True)
+                result = _parted(result, other)
                 continue
             if (sign > 0) != larger:
                 result = other
@@ -241,6 +246,25 @@ def _atan2(y, x):
     return rest.integral() + value
 
 
+def _parting(a, b) -> Optional[int]:
+    """The first degree asked for where two series provably differ (balls
+    that do not overlap; overlapping balls are taken for the same), None
+    where they agree on every one."""
+    count = _WANTED.get()
+    pairs = zip(_coefficients(a, count), _coefficients(b, count))
+    return next((k for k, (x, y) in enumerate(pairs) if not x.overlaps(y)), None)
+
+
+def _parted(chosen, other):
+    """At a tie, `chosen` up to the degree where it and `other` part; no coefficient (nan) from there."""
+    degree = _parting(chosen, other)
+    if degree is None:
+        return chosen
+    length = chosen.prec
+    kept = _coefficients(chosen, degree)
+    return arb_series(kept + [arb.nan()] * (length - degree), prec=length)
+
+
 def _ite(condition: Tie, a, b):
     if isinstance(a, Tie):
         holds = None if condition.holds is None else (a.holds if condition.holds else b.holds)
@@ -248,7 +272,7 @@ def _ite(condition: Tie, a, b):
     if condition.holds is None:
         return _nan(a.prec)
     chosen = a if condition.holds else b
-    return _flat(chosen, _head(chosen), True) if condition.tie and a.coeffs() != b.coeffs() else chosen
+    return _parted(chosen, b if chosen is a else a) if condition.tie else chosen
 
 
 def _piecewise(*values_and_conditions):
@@ -410,11 +434,13 @@ class BallSeriesProgram(Compiled):
         exact double or rational) moved by t·directions[name]."""
         values: list = []
         cap, ctx.cap = ctx.cap, length  # python-flint truncates every series to ctx.cap terms (10 by default)
+        wanted = _WANTED.set(length - EXTRA_TERMS)
         try:
             with ctx.workprec(bits):
                 return self._run(env, directions, length, values)
         finally:
             ctx.cap = cap
+            _WANTED.reset(wanted)
 
     def _run(self, env, directions, length, values) -> list:
         for op, args, name, value, _ in self.instructions:
@@ -482,6 +508,9 @@ def evaluate(program: BallSeriesProgram, env: dict[str, Any], names: list[str], 
     bits, previous = START_BITS, None
     directions = 1 if len(names) <= 1 else math.comb(order + len(names) - 1, len(names) - 1)
     work = len(program.instructions) * (order + 1 + EXTRA_TERMS) * directions
+    if budget is not None and not budget.affords(work, bits):  # not even one pass: no exact value
+        return [[Ball(arb.nan(), bits, capped=True) for _ in multi_indices(len(names), order)]
+                for _ in program.output_slots]
     while True:
         if budget is not None:
             budget.charge(work, bits)

@@ -119,6 +119,7 @@ class Ring:
 
 @functools.lru_cache(maxsize=16)
 def ring(count: int, order: int, device: str = "cpu") -> Ring:
+    """The Ring of `count` variables to degree `order` on `device` (built once: its pair tables are the cost)."""
     return Ring(count, order, torch.device(device))
 
 
@@ -161,6 +162,7 @@ class Series:
 
 
 def broadcast(*series: Series) -> list[torch.Tensor]:
+    """The series' coefficient tensors broadcast to one point shape."""
     tensors = torch.broadcast_tensors(*[s.c for s in series])
     return list(tensors)
 
@@ -169,6 +171,7 @@ def broadcast(*series: Series) -> list[torch.Tensor]:
 
 
 def add(*args: Series) -> Series:
+    """A sum, coefficient by coefficient."""
     total = args[0].c
     for arg in args[1:]:
         total = total + arg.c
@@ -185,6 +188,7 @@ def _times(a: Series, b: Series) -> Series:
 
 
 def mul(*args: Series) -> Series:
+    """A product: the truncated convolution (a scaling by a constant factor)."""
     result = args[0]
     for arg in args[1:]:
         result = _times(result, arg)
@@ -202,6 +206,7 @@ def solve(ring: Ring, value: torch.Tensor, step: Callable[[torch.Tensor, int], t
 
 
 def divide(a: Series, b: Series) -> Series:
+    """a/b degree by degree (b(a) ≠ 0; where b vanishes at the point, inf or nan)."""
     if b.constant:
         return Series(a.c / b.c[..., :1], a.ring, a.constant)
     x, y = broadcast(a, b)
@@ -211,6 +216,7 @@ def divide(a: Series, b: Series) -> Series:
 
 
 def reciprocal(u: Series) -> Series:
+    """1/u."""
     return divide(u.like(torch.ones_like(u.value)), u)
 
 
@@ -227,6 +233,7 @@ def integral(u: Series, value: torch.Tensor, derivative: Series) -> Series:
 
 
 def exp(u: Series) -> Series:
+    """exp(u): k·e_k = Σ_j j·u_j·e_{k−j} (𝓔e = e·𝓔u)."""
     if u.constant:
         return u.like(torch.exp(u.value))
     ring, e = u.ring, u.euler()
@@ -234,14 +241,16 @@ def exp(u: Series) -> Series:
 
 
 def log(u: Series) -> Series:
+    """log(u) = log(u(a)) + ∫ 𝓔u/u."""
     if u.constant:
         return u.like(torch.log(u.value))
     return integral(u, torch.log(u.value), reciprocal(u))
 
 
-def power(u: Series, r: float | int) -> Series:
-    """u^r for a constant r: exact repeated squaring for whole r (u may be 0
-    at the point), else u·𝓔p = r·p·𝓔u degree by degree (u(a) ≠ 0)."""
+def power(u: Series, r) -> Series:
+    """u^r for a constant r (a number, or a tensor of one per element):
+    exact repeated squaring for a whole number r (u may be 0 at the point),
+    else u·𝓔p = r·p·𝓔u degree by degree (u(a) ≠ 0)."""
     if u.constant:
         return u.like(torch.pow(u.value, r))
     if isinstance(r, int) and abs(r) <= MAX_INTEGER_POWER:
@@ -259,22 +268,35 @@ def power(u: Series, r: float | int) -> Series:
     e, shifted = u.euler(), u.shifted()
     u0 = u.c[..., :1]
     degrees = ring.degrees.to(u.c.dtype)
+    factor = r.unsqueeze(-1) if isinstance(r, torch.Tensor) else r
 
     def step(p, k):
         # Σ_j u_j (k-j) p_{k-j} = r Σ_j j u_j p_{k-j}; the j = 0 term of the left is u_0·k·p_k.
-        return (r * ring.part(p, e, k) - ring.part(shifted, p * degrees, k)) / (k * u0)
+        return (factor * ring.part(p, e, k) - ring.part(shifted, p * degrees, k)) / (k * u0)
 
     return Series(solve(ring, torch.pow(u.value, r), step), ring)
 
 
+def uniform(u: Series):
+    """The one number a constant series holds at every element of the point, else None."""
+    if not u.constant:
+        return None
+    values = u.value.flatten()
+    if values.numel() == 0 or not bool((values == values[0]).all()):
+        return None
+    return values[0].item()
+
+
 def general_power(base: Series, exponent: Series) -> Series:
-    if exponent.constant:
-        values = exponent.value.flatten()
-        if values.numel() == 1:
-            r = values.item()
-            return power(base, int(r) if r == int(r) and abs(r) <= MAX_INTEGER_POWER else r)
+    """base^exponent: a constant exponent by `power` (per element where the
+    point gives it several values), else exp(exponent·log(base))."""
+    r = uniform(exponent)
+    if r is not None:
+        return power(base, int(r) if r == int(r) and abs(r) <= MAX_INTEGER_POWER else r)
     if base.constant and exponent.constant:
         return base.like(torch.pow(base.value, exponent.value))
+    if exponent.constant:
+        return power(base, exponent.value)
     return exp(mul(exponent, log(base)))
 
 
@@ -294,18 +316,22 @@ def _sin_cos(u: Series, hyperbolic: bool = False) -> tuple[Series, Series]:
 
 
 def sin(u):
+    """sin(u), computed with cos(u): 𝓔s = c·𝓔u, 𝓔c = −s·𝓔u."""
     return u.like(torch.sin(u.value)) if u.constant else _sin_cos(u)[0]
 
 
 def cos(u):
+    """cos(u) (see sin)."""
     return u.like(torch.cos(u.value)) if u.constant else _sin_cos(u)[1]
 
 
 def sinh(u):
+    """sinh(u), computed with cosh(u): 𝓔s = c·𝓔u, 𝓔c = s·𝓔u."""
     return u.like(torch.sinh(u.value)) if u.constant else _sin_cos(u, True)[0]
 
 
 def cosh(u):
+    """cosh(u) (see sinh)."""
     return u.like(torch.cosh(u.value)) if u.constant else _sin_cos(u, True)[1]
 
 
@@ -327,30 +353,36 @@ def _riccati(u: Series, value: torch.Tensor, slope: torch.Tensor, sign: float, l
 
 
 def tan(u):
+    """tan(u): tan' = 1 + tan²."""
     if u.constant:
         return u.like(torch.tan(u.value))
     return _riccati(u, torch.tan(u.value), torch.cos(u.value) ** -2, 1.0)
 
 
 def tanh(u):
+    """tanh(u): tanh' = 1 − tanh²."""
     if u.constant:
         return u.like(torch.tanh(u.value))
     return _riccati(u, torch.tanh(u.value), torch.cosh(u.value) ** -2, -1.0)
 
 
 def sigmoid(u):
+    """The logistic sigmoid: σ' = σ − σ²."""
     if u.constant:
         return u.like(torch.sigmoid(u.value))
     return _riccati(u, torch.sigmoid(u.value), torch.sigmoid(u.value) * torch.sigmoid(-u.value), -1.0, 1.0)
 
 
 def one(u: Series) -> Series:
+    """The constant 1, shaped as u."""
     return u.like(torch.ones_like(u.value))
 
 
 def square(u: Series) -> Series:
+    """u·u."""
     return _times(u, u)
 
 
 def scaled(u: Series, factor: float) -> Series:
+    """factor·u."""
     return Series(u.c * factor, u.ring, u.constant)

@@ -26,7 +26,7 @@ from autodiff.engine.floats import double
 from autodiff.engine.program import Compiled, Op, float_exponent, rules_by_name
 from autodiff.engine.series import (
     MAX_INTEGER_POWER, Series, broadcast, add, cos, cosh, divide, exp, integral, log, mul, one, power,
-    reciprocal, ring, scaled, sigmoid, sin, sinh, solve, square, tan, tanh, general_power,
+    reciprocal, ring, scaled, sigmoid, sin, sinh, solve, square, tan, tanh, general_power, uniform,
 )
 from autodiff.errors import UnsupportedError
 from autodiff.language.declared import DeclaredCall
@@ -75,6 +75,7 @@ softplus = _by(sigmoid, lambda x: torch.logaddexp(x, torch.zeros_like(x)))
 
 
 def expm1(u):
+    """exp(u) − 1, its value by torch.expm1 (accurate near 0)."""
     if u.constant:
         return u.like(torch.expm1(u.value))
     return exp(u).with_value(torch.expm1(u.value), exp(u).c)
@@ -108,7 +109,11 @@ def cbrt(u):
 
 
 def root(u, n):
-    degree = n.value.flatten()[0].item()
+    """The real n-th root: −(−u)^(1/n) below 0 for an odd n; an n that varies
+    (a series, or several values over the point) by exp(log(u)/n)."""
+    degree = uniform(n)
+    if degree is None:
+        return exp(divide(log(u), n))
     if degree == 3:
         return cbrt(u)
     if u.constant:
@@ -134,12 +139,19 @@ def _known_derivatives(u: Series, coefficients: Callable[[torch.Tensor, int], to
 
 
 def _polygamma_coefficients(shift: int):
-    """ψ⁽ⁿ⁾ and lgamma (shift −1): their m-th derivative is ψ⁽ⁿ⁺ᵐ⁾."""
+    """ψ⁽ˢ⁾ and lgamma (shift −1): the m-th derivative is ψ⁽ˢ⁺ᵐ⁾. Divided by
+    m!: for x > 0 and s + m ≥ 1 from Hurwitz's zeta, ψ⁽ⁿ⁾(x) =
+    (−1)ⁿ⁺¹ n! ζ(n + 1, x), exact to the last digits where torch's polygamma
+    (trigamma) is good to about 1e-10; elsewhere torch's polygamma."""
     def coefficients(x, m):
         n = shift + m
         if n == -1:
             return torch.lgamma(x)
-        return torch.special.polygamma(n, x) / math.factorial(m)
+        if n == 0:
+            return torch.special.digamma(x)
+        ratio = math.prod(range(m + 1, n + 1)) if n >= m else 1 / m  # n!/m! (shift −1: (m − 1)!/m!)
+        zeta = (-1.0) ** (n + 1) * float(ratio) * torch.special.zeta(torch.full_like(x, n + 1.0), x)
+        return torch.where(x > 0, zeta, torch.special.polygamma(n, x) / float(math.factorial(m)))
 
     return coefficients
 
@@ -156,7 +168,10 @@ def gamma(u):
 
 
 def polygamma(n, u):
-    order = n.value.flatten()[0].item()
+    """ψ⁽ⁿ⁾(u) for one whole order n (SymPy's polygamma(n, u))."""
+    order = uniform(n)
+    if order is None or order != int(order):
+        raise UnsupportedError("Taylor mode has no rule for polygamma of an order that varies")
     return _known_derivatives(u, _polygamma_coefficients(int(order)))
 
 
@@ -204,6 +219,18 @@ def _undefined_above(c: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     return c
 
 
+def _undefined_where_they_part(c: torch.Tensor, tie: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ring) -> torch.Tensor:
+    """At a tie between two branches (`x`, `y`), `c` keeps the coefficients
+    of the degrees below the first where the branches differ (max(x, sin(x))
+    at 0: 0, 1, 0) and has none (nan) from that degree on."""
+    differ = (x != y) & ~(x.isnan() & y.isnan())
+    if not bool((tie & differ.any(-1)).any()):
+        return c
+    degrees = ring.degrees.expand_as(differ)
+    first = torch.where(differ, degrees, ring.order + 1).min(-1).values
+    return torch.where(tie.unsqueeze(-1) & (degrees >= first.unsqueeze(-1)), math.nan, c)
+
+
 def absolute(u: Series) -> Series:
     """|u| = ±u away from 0; at 0, a kink: no coefficient above the value."""
     negative = (u.value < 0).unsqueeze(-1)
@@ -216,24 +243,29 @@ def _is_zero_series(u: Series) -> torch.Tensor:
 
 
 def sign(u):
+    """sign(u): flat away from 0; on the jump, no coefficient above the value."""
     return _flat(u, torch.sign(u.value), (u.value == 0) & ~_is_zero_series(u))
 
 
 def floor(u):
+    """floor(u): flat between integers; on one, no coefficient above the value."""
     return _flat(u, torch.floor(u.value), (u.value == torch.floor(u.value)) & (not u.constant))
 
 
 def ceiling(u):
+    """ceil(u): as floor."""
     return _flat(u, torch.ceil(u.value), (u.value == torch.ceil(u.value)) & (not u.constant))
 
 
 def heaviside(u, h0=None):
+    """Heaviside(u): flat away from 0 (h0, default 1/2, at 0); at 0, no coefficient above the value."""
     at_zero = 0.5 if h0 is None else h0.value
     value = torch.where(u.value > 0, 1.0, torch.where(u.value < 0, 0.0, at_zero)).to(u.c.dtype)
     return _flat(u, value, (u.value == 0) & (not u.constant))
 
 
 def dirac_delta(u, *order):
+    """DiracDelta(u): 0 away from 0, no value at 0."""
     return _flat(u, torch.where(u.value == 0, math.nan, 0.0).to(u.c.dtype), torch.zeros_like(u.value, dtype=torch.bool))
 
 
@@ -244,15 +276,16 @@ def detach(u):
 
 def _extreme(pick_first: Callable) -> Op:
     """min and max: the argument smallest (largest) at the point; where two
-    tie with different series, a kink: no coefficient above the value."""
+    tie, a kink from the first degree where their series part."""
     def rule(*args: Series) -> Series:
         result = args[0]
         for other in args[1:]:
             a, b = broadcast(result, other)
             first = pick_first(a[..., 0], b[..., 0])
             c = torch.where(first.unsqueeze(-1), a, b)
-            tie = (a[..., 0] == b[..., 0]) & ~(a == b).all(-1)
-            result = Series(_undefined_above(c, tie), result.ring, result.constant and other.constant)
+            tie = a[..., 0] == b[..., 0]
+            result = Series(_undefined_where_they_part(c, tie, a, b, result.ring), result.ring,
+                            result.constant and other.constant)
         return result
 
     return rule
@@ -327,7 +360,7 @@ def _if_then_else(condition: Condition, a, b):
         return Condition(torch.where(condition.holds, a.holds, b.holds), condition.tie | a.tie | b.tie)
     x, y = broadcast(a, b)
     c = torch.where(condition.holds.unsqueeze(-1), x, y)
-    return Series(_undefined_above(c, condition.tie & ~(x == y).all(-1)), a.ring)
+    return Series(_undefined_where_they_part(c, condition.tie, x, y, a.ring), a.ring)
 
 
 def piecewise(*values_and_conditions) -> Series:
@@ -337,8 +370,10 @@ def piecewise(*values_and_conditions) -> Series:
     first = pairs[0][0]
     result = Series(torch.full_like(first.c, math.nan), first.ring)
     for value, condition in reversed(pairs):
-        if isinstance(condition, bool):
-            condition = Condition(torch.tensor(condition), torch.tensor(False))
+        if isinstance(condition, bool):  # True (the default branch): as a tensor on the values' device
+            shape, device = first.value.shape, first.c.device
+            condition = Condition(torch.full(shape, condition, dtype=torch.bool, device=device),
+                                  torch.zeros(shape, dtype=torch.bool, device=device))
         result = _if_then_else(condition, value, result)
     return result
 
@@ -409,6 +444,7 @@ class SeriesProgram(Compiled):
 
     @staticmethod
     def numeric_power(exponent) -> Optional[Op]:
+        """u^r for a numeric exponent r, by `power` (exact squaring for a whole r)."""
         r = float_exponent(exponent)
         if r is None:
             return None
@@ -457,4 +493,5 @@ class SeriesProgram(Compiled):
 
 
 def series_program(exprs) -> SeriesProgram:
+    """The Taylor-mode program of the SymPy trees `exprs`."""
     return SeriesProgram(list(exprs))

@@ -14,6 +14,9 @@ SOURCES = {"symbolic": "", "exact": " (exact coefficients)", "taylor mode": " (T
 
 
 def render_taylor(result: TaylorResult, console, typed: Optional[str] = None, notation: str = "plain") -> None:
+    """The function and point, one row per coefficient (Taylor mode's, nested
+    autograd's where it ran, SymPy's exact one, the exact value, the
+    verdict), the polynomial, the notes and the verdict lines."""
     from rich.table import Table
     from rich.text import Text
 
@@ -70,7 +73,8 @@ def _verdict(result: TaylorResult):
     from autodiff.language.notation import show
 
     witness = "autograd" if result.checked_by == "autograd" else WITNESS_NAMES.get(result.checked_by, "the exact value")
-    sides = "Taylor mode, autograd" if result.autograd_order is not None and witness != "autograd" else "Taylor mode"
+    compared = any(term.autograd_agree is not None for term in result.terms)
+    sides = "Taylor mode, autograd" if compared and witness != "autograd" else "Taylor mode"
     if result.agree is True:
         return Text(f"✓ {sides} and {witness} agree on every coefficient compared", style="green")
     if result.agree is False:

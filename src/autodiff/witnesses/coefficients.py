@@ -113,6 +113,8 @@ def close(value: Optional[float], exact: float, factorial: int, tolerance, scale
         return None
     if math.isnan(value) and math.isnan(exact):
         return None
+    if math.isinf(exact):  # a true value beyond float64's range: inf is not it (an overflow)
+        return False
     if tolerance.close_float(value * factorial, exact * factorial):
         return True
     return math.isfinite(value) and abs(value - exact) <= tolerance.rtol * scale

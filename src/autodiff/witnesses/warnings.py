@@ -18,6 +18,11 @@ from autodiff.text import exact_text, number_text, shortened
 class Warnings:
     """The wording of what `Witnesses.cross_check` found."""
 
+    @property
+    def engine(self) -> str:
+        """What computed the derivatives judged: "autograd", or "Taylor mode" (design §15)."""
+        return "Taylor mode" if self.problem.answered_by == "taylor mode" else "autograd"
+
     def _exact_warnings(self, side, tasks, symbolic, values_s, symbolic_s, inaccurate, sample, results) -> list[str]:
         """Where autograd is inaccurate (and why), where a derivative is a
         limit, where SymPy's derivative is an indeterminate form, and what
@@ -86,14 +91,14 @@ class Warnings:
             cause = self._cause(derivative, compile_expressions([derivative]), 0, full, ball.bits)
         results[index].cause = None if cause is None else str(cause)
         label, where = self.label(task), self.where(full) + more_points(more)
-        gives = f"autograd gives {number_text(autograd)} ({digits_text(ball.correct_digits(autograd))})"
+        gives = f"{self.engine} gives {number_text(autograd)} ({digits_text(ball.correct_digits(autograd))})"
         if ball.beyond(self.dtype):
             return f"{label} = {ball.text()} overflows {self.problem.dtype} at {where}: {gives}"
         # Floats lost the digits (a cause, or the float symbolic value off the exact value too):
         # inaccurate; else a plain disagreement with SymPy's formula.
         pair = torch.tensor([float(symbolic_s[index].reshape(-1)[element]), ball.to_float()], dtype=torch.float64)
         lost = cause is not None or symbolic[index] is None or not bool(self.problem.tolerance.close(pair[0], pair[1]))
-        head = f"{label} is inaccurate at" if lost else f"autograd and the exact value disagree for {label} at"
+        head = f"{label} is inaccurate at" if lost else f"{self.engine} and the exact value disagree for {label} at"
         return f"{head} {where}: {gives}, the exact value is {ball.text()}" + (f"; {cause}" if cause else "")
 
     def domain_warnings(
@@ -130,7 +135,7 @@ class Warnings:
             left, right = float(kinks.left[index, element]), float(kinks.right[index, element])
             autograd = float(values[index].reshape(-1)[element])
             side = convention(autograd, left, right)
-            gives = f"autograd gives {number_text(autograd)}" + (
+            gives = f"{self.engine} gives {number_text(autograd)}" + (
                 f" (the {side}-hand derivative)" if side in ("left", "right") else " (their average)" if side == "average" else ""
             )
             if index in present:
@@ -152,7 +157,7 @@ class Warnings:
             found.append(
                 f"{self.label(tasks[index])} does not exist at {self.where(full)} "
                 f"({sided.describe(self._function(tasks[index][0]))}); "
-                f"autograd gives {shown(values[index], full)}, not compared"
+                f"{self.engine} gives {shown(values[index], full)}, not compared"
             )
         return capped_warnings(found, "more derivatives do not exist at the point")
 
@@ -163,7 +168,7 @@ class Warnings:
                 element, more = self._elements(unchecked[index])
                 full = element if sample is None else sample[element]
                 found.append(
-                    f"{self.label(task)} at {self.where(full)}{more_points(more)} is not checked: autograd gives "
+                    f"{self.label(task)} at {self.where(full)}{more_points(more)} is not checked: {self.engine} gives "
                     f"{shown(values_s[index], element)} and so does SymPy's derivative in float64, but the two "
                     "share float64's rounding, the exact witness reached no value, and finite differences disagree"
                 )
@@ -176,7 +181,7 @@ class Warnings:
                 element, more = self._elements(no_symbolic[index])
                 found.append(
                     f"{self.label(task)} at {self.where(element)}{more_points(more)}: SymPy's "
-                    f"{shortened(symbolic[index][1])} has no value there (a switch point); autograd gives "
+                    f"{shortened(symbolic[index][1])} has no value there (a switch point); {self.engine} gives "
                     f"{shown(values[index], element)}, not compared"
                 )
         return capped_warnings(found, "more derivatives have no symbolic value at the point")
@@ -193,7 +198,7 @@ class Warnings:
             element, more = self._elements(mask)
             autograd = shown(values[index], element)
             where = self.where(element) + more_points(more)
-            sides = f"autograd {autograd}"
+            sides = f"{self.engine} {autograd}"
             culprit = None
             if symbolic[index] is not None:
                 sides += f", symbolic {shown(exact[index], element)}"
