@@ -325,3 +325,11 @@ def test_high_orders_at_a_kink_and_past_series_work_fall_back_or_stand():
     assert autodiff.grad("exp(x)", {"x": 0.5}, order=2, limits=limits).gradient["x"].engine is None
     with pytest.raises(autodiff.AutodiffError, match="series-work"):
         autodiff.grad("exp(x)", {"x": 0.5}, order=2, limits=limits, engine="taylor")
+
+
+def test_finite_differences_alone_check_no_derivative_above_order_6():
+    high = autodiff.grad("exp(sin(x))", {"x": 0.5}, order=60, symbolic=False, exact=False)
+    assert high.gradient["x"].agree is None and high.exit_code == 0
+    assert any("finite differences cannot check a derivative of order above 6" in w for w in high.warnings)
+    low = autodiff.grad("exp(sin(x))", {"x": 0.5}, order=5, symbolic=False, exact=False)
+    assert low.gradient["x"].agree is True and low.checked_by == "numeric"

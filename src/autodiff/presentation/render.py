@@ -351,7 +351,7 @@ def verdicts(result: PointReport, labelled: list) -> list[Text]:
         lines.append(Text("⚠ not compared: the derivative does not exist at the point (see the warnings)", style="yellow"))
     elif result.agree is None and any(_unchecked(d) for _, d in labelled):
         lines.append(Text(
-            "⚠ not checked: no witness independent of autograd's float64 rounding agrees (see the warnings)",
+            f"⚠ not checked: no witness independent of {engine}'s float64 rounding decided (see the warnings)",
             style="yellow",
         ))
     elif result.agree is False and any(d.agree is False for _, d in labelled):

@@ -223,10 +223,13 @@ class Witnesses(Warnings):
         # compute: tan(x + 1) at 1e100 is tan(1e100) to both): it certifies
         # only beside finite differences. Agreeing with it alone is unchecked.
         unchecked = ~known & symbolic_usable & symbolic_close & ~numeric_close & ~at_sample(excluded)
-        excluded_s = at_sample(excluded) | unchecked
+        # Past FD_MAX_ORDER a stencil's error outgrows any answer: finite differences alone check nothing.
+        shallow = torch.tensor([len(sequence) <= FD_MAX_ORDER for _, sequence in tasks]).view(per_task)
+        beyond = ~known & ~symbolic_usable & ~shallow & ~at_sample(excluded)
+        excluded_s = at_sample(excluded) | unchecked | beyond
         judged = torch.where(known, exact_close, torch.where(symbolic_usable, symbolic_close, numeric_close))
         # A derivative not checked at some element is not ✓ (it is ✗ where another element disagrees).
-        task_unchecked = unchecked.reshape(len(tasks), -1).any(dim=1).tolist()
+        task_unchecked = (unchecked | beyond).reshape(len(tasks), -1).any(dim=1).tolist()
         agree = [None if verdict and flag else verdict for verdict, flag in zip(verdicts(judged), task_unchecked)]
         compared = known & ~excluded_s  # where the exact value judged
         inaccurate = compared & ~exact_close
@@ -276,6 +279,13 @@ class Witnesses(Warnings):
         if exact_side is not None:
             warnings.extend(self._nondifferentiable_warnings(tasks, exact_side, nondifferentiable, values, sample))
         warnings.extend(self._unchecked_warnings(tasks, unchecked, values_s, sample))
+        if bool(beyond.any()):
+            labels = [self.label(task) for index, task in enumerate(tasks) if bool(beyond[index].any())]
+            warnings.append(
+                f"{', '.join(labels[:5])}{' and more' if len(labels) > 5 else ''} not checked: finite differences "
+                f"cannot check a derivative of order above {FD_MAX_ORDER}, and neither the exact value nor SymPy's "
+                "derivative is there (--no-exact, --no-symbolic or past --symbolic-timeout)"
+            )
         if unresolved:
             warnings.append(finite_difference_warning(unresolved))
         return results
@@ -520,6 +530,7 @@ def _rows_of(stacked):
 
 
 JUDGES = ("numeric", "symbolic", "exact")  # the witnesses, weakest first
+FD_MAX_ORDER = 6  # finite differences judge a derivative up to this order (design §15: high orders have the exact series)
 
 
 def _judges(known, symbolic_usable, excluded) -> list[Optional[str]]:
