@@ -123,8 +123,19 @@ def test_quiet_prints_only_the_numbers(capsys, args, lines):
 
 
 def test_quiet_keeps_the_exit_code_of_a_failed_check(capsys):
-    code, out, _ = run(capsys, "grad", "x^2", "--at", "x=3", "--expect", "7", "-q")
+    code, out, err = run(capsys, "grad", "x^2", "--at", "x=3", "--expect", "7", "-q")
     assert code == 1 and out == "6\n"
+    assert err == "✗ --expect not met for ∂f/∂x\n"  # said, in one line, where the numbers do not go
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_quiet_stream_keeps_its_answers_in_step_with_its_lines(jobs):
+    from helpers import invoke
+
+    result = invoke("grad", "-", "--at", "x=2", "-q", "--jobs", jobs, input="x^2\nx+\nx^3\n")
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == ["4", "error", "12"]
+    assert "line 2: error: unexpected end of input" in result.stderr
 
 
 # -- --notation ---------------------------------------------------------------
@@ -191,3 +202,19 @@ def test_the_hints_know_every_command():
     from autodiff.frontends.hints import COMMANDS
 
     assert set(cli.command().commands) == set(COMMANDS)
+
+
+def test_no_command_prints_the_help_as_help_does_and_exits_2(capsys):
+    code, out, err = run(capsys)
+    assert code == 2 and err == ""
+    assert out.startswith("Usage: autodiff [OPTIONS] COMMAND [ARGS]...")
+    assert "\n  grad " in out and "error:" not in out  # a laid-out help, not one error line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["completion"], "error: missing the shell; choose from bash, zsh, fish, powershell; see autodiff completion -h"),
+    (["server"], "error: missing the action; choose from start, stop, status; see autodiff server -h"),
+])
+def test_a_missing_choice_names_the_choices_in_one_readable_line(capsys, args, message):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and err.strip() == message

@@ -162,10 +162,13 @@ def answer_derivative(command: str, expression: str, at, wrt, expect, options: d
         from autodiff.results import MatrixReport
 
         if quiet:
-            from autodiff.presentation.quiet import lines
+            from autodiff.presentation.quiet import lines, unmet
 
             for line in lines(result, notation):
                 typer.echo(line)
+            missed = None if isinstance(result, MatrixReport) else unmet(result)
+            if missed:
+                typer.echo(missed, err=True)
             return
         (render_matrix_report if isinstance(result, MatrixReport) else render_report)(result, console, notation)
 

@@ -37,6 +37,7 @@ def _plain(message: str) -> str:
     message = " ".join(message.split())
     message = re.sub(r"^Invalid value for '([^']+)'(?: / '[^']+')?: ", r"\1 ", message)
     message = re.sub(r"^Missing argument '([^']+)'\.?", r"missing the \1", message)
+    message = re.sub(r"\.? Choose from:? ", "; choose from ", message)  # missing the shell; choose from bash, …
     message = re.sub(r"^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", r"unexpected extra argument: \1", message)
     message = re.sub(r"^No such command ('.*?')\..*", r"no such command \1", message)  # our own hint follows
     message = re.sub(r"\.? Did you mean ", "; did you mean ", message.replace("No such option: ", "no such option "))

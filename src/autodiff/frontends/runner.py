@@ -91,6 +91,10 @@ def answer(json_output: bool, compute: Callable[[], object], render, line: Optio
         if json_output:
             echo_json(error.to_json(), line)
         else:
+            if quiet and line is not None:  # a stream's answers stay in step with its input lines
+                from autodiff.presentation.quiet import ERROR_LINE
+
+                typer.echo(ERROR_LINE)
             renderers.render_error(error, renderers.stderr_console(), _where(line))
         return error.exit_code
 
@@ -285,6 +289,10 @@ def _run_command(command, args: List[str], json_output: bool) -> None:
         # click's UsageError and its kinds (typer vendors its own click: known by shape, not class).
         if not (hasattr(error, "format_message") and getattr(error, "exit_code", None) == EXIT_USAGE):
             raise
+        if type(error).__name__ == "NoArgsIsHelpError" and not json_output:
+            # `autodiff` alone: the help as --help lays it out (not crammed into one error line), exit 2.
+            command.main(args=[*args, "--help"], prog_name="autodiff", standalone_mode=False)
+            sys.exit(EXIT_USAGE)
         from autodiff.frontends.hints import usage_message
 
         message = usage_message(error, args)

@@ -6,7 +6,9 @@ One line per derivative (grad, in --wrt order; partial) or per matrix row
 (hessian, jacobian), numbers separated by spaces; a vector point's values of
 one derivative are separated by commas. Each number is the shortest text
 that reads back as the same double (6, 0.1, 1e-10, nan, inf). Without a
-point, the symbolic derivatives, one per line.
+point, the symbolic derivatives, one per line. A stream's line that is an
+error prints `error` in its place, so that the answers stay in step with
+the input lines; an --expect that is not met is said on stderr.
 """
 
 from __future__ import annotations
@@ -44,3 +46,14 @@ def number(value) -> str:
         return "inf" if value > 0 else "-inf"
     text = repr(value)
     return text[:-2] if text.endswith(".0") else text
+
+
+ERROR_LINE = "error"  # a stream's line that failed, in its place among the answers
+
+
+def unmet(result) -> str | None:
+    """The one line on stderr for an --expect not met, else None."""
+    from autodiff.text import derivative_label
+
+    labels = [derivative_label(d.wrt) for d in result.derivatives() if d.expect_met is False]
+    return f"✗ --expect not met for {', '.join(labels)}" if labels else None
