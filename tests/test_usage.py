@@ -218,3 +218,16 @@ def test_no_command_prints_the_help_as_help_does_and_exits_2(capsys):
 def test_a_missing_choice_names_the_choices_in_one_readable_line(capsys, args, message):
     code, out, err = run(capsys, *args)
     assert code == 2 and err.strip() == message
+
+
+def test_a_zero_is_never_shown_with_a_sign(capsys):
+    from autodiff.text import number_text
+
+    assert number_text(-0.0) == "0" and number_text(-1e-300) == "-1e-300"
+    code, out, _ = run(capsys, "hessian", "sin(x)*cos(y)", "--at", "x=0,y=0")
+    assert code == 0 and "-0 " not in out and "-0\n" not in out
+
+
+def test_nan_as_a_point_says_what_is_wrong(capsys):
+    code, _, err = run(capsys, "grad", "x^2", "--at", "x=nan")
+    assert code == 2 and "nan is not a number a point can take: give a finite real value" in err

@@ -18,12 +18,13 @@ MAX_ROWS = 10  # vector points: values shown before eliding the middle
 
 
 def number_text(value: float) -> str:
-    """A number in a message: ten significant digits, nan, inf or -inf."""
+    """A number in a message: ten significant digits, nan, inf or -inf; a
+    zero is 0, never -0 (a sign on nothing reads as a mistake)."""
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.10g}"
+    return f"{value + 0.0:.10g}"
 
 
 def seven_digits(value: float) -> str:

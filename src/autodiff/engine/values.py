@@ -79,8 +79,10 @@ class _ValueParser:
             message = re.sub(r" at column \d+$", "", error.message)
             raise self.fail(message, position, type(error)) from None
         if expr.free_symbols:
-            names = ", ".join(natural_order(s.name for s in expr.free_symbols))
-            raise self.fail(f"a value cannot contain variables ({names})", offset)
+            names = natural_order(s.name for s in expr.free_symbols)
+            if "nan" in (name.lower() for name in names):  # not a value a derivative can be taken at
+                raise self.fail("nan is not a number a point can take: give a finite real value", offset)
+            raise self.fail(f"a value cannot contain variables ({', '.join(names)})", offset)
         try:
             value = _nearest_double(expr, self.limits)
         except _Underflow:
