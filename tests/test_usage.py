@@ -9,6 +9,7 @@ leading-minus handling and the error style live there, before click).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import typer
@@ -231,3 +232,13 @@ def test_a_zero_is_never_shown_with_a_sign(capsys):
 def test_nan_as_a_point_says_what_is_wrong(capsys):
     code, _, err = run(capsys, "grad", "x^2", "--at", "x=nan")
     assert code == 2 and "nan is not a number a point can take: give a finite real value" in err
+
+
+@pytest.mark.parametrize("command", ["grad", "partial", "hessian", "jacobian", "plot", "graph", "check", "taylor",
+                                     "verify", "minimize", "repl", "server", "completion"])
+def test_help_names_values_in_words_not_python_types(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    assert "{expression" not in out.splitlines()[0], command  # the usage line: {EXPR}
+    for internal in ("list[str]", "int range", "float range", "str"):  # an option's value, in words
+        assert not re.search(rf"--[a-z-]+ <{re.escape(internal)}>", out), (command, internal)

@@ -130,6 +130,7 @@ def install(command: Any) -> None:
         install(sub)
     for param in getattr(command, "params", ()):
         _give(param)
+        _name(param)
     help_option = getattr(command, "get_help_option", None)
     if help_option is not None:  # made on demand for each run, so given its converter then
 
@@ -137,6 +138,29 @@ def install(command: Any) -> None:
             return _give(made(ctx))
 
         command.get_help_option = get_help_option
+
+
+# What --help calls a value, where the declaration names none (typer would
+# show the Python type: `--at <list[str]>`, `--order <int range>`, `{expression}`).
+METAVARS = {
+    "at": "POINT", "start": "POINT", "wrt": "X[,Y…]", "expect": "VALUES", "order": "N", "jobs": "N",
+    "width": "COLUMNS", "height": "ROWS", "rtol": "R", "atol": "A", "symbolic_timeout": "SECONDS",
+    "grad_output": "W[,W…]", "expression": "EXPR", "expressions": "EXPR", "points": "N", "steps": "N",
+    "lr": "RATE", "tol": "T", "shell": "SHELL", "idle": "SECONDS", "output": "FILE", "over": "X=A:B",
+}
+
+
+def _name(param: Any) -> None:
+    """Give `param` a metavar from METAVARS, or its name in capitals, where
+    it has none and is not a choice (`<float64|float32>` says what it takes)."""
+    if getattr(param, "metavar", None) is not None or getattr(param, "is_flag", False):
+        return
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):  # `<float64|float32>` says what it takes
+        return
+    name = getattr(param, "name", None)
+    if name:
+        param.metavar = METAVARS.get(name, name.upper())
 
 
 def _give(param: Any) -> Any:

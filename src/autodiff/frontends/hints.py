@@ -32,11 +32,16 @@ def usage_message(error, args: list[str]) -> str:
     return f"{message}; {hint}" if hint else message + where
 
 
+# An argument's metavar (coercion.METAVARS) as a missing-argument message names it.
+_ARGUMENTS = {"EXPR": "expression", "FILE...": "FILE...", "FILE": "case file (FILE)"}
+
+
 def _plain(message: str) -> str:
     """click's wording, in ours: one line, no trailing period."""
     message = " ".join(message.split())
     message = re.sub(r"^Invalid value for '([^']+)'(?: / '[^']+')?: ", r"\1 ", message)
-    message = re.sub(r"^Missing argument '([^']+)'\.?", r"missing the \1", message)
+    message = re.sub(r"^Missing argument '([^']+)'\.?", lambda m: f"missing the {_ARGUMENTS.get(m[1], m[1].lower())}",
+                     message)
     message = re.sub(r"\.? Choose from:? ", "; choose from ", message)  # missing the shell; choose from bash, …
     message = re.sub(r"^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$", r"unexpected extra argument: \1", message)
     message = re.sub(r"^No such command ('.*?')\..*", r"no such command \1", message)  # our own hint follows
