@@ -215,6 +215,8 @@ def test_no_command_prints_the_help_as_help_does_and_exits_2(capsys):
 @pytest.mark.parametrize("args, message", [
     (["completion"], "error: missing the shell; choose from bash, zsh, fish, powershell; see autodiff completion -h"),
     (["server"], "error: missing the action; choose from start, stop, status; see autodiff server -h"),
+    (["check"], "error: missing the case file (FILE); see autodiff check -h"),
+    (["grad"], 'error: missing the expression; autodiff grad "x^2" --at x=3'),
 ])
 def test_a_missing_choice_names_the_choices_in_one_readable_line(capsys, args, message):
     code, out, err = run(capsys, *args)
