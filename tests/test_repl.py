@@ -354,3 +354,11 @@ def test_a_bug_is_one_line_and_the_session_goes_on(session, monkeypatch, capsys)
     monkeypatch.setattr(api, "grad", real)
     assert session.run("x^2 --at x=1 -q") == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2"
+
+
+def test_a_mistyped_command_is_named_not_multiplied(session, capsys):
+    assert session.run("hesian x^2*y") == 2
+    assert capsys.readouterr().err.strip() == "error: no such command 'hesian'; did you mean hessian?"
+    assert session.run("f(t) = t^2") == 0
+    assert session.run("f x") == 2 and "did you mean" not in capsys.readouterr().err  # a name of the session
+    assert session.run("at x=2") == 0 and session.run("x^2") == 0  # an expression is still one

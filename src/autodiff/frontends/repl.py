@@ -122,6 +122,8 @@ class Session:
                 return self.dispatch(self._command_words(text))
             if _is_definition(text):
                 return self._define(text)
+            if word and text[word.end():].strip():
+                self._refuse_a_mistyped_command(word.group(1))
             if _has_options(self.command.commands["grad"], text):  # `x^2 --order 2`, `x^2 -q`: grad's options too
                 return self.dispatch(self._command_words("grad " + text))
             return self.dispatch(self._with_session(["grad", text]))
@@ -131,6 +133,19 @@ class Session:
             raise
         except BaseException as error:  # a bug (or a deadline that got away): one line, the session goes on
             return report_bug(error, self.json)
+
+    def _refuse_a_mistyped_command(self, word: str) -> None:
+        """`hesian x^2*y`: a first word close to a command's (and no name of
+        the session or the function table) is a typo, not a product."""
+        import difflib
+
+        from autodiff.language.functions import FUNCTIONS_BY_NAME
+
+        if word in FUNCTIONS_BY_NAME or word in self.definitions or len(word) < 4:
+            return
+        close = difflib.get_close_matches(word, [*self.command.commands, *SESSION_WORDS], n=1, cutoff=0.75)
+        if close:
+            raise UsageError(f"no such command '{word}'; did you mean {close[0]}?")
 
     def wait_for_imports(self) -> None:
         if self.loading is not None:
