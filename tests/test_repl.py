@@ -362,3 +362,13 @@ def test_a_mistyped_command_is_named_not_multiplied(session, capsys):
     assert session.run("f(t) = t^2") == 0
     assert session.run("f x") == 2 and "did you mean" not in capsys.readouterr().err  # a name of the session
     assert session.run("at x=2") == 0 and session.run("x^2") == 0  # an expression is still one
+
+
+def test_at_merges_into_the_point_and_a_command_gets_only_its_variables(session, capsys):
+    assert session.run("at x=1, y=2") == 0 and session.run("at y=5") == 0
+    assert session.point == ["x=1, y=5"]
+    assert session._with_session(["hessian", "x^2"]) == ["hessian", "--at", "x=1", "x^2"]
+    assert session._with_session(["grad", "x*y"]) == ["grad", "--at", "x=1, y=5", "x*y"]
+    assert session._with_session(["minimize", "(x-3)^2"])[1:3] == ["--from", "x=1"]
+    assert session.run("at 3") == 0 and session.point == ["3"]  # a bare value replaces the point
+    assert session._with_session(["grad", "x^2"]) == ["grad", "--at", "3", "x^2"]

@@ -211,13 +211,26 @@ class Session:
         start = "at" if name != "verify" else None
         start = "start" if name == "minimize" else start
         if start in options and self.point and not given & set(options[start].opts):
-            for text in self.point:
+            for text in self._point_for([word for word in rest if not word.startswith("-")]):
                 added += [options[start].opts[0], text]
         if "json_output" in options and self.json and "--json" not in given:
             added.append("--json")
         if "notation" in options and self.notation != "plain" and "--notation" not in given:
             added += ["--notation", self.notation]
         return [name, *added, *rest]
+
+    def _point_for(self, words: list[str]) -> list[str]:
+        """The session's point, limited to the variables the command's words
+        (and the definitions) name: after `at x=1, y=2`, `hessian x^2` is
+        the Hessian in x alone. A bare value (`at 3`) goes as it is."""
+        from autodiff.language.parsing import names_in
+
+        assignments = _assignments(self.point)
+        if assignments is None:
+            return list(self.point)
+        used = {name for text in [*words, *self.definitions.values()] for name in names_in(text)}
+        kept = [part for name, part in assignments.items() if name in used]
+        return [", ".join(kept)] if kept else list(self.point)
 
     def _define(self, text: str) -> int:
         from autodiff.language.definitions import parse_definitions, split
@@ -247,7 +260,9 @@ class Session:
                 from autodiff.commands.prepare import scope_of
 
                 api.as_point([rest], scope=scope_of(self.parsed_definitions()))
-            self.point = [rest]
+            # `at y=2` after `at x=1`: y is added (or replaced), x stays.
+            old, new = _assignments(self.point), _assignments([rest])
+            self.point = [", ".join({**old, **new}.values())] if old and new else [rest]
         return EXIT_OK
 
     def _names(self, rest: str) -> int:
@@ -374,6 +389,20 @@ def _arguments(sub, words: list[str]) -> tuple[list[str], list[str]]:
             positional.append(word)
         index += 1
     return others, positional
+
+
+def _assignments(texts: list[str]) -> Optional[dict[str, str]]:
+    """A point's texts as {variable: "x=…"} in order; None where a part is a bare value (`at 3`)."""
+    from autodiff.points import ASSIGNMENT, split_top_level
+
+    found: dict[str, str] = {}
+    for text in texts:
+        for _, part in split_top_level(text):
+            match = ASSIGNMENT.match(part)
+            if match is None:
+                return None
+            found[match.group(1)] = part.strip()
+    return found
 
 
 def _is_option(sub, word: str) -> bool:
