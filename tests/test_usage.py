@@ -244,3 +244,13 @@ def test_help_names_values_in_words_not_python_types(capsys, command):
     assert "{expression" not in out.splitlines()[0], command  # the usage line: {EXPR}
     for internal in ("list[str]", "int range", "float range", "str"):  # an option's value, in words
         assert not re.search(rf"--[a-z-]+ <{re.escape(internal)}>", out), (command, internal)
+
+
+def test_warnings_name_functions_as_the_user_writes_them():
+    import autodiff
+
+    kink = autodiff.grad("max(x, y) + abs(y)", {"x": 1, "y": 1}).warnings
+    assert any("where max(x, y) switches branches" in warning for warning in kink), kink
+    assert not any("Max(" in warning or "Abs(" in warning for warning in kink)
+    domain = autodiff.grad("abs(sin(x))*log(x - 2)", {"x": 1}).warnings
+    assert any(warning.startswith("log(x - 2) is nan at x=1") for warning in domain), domain

@@ -88,3 +88,9 @@ def _latex(plain: str) -> str:
         return sympy.latex(parse_expression(plain))
     except (AutodiffError, ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
         return plain
+
+
+def plain_text(node) -> str:
+    """A SymPy node as the user writes it in plain notation (abs, max, x^2):
+    a message never shows SymPy's own names (Abs, Max, Piecewise)."""
+    return show(machine(node))

@@ -17,7 +17,7 @@ import sympy
 import torch
 
 from autodiff.engine.lowering import Program
-from autodiff.language.notation import language_names
+from autodiff.language.notation import language_names, plain_text
 from autodiff.text import number_text as _number, shortened as _short
 from autodiff.language.symbolic_functions import root
 
@@ -34,7 +34,7 @@ class Culprit:
     def describe(self, where: str = "") -> str:
         """`log(x) is nan at x=-1: log of a negative number (-1)`."""
         at = f" at {where}" if where else ""
-        return f"{_short(str(self.node))} is {_number(self.value)}{at}: {self.reason}"
+        return f"{_short(plain_text(self.node))} is {_number(self.value)}{at}: {self.reason}"
 
 
 def find_culprit(program: Program, env: dict[str, torch.Tensor], output: int, element: int,

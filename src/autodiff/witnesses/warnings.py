@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from autodiff.limits import raise_hint
+from autodiff.language.notation import plain_text
 from autodiff.text import exact_text, number_text, shortened
 
 
@@ -142,7 +143,7 @@ class Warnings:
                 gives += f", SymPy {shown(exact[index], element)}"
             found.append(
                 f"{self.label(task)} does not exist at {self.where(element)}{more_points(more)}, where "
-                f"{shortened(str(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
+                f"{shortened(plain_text(kinks.switch[index].node))} switches branches (left derivative {number_text(left)}, "
                 f"right {number_text(right)}); {gives}"
             )
         return capped_warnings(found, "more derivatives do not exist at the point")
