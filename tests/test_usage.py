@@ -254,3 +254,13 @@ def test_warnings_name_functions_as_the_user_writes_them():
     assert not any("Max(" in warning or "Abs(" in warning for warning in kink)
     domain = autodiff.grad("abs(sin(x))*log(x - 2)", {"x": 1}).warnings
     assert any(warning.startswith("log(x - 2) is nan at x=1") for warning in domain), domain
+
+
+def test_a_piecewise_is_shown_as_where_in_plain_and_latex_and_kept_in_json():
+    from autodiff.language.notation import show
+
+    text = "Piecewise((2*x, x > 0), (Piecewise((1, x < -1), (0, True)), True))"
+    assert show(text) == "where(x > 0, 2*x, where(x < -1, 1, 0))"
+    assert show("Piecewise((1, x > 2))") == "where(x > 2, 1, nan)"  # no default branch: no value there
+    assert show(text, "python") == text  # JSON's machine form stays SymPy's
+    assert "Piecewise" not in show(text, "latex")

@@ -70,7 +70,7 @@ def show(text: str, notation: str = "plain") -> str:
     if notation == "python":
         return text
     names = language_names()
-    plain = _sympy_name().sub(lambda match: names[match.group(1)], text).replace("**", "^")
+    plain = _sympy_name().sub(lambda match: names[match.group(1)], _where_of_piecewise(text)).replace("**", "^")
     if notation == "latex":
         return _latex(plain)
     return plain
@@ -94,3 +94,32 @@ def plain_text(node) -> str:
     """A SymPy node as the user writes it in plain notation (abs, max, x^2):
     a message never shows SymPy's own names (Abs, Max, Piecewise)."""
     return show(machine(node))
+
+
+def _where_of_piecewise(text: str) -> str:
+    """SymPy's Piecewise((a, c), (b, True)) as the language writes it,
+    where(c, a, b); nested where for more branches, nan where no branch
+    is the default."""
+    start = text.find("Piecewise(")
+    if start < 0:
+        return text
+    depth, end = 0, start + len("Piecewise")
+    for end in range(start + len("Piecewise"), len(text)):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    pairs = [_top_level(pair.strip()[1:-1]) for pair in _top_level(text[start + len("Piecewise("):end])]
+    if any(len(pair) != 2 for pair in pairs):
+        return text  # not the shape SymPy prints: left as it is
+    result = "nan"
+    for value, condition in reversed(pairs):
+        value = _where_of_piecewise(value)
+        result = value if condition == "True" else f"where({_where_of_piecewise(condition)}, {value}, {result})"
+    return text[:start] + result + _where_of_piecewise(text[end + 1:])
+
+
+def _top_level(text: str) -> list[str]:
+    """`text` split at the commas outside brackets, each part stripped."""
+    from autodiff.points import split_top_level
+
+    return [part.strip() for _, part in split_top_level(text)]
