@@ -4,6 +4,8 @@ by hand in the test (a right or a deliberately wrong one)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from autodiff.commands.verify import verify
@@ -15,7 +17,7 @@ POLY = "x^3 + 2*x^2 + 3*x + 4"
 def test_done_means_right_derivative_exits_0():
     result = invoke("verify", POLY, "--derivative", "3*x^2 + 4*x + 3", "--range", "x=-5:5")
     assert result.exit_code == 0, result.stdout
-    assert "✓ the claimed derivative agrees with autograd at all 400 points" in result.stdout
+    assert "✓ the claimed derivative agrees with autograd at all 401 points" in result.stdout
     assert "✓ SymPy proves D − f′ = 0" in result.stdout
 
 
@@ -23,10 +25,10 @@ def test_done_means_wrong_derivative_exits_1_with_the_error_3():
     result = invoke("verify", POLY, "--derivative", "3*x^2 + 4*x", "--range", "x=-5:5")
     assert result.exit_code == 1
     assert "largest error |D − f′| = 3 at" in result.stdout
-    assert "✗ the claimed derivative is wrong at 400 of 400 points" in result.stdout
+    assert "✗ the claimed derivative is wrong at 401 of 401 points" in result.stdout
     assert "D − f′ simplifies to -3, not 0" in result.stdout
     payload = strict_loads(invoke("verify", POLY, "-d", "3*x^2 + 4*x", "--json").stdout)
-    assert payload["right"] is False and payload["wrong_count"] == 400 and payload["proof"] == "disproved"
+    assert payload["right"] is False and payload["wrong_count"] == 401 and payload["proof"] == "disproved"
     assert payload["max_error"] == pytest.approx(3)
     first = payload["wrong"][0]
     assert first["at"] == {"x": -5.0} and first["claimed"] == 55 and first["autograd"] == 58
@@ -106,3 +108,12 @@ def test_a_bare_value_and_non_finite_plot_values():
     payload = strict_loads(invoke("verify", "log(x)", "-d", "1/x", "--range", "x=-1:1", "--points", "5", "--plot",
                                   "--json").stdout)
     assert payload["plot"]["autograd"][2] == "inf" and payload["right"] is True
+
+
+def test_the_largest_error_is_at_a_point_that_was_compared():
+    result = invoke("verify", "log(x)", "--derivative", "1/x", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["max_error"] == 0 and payload["max_error_at"]["x"] > 0  # not x = -5, where log has no value
+    wrong = json.loads(invoke("verify", "log(x)", "--derivative", "1/x + 1", "--json").stdout)
+    assert wrong["max_error"] == pytest.approx(1) and wrong["max_error_at"]["x"] > 0
+    assert json.loads(invoke("verify", "x^2", "--derivative", "2*x", "--json").stdout)["compared"] == 401

@@ -28,7 +28,7 @@ from autodiff.points import Point
 from autodiff.results import DerivativeResult, json_number
 from autodiff.text import prime
 
-DEFAULT_POINTS = 400  # like plot
+DEFAULT_POINTS = 401  # -5:5 in steps of 0.025: the points land on round numbers
 DEFAULT_RANGE = (-5.0, 5.0)
 MAX_LISTED = 10  # wrong points listed with their exact value
 
@@ -262,7 +262,8 @@ def _compare(autograd: DerivativeResult, claimed, point, variable: str, toleranc
     compared = exists & torch.isfinite(values)
     close = tolerance.close(claimed, values) | (claimed == values)
     wrong = compared & ~close
-    errors = torch.where(compared, (claimed - values).abs(), torch.zeros_like(values))
+    # Where nothing was compared the error is -1, below any real one: the largest is always at a compared point.
+    errors = torch.where(compared, (claimed - values).abs(), torch.full_like(values, -1.0))
     errors = torch.where(compared & torch.isnan(claimed), torch.full_like(values, math.inf), errors)
     count = int(compared.sum())
     max_error, max_at = None, None

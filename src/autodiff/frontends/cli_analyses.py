@@ -304,7 +304,7 @@ def verify(
         typer.Option("--at", "-a", help="Values of the other variables; or of the variable itself (a number, [vector] or grid) instead of --range."),
     ] = None,
     order: Annotated[int, typer.Option("--order", "-n", help="D is claimed to be the N-th derivative.", min=1)] = 1,
-    points: Annotated[int, typer.Option("--points", "-p", help="Points of the range checked.", min=2)] = 400,
+    points: Annotated[int, typer.Option("--points", "-p", help="Points of the range checked.", min=2)] = 401,
     plot: Annotated[bool, typer.Option("--plot", help="Draw D beside autograd's derivative over the range.")] = False,
     width: WidthOption = None,
     height: HeightOption = None,
