@@ -264,3 +264,11 @@ def test_a_piecewise_is_shown_as_where_in_plain_and_latex_and_kept_in_json():
     assert show("Piecewise((1, x > 2))") == "where(x > 2, 1, nan)"  # no default branch: no value there
     assert show(text, "python") == text  # JSON's machine form stays SymPy's
     assert "Piecewise" not in show(text, "latex")
+
+
+def test_the_command_list_shows_whole_summaries(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    commands = out.split("Commands:")[1].split("Examples:")[0]
+    assert "..." not in commands
+    assert "taylor      Taylor coefficients" in commands and "repl        An interactive session" in commands

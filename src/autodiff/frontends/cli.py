@@ -210,7 +210,18 @@ _COMMANDS = (
 
 def _register() -> None:
     for function, lines in _COMMANDS:
-        app.command(epilog=examples(*lines))(function)
+        app.command(epilog=examples(*lines), short_help=summary(function))(function)
+
+
+def summary(function) -> str:
+    """A command's line in `autodiff --help`: its docstring's first sentence,
+    whole (click would cut it at 45 characters, with ...)."""
+    paragraph = " ".join((function.__doc__ or "").strip().split("\n\n")[0].split())
+    sentence = paragraph.split(". ")[0].rstrip(".")
+    if len(sentence) > 72:  # a long one to its first clause: "Gradient descent … side by side"
+        cuts = [index for index in (sentence.find(mark) for mark in (": ", "; ", " (", ", each")) if index >= 20]
+        sentence = sentence[: min(cuts)] if cuts else sentence
+    return sentence
 
 
 _register()
