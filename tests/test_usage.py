@@ -272,3 +272,15 @@ def test_the_command_list_shows_whole_summaries(capsys):
     commands = out.split("Commands:")[1].split("Examples:")[0]
     assert "..." not in commands
     assert "taylor      Taylor coefficients" in commands and "repl        An interactive session" in commands
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("sin^2(x)", "error: sin^n(x) is not a power of sin here: write sin(x)^n, e.g. sin(x)^2 at column 1"),
+    ("xy", "error: no value for xy; xy is one name: for a product write x*y"),
+    ("d/dx x^2", "error: no value for d, dx; autodiff takes no d/dx: the command differentiates, "
+                 "e.g. autodiff grad 'x^2' --at x=1"),
+    ("x*z", "error: no value for z; add --at z=…"),
+])
+def test_textbook_spellings_get_a_hint(capsys, expression, message):
+    code, _, err = run(capsys, "grad", expression, "--at", "x=1,y=2")
+    assert code == 2 and err.splitlines()[0] == message

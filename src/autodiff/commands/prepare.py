@@ -455,7 +455,7 @@ class Parsed:
             missing = natural_order((variables | set(wrt or ())) - set(point.values))
             if missing:
                 given = ",".join(f"{name}=…" for name in missing)
-                raise PointError(f"no value for {', '.join(missing)}; add --at {given}")
+                raise PointError(f"no value for {', '.join(missing)}; {_missing_hint(missing, set(point.values), given)}")
             check_memory(self.exprs, point.size, options.limits)
         _check_frozen(options.frozen, wrt, variables | set(point.values if point is not None else ()))
         autograd_exprs = self._autograd_exprs(options.limits, options.scope)
@@ -518,6 +518,18 @@ def prepare(
     the refusal of a vector or a grid point (taylor).
     """
     return parse(expression, options, many).at(at, wrt, expect, options, one_point)
+
+
+def _missing_hint(missing: list[str], known: set, given: str) -> str:
+    """What to do about variables without a value: `d/dx x^2` is no
+    notation of ours; `xy` is one name, unless x and y are meant."""
+    if "d" in missing and any(name.startswith("d") and len(name) > 1 for name in missing):
+        return "autodiff takes no d/dx: the command differentiates, e.g. autodiff grad 'x^2' --at x=1"
+    for name in missing:
+        letters = list(name)
+        if len(letters) > 1 and all(letter in known for letter in letters):
+            return f"{name} is one name: for a product write {'*'.join(letters)}"
+    return f"add --at {given}"
 
 
 def _check_not_defined(point, wrt, defined: Mapping) -> None:

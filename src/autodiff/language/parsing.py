@@ -349,6 +349,8 @@ class Parser:
         if name in CONSTANTS_BY_NAME:
             return CONSTANTS_BY_NAME[name].symbolic(self.sympy)
         if name in FUNCTIONS_BY_NAME:
+            if self.at_op("^", "**"):  # sin^2(x), as in textbooks
+                raise self.fail(f"{name}^n(x) is not a power of {name} here: write {name}(x)^n, e.g. {name}(x)^2", token)
             raise self.fail(f"{name} is a function; call it as {FUNCTIONS_BY_NAME[name].signature}", token)
         if keyword.iskeyword(name) or name.startswith("__"):
             raise self.fail(f"{name!r} is a reserved word, not a variable name", token)
