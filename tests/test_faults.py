@@ -159,7 +159,7 @@ def test_an_interrupted_plot_output_leaves_the_previous_figure(tmp_path, monkeyp
 
 # -- any terminal, any encoding ------------------------------------------------
 
-@pytest.mark.parametrize("environment", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}])
+@pytest.mark.parametrize("environment", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}, {"LC_ALL": "C"}])
 def test_an_ascii_terminal_gets_ascii_spellings(environment):
     env = {key: value for key, value in os.environ.items() if key not in ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONUTF8", "PYTHONIOENCODING")}
     result = run(["hessian", "x^2*y", "--at", "x=1,y=2"], env={**env, **environment, "COLUMNS": "100"})

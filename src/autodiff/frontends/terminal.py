@@ -66,12 +66,25 @@ def needs_spellings(stream) -> bool:
         return True
 
 
+def c_locale(environ=os.environ) -> bool:
+    """Whether the user asked for the C (or POSIX) locale: LC_ALL, else
+    LC_CTYPE, else LANG. Python then writes UTF-8 all the same (PEP 538,
+    PEP 540); a terminal set to C may show only ASCII."""
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = environ.get(name)
+        if value:
+            return value in ("C", "POSIX")
+    return False
+
+
 def usable(stream):
-    """`stream` itself, or where it cannot encode our characters, the same
-    stream with their ASCII spellings (a text stream that can be reconfigured)."""
-    if needs_spellings(stream) and hasattr(stream, "reconfigure"):
+    """`stream` itself, or where it cannot encode our characters (or the
+    locale is C), the same stream with their ASCII spellings (a text stream
+    that can be reconfigured)."""
+    ascii_only = c_locale()
+    if (ascii_only or needs_spellings(stream)) and hasattr(stream, "reconfigure"):
         try:
-            stream.reconfigure(errors=ERRORS)
+            stream.reconfigure(errors=ERRORS, **({"encoding": "ascii"} if ascii_only else {}))
         except (ValueError, OSError):
             pass
     return stream
