@@ -213,7 +213,7 @@ def test_verify_checks_its_range_and_minimize_starts_from_the_current_point():
                       "minimize x^2 --lr 0.5\nminimize x^2 --lr 0.5 --from x=1\ntaylor x^2 --order 1\n")
     assert done.returncode == 0, done.stderr
     ranged, pointed, started, given, taylor = map(json.loads, done.stdout.splitlines())
-    assert ranged["points"] == ranged["compared"] == 400 and ranged["right"]
+    assert ranged["points"] == ranged["compared"] == 401 and ranged["right"]
     assert pointed["compared"] == 1 and pointed["at"] == {"x": 1.0}  # a line's own --at still counts
     assert started["from"] == {"x": 3.0} and given["from"] == {"x": 1.0}
     assert taylor["at"] == {"x": 3.0}  # taylor still gets the point
