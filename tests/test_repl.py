@@ -204,7 +204,9 @@ def test_a_short_option_after_a_bare_expression_is_grads_option():
 def test_an_unknown_long_option_is_one_line_and_the_session_goes_on():
     done = run_script("grad x --bogus\nx^2 --bogus=2\nat x=3\nx^2 -q\n")
     assert done.returncode == 2
-    assert done.stderr.splitlines() == ["error: no such option --bogus: help grad lists grad's options"] * 2
+    assert done.stderr.splitlines() == [  # a script's errors name their lines, as a stream's do
+        f"line {number}: error: no such option --bogus: help grad lists grad's options" for number in (1, 2)
+    ]
     assert done.stdout.splitlines() == ["6"]
 
 
@@ -372,3 +374,11 @@ def test_at_merges_into_the_point_and_a_command_gets_only_its_variables(session,
     assert session._with_session(["minimize", "(x-3)^2"])[1:3] == ["--from", "x=1"]
     assert session.run("at 3") == 0 and session.point == ["3"]  # a bare value replaces the point
     assert session._with_session(["grad", "x^2"]) == ["grad", "--at", "3", "x^2"]
+
+
+def test_a_scripts_errors_and_warnings_name_their_lines():
+    done = run_script("x^2 --at x=1\nx+\nlog(x) --at x=-1\n")
+    assert done.returncode == 2
+    errors = done.stderr.splitlines()
+    assert errors[0] == "line 2: error: unexpected end of input; expected a number, a name or '(' at column 3"
+    assert errors[-1].startswith("line 3: warning: log(x) is nan at x=-1")

@@ -43,7 +43,7 @@ from autodiff.errors import (
     UsageError,
     most_severe,
 )
-from autodiff.frontends.runner import command_line, quiet_when_the_reader_leaves, report_bug
+from autodiff.frontends.runner import SCRIPT_LINE, command_line, line_prefix, quiet_when_the_reader_leaves, report_bug
 
 PROMPT = "autodiff> "
 
@@ -171,7 +171,7 @@ class Session:
         if self.json:
             render.write_json(error.to_json())
         else:
-            render.render_error(error, render.stderr_console())
+            render.render_error(error, render.stderr_console(), line_prefix())
         return error.exit_code
 
     # ---------------------------------------------------------------- lines
@@ -484,14 +484,19 @@ def interactive(session: Session, prompt) -> int:
 def script(session: Session) -> int:
     """Standard input that is no terminal: each line in turn, no prompt.
     The exit status is the most severe of the lines' (70, 2, 1, 0); Ctrl-C
-    stops the script with 130, a reader that left with 141."""
+    stops the script with 130, a reader that left with 141. Each error and
+    warning names its line (`line 3: error: …`)."""
     from autodiff.limits import DEFAULT_LIMITS
     from autodiff.frontends.streaming import expression_lines, text_stdin
 
     worst = EXIT_OK
     try:
-        for _, line in expression_lines(text_stdin(), DEFAULT_LIMITS):
-            code = session.report(line) if isinstance(line, AutodiffError) else answer(session, line)
+        for number, line in expression_lines(text_stdin(), DEFAULT_LIMITS):
+            numbered = SCRIPT_LINE.set(number)  # its errors and warnings say `line N:`, as a stream's do
+            try:
+                code = session.report(line) if isinstance(line, AutodiffError) else answer(session, line)
+            finally:
+                SCRIPT_LINE.reset(numbered)
             if code in (EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
                 return code
             worst = most_severe(worst, code)

@@ -14,6 +14,7 @@ import errno
 import os
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Callable, List, Optional
 
 import typer
@@ -111,8 +112,17 @@ def _out_of_memory() -> AutodiffError:
     )
 
 
-def _where(line: Optional[int]) -> str:
+# The line of a REPL script being answered: its errors and warnings name it, as a stream's do.
+SCRIPT_LINE: ContextVar[Optional[int]] = ContextVar("script_line", default=None)
+
+
+def line_prefix(line: Optional[int] = None) -> str:
+    """`line 3: ` before an error or a warning: a stream's line, else the REPL script's, else nothing."""
+    line = line if line is not None else SCRIPT_LINE.get()
     return "" if line is None else f"line {line}: "
+
+
+_where = line_prefix
 
 
 def echo_json(payload: dict, line: Optional[int]) -> None:
@@ -299,7 +309,7 @@ def _run_command(command, args: List[str], json_output: bool) -> None:
         if json_output:
             _error_json("usage_error", message)
         else:
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(f"{line_prefix()}error: {message}", err=True)
         sys.exit(EXIT_USAGE)
     sys.exit(code or 0)
 
