@@ -421,9 +421,6 @@ def test_each_template_is_smooth_and_agrees(template):
 # matching KNOWN_BUG_* branch above)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug A: d/dx abs(u) for u SymPy cannot prove real is written with re/im/arg, "
-    "which the lowering cannot evaluate: no symbolic witness at a smooth point"))
 def test_regression_abs_of_unprovably_real_argument_has_a_symbolic_value():
     result = grad("abs(2 + asin(x/2))", {"x": 0.3})
     entry = result.gradient["x"]
@@ -453,9 +450,6 @@ def test_regression_minmax_of_incomparable_real_constant(text, constant):
     assert result.gradient["x"].autograd == 1.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug D: d/dx sign(u) for u SymPy cannot prove real stays an unevaluated Derivative, "
-    "which the lowering cannot evaluate: no symbolic witness at a smooth point"))
 def test_regression_sign_of_unprovably_real_argument_has_a_symbolic_value():
     result = grad("sign(2 + cos(log(2 + sin(x))))", {"x": 0.3})
     assert result.warnings == [], result.warnings

@@ -284,3 +284,15 @@ def test_the_command_list_shows_whole_summaries(capsys):
 def test_textbook_spellings_get_a_hint(capsys, expression, message):
     code, _, err = run(capsys, "grad", expression, "--at", "x=1,y=2")
     assert code == 2 and err.splitlines()[0] == message
+
+
+@pytest.mark.parametrize("expression, at, derivative", [
+    ("abs(sqrt(x)-1)", "x=4", "sign(sqrt(x) - 1)/(2*sqrt(x))"),
+    ("sign(sqrt(x)-1)*x", "x=4", "sqrt(x)*DiracDelta(sqrt(x) - 1) + sign(sqrt(x) - 1)"),
+    ("abs(x)", "x=4", "sign(x)"),
+])
+def test_abs_and_sign_differentiate_by_the_tables_rule(expression, at, derivative):
+    import autodiff
+
+    result = autodiff.grad(expression, at)
+    assert result.gradient["x"].symbolic == derivative and result.agree is True and not result.warnings

@@ -3,6 +3,7 @@ run under a deadline (autodiff.deadline)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence
 
 
@@ -21,9 +22,16 @@ def symbolic_derivative(expr, sequence: Sequence[str], symbols: Optional[dict] =
 
 
 def sympy_derivative(expr, sequence: Sequence[str], by_name: dict):
-    """sympy.diff(expr, *sequence)."""
+    """sympy.diff(expr, *sequence), with the function table's own rules for
+    abs and sign: d|u| = sign(u)·du and d sign(u) = 2·δ(u)·du for a real u
+    (every value of the language is real), where SymPy, unable to prove u
+    real (sqrt(x) - 1), writes re, im and atan2 or leaves Derivative(…)."""
     import sympy
 
+    real_abs, real_sign = _real_kinks()
+    kinks = {sympy.Abs: real_abs, sympy.sign: real_sign}
+    if expr.has(sympy.Abs, sympy.sign):
+        expr = expr.replace(lambda node: type(node) in kinks, lambda node: kinks[type(node)](*node.args))
     for name in sequence:
         symbol = by_name.get(name) or sympy.Symbol(name, real=True)
         if isinstance(expr, sympy.Add):
@@ -32,7 +40,30 @@ def sympy_derivative(expr, sequence: Sequence[str], by_name: dict):
             expr = sympy.Add(*(sympy.diff(term, symbol) for term in expr.args if symbol in term.free_symbols))
         else:
             expr = sympy.diff(expr, symbol)
+    if expr.has(real_abs, real_sign):
+        back = {real_abs: sympy.Abs, real_sign: sympy.sign}
+        expr = expr.replace(lambda node: type(node) in back, lambda node: back[type(node)](*node.args))
     return expr
+
+
+@functools.cache
+def _real_kinks():
+    """abs and sign of a real argument, as SymPy functions with the table's derivatives."""
+    import sympy
+
+    class real_abs(sympy.Function):  # noqa: N801 - stands for SymPy's Abs while differentiating
+        """|u| for a real u."""
+
+        def fdiff(self, argindex=1):
+            return real_sign(self.args[0])
+
+    class real_sign(sympy.Function):  # noqa: N801
+        """sign(u) for a real u."""
+
+        def fdiff(self, argindex=1):
+            return 2 * sympy.DiracDelta(self.args[0])
+
+    return real_abs, real_sign
 
 
 def _symengine_derivative(expr, sequence: Sequence[str], by_name: dict):
