@@ -296,3 +296,13 @@ def test_abs_and_sign_differentiate_by_the_tables_rule(expression, at, derivativ
 
     result = autodiff.grad(expression, at)
     assert result.gradient["x"].symbolic == derivative and result.agree is True and not result.warnings
+
+
+def test_a_large_whole_float_is_shown_as_typed_in_exponent_form():
+    from autodiff.language.notation import show
+
+    assert show("1000000000000.0*x") == "1e12*x" and show("1230000000000.0*x") == "1.23e12*x"
+    assert show("1000000000000.0*x", "python") == "1000000000000.0*x"  # JSON's machine form is SymPy's
+    assert show("123456789.0*x") == "123456789.0*x"  # shorter in full
+    for text in ["1e12", "1.23e12"]:
+        assert float(text) == float(show(f"{float(text)!r}"))  # reads back as the same double

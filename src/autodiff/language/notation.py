@@ -71,6 +71,7 @@ def show(text: str, notation: str = "plain") -> str:
         return text
     names = language_names()
     plain = _sympy_name().sub(lambda match: names[match.group(1)], _where_of_piecewise(text)).replace("**", "^")
+    plain = _WHOLE_FLOAT.sub(lambda match: _exponent_form(match.group(1)), plain)
     if notation == "latex":
         return _latex(plain)
     return plain
@@ -123,3 +124,14 @@ def _top_level(text: str) -> list[str]:
     from autodiff.points import split_top_level
 
     return [part.strip() for _, part in split_top_level(text)]
+
+
+# A float of ten or more digits that Python writes in full (1e12 is 1000000000000.0 below 1e16).
+_WHOLE_FLOAT = re.compile(r"(?<![\w.])(\d{10,})\.0(?![\d\w])")
+
+
+def _exponent_form(digits: str) -> str:
+    """1000000000000 → 1e12, 1230000000000 → 1.23e12: the shortest text that reads back as the same double."""
+    significant = digits.rstrip("0")
+    mantissa = significant[0] + ("." + significant[1:] if len(significant) > 1 else "")
+    return f"{mantissa}e{len(digits) - 1}"
