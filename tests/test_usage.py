@@ -306,3 +306,12 @@ def test_a_large_whole_float_is_shown_as_typed_in_exponent_form():
     assert show("123456789.0*x") == "123456789.0*x"  # shorter in full
     for text in ["1e12", "1.23e12"]:
         assert float(text) == float(show(f"{float(text)!r}"))  # reads back as the same double
+
+
+def test_a_plot_title_names_the_values_the_other_variables_are_held_at():
+    from helpers import invoke
+
+    result = invoke("plot", "x^2*y", "--at", "y=3", "--width", "60", "--height", "12")
+    assert result.exit_code == 0 and "f(x) = x^2*y at y = 3" in result.stdout
+    alone = invoke("plot", "sin(x)", "--width", "60", "--height", "12")
+    assert "f(x) = sin(x)" in alone.stdout and " at " not in alone.stdout.splitlines()[0]

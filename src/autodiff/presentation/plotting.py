@@ -253,9 +253,14 @@ def terminal_chart(
 
 
 def heading(report: PlotReport, typed: Optional[str] = None) -> str:
-    """`f(x) = tan(x)`: the expression as the user typed it (else in plain notation)."""
+    """`f(x) = tan(x)`: the expression as the user typed it (else in plain
+    notation), and the values the other variables are held at
+    (`f(x) = x^2*y at y = 3`)."""
+    from autodiff.text import point_text
+
     text = " ".join(typed.split()) if typed and typed.strip() else show(report.expression, "plain")
-    return f"f({report.variable}) = {text}"
+    held = f" at {point_text(report.at)}" if report.at else ""
+    return f"f({report.variable}) = {text}{held}"
 
 
 def _place_legend(plt, drawn: str, entries: list[tuple[str, str]], report: PlotReport, window: YWindow) -> bool:
