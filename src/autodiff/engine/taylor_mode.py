@@ -490,8 +490,3 @@ class SeriesProgram(Compiled):
                     c[..., 0] = value
                     values.append(Series(c, r, True))
         return [torch.broadcast_to(values[slot].c, (*shape, r.size)) for slot in self.output_slots]
-
-
-def series_program(exprs) -> SeriesProgram:
-    """The Taylor-mode program of the SymPy trees `exprs`."""
-    return SeriesProgram(list(exprs))
