@@ -264,6 +264,7 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
     from autodiff.witnesses.coefficients import ExactCoefficient, ball_coefficients, close, sympy_series
 
     exact: list = [None] * len(terms)
+    series = _sympy_series_of(problem, names[0], order, settings, sympy_series) if len(names) == 1 else None
     if settings.exact:  # the ball series of f needs no SymPy
         point = dict(problem.point.values)
         rows, unsupported = ball_coefficients(problem.exprs, point, names, order, limits)
@@ -279,7 +280,7 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
                             "is asked for one variable only)")
         pole_or_limit = not math.isfinite(terms[0].coefficient) and exact and exact[0] is not None and exact[0].undefined
         if len(names) == 1 and (unknown or pole_or_limit):
-            _sympy_fallback(problem, names[0], order, settings, exact, warnings, sympy_series, pole_or_limit)
+            _sympy_fallback(series(), exact, warnings, pole_or_limit)
     tolerance = problem.tolerance
     scales = _scales(terms, exact)
     # f undefined at the point as written (sin(x)/x at 0) while the exact series has a value: its limit's.
@@ -315,7 +316,7 @@ def _judge(problem, terms, names, order, settings, limits, warnings, notes) -> d
             "limit there, from the exact series; Taylor mode's are nan and not compared"
         )
         if settings.symbolic and len(names) == 1:
-            _limit_symbolic(problem, names[0], order, settings, terms, sympy_series)
+            _limit_symbolic(terms, series())
     first = exact[0]
     if first is None or not first.known:
         return {}
@@ -353,18 +354,34 @@ def _scales(terms, exact) -> dict:
     return {k: max((largest.get(j, 0.0) for j in range(k - 3, k + 4)), default=0.0) for k in degrees}
 
 
-def _limit_symbolic(problem, name, order, settings, terms, sympy_series) -> None:
-    """SymPy's exact coefficients of the limit (its series), for the polynomial, under --symbolic-timeout."""
-    import sympy
+def _sympy_series_of(problem, name, order, settings, sympy_series):
+    """SymPy's series of f about the point (one variable), under
+    --symbolic-timeout, asked at most once: a function that gives its
+    coefficients, or None where SymPy gives none."""
+    found: list = []
 
-    from autodiff.deadline import SymbolicTimeout, with_deadline
+    def series():
+        if not found:
+            import sympy
+
+            from autodiff.deadline import SymbolicTimeout, with_deadline
+
+            center = sympy.Rational(repr(float(problem.point.values[name])))
+            try:
+                found.append(with_deadline(lambda: sympy_series(problem.expr, name, center, order),
+                                           settings.symbolic_timeout))
+            except (SymbolicTimeout, ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError,
+                    RecursionError, sympy.PolynomialError):
+                found.append(None)
+        return found[0]
+
+    return series
+
+
+def _limit_symbolic(terms, coefficients) -> None:
+    """SymPy's exact coefficients of the limit (`coefficients`, its series), for the polynomial."""
     from autodiff.language.notation import machine
 
-    center = sympy.Rational(repr(float(problem.point.values[name])))
-    try:
-        coefficients = with_deadline(lambda: sympy_series(problem.expr, name, center, order), settings.symbolic_timeout)
-    except (SymbolicTimeout, ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError):
-        return
     if coefficients is None:
         return
     for term, value in zip(terms, coefficients):
@@ -373,23 +390,12 @@ def _limit_symbolic(problem, name, order, settings, terms, sympy_series) -> None
             term.symbolic, term.symbolic_expr, term.symbolic_value = machine(value), value, float(value)
 
 
-def _sympy_fallback(problem, name, order, settings, exact, warnings, sympy_series, replace_undefined=False) -> None:
-    """SymPy's series where the ball series gave no value (and, with
-    `replace_undefined`, where it proved none: f as written has no value
-    there, and SymPy's series is its limit's), under --symbolic-timeout."""
-    import sympy
-
-    from autodiff.deadline import SymbolicTimeout, with_deadline
+def _sympy_fallback(coefficients, exact, warnings, replace_undefined=False) -> None:
+    """SymPy's series (`coefficients`, or None) where the ball series gave no
+    value (and, with `replace_undefined`, where it proved none: f as written
+    has no value there, and SymPy's series is its limit's)."""
     from autodiff.witnesses.coefficients import ExactCoefficient
 
-    center = sympy.Rational(repr(float(problem.point.values[name])))
-    try:
-        coefficients = with_deadline(lambda: sympy_series(problem.expr, name, center, order), settings.symbolic_timeout)
-    except SymbolicTimeout:
-        coefficients = None
-    except (ArithmeticError, ValueError, TypeError, AttributeError, NotImplementedError, RecursionError,
-            sympy.PolynomialError):
-        coefficients = None
     unknown = 0
     for index, known in enumerate(exact):
         if known is not None and (known.known or (known.undefined and not replace_undefined)):

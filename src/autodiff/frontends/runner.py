@@ -86,7 +86,7 @@ def answer(json_output: bool, compute: Callable[[], object], render, line: Optio
         else:
             render(result, renderers.stdout_console())  # may refuse too: a chart it cannot draw
             if not quiet:
-                renderers.render_warnings(result.warnings, renderers.stderr_console(), _where(line))
+                renderers.render_warnings(result.warnings, renderers.stderr_console(), line_prefix(line))
         return result.exit_code
     except AutodiffError as error:
         if json_output:
@@ -96,7 +96,7 @@ def answer(json_output: bool, compute: Callable[[], object], render, line: Optio
                 from autodiff.presentation.quiet import ERROR_LINE
 
                 typer.echo(ERROR_LINE)
-            renderers.render_error(error, renderers.stderr_console(), _where(line))
+            renderers.render_error(error, renderers.stderr_console(), line_prefix(line))
         return error.exit_code
 
 
@@ -121,8 +121,6 @@ def line_prefix(line: Optional[int] = None) -> str:
     line = line if line is not None else SCRIPT_LINE.get()
     return "" if line is None else f"line {line}: "
 
-
-_where = line_prefix
 
 
 def echo_json(payload: dict, line: Optional[int]) -> None:
@@ -228,7 +226,7 @@ def report_bug(error: BaseException, json_output: bool, line: Optional[int] = No
     if json_output:
         echo_json({"error": {"type": "internal_error", "message": message}}, line)
     else:
-        typer.echo(f"{_where(line)}error: {message} (please report this)", err=True)
+        typer.echo(f"{line_prefix(line)}error: {message} (please report this)", err=True)
     return EXIT_INTERNAL
 
 
