@@ -45,30 +45,6 @@ SEED_CASES = tomllib.loads(SEEDS.read_text(encoding="utf-8"))["case"]
 # --- helpers ------------------------------------------------------------------
 
 
-@pytest.fixture
-def write(tmp_path, monkeypatch):
-    """write(name, toml) -> name: a case file in the working directory."""
-    monkeypatch.chdir(tmp_path)
-
-    def writer(name: str, text: str) -> str:
-        Path(name).write_text(textwrap.dedent(text), encoding="utf-8")
-        return name
-
-    return writer
-
-
-@pytest.fixture
-def ran(monkeypatch):
-    """The names of the cases that actually ran (run_case is spied on)."""
-    calls: list[str] = []
-    real = cases.run_case
-
-    def spy(case, options):
-        calls.append(case.name)
-        return real(case, options)
-
-    monkeypatch.setattr(cases, "run_case", spy)
-    return calls
 
 
 def invoke_stdin(data, *args: str):

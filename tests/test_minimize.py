@@ -339,6 +339,40 @@ def test_output_writes_a_figure(tmp_path):
     assert path.read_text().startswith("<?xml")
 
 
+def test_the_figure_of_one_variable_shows_the_whole_path_from_its_start(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib import pyplot
+
+    from autodiff.presentation.minimize_view import path_box
+
+    result = optimizers.minimize("x^4-x^2+0.3*x", {"x": -2}, optimizer="gd", record=True)
+    path = [p[0] for p, _, _, _ in result.runs[0].history]
+    assert path[0] == -2.0 and path[-1] == pytest.approx(-0.7726981803, abs=1e-6)
+    ((low, high),) = path_box(result, ["x"])
+    assert low < -2.0 and -0.7726981803 < high  # before: -0.785 to -0.772, the last steps only
+    assert high - low == pytest.approx(1.2 * (max(path) - min(path)))
+    figures = []
+    monkeypatch.setattr(pyplot, "close", figures.append)  # keep the figure to read it
+    result = invoke("minimize", "x^4-x^2+0.3*x", "--from", "x=-2", "--output", str(tmp_path / "path.png"))
+    assert result.exit_code == 0, result.output
+    axes = figures[0].axes[0]
+    assert axes.get_xlim() == pytest.approx((low, high))
+    f_curve, run, start = axes.lines[:3]
+    assert min(f_curve.get_xdata()) == pytest.approx(low) and max(f_curve.get_xdata()) == pytest.approx(high)
+    assert list(run.get_xdata()) == path and (start.get_xdata()[0], start.get_ydata()[0]) == (-2.0, 11.4)
+    bottom, top = axes.get_ylim()
+    assert bottom <= min(run.get_ydata()) and max(run.get_ydata()) <= top  # f along the path is in view
+
+
+def test_a_diverged_run_does_not_stretch_the_figure():
+    from autodiff.presentation.minimize_view import path_box
+
+    result = optimizers.minimize("x^2", {"x": 1}, optimizer="gd,lbfgs", lr=1.5, record=True)
+    assert [run.status for run in result.runs] == ["diverged", "converged"]
+    ((low, high),) = path_box(result, ["x"])
+    assert low < 0 < 1 < high < 1.2  # lbfgs from 1 to 0; gd leaves it, to |x| = 2^11
+
+
 def test_output_must_be_an_image_file(tmp_path):
     result = invoke("minimize", "x^2", "--from", "x=1", "--output", str(tmp_path / "f.txt"))
     assert result.exit_code == 2 and "--output must end in" in result.stderr

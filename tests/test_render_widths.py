@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,131 @@ def test_an_exact_value_beyond_decimals_exponents_is_shown_not_a_crash():
     assert exact_text(huge) == "9.488593046e-" + "4342944819032518324192756696" * 11
     result = invoke("partial", "exp(y)^(1e308)", "--at", "y=-1", "--wrt", "y", "--symbolic-timeout", "0")
     assert result.exit_code == 0 and "exactly 9.488593046e-434294481903" in result.stdout
+
+
+# --- every number whole on a terminal (issue 29) -------------------------------
+
+TERMINAL_WIDTHS = (40, 50, 60)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DURATION = re.compile(r"\d+(?:\.\d+)? (?:ms|µs|s)\b")  # minimize's wall times differ from run to run
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w.])")
+
+ON_A_TERMINAL = {
+    "minimize, Himmelblau": ["minimize", "(x^2+y-11)^2+(x+y^2-7)^2", "--from", "x=2.5,y=2.5", "--optimizer", "adam,lbfgs"],
+    "minimize, Styblinski-Tang": ["minimize", "0.5*((x^4-16x^2+5x)+(y^4-16y^2+5y))", "--from", "x=-3,y=-3",
+                                  "--optimizer", "lbfgs"],
+    "minimize, one variable": ["minimize", "x^4-3x^2+x", "--from", "x=0.9646844", "--optimizer", "gd,lbfgs"],
+    "minimize, a family": ["minimize", "(x+y)^2", "--from", "x=0.9646844,y=0.5123456", "--optimizer", "gd"],
+    "warning, a kink": ["grad", "abs(x-0.9646844)", "--at", "x=0.9646844"],
+    "warning, domain edge": ["grad", "sqrt(x)", "--at", "x=0"],
+    "warning, outside the domain": ["grad", "log(x)", "--at", "x=-0.5123456"],
+    "warning, cancellation": ["grad", "1-cos(x)", "--at", "x=1e-8"],
+    "hessian": ["hessian", "x^2*y + y^3", "--at", "x=1.0123456,y=2.9646844"],
+    "jacobian": ["jacobian", "[x*y, sin(x)*exp(y), x^2+y^2, atan2(y, x)]", "--at", "x=1.3,y=2.7"],
+    "taylor": ["taylor", "sin(x)*exp(y)", "--at", "x=0.9646844,y=0.5123456", "--order", "3"],
+    "verify, wrong": ["verify", "log(x)", "-d", "1/x+0.001"],
+    "graph": ["graph", "x^2 + detach(y)", "--at", "x=2.9646844,y=3.5123456"],
+    "check": ["check", str(CASES / "seeds.toml"), str(CASES / "tutorial_mistakes.toml")],
+}
+
+
+def on_screen(text: str, width: int) -> str:
+    """`text` as a terminal `width` columns wide shows it: each line longer
+    than the terminal folded at its last column, whatever stands there."""
+    from rich.cells import cell_len
+
+    lines = []
+    for line in ANSI.sub("", text).splitlines():
+        while cell_len(line) > width:
+            cut = next(i for i in range(len(line), 0, -1) if cell_len(line[:i]) <= width)
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def numbers(text: str) -> Counter:
+    return Counter(NUMBER.findall(DURATION.sub("", text)))
+
+
+@pytest.mark.parametrize("width", TERMINAL_WIDTHS)
+@pytest.mark.parametrize("name", ON_A_TERMINAL)
+def test_every_number_is_whole_on_a_terminal(name, width):
+    args = ON_A_TERMINAL[name]
+    wide = invoke(*args, env={"COLUMNS": "200"})
+    narrow = invoke(*args, env={"COLUMNS": str(width), "TTY_COMPATIBLE": "1"})  # rich: a terminal
+    assert narrow.exit_code == wide.exit_code, narrow.stdout + narrow.stderr
+    shown = on_screen(narrow.stdout, width) + "\n" + on_screen(narrow.stderr, width)
+    expected, seen = numbers(wide.stdout + wide.stderr), numbers(shown)
+    split = {number: count for number, count in expected.items() if seen[number] < count}
+    assert not split, f"split or cropped at {width} columns: {split}\n{shown}"
+    # nothing was left for the terminal to fold: every line fits
+    for line in ANSI.sub("", narrow.stdout + narrow.stderr).splitlines():
+        assert len(line) <= width, line
+
+
+def test_the_reported_splits_are_gone():
+    """`x = 0⏎.9646844` in a warning, and minimize's critical points folded
+    inside their numbers, at 50 columns."""
+    terminal = {"COLUMNS": "50", "TTY_COMPATIBLE": "1"}
+    result = invoke(*ON_A_TERMINAL["warning, a kink"], env=terminal)
+    assert ANSI.sub("", result.stderr).splitlines() == [
+        "warning: ∂f/∂x does not exist at x=0.9646844,",
+        "where abs(x - 0.9646844) switches branches (left",
+        "derivative -1, right 1); autograd gives 0 (their",
+        "average), SymPy 0",
+    ]
+    text = ANSI.sub("", invoke(*ON_A_TERMINAL["minimize, Himmelblau"], env=terminal).stdout)
+    assert "x = -3.073025751, y = -0.08135304429:\nf = 104.0151629, saddle point, reached by —\n" in text
+
+
+def test_a_name_and_its_value_stay_together():
+    from rich.text import Text
+
+    from autodiff.presentation.lines import wrap_units
+
+    text = "lbfgs (lr 1): converged, 7 steps: x = 3.385154184, y = 0.07385187984, f = 13.31192627"
+    for width in range(20, 60):
+        lines = wrap_units(Text(text), width).plain.splitlines()
+        assert " ".join(lines) == text
+        assert all(not line.endswith(" =") and not line.startswith("= ") for line in lines)
+        assert {"x = 3.385154184,", "y = 0.07385187984,", "f = 13.31192627"} <= {
+            unit for line in lines for unit in re.findall(r"\w = \S+", line)
+        }
+
+
+def test_a_number_wider_than_the_line_stands_whole_on_its_own():
+    from rich.text import Text
+
+    from autodiff.presentation.lines import wrap_units
+
+    wrapped = wrap_units(Text("  f = 0 (exactly 9.488593046e-4342944819032518324192756696)"), 20).plain
+    assert wrapped.splitlines() == ["  f = 0 (exactly", "  9.488593046e-4342944819032518324192756696)"]
+
+
+def test_a_long_expression_folds_between_tokens_never_inside_a_number():
+    from rich.text import Text
+
+    from autodiff.presentation.lines import wrap_units
+
+    expression = "f ≈ exp(40027/78125)*sin(2411711/2500000) + (exp(40027/78125)*cos(-2411711.5e-3))*(x - 0.9646844)"
+    for width in range(18, 40):  # its widest token, "(-2411711.5e-3))*", is 17
+        lines = wrap_units(Text(expression), width).plain.splitlines()
+        assert "".join(lines).replace(" ", "") == expression.replace(" ", "")
+        assert all(len(line) <= width for line in lines), lines
+        for number in ("40027", "78125", "2411711", "2500000", "-2411711.5e-3", "0.9646844"):
+            assert any(re.search(rf"(?<![\d.e-]){re.escape(number)}(?![\d.e])", line) for line in lines), (number, lines)
+
+
+def test_off_a_terminal_a_warning_is_one_line_whatever_columns_says():
+    # A program reading a pipe gets each line whole; only a terminal folds it.
+    result = invoke(*ON_A_TERMINAL["warning, a kink"], env={"COLUMNS": "50"})
+    assert result.stderr.count("\n") == 1 and "at x=0.9646844, where abs(x - 0.9646844) switches" in result.stderr
+
+
+def test_taylor_and_verify_turn_to_blocks_rather_than_crop():
+    # At 50 columns the tables cropped 0.04166666667 to 0.0416666666 and 13.33433333 to 13.334…
+    text = invoke("taylor", "exp(x)", "--at", "x=0", "--order", "5", env={"COLUMNS": "50"}).stdout
+    assert re.search(r"^x\^4 ✓\n  Taylor mode: 0\.04166666667\n", text, re.M)
+    text = invoke("verify", "log(x)", "-d", "1/x+0.001", env={"COLUMNS": "40"}).stdout
+    assert re.search(r"^x = 0\.075\n  claimed: +13\.33433333\n", text, re.M)

@@ -11,12 +11,13 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pexpect
 import pytest
 
-from autodiff.frontends import cli, repl
+from autodiff.frontends import cli, forked, repl
 from autodiff import deadline
 from autodiff.frontends.repl import Session, completions
 
@@ -26,9 +27,10 @@ from autodiff.frontends.repl import Session, completions
 PROMPT = r"\x1b\[\?2004h[^>]*autodiff>"
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 UP = "\x1b[A"
-# Autograd's 12th derivative of this records some 8 million graph nodes (minutes
-# of work; past the default graph-nodes limit, so raised): long enough to interrupt.
-LONG = "grad exp(sin(x)*cos(x^2))/(1+x^2) --order 12 --limit graph-nodes=1e9 --at x=1"
+# Nested autograd's 12th derivative of this records some 8 million graph nodes
+# (minutes of work; past the default graph-nodes limit, so raised), and each
+# backward pass is one call into C++ of seconds: Python could not stop it.
+LONG = "grad exp(sin(x)*cos(x^2))/(1+x^2) --order 12 --engine autograd --limit graph-nodes=1e9 --at x=1"
 
 
 def spawn(tmp_path, *args: str, **env: str) -> pexpect.spawn:
@@ -83,7 +85,7 @@ def test_ctrl_c_cancels_a_long_computation_and_the_session_goes_on(tmp_path):
     ask(child, "at x=2")  # waits for torch: the long line below starts at once
     child.sendline(LONG)
     child.expect_exact(LONG)
-    time.sleep(1.0)
+    time.sleep(3.0)  # deep in the backward passes
     sent = time.monotonic()
     child.sendintr()
     child.expect_exact("interrupted")
@@ -382,3 +384,92 @@ def test_a_scripts_errors_and_warnings_name_their_lines():
     errors = done.stderr.splitlines()
     assert errors[0] == "line 2: error: unexpected end of input; expected a number, a name or '(' at column 3"
     assert errors[-1].startswith("line 3: warning: log(x) is nan at x=-1")
+
+
+# ------------------------------------------------ the forked children (Ctrl-C)
+
+
+def _interrupt_when_ready(ready: int) -> threading.Thread:
+    """Ctrl-C to this process once the child says (on `ready`) it is stuck."""
+
+    def send() -> None:
+        os.read(ready, 1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_ctrl_c_kills_a_child_that_no_signal_reaches():
+    """A line inside one long call into C never sees KeyboardInterrupt (the
+    child here holds SIGINT back, as such a call would for its whole length,
+    and never ends): Ctrl-C still gives 130 back, the child killed."""
+    ready_read, ready_write = os.pipe()
+
+    def stuck(request) -> int:
+        signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT,))
+        os.write(ready_write, b"!")
+        while True:
+            time.sleep(1)
+
+    children = forked.Children(stuck, lambda: None)
+    _interrupt_when_ready(ready_read)
+    try:
+        assert children.run({"line": 1}) == 130
+        killed = children.ended[-1]
+        _, status = os.waitpid(killed, 0)
+        assert os.WTERMSIG(status) == signal.SIGKILL
+    finally:
+        children.close()
+
+
+def test_a_child_in_python_code_stops_by_itself_on_ctrl_c():
+    ready_read, ready_write = os.pipe()
+
+    def busy(request) -> int:
+        os.write(ready_write, b"!")
+        while True:
+            sum(range(1000))
+
+    children = forked.Children(busy, lambda: None)
+    _interrupt_when_ready(ready_read)
+    try:
+        assert children.run({}) == 130
+        assert children.ended == []  # it ended within the grace: waited for, no SIGKILL
+    finally:
+        children.close()
+
+
+def test_a_child_answers_with_its_exit_code_output_and_the_machines_threads(capfd):
+    import torch
+
+    threads = torch.get_num_threads()
+
+    def serve(request) -> int:
+        print(f"{request['text']} with {torch.get_num_threads()} threads")
+        return request["code"]
+
+    children = forked.Children(serve, lambda: None)
+    try:
+        children.keep_the_pool_for_children()
+        assert torch.get_num_threads() == 1  # no OpenMP pool starts in the parent
+        assert children.run({"text": "first", "code": 0}) == 0
+        assert children.run({"text": "second", "code": 2}) == 2  # answered by the spare forked ahead
+    finally:
+        children.close()
+        torch.set_num_threads(threads)
+    assert capfd.readouterr().out.splitlines() == [f"first with {threads} threads", f"second with {threads} threads"]
+
+
+def test_a_killed_child_is_one_line_and_70(capfd):
+    """A child that ends without its code (the kernel's OOM killer, a crash)."""
+    children = forked.Children(lambda request: os.kill(os.getpid(), signal.SIGKILL), lambda: None)
+    try:
+        assert children.run({}) == 70
+        os.kill(children.spare.pid, signal.SIGKILL)  # a spare that died waiting: a fresh child answers
+        time.sleep(0.05)
+        assert children.run({}) == 70
+    finally:
+        children.close()
+    assert capfd.readouterr().err.count("error: internal error: the computation ended by SIGKILL (please report this)") == 2

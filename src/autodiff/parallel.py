@@ -403,7 +403,7 @@ def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int
         for number in _ENDING:
             signal.signal(number, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # held back across the fork (_start)
-        _die_with(parent)
+        die_with(parent)
         _one_thread()
         while True:
             frame = _read_frame(tasks)
@@ -422,7 +422,7 @@ def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int
         os._exit(0)
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
     """On Linux, the kernel kills this worker when its caller dies, even by
     SIGKILL; elsewhere the worker ends at its next read of the closed pipe."""
     if sys.platform.startswith("linux"):

@@ -429,6 +429,9 @@ class PlotReport:
     output: Optional[str] = None
     warnings: list[str] = field(default_factory=list)
     tree: Any = field(default=None, repr=False)  # the SymPy expression (for a typeset title); not in JSON
+    # A bool tensor, one per interval between neighbouring points: a switch of
+    # f (abs, sign, where…) changes branch there, so a curve may jump; not in JSON.
+    switches: Any = field(default=None, repr=False)
 
     command = "plot"
 

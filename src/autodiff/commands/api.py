@@ -452,7 +452,19 @@ def plot(
     return PlotReport(
         expression=prepared.text, variable=name, start=start, stop=stop, at=others, x=values, f=numbers(f),
         curves=curves, checked_by=checked, warnings=warnings, tree=problem.expr,
+        switches=_branch_changes(problem.expr, name, values, others),
     )
+
+
+def _branch_changes(expr, name: str, values, others: dict):
+    """Where a switch of f changes branch between neighbouring grid points (PlotReport.switches)."""
+    import torch
+
+    from autodiff.witnesses.kinks import branch_changes
+
+    env = {key: torch.as_tensor(value, dtype=torch.float64) for key, value in others.items()}
+    env[name] = values.tensor(torch.float64)
+    return branch_changes([expr], env, len(values))
 
 
 @with_definitions

@@ -15,10 +15,11 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from autodiff.errors import UsageError
 from autodiff.files import STDIN
+from autodiff.results import DerivativeResult, json_number
 from autodiff.text import value_text
 
 if sys.version_info >= (3, 11):
@@ -50,6 +51,8 @@ CASE_KEYS = {
     "exact": "true or false: whether the exact witness judges autograd (default true)",
     "skip": "true, or a string giving the reason",
     "minimize": "a table { from = { x = 3 }, optimizer = \"gd\", lr = 0.1, steps = 100, expect = { x = -0.75 } }",
+    "verify": "a table { derivative = \"2*sin(x)*cos(x)\", range = { x = [-3, 3] } }",
+    "taylor": "a table { order = 4, expect = [1, 1, 0.5, 0.16666666666666666, 0.041666666666666664] }",
 }
 # The keys of a minimize case (autodiff minimize's options), and what each holds.
 MINIMIZE_KEYS = {
@@ -62,8 +65,44 @@ MINIMIZE_KEYS = {
     "expect": "a table of the final point's values, e.g. { x = -0.75 }",
     "value": "a number: f at the final point",
 }
+# The keys of a verify case (autodiff verify's options), and what each holds.
+VERIFY_KEYS = {
+    "derivative": "the claimed derivative: one expression string, as autodiff verify --derivative",
+    "wrt": "the name of the variable the derivative is by",
+    "order": "a whole number ≥ 1: the derivative is claimed to be the N-th",
+    "range": "a table of one variable's [low, high], e.g. { x = [-3, 3] }",
+    "points": "a whole number ≥ 2: how many evenly spaced points of the range are checked",
+}
+# The keys of a taylor case (autodiff taylor's options), and what each holds.
+TAYLOR_KEYS = {
+    "order": "a whole number ≥ 0: the highest degree",
+    "expect": "the coefficients c0..cN as a list (one variable), or a table keyed by monomial, e.g. { \"1\" = 0, \"x*y\" = 1 }",
+}
+# The keys that run a command at `at` (grad, partial, hessian, jacobian), beside a minimize, verify or taylor case.
+POINT_KEYS = ("value", "grad", "order", "partial", "hessian", "jacobian", "grad_output")
 PARTIAL_KEYS = {"wrt": "a variable name or a list of them", "expect": "a number, or a list for a vector point"}
 VALUE = "a number, a constant expression as a string (\"pi/4\"), or a list of them"
+
+
+@dataclass
+class Failure:
+    """One unmet expectation or disagreement in a case."""
+
+    what: str  # "f", "∂f/∂x", "H[x,y]", "f′" (verify), "c3" or "x^2*y" (taylor), or "error"
+    reason: str  # "expected", "disagree", "no symbolic", "wrong", "disproved", "error"
+    message: str
+    expected: Any = None
+    derivative: Optional[DerivativeResult] = None
+    fields: Optional[dict] = None  # further JSON keys (a verify or taylor failure's values)
+
+    def to_json(self) -> dict:
+        result = {"what": self.what, "reason": self.reason, "message": self.message}
+        if self.derivative is not None:  # its values, and its `expected` where it has one
+            result.update((key, value) for key, value in self.derivative.to_json().items() if key != "expect_met")
+        elif self.expected is not None:
+            result["expected"] = json_number(self.expected)
+        result.update(self.fields or {})
+        return result
 
 
 @dataclass
@@ -83,8 +122,11 @@ class Case:
 
     @property
     def point(self) -> dict:
-        """The case's point: `at`, or a minimize case's start."""
-        return self.data["at"] if "at" in self.data else self.data["minimize"]["from"]
+        """The case's point: `at`, or a minimize case's start; a verify case
+        without `at` has none ({}: its range is in its report)."""
+        if "at" in self.data:
+            return self.data["at"]
+        return self.data["minimize"]["from"] if "minimize" in self.data else {}
 
 
 def read_texts(paths: Sequence[str], read_stdin=None) -> list[tuple[str, str]]:
@@ -215,14 +257,13 @@ def _validate(case: Case) -> None:
     def fail(key: str, problem: str) -> CaseFileError:
         return CaseFileError(f"{named}: {key}: {problem}")
 
-    for key in data:
-        if key not in CASE_KEYS:
-            close = difflib.get_close_matches(key, CASE_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(CASE_KEYS)}"
-            raise fail(repr(key), f"unknown key{hint}")
-    for key in ("expr", "at") if "minimize" not in data else ("expr",):  # a minimize case starts at its own `from`
+    _refuse_unknown(data, CASE_KEYS, "", fail)
+    # A minimize case starts at its own `from`, a verify case checks its range: neither needs `at`; taylor does.
+    pointless = ("minimize" in data or "verify" in data) and "taylor" not in data
+    for key in ("expr",) if pointless else ("expr", "at"):
         if key not in data:
-            raise CaseFileError(f"{named}: missing key {key!r}: {CASE_KEYS[key]}")
+            why = "the point taylor expands about, " if key == "at" and "taylor" in data else ""
+            raise CaseFileError(f"{named}: missing key {key!r}: {why}{CASE_KEYS[key]}")
 
     def check(key: str, ok: bool) -> None:
         if key in data and not ok:
@@ -234,11 +275,23 @@ def _validate(case: Case) -> None:
     check("at", isinstance(data.get("at"), dict))
     check("value", _is_value(data.get("value")) or is_matrix(data.get("value")))
     check("grad", isinstance(data.get("grad"), dict) and bool(data.get("grad")))
+    kinds = [kind for kind in ("verify", "taylor") if kind in data]
+    if kinds and not isinstance(expr, str):
+        raise fail("expr", f"a {kinds[0]} case takes one expression string, not a list")
     if "minimize" in data:
         _validate_minimize(data["minimize"], fail)
-        needing = [key for key in ("value", "grad", "order", "partial", "hessian", "jacobian", "grad_output") if key in data]
-        if needing and "at" not in data:
-            raise CaseFileError(f"{named}: missing key 'at': {needing[0]} is checked at a point ({CASE_KEYS['at']})")
+    if "verify" in data:
+        _validate_verify(data["verify"], data.get("at", {}), fail)
+    if "taylor" in data:
+        _validate_taylor(data["taylor"], fail)
+        for name, value in data.get("at", {}).items():
+            if isinstance(value, list):
+                raise fail(f"at.{name}", "taylor expands about one point: give each variable one value, not a list")
+    if kinds and "order" in data and "grad" not in data:
+        raise fail("order", f"applies to grad only; a {kinds[0]} case's order goes in its table ({kinds[0]} = {{ order = 2 }})")
+    needing = [key for key in POINT_KEYS if key in data]
+    if needing and "at" not in data:  # a minimize or verify case, which needs no `at` of its own
+        raise CaseFileError(f"{named}: missing key 'at': {needing[0]} is checked at a point ({CASE_KEYS['at']})")
     for table in ("at", "grad"):
         for name, value in data.get(table, {}).items():
             if not _is_value(value):
@@ -275,11 +328,7 @@ def _validate(case: Case) -> None:
 def _validate_minimize(table, fail) -> None:
     if not isinstance(table, dict):
         raise fail("minimize", f"expected {CASE_KEYS['minimize']}, got {_describe(table)}")
-    for key in table:
-        if key not in MINIMIZE_KEYS:
-            close = difflib.get_close_matches(key, MINIMIZE_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(MINIMIZE_KEYS)}"
-            raise fail(f"minimize.{key}", f"unknown key{hint}")
+    _refuse_unknown(table, MINIMIZE_KEYS, "minimize.", fail)
     if "from" not in table:
         raise fail("minimize", f"missing key 'from' ({MINIMIZE_KEYS['from']})")
     checks = {
@@ -299,6 +348,106 @@ def _validate_minimize(table, fail) -> None:
         for name, value in table.get(key, {}).items():
             if not _is_scalar(value):
                 raise fail(f"minimize.{key}.{name}", f"expected a number or a constant expression, got {_describe(value)}")
+
+
+def _refuse_unknown(table: dict, known: dict, prefix: str, fail) -> None:
+    """An unknown key of a case (prefix "") or of its `prefix` table, with the closest known one."""
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
+            raise fail(f"{prefix}{key}" if prefix else repr(key), f"unknown key{hint}")
+
+
+def _validate_verify(table, at: dict, fail) -> None:
+    if not isinstance(table, dict):
+        raise fail("verify", f"expected {CASE_KEYS['verify']}, got {_describe(table)}")
+    _refuse_unknown(table, VERIFY_KEYS, "verify.", fail)
+    if "derivative" not in table:
+        raise fail("verify", f"missing key 'derivative' ({VERIFY_KEYS['derivative']})")
+    over = table.get("range")
+    if isinstance(over, dict) and len(over) != 1:
+        raise fail("verify.range", f"names {len(over)} variables; a range is over one, the variable the derivative "
+                                   "is by (the others take their values from at)")
+    checks = {
+        "derivative": isinstance(table["derivative"], str) and bool(table["derivative"].strip()),
+        "wrt": isinstance(table.get("wrt"), str) and table.get("wrt", "").isidentifier(),
+        "order": _is_int(table.get("order")) and table.get("order", 0) >= 1,
+        "range": isinstance(over, dict),
+        "points": _is_int(table.get("points")) and table.get("points", 0) >= 2,
+    }
+    for key, ok in checks.items():
+        if key in table and not ok:
+            raise fail(f"verify.{key}", f"expected {VERIFY_KEYS[key]}, got {_describe(table[key])}")
+    for name, bounds in (over or {}).items():
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(_is_scalar(v) for v in bounds)):
+            raise fail(f"verify.range.{name}", f"expected [low, high], numbers or constant expressions, got {_describe(bounds)}")
+        if all(is_number(v) for v in bounds) and not bounds[0] < bounds[1]:
+            raise fail(f"verify.range.{name}", f"the range must go up: {bounds[0]!r} is not below {bounds[1]!r}")
+        if "wrt" in table and table["wrt"] != name:
+            raise fail("verify.range", f"names {name}, but the derivative is by {table['wrt']} (wrt)")
+        if name in at:
+            raise fail("verify.range", f"{name} takes its values from the range or from at, not both")
+
+
+def _validate_taylor(table, fail) -> None:
+    if not isinstance(table, dict):
+        raise fail("taylor", f"expected {CASE_KEYS['taylor']}, got {_describe(table)}")
+    _refuse_unknown(table, TAYLOR_KEYS, "taylor.", fail)
+    expect = table.get("expect")
+    checks = {
+        "order": _is_int(table.get("order")) and table.get("order", 0) >= 0,
+        "expect": (isinstance(expect, list) or isinstance(expect, dict)) and bool(expect),
+    }
+    for key, ok in checks.items():
+        if key in table and not ok:
+            raise fail(f"taylor.{key}", f"expected {TAYLOR_KEYS[key]}, got {_describe(table[key])}")
+    order = taylor_order(table)
+    if isinstance(expect, list):
+        for index, value in enumerate(expect):
+            if not _is_scalar(value):
+                raise fail(f"taylor.expect[{index}]", f"expected a number or a constant expression, got {_describe(value)}")
+        if len(expect) != order + 1:
+            raise fail("taylor.expect", f"lists c0..cN, {order + 1} values for order {order}; got {len(expect)}")
+    for key, value in (expect if isinstance(expect, dict) else {}).items():
+        powers = monomial_powers(key)
+        if powers is None:
+            raise fail(f"taylor.expect.{key!r}", "expected a monomial such as \"x^2*y\", \"x\" or \"1\" (the constant term)")
+        if sum(powers.values()) > order:
+            raise fail(f"taylor.expect.{key!r}", f"has degree {sum(powers.values())}, above the order {order}")
+        if not _is_scalar(value):
+            raise fail(f"taylor.expect.{key!r}", f"expected a number or a constant expression, got {_describe(value)}")
+
+
+def taylor_order(table: dict) -> int:
+    """A taylor case's degree: `order`, else the last of a list of
+    coefficients (c0..cN), else the highest degree its table of monomials
+    names, else autodiff taylor's default, 4."""
+    if "order" in table:
+        return table["order"]
+    expect = table.get("expect")
+    if isinstance(expect, list):
+        return len(expect) - 1
+    if isinstance(expect, dict):
+        return max((sum(p.values()) for p in map(monomial_powers, expect) if p is not None), default=0)
+    return 4
+
+
+_FACTOR = re.compile(r"\s*([^\W\d]\w*)\s*(?:(?:\^|\*\*)\s*(\d+))?\s*\Z")
+
+
+def monomial_powers(text: str) -> Optional[dict]:
+    """A monomial key of a taylor case's `expect` as powers: "x^2*y" →
+    {"x": 2, "y": 1} ("**" works as "^"), "1" → {}; None where it is not one."""
+    if text.strip() == "1":
+        return {}
+    powers: dict = {}
+    for factor in text.replace("**", "^").split("*"):
+        match = _FACTOR.match(factor)
+        if not match or int(match.group(2) or 1) == 0:
+            return None
+        powers[match.group(1)] = powers.get(match.group(1), 0) + int(match.group(2) or 1)
+    return powers
 
 
 _NUMBER = (int, float)

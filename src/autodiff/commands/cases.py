@@ -2,7 +2,9 @@
 (`[[case]]` tables with `expr`, `at` and expectations), validated before
 anything runs, then run in one process and reported like a test runner —
 as a summary, as JSON, and as JUnit XML for CI systems
-(autodiff.presentation.junit).
+(autodiff.presentation.junit). A case's kind is named by its keys: grad,
+partial, hessian, jacobian and minimize run here; verify and taylor in
+autodiff.commands.case_kinds.
 
 A malformed file (bad TOML, an unknown key, a missing `expr`, a value of the
 wrong type) is a usage error naming the file, the case and the key: nothing
@@ -20,8 +22,10 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from autodiff.commands.case_files import (
     DERIVATIVE,
+    POINT_KEYS,
     Case,
     CaseFileError,
+    Failure,
     cases_in,
     expression_text,
     is_matrix,
@@ -32,27 +36,8 @@ from autodiff.errors import (
     EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, AutodiffError, UsageError,
 )
 from autodiff.language.scope import EMPTY
-from autodiff.results import DerivativeResult, as_tensor, json_number
+from autodiff.results import DerivativeResult, as_tensor
 from autodiff.text import derivative_label, exact_text, format_number, subscript, typed_point_text, value_text
-
-
-@dataclass
-class Failure:
-    """One unmet expectation or disagreement in a case."""
-
-    what: str  # "f", "∂f/∂x", "H[x,y]", or "error"
-    reason: str  # "expected", "disagree", "no symbolic", "error"
-    message: str
-    expected: Any = None
-    derivative: Optional[DerivativeResult] = None
-
-    def to_json(self) -> dict:
-        result = {"what": self.what, "reason": self.reason, "message": self.message}
-        if self.derivative is not None:  # its values, and its `expected` where it has one
-            result.update((key, value) for key, value in self.derivative.to_json().items() if key != "expect_met")
-        elif self.expected is not None:
-            result["expected"] = json_number(self.expected)
-        return result
 
 
 @dataclass
@@ -79,7 +64,8 @@ class CaseResult:
     def junit_record(self) -> tuple:
         details = ""
         if self.outcome == "failed":
-            details = "\n".join([f"{self.expression} at {typed_point_text(self.case.point)}"] + [f.message for f in self.failures])
+            point = typed_point_text(self.case.point)
+            details = "\n".join([self.expression + (f" at {point}" if point else "")] + [f.message for f in self.failures])
         message = self.failures[0].message if self.outcome == "failed" else self.message
         reason = self.failures[0].reason if self.outcome == "failed" else None
         return (self.case.file, self.case.name, self.seconds, self.outcome, message, reason, details)
@@ -182,7 +168,7 @@ class CheckReport:
         return {**closing, "cases": cases}
 
 
-def _scope(texts: tuple, limits):
+def definitions_scope(texts: tuple, limits):
     """The scope of parsed definitions, remembered: every case of a file shares its [define]."""
     from autodiff.commands.prepare import scope_of
 
@@ -271,7 +257,7 @@ def check(
 
     for label, texts_of_file in defines.items():  # a bad definition is the file's error, before any case runs
         try:
-            _scope(texts_of_file, limits)
+            definitions_scope(texts_of_file, limits)
         except AutodiffError as error:
             raise CaseFileError(f"{label}: [define]: {error.message}") from None
 
@@ -377,7 +363,7 @@ def _run(case: Case, options: dict, reports: list) -> list[Failure]:
         "exact": data.get("exact", options.get("exact", True)),
     }
     if case.define:
-        settings["scope"] = _scope(case.define, options["limits"])
+        settings["scope"] = definitions_scope(case.define, options["limits"])
     return _run_commands(case, settings, reports)
 
 
@@ -389,8 +375,18 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
     failures = []
     if "minimize" in data:
         failures += _minimize_failures(data["minimize"], data["expr"], options, reports)
-        if "at" not in data:
+    if "verify" in data or "taylor" in data:
+        from autodiff.commands import case_kinds
+
+        if "verify" in data:
+            failures += case_kinds.verify_failures(data["verify"], data["expr"], data.get("at"), options, reports)
+        if "taylor" in data:
+            failures += case_kinds.taylor_failures(data["taylor"], data["expr"], data["at"], options, reports)
+        if not any(key in data for key in POINT_KEYS):  # its `at` is the command's: nothing else runs there
             return failures
+    if "at" not in data:
+        return failures
+    first = len(reports)  # the commands run at `at` follow
     scope = settings.get("scope", EMPTY)
     at = point_from_mapping({name: value_text(value) for name, value in data["at"].items()}, "at", options["limits"], scope)
     grad_output = data.get("grad_output")
@@ -406,7 +402,7 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
         wrt = [partial["wrt"]] if isinstance(partial["wrt"], str) else list(partial["wrt"])
         expect = [value_text(partial["expect"])] if "expect" in partial else None
         reports.append(api.partial(expr, at, wrt=wrt, expect=expect, grad_output=grad_output, **settings))
-    if "grad" in data or len(reports) == ("minimize" in data):
+    if "grad" in data or len(reports) == first:
         expect = None
         if "grad" in data:
             expect = point_from_mapping({name: value_text(value) for name, value in data["grad"].items()}, "grad",
@@ -414,7 +410,7 @@ def _run_commands(case: Case, settings: dict, reports: list) -> list[Failure]:
         reports.append(
             api.grad(expr, at, order=data.get("order", 1), expect=expect, grad_output=grad_output, **settings)
         )
-    derivative_reports = [report for report in reports if report.command != "minimize"]
+    derivative_reports = reports[first:]
     if "value" in data:
         failures.extend(_value_failures(derivative_reports[0], data["value"], settings))
     for report in derivative_reports:

@@ -212,7 +212,7 @@ def taylor(expression: str, at, *, order: int = 4, plot: bool = False, over: Opt
         notes=notes,
     )
     if plot:
-        result.chart = plot_report(result, over, problem.program(), limits, settings.scope)
+        result.chart = plot_report(result, over, problem, limits, settings.scope)
     return result
 
 
@@ -575,14 +575,16 @@ def plot_degrees(order: int) -> list[int]:
     return sorted({1, (order + 1) // 2, order})
 
 
-def plot_report(result: TaylorResult, over: Optional[str], program, limits, scope) -> PlotReport:
-    """f (`program`) and its Taylor polynomials (autograd's coefficients) on
-    a grid of one variable: `over` (x=a:b), by default the point ± 2."""
+def plot_report(result: TaylorResult, over: Optional[str], problem, limits, scope) -> PlotReport:
+    """f (`problem`'s) and its Taylor polynomials (autograd's coefficients) on
+    a grid of one variable: `over` (x=a:b), by default the point ± 2; f's
+    line breaks where a switch of f changes branch."""
     import torch
 
     from autodiff.engine.values import parse_range
     from autodiff.points import grid
     from autodiff.results import PlotReport
+    from autodiff.witnesses.kinks import branch_changes
 
     names = list(result.terms[0].powers)
     if len(names) != 1:
@@ -598,7 +600,7 @@ def plot_report(result: TaylorResult, over: Optional[str], program, limits, scop
     xs = list(grid(start, stop, PLOT_POINTS))
     with torch.no_grad():
         tensor = torch.tensor(xs, dtype=torch.float64)
-        f = program({name: tensor}).expand(tensor.shape).tolist()
+        f = problem.program()({name: tensor}).expand(tensor.shape).tolist()
     curves = []
     for degree in plot_degrees(result.order):
         values = [0.0] * len(xs)
@@ -612,6 +614,6 @@ def plot_report(result: TaylorResult, over: Optional[str], program, limits, scop
     result.plot = {"variable": name, "start": start, "stop": stop, "x": xs, "f": f,
                    "polynomials": [{"degree": c["degree"], "values": c["autograd"]} for c in curves]}
     report = PlotReport(expression=result.expression, variable=name, start=start, stop=stop, at={}, x=xs, f=f,
-                        curves=curves, warnings=[])
+                        curves=curves, warnings=[], switches=branch_changes([problem.expr], {name: tensor}, len(xs)))
     report.legend = ["f"] + [f"{curve['label']} (Taylor mode)" for curve in curves]
     return report

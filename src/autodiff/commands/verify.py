@@ -171,7 +171,7 @@ def verify(
     wrong = [_exact_at(parsed, listed, variable, order, settings) for listed in verdict.pop("listed")]
     proof, difference, symbolic = _proof(f, claimed, variable, order, settings)
     if plot:
-        curves, chart = _plot(parsed.text, autograd, values, point, variable, order)
+        curves, chart = _plot(parsed.text, autograd, values, point, variable, order, [f, claimed])
     if verdict["compared"] == 0:
         warnings.append("no point was compared: the derivative does not exist (or is not finite) anywhere checked")
     return VerifyResult(
@@ -331,12 +331,14 @@ def _proof(f, claimed, variable: str, order: int, settings) -> tuple[str, Option
     return verdict, outcome.get("difference"), outcome.get("symbolic")
 
 
-def _plot(expression: str, autograd, claimed, point, variable: str, order: int):
-    """f⁽ᴺ⁾ from autograd beside D over the grid (a vector or grid point only)."""
+def _plot(expression: str, autograd, claimed, point, variable: str, order: int, trees: list):
+    """f⁽ᴺ⁾ from autograd beside D over the grid (a vector or grid point only);
+    the lines break where a switch of f or D (`trees`) changes branch."""
     import torch
 
     from autodiff.points import is_vector
     from autodiff.results import PlotReport, as_tensor
+    from autodiff.witnesses.kinks import branch_changes
 
     xs = point.values[variable]
     if not is_vector(xs) or len(xs) < 2:
@@ -344,7 +346,10 @@ def _plot(expression: str, autograd, claimed, point, variable: str, order: int):
     xs = list(xs)
     ys = as_tensor(autograd.autograd, torch.float64).reshape(-1).tolist()
     ds = claimed.tolist()
+    values = {name: torch.as_tensor(value, dtype=torch.float64) for name, value in point.values.items() if name != variable}
+    values[variable] = torch.tensor(xs, dtype=torch.float64)
     report = PlotReport(expression=expression, variable=variable, start=min(xs), stop=max(xs), at={}, x=xs,
-                        f=ys, curves=[{"label": "D", "autograd": ds, "agree": None}], warnings=[])
+                        f=ys, curves=[{"label": "D", "autograd": ds, "agree": None}], warnings=[],
+                        switches=branch_changes(trees, values, len(xs)))
     report.legend = [f"f{prime(order)} (autograd)", "D (claimed)"]
     return {"x": xs, "autograd": ys, "claimed": ds}, report

@@ -80,7 +80,8 @@ def plot(
         typer.Option(
             "--ylim",
             metavar="LOW:HIGH",
-            help="The y range, e.g. -10:10 (default: the bulk of every curve; what lies beyond is clipped and counted).",
+            help="The y range, e.g. -10:10 (default: every curve whole, a pole cut at its curve's bulk; "
+            "what lies beyond is clipped and counted).",
             show_default=False,
         ),
     ] = None,
@@ -90,8 +91,8 @@ def plot(
 ) -> None:
     """f beside its derivative(s) over a range: autograd on the whole grid at once,
     checked against the symbolic derivative on the same grid. The chart fills
-    the terminal; y spans the bulk of the curves, so a pole cannot flatten
-    them (--ylim to choose)."""
+    the terminal; y spans every curve whole, but a pole stops at its
+    curve's bulk, so it cannot flatten them (--ylim to choose)."""
     y_range = None
 
     def compute():

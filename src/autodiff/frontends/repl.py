@@ -15,7 +15,9 @@ session.
 
 Interactive (standard input and output both terminals): a prompt_toolkit
 prompt with a history file and completion; Ctrl-C cancels the running line,
-never the session. Otherwise the lines of standard input are a script: no
+never the session, and at once: each command line runs in a forked child
+(autodiff.frontends.forked) that Ctrl-C ends even inside a long call into
+C++. Otherwise the lines of standard input are a script: no
 prompt, each answer printed, and the exit status the most severe of the
 lines' (as when streaming).
 
@@ -43,6 +45,7 @@ from autodiff.errors import (
     UsageError,
     most_severe,
 )
+from autodiff.frontends import forked
 from autodiff.frontends.runner import SCRIPT_LINE, command_line, line_prefix, quiet_when_the_reader_leaves, report_bug
 
 PROMPT = "autodiff> "
@@ -75,6 +78,8 @@ def run(command, at: Optional[list[str]] = None, define: Optional[list[str]] = N
     # Everything the prompt needs is imported first: the warm-up thread then
     # imports nothing that this thread is importing too.
     prompt = prompt_session(session, open_history(history, enabled=not no_history))
+    if forked.AVAILABLE:
+        session.children = forked.Children(session.answer_in_child, _warm_up)
     session.loading = threading.Thread(target=_warm_up, name="autodiff-warm-up", daemon=True)
     session.loading.start()
     code = session.start(define or [], at or [])
@@ -93,6 +98,7 @@ class Session:
         self.notation = notation
         self.leaving = False
         self.loading: Optional[threading.Thread] = None  # the warm-up, until it is done
+        self.children: Optional[forked.Children] = None  # interactive: each command line in a forked child
 
     def start(self, definitions: Iterable[str], point: list[str]) -> int:
         """The repl command's --define and --at, checked before the first prompt."""
@@ -151,10 +157,31 @@ class Session:
         if self.loading is not None:
             self.loading.join()
             self.loading = None
+            if self.children is not None:  # in this thread: torch's thread count is the calling thread's
+                self.children.keep_the_pool_for_children()
 
     def dispatch(self, args: list[str]) -> int:
-        """Run `autodiff ARGS` in this process; its exit code."""
+        """Run `autodiff ARGS`; its exit code. Interactive, in a forked child
+        that Ctrl-C ends at once; otherwise in this process."""
         self.wait_for_imports()
+        if self.children is not None:
+            return self.children.run({"args": args, "json": self.json})
+        return self._dispatch_here(args)
+
+    def answer_in_child(self, request: dict) -> int:
+        """In a forked child: the request's command line, as dispatch would
+        run it here (the child's session may be older than the request)."""
+        self.json = request["json"]
+        try:
+            return self._dispatch_here(request["args"])
+        except AutodiffError as error:
+            return self.report(error)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # noqa: BLE001 - a bug: one line, as in this process
+            return report_bug(error, self.json)
+
+    def _dispatch_here(self, args: list[str]) -> int:
         try:
             command_line(args, lambda: self.command)
             code = EXIT_OK
@@ -470,14 +497,18 @@ def prompt_session(session: Session, history):
 
 
 def interactive(session: Session, prompt) -> int:
-    while not session.leaving:
-        try:
-            line = prompt.prompt(PROMPT)
-            answer(session, line)
-        except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh line
-            continue
-        except EOFError:  # Ctrl-D
-            break
+    try:
+        while not session.leaving:
+            try:
+                line = prompt.prompt(PROMPT)
+                answer(session, line)
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh line
+                continue
+            except EOFError:  # Ctrl-D
+                break
+    finally:
+        if session.children is not None:
+            session.children.close()
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from autodiff.presentation.lines import print_line
 from autodiff.presentation.render import expression_text
 from autodiff.text import format_number, point_text
 
@@ -20,9 +21,9 @@ def render_graph(result, console: Console) -> None:
 
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
     title = f"f{arguments} = {expression_text(result.expression)} at {point_text(result.at)}"
-    console.print(Text(title), soft_wrap=True)
+    print_line(console, title)
     if result.output is None:
-        console.print(Text(f"f = {format_number(result.value)}"))  # no graph: stderr's warning says why
+        print_line(console, f"f = {format_number(result.value)}", layout=True)  # no graph: stderr's warning says why
     else:
         by_id = {node.id: node for node in result.nodes}
         root = Tree(_graph_label(by_id[result.output], output=True))
@@ -42,8 +43,8 @@ def render_graph(result, console: Console) -> None:
     console.print(Text("leaves after backward:"))
     for name, info in result.leaves.items():
         grad = format_number(info["grad"]) if info["grad"] is not None else "None (no gradient path from the output)"
-        console.print(Text(f"  {name}: data={format_number(info['data'])}  requires_grad={info['requires_grad']}  "
-                           f"is_leaf={info['is_leaf']}  grad={grad}"), soft_wrap=True)
+        print_line(console, f"  {name}: data={format_number(info['data'])}  requires_grad={info['requires_grad']}  "
+                            f"is_leaf={info['is_leaf']}  grad={grad}")
 
 
 def _graph_label(node, output: bool = False) -> Text:

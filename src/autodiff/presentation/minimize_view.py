@@ -11,6 +11,7 @@ from autodiff.commands.minimize import MinimizeResult
 from autodiff.commands.optimizers import Run, quiet_numerics
 from autodiff.text import seven_digits, ten_digits, three_digits
 from autodiff.errors import UsageError
+from autodiff.presentation.lines import print_line
 
 MAX_POINT_COLUMNS = 4  # more variables than this: the point in one column
 
@@ -24,12 +25,10 @@ def render_minimize(result: MinimizeResult, console, notation: str = "plain") ->
     from autodiff.language.notation import show
 
     arguments = f"({', '.join(result.variables)})"
-    console.print(Text(f"f{arguments} = {show(result.expression, notation)}"), soft_wrap=True)
+    print_line(console, f"f{arguments} = {show(result.expression, notation)}")
     start = ", ".join(f"{name} = {seven_digits(value)}" for name, value in result.start.items())
     goal = "maximize" if result.maximize else "minimize"
-    console.print(
-        Text(f"{goal} from {start}: at most {result.steps} steps, until ‖∇f‖ ≤ {result.tol:g}"), soft_wrap=True
-    )
+    print_line(console, f"{goal} from {start}: at most {result.steps} steps, until ‖∇f‖ ≤ {result.tol:g}")
     names = list(result.start)
     columns = names if len(names) <= MAX_POINT_COLUMNS else ["point"]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -52,19 +51,19 @@ def render_minimize(result: MinimizeResult, console, notation: str = "plain") ->
     else:  # too narrow for the table: a line per optimiser
         for run in result.runs:
             where = ", ".join(f"{n} = {seven_digits(run.point[n])}" for n in names)
-            console.print(Text.assemble(
+            print_line(console, Text.assemble(
                 f"{run.optimizer} (lr {run.lr:g}): ", (run.status, _STATUS_STYLES[run.status]),
                 f", {run.steps} steps, {_duration(run.seconds)}: {where}, f = {seven_digits(run.value)}, "
                 f"‖∇f‖ = {three_digits(run.gradient_norm)}",
-            ), soft_wrap=True)
+            ))
     _render_critical_points(result, console, names, columns, notation)
     for run in result.runs:
-        console.print(_verdict(run, result, names, notation), soft_wrap=True)
+        print_line(console, _verdict(run, result, names, notation))
     unmet = [run.optimizer for run in result.runs if run.expect_met is False]
     if unmet:
-        console.print(Text(f"✗ --expect not met by {', '.join(unmet)}", style="bold red"), soft_wrap=True)
+        print_line(console, Text(f"✗ --expect not met by {', '.join(unmet)}", style="bold red"))
     elif result.expect_met:
-        console.print(Text("✓ --expect met", style="green"), soft_wrap=True)
+        print_line(console, Text("✓ --expect met", style="green"))
 
 
 _STATUS_STYLES = {"converged": "green", "stalled": "yellow", "diverged": "bold red"}
@@ -80,7 +79,7 @@ def _render_critical_points(result: MinimizeResult, console, names, columns, not
 
     if result.symbolic_status == "off":
         return
-    console.print(Text(f"critical points: {result.symbolic_message}"), soft_wrap=True)
+    print_line(console, f"critical points: {result.symbolic_message}")
     if not result.critical_points:
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -104,7 +103,7 @@ def _render_critical_points(result: MinimizeResult, console, names, columns, not
         return
     for texts, f, kind, reached in rows:  # too narrow for the table: a line per point, every number whole
         where = ", ".join(f"{n} = {t}" for n, t in zip(names, texts))
-        console.print(Text(f"{where}: f = {f}, {kind}, reached by {reached}"), soft_wrap=True)
+        print_line(console, f"{where}: f = {f}, {kind}, reached by {reached}")
 
 
 def _verdict(run: Run, result: MinimizeResult, names, notation: str):
@@ -279,29 +278,47 @@ def write_figure(result: MinimizeResult, path: str, width: int = 900, height: in
         pyplot.close(figure)
 
 
-def _window(values: list) -> tuple[float, float]:
-    from autodiff.presentation.plotting import robust_range
+def path_box(result: MinimizeResult, names) -> list[tuple[float, float]]:
+    """Per variable, the span the path figure shows: every point of the runs
+    that did not diverge and the start, padded by a tenth of the span (1
+    where it is a point); a diverged run is drawn until it leaves it."""
+    shown = [p for run in result.runs for step, (p, _, _, _) in enumerate(run.history or [])
+             if (step == 0 or run.status != "diverged") and all(math.isfinite(v) for v in p)]
+    if not shown:
+        shown = [[result.start[name] for name in names]]
+    spans = []
+    for index in range(len(names)):
+        low, high = min(p[index] for p in shown), max(p[index] for p in shown)
+        pad = (high - low) * 0.1 or 1.0
+        spans.append((low - pad, high + pad))
+    return spans
 
-    return robust_range([[v for v in values if math.isfinite(v)]])
+
+def _f_span(result: MinimizeResult, curve: tuple[float, float]) -> tuple[float, float]:
+    """The f range of the one-variable path figure: f's over the box (`curve`)
+    and the values along the runs that did not diverge."""
+    values = [f for run in result.runs for step, (_, f, _, _) in enumerate(run.history or [])
+              if (step == 0 or run.status != "diverged") and math.isfinite(f)]
+    low, high = min([curve[0], *values]), max([curve[1], *values])
+    return (low, high) if high > low else (low - 1.0, high + 1.0)
 
 
 def _draw_path(axes, result: MinimizeResult, names) -> None:
-    """f over the box the finite paths span: a curve (one variable) or a contour (two), each path on it."""
+    """f over the box of the paths (`path_box`): a curve (one variable) or a
+    contour (two), each path on it from its start."""
     import torch
 
+    from autodiff.presentation.plotting import data_window
+
     paths = [[p for p, _, _, _ in run.history or [] if all(math.isfinite(v) for v in p)] for run in result.runs]
-    coordinates = [[p[i] for path in paths for p in path] for i in range(len(names))]
-    spans = []
-    for values in coordinates:
-        low, high = _window(values) if values else (-1.0, 1.0)
-        pad = (high - low) * 0.1 or 1.0
-        spans.append((low - pad, high + pad))
+    spans = path_box(result, names)
     program = result.program
     grid = [torch.linspace(low, high, 200 if len(names) == 1 else 120, dtype=torch.float64) for low, high in spans]
     with torch.no_grad(), quiet_numerics():
         if len(names) == 1:
             f = program({names[0]: grid[0]}).expand(grid[0].shape)
             axes.plot(grid[0].tolist(), f.tolist(), color="0.5", linewidth=1.2)
+            axes.set_ylim(*_f_span(result, data_window([f])))
             axes.set_xlabel(names[0])
             axes.set_ylabel("f")
         else:
@@ -321,9 +338,11 @@ def _draw_path(axes, result: MinimizeResult, names) -> None:
         if len(names) == 1:
             ys = [f for p, f, _, _ in run.history if all(math.isfinite(v) for v in p)]
             axes.plot([p[0] for p in path], ys, marker=".", markersize=3, color=color, label=run.optimizer)
+            axes.plot([path[0][0]], [ys[0]], "o", markersize=7, markerfacecolor="none", color=color)  # the start
         else:
             axes.plot([p[0] for p in path], [p[1] for p in path], marker=".", markersize=3, color=color,
                       label=run.optimizer)
+            axes.plot([path[0][0]], [path[0][1]], "o", markersize=7, markerfacecolor="none", color=color)
     for point in result.critical_points:
         if point.family:
             continue

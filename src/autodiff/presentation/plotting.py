@@ -2,9 +2,11 @@
 files (matplotlib, imported only when a file is written).
 
 Points where a curve is not finite are gaps: each curve is drawn as its
-finite runs, never as a spike to ±1e308. The y range comes from the bulk of
-the data (or --ylim), so a pole cannot flatten every curve: what lies beyond
-it is clipped at the edge, and counted in a note under the chart.
+finite runs, never as a spike to ±1e308, and never joined across a pole or
+a jump. The y range shows every curve whole (or --ylim), except a blow-up,
+cut at the bulk of its curve so that a pole cannot flatten every curve:
+what lies beyond is clipped at the edge, and counted in a note under the
+chart.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.text import Text
 from autodiff.errors import AutodiffError, UsageError
 from autodiff.language.notation import show
 from autodiff.presentation.render import mark
+from autodiff.presentation.lines import print_line, wrap_units, wraps
 from autodiff.text import format_number
 from autodiff.results import PlotReport
 
@@ -35,11 +38,19 @@ FILE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 FORMATS = (".png", ".svg", ".pdf")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-# A value beyond Tukey's far-out fences (quartiles ± 3 IQR) is an outlier,
-# a pole's spike; but extremes within REACH spans of them are shown whole,
-# so exp(x) or x^3 is never clipped.
+# The y range shows every value whole, except where a curve blows up (a
+# pole, an overflow): there it stops at the curve's far-out fences (Tukey's:
+# quartiles ± 3 IQR), widened to its extremes where they are within REACH
+# spans of them. A blow-up is told from steep but steady growth by its
+# shape: |y| grows into a sample at least BLOW_UP-fold in one step, and
+# log|y| by ACCELERATION times more than in the step before (exp's growth is
+# steady, log-linear; a pole's is not: |y| ~ 1/δ), or the next sample is
+# infinite. The samples it climbs through to get there are its flank.
 FENCE = 3.0
 REACH = 3.0
+BLOW_UP = 2.0
+ACCELERATION = 1.5
+JUMP = 2.0  # a step across a switch this many times the steps beside it is a jump
 MARGIN = 0.05  # of the y span, above and below the data
 QUANTILE_SAMPLES = 5000  # the quartiles of a million points come from this many
 PIPED_SIZE = (100, 30)  # columns × rows when stdout is not a terminal and COLUMNS/LINES are unset
@@ -97,35 +108,42 @@ def parse_ylim(text: str) -> tuple[float, float]:
 
 
 def y_window(report: PlotReport, ylim: Optional[tuple[float, float]] = None) -> YWindow:
-    """The y range of the chart: --ylim, or a robust range from the data."""
-    curves = [(name, [y for y in values if _finite(y)]) for name, values in series(report)]
-    low, high = ylim if ylim else robust_range([values for _, values in curves])
-    clipped = [(name, sum(1 for y in values if not low <= y <= high)) for name, values in curves]
+    """The y range of the chart: --ylim, or `data_window` of the curves."""
+    curves = [(name, _samples(values)) for name, values in series(report)]
+    low, high = ylim if ylim else data_window([values for _, values in curves])
+    clipped = [(name, int(((values < low) | (values > high)).logical_and_(values.isfinite()).sum()))
+               for name, values in curves]
     return YWindow(low, high, ylim is not None, [(name, count) for name, count in clipped if count])
 
 
-def robust_range(curves: list[list[float]]) -> tuple[float, float]:
-    """A y range holding the bulk of every curve (finite values), its outliers left out.
+def data_window(curves: list) -> tuple[float, float]:
+    """A y range for curves sampled in x order (non-finite samples are gaps):
+    every value whole, except on the flanks of a blow-up, which stop at the
+    bulk of their curve, plus a margin. The first curve that blows up sets
+    the height: a later one (the derivative of a pole has a stronger pole at
+    the same place) reaches no further from 0 than it, above 0 or below.
 
-    Each curve's bulk lies between its far-out fences (within its data); the
-    range is their union, widened to the data's extremes where they are near
-    (a smooth curve is shown whole), plus a margin.
+    exp(x) on -1:50 is shown whole; tan(x) and 1/x stop at their bulk, as
+    far below 0 as above it.
     """
-    present = [values for values in curves if values]
-    if not present:
+    import torch
+
+    low, high = math.inf, -math.inf
+    height = None  # how far from 0 the first curve that blows up reaches
+    for values in curves:
+        y = _samples(values)
+        finite = torch.isfinite(y)
+        flank = blow_up_flanks(y) & finite
+        steady = y[finite & ~flank]
+        if steady.numel():
+            low, high = min(low, steady.min().item()), max(high, steady.max().item())
+        if bool(flank.any()):
+            bottom, top = _bulk(y[finite])
+            if height is None:
+                height = max(abs(bottom), abs(top))
+            low, high = min(low, max(bottom, -height)), max(high, min(top, height))
+    if low > high:  # nothing finite
         return -1.0, 1.0
-    bottom = min(min(values) for values in present)
-    top = max(max(values) for values in present)
-    fences = [_fences(values) for values in present]
-    low, high = min(fence[0] for fence in fences), max(fence[1] for fence in fences)
-    span = high - low
-    if span > 0:
-        if top <= high + REACH * span:
-            high = top
-        if bottom >= low - REACH * span:
-            low = bottom
-    else:  # a curve constant on most of the range: its few other values are not outliers
-        low, high = bottom, top
     if high == low:
         pad = max(1.0, abs(low) / 10)
         return low - pad, high + pad
@@ -137,12 +155,115 @@ def robust_range(curves: list[list[float]]) -> tuple[float, float]:
     return low, high
 
 
-def _fences(values: list[float]) -> tuple[float, float]:
-    stride = max(1, len(values) // QUANTILE_SAMPLES)
-    ordered = sorted(values[::stride])
+def _samples(values):
+    """A curve's samples as a float64 tensor (a Values without a copy)."""
+    import torch
+
+    from autodiff.results import as_tensor
+
+    return values if isinstance(values, torch.Tensor) else as_tensor(values, torch.float64)
+
+
+def _bulk(values) -> tuple[float, float]:
+    """The far-out fences of finite `values` (within their extremes), widened
+    to an extreme that lies within REACH spans of them; the extremes
+    themselves where most values are one value."""
+    bottom, top = values.min().item(), values.max().item()
+    stride = max(1, values.numel() // QUANTILE_SAMPLES)
+    ordered = sorted(values[::stride].tolist())
     first, third = _quantile(ordered, 0.25), _quantile(ordered, 0.75)
     spread = third - first
-    return max(ordered[0], first - FENCE * spread), min(ordered[-1], third + FENCE * spread)
+    low, high = max(bottom, first - FENCE * spread), min(top, third + FENCE * spread)
+    span = high - low
+    if not span > 0:
+        return bottom, top
+    if top <= high + REACH * span:
+        high = top
+    if bottom >= low - REACH * span:
+        low = bottom
+    return low, high
+
+
+def blow_up_flanks(values):
+    """Per sample (a bool tensor), whether it is on the flank of a blow-up:
+    on a run along which |y| never falls, into a sample it blows up into
+    (from either side; see BLOW_UP)."""
+    import torch
+
+    y = _samples(values)
+    count = y.numel()
+    from_left, from_right = _blow_ups(y)
+    if not bool(from_left.any() | from_right.any()):
+        return torch.zeros(count, dtype=torch.bool)
+    m = y.abs()
+    climbs = torch.zeros(count, dtype=torch.bool)  # |y| did not fall from the sample before (false at a gap)
+    climbs[1:] = m[:-1] <= m[1:]
+    falls = torch.zeros(count, dtype=torch.bool)  # |y| does not rise to the sample after
+    falls[:-1] = m[:-1] >= m[1:]
+    index = torch.arange(count)
+    # Where the climb into each sample began, and where the fall from it ends.
+    began = torch.where(climbs, torch.zeros_like(index), index).cummax(0).values
+    ends = count - 1 - torch.where(falls, torch.zeros_like(index), count - 1 - index).flip(0).cummax(0).values.flip(0)
+    marks = torch.zeros(count + 1, dtype=torch.int64)
+    for peaks, first, last in ((from_left, began, index), (from_right, index, ends)):
+        peaks = peaks.nonzero().flatten()
+        marks.index_add_(0, first[peaks], torch.ones_like(peaks))
+        marks.index_add_(0, last[peaks] + 1, -torch.ones_like(peaks))
+    return marks.cumsum(0)[:count] > 0
+
+
+def _blow_ups(y):
+    """The samples |y| blows up into, from the left and from the right (two
+    bool tensors): it grows BLOW_UP-fold or more into them, and log|y|
+    ACCELERATION times faster than in the step before, with y of one sign;
+    or the next sample is infinite (and |y| rose into this one)."""
+    import torch
+
+    count = y.numel()
+    from_left = torch.zeros(count, dtype=torch.bool)
+    from_right = torch.zeros(count, dtype=torch.bool)
+    if count < 2:
+        return from_left, from_right
+    m = y.abs()
+    growth = m.log().diff()  # of log|y| per step; not finite at a zero or a gap
+    # On one side of a pole y keeps its sign; across a zero |y| may jump without blowing up.
+    steady = torch.isfinite(growth) & (torch.sign(y[1:]) == torch.sign(y[:-1]))
+    rises, falls = steady & (growth > 0), steady & (growth < 0)
+    jump, accelerated = math.log(BLOW_UP), ACCELERATION
+    from_left[2:] = rises[:-1] & rises[1:] & (growth[1:] >= jump) & (growth[1:] >= accelerated * growth[:-1])
+    from_right[:-2] = falls[:-1] & falls[1:] & (-growth[:-1] >= jump) & (growth[:-1] <= accelerated * growth[1:])
+    finite, infinite = torch.isfinite(y), torch.isinf(y)
+    rose = torch.ones(count, dtype=torch.bool)  # into each sample from the one before
+    rose[1:] = m[:-1] < m[1:]
+    fell = torch.ones(count, dtype=torch.bool)  # from each sample to the one after
+    fell[:-1] = m[:-1] > m[1:]
+    from_left[:-1] |= infinite[1:] & finite[:-1] & rose[:-1]
+    from_right[1:] |= infinite[:-1] & finite[1:] & fell[1:]
+    return from_left, from_right
+
+
+def line_breaks(values, switches=None):
+    """Per interval between neighbouring samples (a bool tensor, one fewer
+    than the samples), whether the line must not join them: a pole between
+    them (|y| blows up into both), or a jump across a switch (`switches`,
+    where a switch of the expression changes branch, as `PlotReport.switches`):
+    the step there JUMP times the larger of the steps beside it that cross
+    none (a kink's step is never larger than those beside it)."""
+    import torch
+
+    y = _samples(values)
+    if y.numel() < 2:
+        return torch.zeros(0, dtype=torch.bool)
+    from_left, from_right = _blow_ups(y)
+    breaks = from_left[:-1] & from_right[1:]
+    if switches is not None and switches.numel() == y.numel() - 1 and bool(switches.any()):
+        step = y.diff().abs()
+        calm = torch.where(switches, torch.zeros_like(step), step).nan_to_num(0.0, posinf=0.0)
+        beside = torch.zeros_like(step)
+        beside[1:] = calm[:-1]
+        beside[:-1] = torch.maximum(beside[:-1], calm[1:])
+        breaks |= switches & torch.isfinite(step) & (step > JUMP * beside)
+    return breaks
 
 
 def _quantile(ordered: list[float], fraction: float) -> float:
@@ -158,15 +279,24 @@ def finite_runs(xs: list, ys: list) -> list[tuple[list, list]]:
     return clipped_runs(xs, ys, -math.inf, math.inf)
 
 
-def clipped_runs(xs: list, ys: list, low: float, high: float) -> list[tuple[list, list]]:
+def clipped_runs(
+    xs: list, ys: list, low: float, high: float, breaks: Optional[set[int]] = None
+) -> list[tuple[list, list]]:
     """The stretches of (x, y) where y is finite and in [low, high]: a gap at
-    every other point. A stretch that leaves the range (or enters it) goes on
-    to the edge, where the line to the next point crosses it; a line between
-    two points beyond the range is never drawn (it would cross a pole)."""
+    every other point, and between points i and i + 1 for each i in `breaks`
+    (a jump or a pole: see `line_breaks`). A stretch that leaves the range (or
+    enters it) goes on to the edge, where the line to the next point crosses
+    it; a line between two points beyond the range is never drawn (it would
+    cross a pole)."""
     runs: list[tuple[list, list]] = []
     current: tuple[list, list] = ([], [])
     beyond = None  # the last point, when it was finite and out of range
-    for x, y in zip(xs, ys):
+    for index, (x, y) in enumerate(zip(xs, ys)):
+        if breaks and index - 1 in breaks:
+            if current[0]:
+                runs.append(current)
+                current = ([], [])
+            beyond = None
         inside = _finite(y) and low <= y <= high
         if inside:
             if beyond is not None:
@@ -181,6 +311,16 @@ def clipped_runs(xs: list, ys: list, low: float, high: float) -> list[tuple[list
     if current[0]:
         runs.append(current)
     return runs
+
+
+def breaks(report: PlotReport, values, stride: int = 1) -> set[int]:
+    """The intervals a curve of `report` must not be drawn across (`line_breaks`),
+    among its samples thinned to every `stride`-th (as the terminal draws them)."""
+    y = _samples(values)[::stride]
+    switches = getattr(report, "switches", None)
+    if switches is not None and stride > 1:  # a switch anywhere between two thinned samples is between them
+        switches = switches[: (y.numel() - 1) * stride].reshape(-1, stride).any(dim=1)
+    return set(line_breaks(y, switches).nonzero().flatten().tolist())
 
 
 def _append(run: tuple[list, list], point: tuple[float, float]) -> None:
@@ -223,8 +363,8 @@ def terminal_chart(
         plt.ylim(window.low, window.high)
         if window.low <= 0 <= window.high:
             plt.hline(0, color="gray")  # first: the curves are drawn over it
-        for (_, values), line_color, marker in zip(curves, COLORS, marks):
-            for run_xs, run_ys in clipped_runs(xs, values, window.low, window.high):
+        for (_, values), (_, whole), line_color, marker in zip(curves, series(report), COLORS, marks):
+            for run_xs, run_ys in clipped_runs(xs, values, window.low, window.high, breaks(report, whole, stride)):
                 plt.plot(run_xs, run_ys, color=line_color, marker=marker)
         columns, rows = width - 12, height - 5  # about the plotting area, inside the axes
         # x labels apart by two spaces at the least; y labels by a row.
@@ -380,7 +520,7 @@ def write_file(
         for (_, values), name, line_color in zip(series(report), names, FILE_COLORS):
             xs: list = []
             ys: list = []
-            for run_xs, run_ys in clipped_runs(report.x, values, window.low, window.high):
+            for run_xs, run_ys in clipped_runs(report.x, values, window.low, window.high, breaks(report, values)):
                 xs += run_xs + [math.nan]  # nan: a gap between runs
                 ys += run_ys + [math.nan]
             axes.plot(xs, ys, label=name, color=line_color, linewidth=1.6)
@@ -427,16 +567,23 @@ def render_plot(
     after = ([Text(note)] if note else []) + _comparisons(result)
     if result.output is None:
         color = console.is_terminal and not console.no_color
-        # The lines printed under the chart, as the terminal wraps them (warnings too, on stderr).
-        below = sum(-(-max(1, text.cell_len) // console.width) for text in after)
-        below += sum(-(-len(f"warning: {warning}") // console.width) for warning in result.warnings)
+        # The lines printed under the chart, as they are wrapped (warnings too, on stderr).
+        below = sum(_rows(text, console) for text in after)
+        below += sum(_rows(Text(f"warning: {warning}"), console) for warning in result.warnings)
         chart = terminal_chart(result, *chart_size(console, width, height, below), color, window, typed)
         console.file.write(chart.rstrip("\n") + "\n")
         console.file.flush()
     else:
-        console.print(Text(f"wrote {result.output}"), soft_wrap=True)
+        print_line(console, Text(f"wrote {result.output}"))
     for text in after:
-        console.print(text, soft_wrap=True)
+        print_line(console, text)
+
+
+def _rows(text: Text, console: Console) -> int:
+    """The terminal rows `text` takes: wrapped by print_line, or folded by the terminal."""
+    if wraps(console):
+        return len(wrap_units(text, console.width).plain.split("\n"))
+    return -(-max(1, text.cell_len) // console.width)
 
 
 def _comparisons(result: PlotReport) -> list[Text]:

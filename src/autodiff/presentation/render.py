@@ -22,6 +22,7 @@ from rich.text import Text
 
 from autodiff.errors import AutodiffError
 from autodiff.points import is_vector
+from autodiff.presentation.lines import Wrapped, least_width, print_line
 from autodiff.results import DerivativeResult, HessianResult, MatrixReport, PointReport, Values
 from autodiff.text import derivative_label, elide, exact_text, format_number, point_text, subscript
 
@@ -145,7 +146,7 @@ def render_report(result: PointReport, console: Console, notation: str = "plain"
         return
     console.print(_derivatives_view(result, labelled, console.width, notation))
     for line in verdicts(result, labelled):
-        console.print(line)
+        print_line(console, line, layout=True)
 
 
 def _render_header(result: PointReport, console: Console, labelled, notation: str) -> bool:
@@ -153,14 +154,14 @@ def _render_header(result: PointReport, console: Console, labelled, notation: st
     (and False: there is nothing more to show)."""
     # Text, not markup: user text and SymPy output may contain '[...]'.
     arguments = f"({', '.join(result.variables)})" if result.variables else ""
-    console.print(Text(f"f{arguments} = {expression_text(result.expression, notation)}"), soft_wrap=True)
+    print_line(console, f"f{arguments} = {expression_text(result.expression, notation)}")
     if result.at is None:
         for label, derivative in labelled:
             shown = "(not available: see the warning)" if derivative.symbolic is None else expression_text(derivative.symbolic, notation)
-            console.print(Text(f"{label} = {shown}"), soft_wrap=True)
+            print_line(console, f"{label} = {shown}")
         return False
-    console.print(Text(f"at {point_text(result.at)}"), soft_wrap=True)
-    console.print(Text(f"f = {format_number(result.value)}{_exact_value_note(result)}"), soft_wrap=True)
+    print_line(console, f"at {point_text(result.at)}")
+    print_line(console, f"f = {format_number(result.value)}{_exact_value_note(result)}")
     return True
 
 
@@ -207,7 +208,7 @@ def _derivatives_view(result: PointReport, labelled: list, width: int, notation:
         return _derivative_table(headers, entries, vector, symbolic=True)
     stacked = [header.replace(" ", "\n") for header in headers]  # "symbolic\nvalue": narrower columns
     if _table_width(stacked, entries, vector, symbolic=False) <= width:
-        lines = [Text(f"{entry.label} = {entry.symbolic}") for entry in entries]
+        lines = [Wrapped(f"{entry.label} = {entry.symbolic}") for entry in entries]
         return Group(*lines, _derivative_table(stacked, entries, vector, symbolic=False))
     return _derivative_blocks(headers, entries, vector, width)
 
@@ -259,7 +260,8 @@ def _table_width(headers: list[str], entries: list[_Entry], vector: bool, symbol
     widths += [_width([header, *(numbers[i] for _, numbers in rows)], NARROWEST) for i, header in enumerate(headers)]
     if symbolic:
         longest = _width(["symbolic", *(entry.symbolic for entry in entries)])
-        widths.append(max(NARROWEST, min(longest, max(SYMBOLIC_LEAST, -(-longest // SYMBOLIC_LINES)))))
+        unsplit = max(least_width(entry.symbolic) for entry in entries)  # no number folded
+        widths.append(max(NARROWEST, unsplit, min(longest, max(SYMBOLIC_LEAST, -(-longest // SYMBOLIC_LINES)))))
     widths.append(_width([entry.verdict.plain for entry in entries], 1))
     return _columns_width(widths)
 
@@ -291,7 +293,7 @@ def _derivative_table(headers: list[str], entries: list[_Entry], vector: bool, s
         for row, (point, numbers) in enumerate(entry.rows):
             first = row == 0
             cells = [entry.label if first else "", *([point] if vector else []), numbers[0]]
-            cells += [entry.symbolic if first else ""] if symbolic else []
+            cells += [Wrapped(entry.symbolic) if first else ""] if symbolic else []
             cells += numbers[1:]
             _add_row(table, *cells, entry.verdict if first else "")
     return table
@@ -301,7 +303,7 @@ def _derivative_blocks(headers: list[str], entries: list[_Entry], vector: bool, 
     """One block per derivative: its label and verdict, then `name: value`
     lines, point by point at a vector point; only the symbolic text folds."""
     numbers = [number for entry in entries for _, row in entry.rows for number in row]
-    least = _width([*numbers, *(entry.symbolic[:SYMBOLIC_LEAST] for entry in entries)])  # longer symbolic texts fold
+    least = max([_width(numbers), *(_folding_width(entry.symbolic) for entry in entries)])
     blocks = []
     for entry in entries:
         blocks.append(Text.assemble(entry.label, " ", entry.verdict) if entry.verdict.plain else Text(entry.label))
@@ -313,6 +315,16 @@ def _derivative_blocks(headers: list[str], entries: list[_Entry], vector: bool, 
             lines += [(point if i == 0 else "", f"{header}:", number) for i, (header, number) in enumerate(zip(headers, row))]
         blocks.append(Padding(_named_values(lines, vector, width - 2, least), (0, 0, 0, 2), expand=False))
     return Group(*blocks)
+
+
+def value_block(title: Text, values: list[tuple[str, str]], width: int, folding: tuple = ()) -> Group:
+    """A block of a view too narrow for its table: `title`, then each
+    (name, value) as an indented `name: value` line, or the value on the
+    line under its name where the two do not fit side by side. Numbers are
+    never folded; only the values of the names in `folding` (expressions) may be."""
+    least = max(_folding_width(value) if name in folding else cell_len(value) for name, value in values)
+    lines = [("", f"{name}:", value) for name, value in values]
+    return Group(title, Padding(_named_values(lines, False, width - 2, least), (0, 0, 0, 2), expand=False))
 
 
 def _named_values(lines: list[tuple], vector: bool, width: int, least: int) -> Table:
@@ -328,12 +340,29 @@ def _named_values(lines: list[tuple], vector: bool, width: int, least: int) -> T
     for point, name, value in lines:
         at = [point] if vector else []
         if not stacked:
-            _add_row(grid, *at, name, value)
+            _add_row(grid, *at, name, Wrapped(value))
             continue
         _add_row(grid, *at, name)
         if value:
-            grid.add_row(*([""] if vector else []), Padding(Text(value), (0, 0, 0, 2)))
+            grid.add_row(*([""] if vector else []), Padding(Wrapped(value), (0, 0, 0, 2)))
     return grid
+
+
+def table_fits(columns: list[list[str]], width: int, folding: tuple = ()) -> bool:
+    """Whether a table of `columns` (each its header and cells), three cells
+    apart, fits `width` with every cell whole, but those of the columns
+    whose indices are in `folding`, which fold (`_folding_width`)."""
+    widths = [
+        max(_folding_width(text) for text in column) if index in folding else _width(column)
+        for index, column in enumerate(columns)
+    ]
+    return _columns_width(widths) <= width
+
+
+def _folding_width(text: str) -> int:
+    """The narrowest a text that may fold is given: SYMBOLIC_LEAST columns,
+    and never so narrow that a number in it folds."""
+    return max(cell_len(text[:SYMBOLIC_LEAST]), least_width(text))
 
 
 def verdicts(result: PointReport, labelled: list) -> list[Text]:
@@ -414,14 +443,17 @@ def render_matrix_report(result: MatrixReport, console: Console, notation: str =
     listed = _listed(shown)
     console.print(_derivatives_view(result, listed, console.width, notation))
     if len(listed) < len(shown):
-        console.print(Text(f"  … {len(shown) - len(listed)} more entries, all agreeing (--json lists every entry)"))
+        print_line(console, f"  … {len(shown) - len(listed)} more entries, all agreeing (--json lists every entry)", layout=True)
     if _point_size(result) is None and len(result.columns) <= MAX_GRID_COLUMNS:
         console.print(_matrix_view(result, hessian, console.width))
     if hessian:
         for line in _curvature_lines(result, console.width):
-            console.print(line)
+            if isinstance(line, Text):
+                print_line(console, line, layout=True)
+            else:
+                console.print(line)
     for line in verdicts(result, [(label, d) for label, d, _ in labelled]):
-        console.print(line)
+        print_line(console, line, layout=True)
 
 
 def _fails(entry: DerivativeResult) -> bool:
@@ -461,7 +493,7 @@ def _matrix_view(result: MatrixReport, hessian: bool, width: int) -> Group:
         lines.add_column(no_wrap=True)
         lines.add_column(overflow="fold")  # wraps between numbers, never inside one
         for label, row in zip(labels, rows):
-            _add_row(lines, f"{label}:", ", ".join(row))
+            _add_row(lines, f"{label}:", Wrapped(", ".join(row)))
         return Group(Text(f"{title}, row by row; columns {', '.join(result.columns)}"), lines)
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column("", no_wrap=True)
@@ -504,7 +536,7 @@ def _curvature_lines(result: HessianResult, width: int) -> list:
     for name in headers:
         table.add_column(name, no_wrap=name != "eigenvalues", overflow="fold")
     for point, values, definiteness, critical in rows:
-        _add_row(table, point, ", ".join(values), definiteness, critical)
+        _add_row(table, point, Wrapped(", ".join(values)), definiteness, critical)
     return [table]
 
 
@@ -550,11 +582,13 @@ def render_functions(listing: dict, console: Console) -> None:
 def render_warnings(warnings: list[str], console: Console, where: str = "") -> None:
     """`where`: a prefix naming the input, e.g. "line 3: " when streaming."""
     for warning in warnings:
-        console.print(Text(f"{where}warning: {warning}", style="yellow"), soft_wrap=True)
+        print_line(console, Text(f"{where}warning: {warning}", style="yellow"))
 
 
 def render_error(error: AutodiffError, console: Console, where: str = "") -> None:
-    console.print(Text(f"{where}error: {error.message}", style="bold red"), soft_wrap=True)
+    """The message, wrapped between words; the input and its caret as they
+    are (a caret must stay under its column)."""
+    print_line(console, Text(f"{where}error: {error.message}", style="bold red"))
     for line in error.caret_lines():
         console.print(Text(line), soft_wrap=True)
 

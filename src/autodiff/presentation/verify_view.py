@@ -4,10 +4,13 @@ SymPy's proof."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from autodiff.commands.verify import VerifyResult
+from autodiff.presentation.lines import print_line
+from autodiff.presentation.render import table_fits, value_block
 from autodiff.text import exact_text, format_number, prime
 
 
@@ -15,31 +18,29 @@ def render_verify(result: VerifyResult, console, notation: str = "plain") -> Non
     from autodiff.language.notation import show
 
     mark = prime(result.order)
-    console.print(Text(f"f({result.variable}) = {show(result.expression, notation)}"), soft_wrap=True)
-    console.print(Text(f"claimed f{mark}({result.variable}) = {show(result.claimed, notation)}"), soft_wrap=True)
+    print_line(console, f"f({result.variable}) = {show(result.expression, notation)}")
+    print_line(console, f"claimed f{mark}({result.variable}) = {show(result.claimed, notation)}")
     skipped = result.points - result.compared
-    console.print(Text(f"checked at {_where(result)}" + (f"; {skipped} not compared (see the warnings)" if skipped else "")),
-                  soft_wrap=True)
+    print_line(console, f"checked at {_where(result)}" + (f"; {skipped} not compared (see the warnings)" if skipped else ""))
     if result.max_error is not None:
         at = ", ".join(f"{n} = {format_number(v)}" for n, v in result.max_error_at.items() if n == result.variable)
-        console.print(Text(f"largest error |D − f{mark}| = {format_number(result.max_error)} at {at}"), soft_wrap=True)
+        print_line(console, f"largest error |D − f{mark}| = {format_number(result.max_error)} at {at}")
     if result.wrong:
-        console.print(Text(
+        print_line(console, Text(
             f"✗ the claimed derivative is wrong at {result.wrong_count} of {result.compared} points"
             + (f"; the first {len(result.wrong)}:" if result.wrong_count > len(result.wrong) else ":"),
             style="bold red",
-        ), soft_wrap=True)
-        console.print(_wrong_table(result, mark))
+        ))
+        console.print(_wrong_table(result, mark, console.width))
     elif result.compared:
         where = f"all {result.compared} points" if result.compared > 1 else "the point"
-        console.print(Text(f"✓ the claimed derivative agrees with autograd at {where}",
-                           style="green"), soft_wrap=True)
+        print_line(console, Text(f"✓ the claimed derivative agrees with autograd at {where}", style="green"))
     if result.derivative.agree is False:
-        console.print(Text("✗ autograd's own derivative disagrees with its witnesses here: see the warnings",
-                           style="bold red"), soft_wrap=True)
+        print_line(console, Text("✗ autograd's own derivative disagrees with its witnesses here: see the warnings",
+                                 style="bold red"))
     proof, style = _proof_line(result, mark, notation)
     if proof:
-        console.print(Text(proof, style=style), soft_wrap=True)
+        print_line(console, Text(proof, style=style))
 
 
 def _where(result: VerifyResult) -> str:
@@ -57,13 +58,23 @@ def _where(result: VerifyResult) -> str:
     return where
 
 
-def _wrong_table(result: VerifyResult, mark: str) -> Table:
+def _wrong_table(result: VerifyResult, mark: str, width: int):
+    """A row per wrong point where the table fits whole, else a block per point."""
+    headers = (result.variable, "claimed", f"f{mark} (autograd)", "exact", "error")
+    rows = [
+        (format_number(point.at[result.variable]), format_number(point.claimed), format_number(point.autograd),
+         exact_text(point.exact), format_number(point.error))
+        for point in result.wrong
+    ]
+    if not table_fits([[header, *column] for header, column in zip(headers, zip(*rows))], width):
+        return Group(*(
+            value_block(Text(f"{result.variable} = {row[0]}"), list(zip(headers[1:], row[1:])), width) for row in rows
+        ))
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0), header_style="bold")
-    for header in (result.variable, "claimed", f"f{mark} (autograd)", "exact", "error"):
+    for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
-    for point in result.wrong:
-        table.add_row(format_number(point.at[result.variable]), format_number(point.claimed),
-                      format_number(point.autograd), exact_text(point.exact), format_number(point.error))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

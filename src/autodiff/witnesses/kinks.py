@@ -122,6 +122,36 @@ def _at_switch(switches: list[Switch], env: dict[str, torch.Tensor], size: int) 
     return masks
 
 
+def branch_changes(exprs: Sequence, values: dict[str, torch.Tensor], size: int) -> torch.Tensor:
+    """Between each two neighbouring points of a path (`values`: float64
+    tensors of `size` points, or single values), whether a switch of `exprs`
+    is on different branches at the two, or at its switching value at
+    either: a (size - 1,) mask of where the expressions may jump or kink
+    (a plot's line breaks there where the curve jumps)."""
+    changes = torch.zeros(max(0, size - 1), dtype=torch.bool)
+    switches = find_switches(exprs)
+    if not switches or size < 2:
+        return changes
+    program = compile_expressions([arg for switch in switches for arg in switch.args])
+    with torch.no_grad():
+        computed = program.outputs(values, torch.float64)
+    outputs = iter(computed)
+    for switch in switches:
+        args = [torch.as_tensor(next(outputs), dtype=torch.float64).expand(size) for _ in switch.args]
+        if switch.kind == "zero":
+            branches = [torch.sign(args[0])]
+        elif switch.kind == "equal":
+            branches = [torch.sign(args[0] - args[1])]
+        elif switch.kind == "integer":
+            branches = [torch.floor(args[0]), torch.ceil(args[0])]
+        else:  # which argument is the largest (the smallest)
+            stacked = torch.stack(args)
+            branches = [(stacked.argmax(dim=0) if isinstance(switch.node, sympy.Max) else stacked.argmin(dim=0)).double()]
+        for branch in branches:
+            changes |= branch[1:] != branch[:-1]
+    return changes
+
+
 def _magnitude(value) -> torch.Tensor:
     value = torch.as_tensor(value).detach().to(torch.float64).abs()
     return torch.nan_to_num(value, nan=0.0, posinf=0.0)
