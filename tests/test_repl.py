@@ -389,11 +389,11 @@ def test_a_scripts_errors_and_warnings_name_their_lines():
 # ------------------------------------------------ the forked children (Ctrl-C)
 
 
-def _interrupt_when_ready(ready: int) -> threading.Thread:
-    """Ctrl-C to this process once the child says (on `ready`) it is stuck."""
+def _interrupt_when_ready(ready: int, pids: list) -> threading.Thread:
+    """Ctrl-C to this process once the child says (its pid, on `ready`) it is stuck."""
 
     def send() -> None:
-        os.read(ready, 1)
+        pids.append(int(os.read(ready, 16)))
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=send, daemon=True)
@@ -409,17 +409,16 @@ def test_ctrl_c_kills_a_child_that_no_signal_reaches():
 
     def stuck(request) -> int:
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT,))
-        os.write(ready_write, b"!")
+        os.write(ready_write, str(os.getpid()).encode())
         while True:
             time.sleep(1)
 
-    children = forked.Children(stuck, lambda: None)
-    _interrupt_when_ready(ready_read)
+    children, pids = forked.Children(stuck, lambda: None), []
+    _interrupt_when_ready(ready_read, pids)
     try:
         assert children.run({"line": 1}) == 130
-        killed = children.ended[-1]
-        _, status = os.waitpid(killed, 0)
-        assert os.WTERMSIG(status) == signal.SIGKILL
+        assert children.zygote is not None  # forked by the zygote, which says how it ended
+        assert os.WTERMSIG(children.zygote.status(pids[0])) == signal.SIGKILL
     finally:
         children.close()
 
@@ -428,15 +427,16 @@ def test_a_child_in_python_code_stops_by_itself_on_ctrl_c():
     ready_read, ready_write = os.pipe()
 
     def busy(request) -> int:
-        os.write(ready_write, b"!")
+        os.write(ready_write, str(os.getpid()).encode())
         while True:
             sum(range(1000))
 
-    children = forked.Children(busy, lambda: None)
-    _interrupt_when_ready(ready_read)
+    children, pids = forked.Children(busy, lambda: None), []
+    _interrupt_when_ready(ready_read, pids)
     try:
         assert children.run({}) == 130
-        assert children.ended == []  # it ended within the grace: waited for, no SIGKILL
+        status = children.zygote.status(pids[0])
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130  # within the grace: no SIGKILL
     finally:
         children.close()
 
@@ -467,9 +467,21 @@ def test_a_killed_child_is_one_line_and_70(capfd):
     children = forked.Children(lambda request: os.kill(os.getpid(), signal.SIGKILL), lambda: None)
     try:
         assert children.run({}) == 70
-        os.kill(children.spare.pid, signal.SIGKILL)  # a spare that died waiting: a fresh child answers
-        time.sleep(0.05)
-        assert children.run({}) == 70
+        assert children.run({}) == 70  # the next line's child, forked while the first answer was read
     finally:
         children.close()
     assert capfd.readouterr().err.count("error: internal error: the computation ended by SIGKILL (please report this)") == 2
+
+
+def test_without_its_zygote_the_session_forks_its_children_itself(capfd):
+    children = forked.Children(lambda request: print(request["text"]) or 0, lambda: None)
+    try:
+        assert children.run({"text": "from the zygote"}) == 0
+        zygote = children.zygote.pid
+        os.kill(zygote, signal.SIGKILL)  # and with it the spare it forked (PR_SET_PDEATHSIG)
+        assert children.run({"text": "still answered"}) == 0
+        assert children.zygote is None
+        assert children.run({"text": "and again"}) == 0
+    finally:
+        children.close()
+    assert capfd.readouterr().out.splitlines() == ["from the zygote", "still answered", "and again"]

@@ -4,49 +4,60 @@ Python delivers KeyboardInterrupt only between bytecodes: a line of the
 REPL that spends seconds inside one call into C++ (a backward pass over
 millions of graph nodes, SymEngine, FLINT) would go on until that call
 returns, and then free what it built. The REPL answers each command line
-in a child forked from it, which has torch, SymPy and the session's code
-already: on Ctrl-C the child is told (a child in Python code stops at
-once), given GRACE_SECONDS, then killed, and the session is back at its
-prompt. The session's state (point, names, settings) lives in the parent;
-a request carries what the child needs (the command line).
+in a child process that has torch, SymPy and the session's code already:
+on Ctrl-C the child is told (a child in Python code stops at once), given
+GRACE_SECONDS, then killed, and the session is back at its prompt. The
+session's state (point, names, settings) lives in the REPL's process; a
+request carries what the child needs (the command line).
 
-The children are forked ahead, as the resident server's are: while one
-answers a line, the next is forked and, unless a line follows at once,
-warms up (a computation out of sight touches the pages a computation
-needs, so that the copies a fork owes are made before the line comes). A child says its exit code on a pipe
-before it ends, so no answer waits for the kernel to take a child apart.
+The children are forked by a zygote: one process forked from the REPL once
+torch is loaded, which does nothing but fork. Forking the REPL itself for
+every line would make the REPL pay a copy of each page it writes after
+every fork (some 15 ms a line); the zygote writes nothing, so its forks
+cost it nothing but the fork. Where the zygote cannot be had, the REPL
+forks the children itself.
+
+A child is forked ahead, as the resident server's are: while one answers
+a line, the next is forked and, unless a line follows at once, warms up
+(a computation out of sight touches the pages a computation needs, so that
+the copies its fork owes are made before the line comes). A child says its
+exit code on a pipe before it ends, so no answer waits for the kernel to
+take a child apart.
 
 torch's intra-op thread pool (OpenMP) must not start before a fork (a child
 would wait forever on the parent's threads; see autodiff.parallel): the
-parent runs torch with one thread and each child gets the machine's
-threads back.
+REPL runs torch with one thread and each child gets the machine's threads
+back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import select
 import signal
+import socket
 import struct
 import sys
-import time
 from typing import Callable, Optional
 
 from autodiff.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
 from autodiff.parallel import die_with
 
-AVAILABLE = hasattr(os, "fork") and hasattr(signal, "pthread_sigmask")
+AVAILABLE = hasattr(os, "fork") and hasattr(signal, "pthread_sigmask") and hasattr(socket, "send_fds")
 
 # How long a child told of Ctrl-C may take to stop by itself before SIGKILL:
 # Python code stops within microseconds; a call into C would not stop at all.
 GRACE_SECONDS = 0.2
-_STEP_SECONDS = 0.01
 # A spare warms up only when no line has come this long after its fork: lines
-# that come back to back (a pasted block) are answered cold at once rather
-# than after a warm-up they would wait for.
-WARM_AFTER_SECONDS = 0.05
-_CODE = struct.Struct("i")
+# that come back to back (a pasted block, a program at the prompt) are
+# answered cold at once rather than after a warm-up they would wait for; a
+# person reads an answer and types the next line in longer than this.
+WARM_AFTER_SECONDS = 0.25
+_INT = struct.Struct("i")
+_ORDER = struct.Struct("ci")  # to the zygote: b"f" (fork; the int: warm up) or b"s" (the status of a child)
 
 
 class Children:
@@ -57,7 +68,9 @@ class Children:
         self.serve, self.warm_up = serve, warm_up
         self.threads: Optional[int] = None  # the machine's torch threads, given back to each child
         self.spare: Optional[_Child] = None
-        self.ended: list[int] = []  # killed and not yet waited for (the kernel frees their memory meanwhile)
+        self.zygote: Optional[_Zygote] = None
+        self.started = False  # whether the zygote was tried
+        self.ended: list[int] = []  # our own children ended and not yet waited for
 
     def keep_the_pool_for_children(self) -> None:
         """In the parent's main thread, once torch is imported (a thread count
@@ -74,65 +87,93 @@ class Children:
         130, the child ended within GRACE_SECONDS (and no message: the
         caller says it)."""
         self._reap()
-        child, self.spare = self.spare or self._fork(warm=False), None
+        with _sigint_held():  # a Ctrl-C now comes once the child is known: it is ended too
+            child = self._next()
+            try:
+                child.send(request)
+            except OSError:  # the spare died while it waited (killed, out of memory): a fresh one
+                self._forget(child)
+                child = self._spawn(warm=False)
+                child.send(request)
         try:
-            child.send(request)
-        except OSError:  # the spare died while it waited (killed, out of memory): a fresh one
-            self.ended.append(child.pid)
-            child = self._fork(warm=False)
-            child.send(request)
-        try:
-            self.spare = self._fork(warm=True)  # the next line's, warming up while this one is answered
             code = child.code()
         except KeyboardInterrupt:
             self._end(child)
-            return EXIT_INTERRUPTED
-        self.ended.append(child.pid)
+            code = EXIT_INTERRUPTED
+        else:
+            self._forget(child)
+        self._order_spare()
         return code
 
+    def _next(self) -> "_Child":
+        """The spare, else a child made now (cold: its line is waiting)."""
+        if self.spare is not None:
+            child, self.spare = self.spare, None
+            return child
+        if self.zygote is not None and self.zygote.ordered:
+            try:
+                return self.zygote.take()
+            except OSError:
+                self._lose_the_zygote()
+        return self._spawn(warm=False)
+
+    def _order_spare(self) -> None:
+        """The next line's child, made while this answer is read: the zygote
+        forks it meanwhile (this process takes it when the line comes)."""
+        with _sigint_held():
+            if self.zygote is not None:
+                try:
+                    return self.zygote.order(warm=True)
+                except OSError:
+                    self._lose_the_zygote()
+            self.spare = self._fork(warm=True)
+
+    def _lose_the_zygote(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+
     def close(self) -> None:
-        """Kill the spare (the session is leaving)."""
+        """Kill the spare and the zygote (the session is leaving)."""
         if self.spare is not None:
             _signal(self.spare.pid, signal.SIGKILL)
-            self.ended.append(self.spare.pid)
+            self._forget(self.spare)
             self.spare = None
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
         self._reap()
 
-    def _fork(self, warm: bool) -> "_Child":
-        """A child; `warm`: one that warms up before it waits for its request."""
-        for stream in (sys.stdout, sys.stderr):  # a fork duplicates what is still buffered
-            stream.flush()
-        parent = os.getpid()
-        requests_read, requests_write = os.pipe()
-        codes_read, codes_write = os.pipe()
-        # Signals are held back across the fork: in the child SIGINT must meet
-        # the child's handler, never the parent's stack; in the parent it must
-        # find the child known, so that the child is ended too.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
-        signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT,))
-        try:
-            pid = os.fork()
-            if pid == 0:
-                os.close(requests_write)
-                os.close(codes_read)
-                self._child(requests_read, codes_write, parent, mask, warm)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.close(requests_read)
-        os.close(codes_write)
-        return _Child(pid, requests_write, codes_read)
+    # ------------------------------------------------------------ children
 
-    def _child(self, requests: int, codes: int, parent: int, mask, warm: bool) -> None:
+    def _spawn(self, warm: bool) -> "_Child":
+        """A child from the zygote (started at the first call), else forked here."""
+        if not self.started:
+            self.started = True
+            self.zygote = _Zygote.start(self)
+        if self.zygote is not None:
+            try:
+                return self.zygote.fork(warm)
+            except OSError:  # the zygote is gone (killed): this process forks from now on
+                self._lose_the_zygote()
+        return self._fork(warm)
+
+    def _fork(self, warm: bool) -> "_Child":
+        """A child of this process; `warm`: one that warms up before it waits."""
+        pid, requests, codes = fork_child(lambda r, c, mask: self.child(r, c, mask, warm))
+        return _Child(pid, requests, codes, None)
+
+    def child(self, requests: int, codes: int, mask, warm: bool) -> None:
         """In the child: warm up, wait for the request, answer it, say the
         exit code, and leave without the parent's clean-up."""
         code = EXIT_INTERNAL
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a spare is not the line Ctrl-C is for
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            die_with(parent)
-            if self.spare is not None:  # the parent's spare, inherited: not this child's to answer
-                os.close(self.spare.requests)
-                os.close(self.spare.codes)
+            die_with(os.getppid())
+            for inherited in (self.spare, self.zygote):  # the parent's, not this child's
+                if inherited is not None:
+                    inherited.close_in_child()
             torch = sys.modules.get("torch")
             if torch is not None and self.threads is not None:
                 torch.set_num_threads(self.threads)
@@ -154,29 +195,31 @@ class Children:
                 except BaseException:  # noqa: BLE001 - a closed terminal: the code still goes back
                     pass
             try:
-                os.write(codes, _CODE.pack(code))
+                os.write(codes, _INT.pack(code))
             finally:
                 os._exit(code)
 
     def _end(self, child: "_Child") -> None:
         """The child was sent Ctrl-C with this process (one terminal, one
         process group) or not (this process runs under the resident server):
-        it is told, given GRACE_SECONDS, then killed. A second Ctrl-C kills
-        it at once."""
+        it is told, given GRACE_SECONDS to say its code, then killed. A
+        second Ctrl-C kills it at once."""
+        said = None
         try:
             _signal(child.pid, signal.SIGINT)
-            deadline = time.monotonic() + GRACE_SECONDS
-            while time.monotonic() < deadline:
-                done, _ = os.waitpid(child.pid, os.WNOHANG)
-                if done:
-                    child.close()
-                    return
-                time.sleep(_STEP_SECONDS)
+            if select.select([child.codes], [], [], GRACE_SECONDS)[0]:
+                said = _read_exactly(child.codes, _INT.size)
         except KeyboardInterrupt:
             pass
-        _signal(child.pid, signal.SIGKILL)
+        if said is None:  # stuck (in C), or a second Ctrl-C
+            _signal(child.pid, signal.SIGKILL)
         child.close()
-        self.ended.append(child.pid)  # gigabytes take a while to be taken apart: not waited for here
+        self._forget(child)  # gigabytes take a while to be taken apart: not waited for here
+
+    def _forget(self, child: "_Child") -> None:
+        child.close()
+        if child.zygote is None and child.pid > 0:  # the zygote's children are the zygote's to reap
+            self.ended.append(child.pid)
 
     def _reap(self) -> None:
         for pid in list(self.ended):
@@ -188,26 +231,199 @@ class Children:
                 self.ended.remove(pid)
 
 
-class _Child:
-    """A forked child: its pid, the pipe its request goes down, the pipe its code comes up."""
+@contextlib.contextmanager
+def _sigint_held():
+    """SIGINT held back for the block; one that came meanwhile is raised as it ends."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT,))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-    def __init__(self, pid: int, requests: int, codes: int):
-        self.pid, self.requests, self.codes = pid, requests, codes
+
+def fork_child(body: Callable[[int, int, object], None]) -> tuple[int, int, int]:
+    """Fork a child that runs `body(requests, codes, mask)` and never returns;
+    here its pid, the pipe its request goes down and the pipe its code comes up.
+    SIGINT is held back across the fork: in the child it must meet the child's
+    handler, never the parent's stack; in the parent it must find the child
+    known, so that the child is ended too."""
+    for stream in (sys.stdout, sys.stderr):  # a fork duplicates what is still buffered
+        stream.flush()
+    requests_read, requests_write = os.pipe()
+    codes_read, codes_write = os.pipe()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT,))
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os.close(requests_write)
+            os.close(codes_read)
+            body(requests_read, codes_write, mask - {signal.SIGINT})  # held here, perhaps: never in a child
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    os.close(requests_read)
+    os.close(codes_write)
+    return pid, requests_write, codes_read
+
+
+class _Zygote:
+    """A process that forks the children, on orders over a socket: each
+    child's pipes come back with SCM_RIGHTS, and its exit status on asking."""
+
+    def __init__(self, pid: int, control: socket.socket):
+        self.pid, self.control = pid, control
+        self.ordered = 0  # children ordered and not yet taken
+        self.taken: list[_Child] = []  # answers read ahead of a status (see status)
+
+    @classmethod
+    def start(cls, children: Children) -> Optional["_Zygote"]:
+        try:
+            ours, theirs = socket.socketpair()
+            pid, requests, codes = fork_child(lambda r, c, mask: _zygote(children, theirs, ours, mask))
+        except OSError:
+            return None
+        theirs.close()
+        for fd in (requests, codes):  # the zygote's own pipes go unused: the socket is its line
+            os.close(fd)
+        return cls(pid, ours)
+
+    def order(self, warm: bool) -> None:
+        """Have a child forked; its answer is read by take (the zygote forks meanwhile)."""
+        self.control.sendall(_ORDER.pack(b"f", int(warm)))
+        self.ordered += 1
+
+    def take(self) -> "_Child":
+        """The child ordered first."""
+        if self.taken:
+            self.ordered -= 1
+            return self.taken.pop(0)
+        data, fds = self._answer(fds=2)
+        self.ordered -= 1
+        if len(fds) != 2:
+            raise OSError("the zygote sent no child")
+        return _Child(_INT.unpack(data)[0], fds[0], fds[1], self)
+
+    def fork(self, warm: bool) -> "_Child":
+        with _sigint_held():  # a Ctrl-C between the order and its answer would leave the answer behind
+            self.order(warm)
+            return self.take()
+
+    def status(self, pid: int) -> int:
+        """A child's wait status (it has ended), once the children ordered before are read."""
+        with _sigint_held():
+            while len(self.taken) < self.ordered:
+                data, fds = self._answer(fds=2)
+                self.taken.append(_Child(_INT.unpack(data)[0], fds[0], fds[1], self))
+            self.control.sendall(_ORDER.pack(b"s", pid))
+            return _INT.unpack(self._answer()[0])[0]
+
+    def _answer(self, fds: int = 0) -> tuple[bytes, list[int]]:
+        if fds:
+            data, received, _, _ = socket.recv_fds(self.control, _INT.size, fds)
+        else:
+            data, received = self.control.recv(_INT.size), []
+        if len(data) != _INT.size:
+            raise OSError("the zygote is gone")
+        return data, received
+
+    def close(self) -> None:
+        for child in self.taken:
+            child.close()
+        self.control.close()  # the zygote leaves at the end of its orders
+        _signal(self.pid, signal.SIGKILL)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+    def close_in_child(self) -> None:
+        self.control.close()
+
+
+def _zygote(children: Children, control: socket.socket, parents: socket.socket, mask) -> None:
+    """In the zygote: fork a child per order until the REPL leaves."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the child answering a line
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        die_with(os.getppid())
+        parents.close()
+        # Frozen, every object so far is left alone by the children's collector,
+        # which would otherwise write into each one it scans: a copy of every page.
+        gc.freeze()
+        statuses: dict[int, int] = {}  # children ended and reaped, by pid, until asked for
+        while True:
+            order = _read_exactly(control.fileno(), _ORDER.size)
+            if order is None:
+                break
+            kind, value = _ORDER.unpack(order)
+            if kind == b"f":
+                warm = bool(value)
+                pid, requests, codes = fork_child(
+                    lambda r, c, child_mask: _in_child_of_zygote(children, control, r, c, child_mask, warm))
+                socket.send_fds(control, [_INT.pack(pid)], [requests, codes])
+                os.close(requests)
+                os.close(codes)
+            else:
+                control.sendall(_INT.pack(_status(value, statuses)))
+            _reap_into(statuses)
+    finally:
+        os._exit(0)
+
+
+def _in_child_of_zygote(children: Children, control: socket.socket, requests: int, codes: int, mask,
+                        warm: bool) -> None:
+    control.close()
+    children.child(requests, codes, mask, warm)
+
+
+def _status(pid: int, statuses: dict[int, int]) -> int:
+    """A child's wait status: reaped already, or waited for now (it has ended:
+    its code pipe closed); one reaped and dropped long ago reads as killed."""
+    if pid in statuses:
+        return statuses.pop(pid)
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return signal.SIGKILL
+
+
+def _reap_into(statuses: dict[int, int]) -> None:
+    """Reap the zygote's ended children (their statuses kept for asking; the oldest dropped)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        statuses[pid] = status
+        if len(statuses) > 64:
+            del statuses[next(iter(statuses))]
+
+
+class _Child:
+    """A child: its pid, the pipe its request goes down, the pipe its code
+    comes up, and the zygote that forked it (None: this process)."""
+
+    def __init__(self, pid: int, requests: int, codes: int, zygote: Optional[_Zygote]):
+        self.pid, self.requests, self.codes, self.zygote = pid, requests, codes, zygote
 
     def send(self, request: object) -> None:
         data = json.dumps(request).encode()
-        os.write(self.requests, _CODE.pack(len(data)) + data)
+        os.write(self.requests, _INT.pack(len(data)) + data)
         os.close(self.requests)
         self.requests = -1
 
     def code(self) -> int:
         """The exit code the child says; a child that ends without saying one
         (a crash, a kill) is a bug, said here."""
-        data = _read_exactly(self.codes, _CODE.size)
+        data = _read_exactly(self.codes, _INT.size)
         self.close()
         if data is not None:
-            return _CODE.unpack(data)[0]
-        _, status = os.waitpid(self.pid, 0)
+            return _INT.unpack(data)[0]
+        status = self.zygote.status(self.pid) if self.zygote is not None else os.waitpid(self.pid, 0)[1]
+        if self.zygote is None:
+            self.pid = -1  # waited for: nothing to reap
         return _crash(status)
 
     def close(self) -> None:
@@ -216,13 +432,16 @@ class _Child:
                 os.close(fd)
         self.requests = self.codes = -1
 
+    def close_in_child(self) -> None:
+        self.close()
+
 
 def _read_request(fd: int) -> object:
     """The request the parent sent; None when the pipe closed without one."""
-    head = _read_exactly(fd, _CODE.size)
+    head = _read_exactly(fd, _INT.size)
     if head is None:
         return None
-    body = _read_exactly(fd, _CODE.unpack(head)[0])
+    body = _read_exactly(fd, _INT.unpack(head)[0])
     return None if body is None else json.loads(body)
 
 
@@ -237,10 +456,11 @@ def _read_exactly(fd: int, size: int) -> Optional[bytes]:
 
 
 def _signal(pid: int, number: int) -> None:
-    try:
-        os.kill(pid, number)
-    except ProcessLookupError:
-        pass
+    if pid > 0:
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            pass
 
 
 def _crash(status: int) -> int:

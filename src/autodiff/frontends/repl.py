@@ -79,7 +79,7 @@ def run(command, at: Optional[list[str]] = None, define: Optional[list[str]] = N
     # imports nothing that this thread is importing too.
     prompt = prompt_session(session, open_history(history, enabled=not no_history))
     if forked.AVAILABLE:
-        session.children = forked.Children(session.answer_in_child, _warm_up)
+        session.children = forked.Children(session.answer_in_child, session.warm_up_child)
     session.loading = threading.Thread(target=_warm_up, name="autodiff-warm-up", daemon=True)
     session.loading.start()
     code = session.start(define or [], at or [])
@@ -167,6 +167,16 @@ class Session:
         if self.children is not None:
             return self.children.run({"args": args, "json": self.json})
         return self._dispatch_here(args)
+
+    def warm_up_child(self) -> None:
+        """In a spare child, before its line comes: a line answered out of
+        sight, through the path a line takes (click, the runner, the
+        command, rich), so that the pages it touches are the child's own."""
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.answer_in_child({"args": ["grad", "x^2*sin(x)", "--at", "x=1.5"], "json": False})
 
     def answer_in_child(self, request: dict) -> int:
         """In a forked child: the request's command line, as dispatch would
