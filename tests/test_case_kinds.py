@@ -397,3 +397,30 @@ def test_a_malformed_kind_is_exit_2_before_anything_runs(write, ran, text, fragm
     assert report["error"]["message"].startswith("bad.toml: " + fragment), report["error"]["message"]
     assert "\n" not in report["error"]["message"]
     assert ran == []
+
+
+def test_more_coefficients_than_the_expansion_has_fail_the_case_and_name_both(write):
+    """A constant's expansion has c0 alone: a second expected coefficient is
+    never dropped unchecked."""
+    write("constant.toml", """
+        [[case]]
+        expr = "5"
+        at = {}
+        taylor = { expect = [5, 0] }
+        """)
+    result, report = invoke_json("check", "constant.toml")
+    assert result.exit_code == 1
+    [failure] = report["cases"][0]["failures"]
+    assert failure["message"] == "taylor.expect lists 2 coefficients; the expansion has 1 (c0 only)"
+
+
+def test_a_verify_failure_past_the_listed_points_names_the_point_its_values_are_of(write):
+    write("wide.toml", """
+        [[case]]
+        expr = "sin(x)^2"
+        verify = { derivative = "2*sin(x)", range = { x = [-3, 3] } }
+        """)
+    result = invoke("check", "wide.toml", env={"COLUMNS": "400"})
+    assert result.exit_code == 1
+    assert ("largest error |D − f′| = 2.597994506 at x = -2.1 (the first wrong point, x = -3: claimed -0.2822400161, "
+            "autograd 0.2794154982, exact 0.2794154982)") in result.stdout

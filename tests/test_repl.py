@@ -101,6 +101,24 @@ def test_ctrl_c_cancels_a_long_computation_and_the_session_goes_on(tmp_path):
     assert leave(child) == 0
 
 
+def test_ctrl_c_right_after_enter_cancels_the_line_and_lines_typed_ahead_are_kept(tmp_path):
+    """A Ctrl-C that comes before the terminal has left the prompt's mode
+    is a key, not SIGINT: it still cancels the line. A paste of three lines
+    gives three answers."""
+    child = spawn(tmp_path)
+    ask(child, "at x=2")
+    child.send(LONG + "\r\x03")
+    child.expect_exact("interrupted")
+    child.expect(PROMPT)
+    child.send("x^2 -q\rx^3 -q\rx^4 -q\r")
+    printed = ""
+    for _ in range(3):
+        child.expect(PROMPT)
+        printed += ESCAPES.sub("", child.before)
+    assert [line.strip() for line in printed.split("\n") if line.strip().isdigit()] == ["4", "12", "32"]
+    assert leave(child) == 0
+
+
 def test_history_is_kept_across_sessions_in_the_state_directory(tmp_path):
     child = spawn(tmp_path)
     ask(child, "at x=5")
@@ -470,7 +488,7 @@ def test_a_killed_child_is_one_line_and_70(capfd):
         assert children.run({}) == 70  # the next line's child, forked while the first answer was read
     finally:
         children.close()
-    assert capfd.readouterr().err.count("error: internal error: the computation ended by SIGKILL (please report this)") == 2
+    assert capfd.readouterr().err.count("error: internal error: the computation was killed by SIGKILL (out of memory, or a crash; please report a crash)") == 2
 
 
 def test_without_its_zygote_the_session_forks_its_children_itself(capfd):

@@ -230,7 +230,7 @@ class OrderedPool:
                 return
             worker.items.append(self.waiting.popleft())
             try:
-                _write_frame(worker.tasks, pickled)
+                write_frame(worker.tasks, pickled)
             except OSError:  # the worker is gone: its last item was never started
                 self.waiting.appendleft(worker.items.pop())
                 self._replace(worker)
@@ -406,7 +406,7 @@ def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int
         die_with(parent)
         _one_thread()
         while True:
-            frame = _read_frame(tasks)
+            frame = read_frame(tasks)
             if frame is None:
                 break
             try:
@@ -417,7 +417,7 @@ def _serve(function: Callable[[Any], Any], tasks: int, results: int, parent: int
                 data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
             except Exception as error:
                 data = pickle.dumps((False, f"the answer could not be sent: {type(error).__name__}: {error}"))
-            _write_frame(results, data)
+            write_frame(results, data)
     finally:
         os._exit(0)
 
@@ -455,15 +455,17 @@ def _drain(fd: int) -> None:
         pass
 
 
-def _read_frame(fd: int) -> Optional[bytes]:
-    header = _read_exactly(fd, _HEADER.size)
+def read_frame(fd: int) -> Optional[bytes]:
+    """One frame that write_frame wrote (its length, then its bytes); None at the pipe's end."""
+    header = read_exactly(fd, _HEADER.size)
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
-    return _read_exactly(fd, size)
+    return read_exactly(fd, size)
 
 
-def _read_exactly(fd: int, size: int) -> Optional[bytes]:
+def read_exactly(fd: int, size: int) -> Optional[bytes]:
+    """`size` bytes from `fd`; None when it ends first."""
     data = bytearray()
     while len(data) < size:
         chunk = os.read(fd, size - len(data))
@@ -473,7 +475,8 @@ def _read_exactly(fd: int, size: int) -> Optional[bytes]:
     return bytes(data)
 
 
-def _write_frame(fd: int, data: bytes) -> None:
+def write_frame(fd: int, data: bytes) -> None:
+    """`data` as one frame: its length, then its bytes, all of them written."""
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]

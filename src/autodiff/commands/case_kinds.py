@@ -88,8 +88,8 @@ def _wrong(result, what: str) -> Failure:
               "max_error_at": {n: json_number(v) for n, v in result.max_error_at.items()}}
     expected = None
     if shown is not None:  # its values as verify's JSON lists a wrong point: at, claimed, autograd, exact, error
-        place = "" if shown is worst else "at " + ", ".join(f"{n} = {format_number(v)}" for n, v in shown.at.items()
-                                                            if n == result.variable) + ": "
+        place = "" if shown is worst else "the first wrong point, " + ", ".join(
+            f"{n} = {format_number(v)}" for n, v in shown.at.items() if n == result.variable) + ": "
         message += f" ({place}claimed {format_number(shown.claimed)}, autograd {format_number(shown.autograd)}"
         message += f", exact {exact_text(shown.exact)})" if shown.exact is not None else ")"
         fields.update(shown.to_json())
@@ -142,6 +142,9 @@ def _expected_terms(expect, terms, names: list, settings: dict):
                 f"taylor.expect as a list gives the coefficients of one variable; this expansion is in "
                 f"{', '.join(names)}: key them by monomial, e.g. expect = {{ \"1\" = …, \"{example}\" = … }}"
             )
+        if len(expect) > len(terms):
+            listed = "c0 only" if len(terms) == 1 else f"c0..c{len(terms) - 1}"
+            raise UsageError(f"taylor.expect lists {len(expect)} coefficients; the expansion has {len(terms)} ({listed})")
         return [(term, _number(value, scope), f"c{index}") for index, (term, value) in enumerate(zip(terms, expect))]
     by_powers = {tuple(term.powers.values()): term for term in terms}
     found = []
@@ -151,7 +154,10 @@ def _expected_terms(expect, terms, names: list, settings: dict):
         if unknown:
             raise UsageError(f"taylor.expect {key!r} names {', '.join(unknown)}, which is not a variable of the "
                              f"expansion ({', '.join(names) or 'none: f is constant'})")
-        found.append((by_powers[tuple(powers.get(name, 0) for name in names)], _number(value, scope), key))
+        term = by_powers.get(tuple(powers.get(name, 0) for name in names))
+        if term is None:
+            raise UsageError(f"taylor.expect {key!r} is past the expansion's order ({max(t.degree for t in terms)})")
+        found.append((term, _number(value, scope), key))
     return found
 
 

@@ -44,7 +44,7 @@ import sys
 from typing import Callable, Optional
 
 from autodiff.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
-from autodiff.parallel import die_with
+from autodiff.parallel import die_with, read_exactly, read_frame, write_frame
 
 AVAILABLE = hasattr(os, "fork") and hasattr(signal, "pthread_sigmask") and hasattr(socket, "send_fds")
 
@@ -87,18 +87,20 @@ class Children:
         130, the child ended within GRACE_SECONDS (and no message: the
         caller says it)."""
         self._reap()
-        with _sigint_held():  # a Ctrl-C now comes once the child is known: it is ended too
-            child = self._next()
-            try:
-                child.send(request)
-            except OSError:  # the spare died while it waited (killed, out of memory): a fresh one
-                self._forget(child)
-                child = self._spawn(warm=False)
-                child.send(request)
+        child = None
         try:
+            with _sigint_held():  # a Ctrl-C now comes once the child is known: it is ended too
+                child = self._next()
+                try:
+                    child.send(request)
+                except OSError:  # the spare died while it waited (killed, out of memory): a fresh one
+                    self._forget(child)
+                    child = self._spawn(warm=False)
+                    child.send(request)
             code = child.code()
         except KeyboardInterrupt:
-            self._end(child)
+            if child is not None:
+                self._end(child)
             code = EXIT_INTERRUPTED
         else:
             self._forget(child)
@@ -126,7 +128,10 @@ class Children:
                     return self.zygote.order(warm=True)
                 except OSError:
                     self._lose_the_zygote()
-            self.spare = self._fork(warm=True)
+            try:
+                self.spare = self._fork(warm=True)
+            except OSError:  # no process to be had now (a limit, memory): the next line forks its own
+                self.spare = None
 
     def _lose_the_zygote(self) -> None:
         if self.zygote is not None:
@@ -171,19 +176,16 @@ class Children:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a spare is not the line Ctrl-C is for
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             die_with(os.getppid())
-            for inherited in (self.spare, self.zygote):  # the parent's, not this child's
-                if inherited is not None:
-                    inherited.close_in_child()
             torch = sys.modules.get("torch")
             if torch is not None and self.threads is not None:
                 torch.set_num_threads(self.threads)
             if warm and not select.select([requests], [], [], WARM_AFTER_SECONDS)[0]:
                 self.warm_up()
-            request = _read_request(requests)
+            request = read_frame(requests)
             if request is None:  # the parent left, or killed the spare
                 os._exit(0)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            code = self.serve(request)
+            code = self.serve(json.loads(request))
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
         except SystemExit as leaving:
@@ -200,15 +202,14 @@ class Children:
                 os._exit(code)
 
     def _end(self, child: "_Child") -> None:
-        """The child was sent Ctrl-C with this process (one terminal, one
-        process group) or not (this process runs under the resident server):
-        it is told, given GRACE_SECONDS to say its code, then killed. A
-        second Ctrl-C kills it at once."""
+        """The child may have had Ctrl-C with this process (one terminal, one
+        process group) or not: it is told, given GRACE_SECONDS to say its
+        code, then killed. A second Ctrl-C kills it at once."""
         said = None
         try:
             _signal(child.pid, signal.SIGINT)
             if select.select([child.codes], [], [], GRACE_SECONDS)[0]:
-                said = _read_exactly(child.codes, _INT.size)
+                said = read_exactly(child.codes, _INT.size)
         except KeyboardInterrupt:
             pass
         if said is None:  # stuck (in C), or a second Ctrl-C
@@ -336,9 +337,6 @@ class _Zygote:
         except ChildProcessError:
             pass
 
-    def close_in_child(self) -> None:
-        self.control.close()
-
 
 def _zygote(children: Children, control: socket.socket, parents: socket.socket, mask) -> None:
     """In the zygote: fork a child per order until the REPL leaves."""
@@ -352,7 +350,7 @@ def _zygote(children: Children, control: socket.socket, parents: socket.socket, 
         gc.freeze()
         statuses: dict[int, int] = {}  # children ended and reaped, by pid, until asked for
         while True:
-            order = _read_exactly(control.fileno(), _ORDER.size)
+            order = read_exactly(control.fileno(), _ORDER.size)
             if order is None:
                 break
             kind, value = _ORDER.unpack(order)
@@ -409,15 +407,14 @@ class _Child:
         self.pid, self.requests, self.codes, self.zygote = pid, requests, codes, zygote
 
     def send(self, request: object) -> None:
-        data = json.dumps(request).encode()
-        os.write(self.requests, _INT.pack(len(data)) + data)
+        write_frame(self.requests, json.dumps(request).encode())
         os.close(self.requests)
         self.requests = -1
 
     def code(self) -> int:
         """The exit code the child says; a child that ends without saying one
         (a crash, a kill) is a bug, said here."""
-        data = _read_exactly(self.codes, _INT.size)
+        data = read_exactly(self.codes, _INT.size)
         self.close()
         if data is not None:
             return _INT.unpack(data)[0]
@@ -431,28 +428,6 @@ class _Child:
             if fd >= 0:
                 os.close(fd)
         self.requests = self.codes = -1
-
-    def close_in_child(self) -> None:
-        self.close()
-
-
-def _read_request(fd: int) -> object:
-    """The request the parent sent; None when the pipe closed without one."""
-    head = _read_exactly(fd, _INT.size)
-    if head is None:
-        return None
-    body = _read_exactly(fd, _INT.unpack(head)[0])
-    return None if body is None else json.loads(body)
-
-
-def _read_exactly(fd: int, size: int) -> Optional[bytes]:
-    data = b""
-    while len(data) < size:
-        part = os.read(fd, size - len(data))
-        if not part:
-            return None
-        data += part
-    return data
 
 
 def _signal(pid: int, number: int) -> None:
@@ -473,6 +448,7 @@ def _crash(status: int) -> int:
         name = signal.Signals(-code).name
     except ValueError:
         name = f"signal {-code}"
-    sys.stderr.write(f"error: internal error: the computation ended by {name} (please report this)\n")
+    sys.stderr.write(f"error: internal error: the computation was killed by {name} (out of memory, or a crash; "
+                     "please report a crash)\n")
     sys.stderr.flush()
     return EXIT_INTERNAL

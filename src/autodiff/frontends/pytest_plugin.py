@@ -155,3 +155,10 @@ def case_options(config) -> dict:
         "dtype": "float64", "rtol": config.getoption("autodiff_rtol"), "atol": config.getoption("autodiff_atol"),
         "symbolic_timeout": 5.0, "exact": True, "limits": as_limits(None),
     }
+
+
+# pytest before 7 names the hooks' arguments otherwise (`path`, not `file_path`)
+# and would refuse this plugin, and with it every test run where autodiff is
+# installed: there, the plugin does nothing.
+if int(pytest.__version__.split(".")[0]) < 7:  # pragma: no cover - the test extra needs pytest 7
+    del pytest_addoption, pytest_collect_file

@@ -511,6 +511,9 @@ def interactive(session: Session, prompt) -> int:
         while not session.leaving:
             try:
                 line = prompt.prompt(PROMPT)
+                if _typed_ctrl_c_ahead(prompt):
+                    sys.stderr.write("interrupted\n")
+                    continue
                 answer(session, line)
             except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh line
                 continue
@@ -520,6 +523,22 @@ def interactive(session: Session, prompt) -> int:
         if session.children is not None:
             session.children.close()
     return EXIT_OK
+
+
+def _typed_ctrl_c_ahead(prompt) -> bool:
+    """Whether Ctrl-C came right after Enter, before the terminal was given
+    back its usual mode (it is a key then, not SIGINT): the line is
+    cancelled, as if it had begun. Other keys typed ahead stay for the next prompt."""
+    from prompt_toolkit.input.typeahead import get_typeahead, store_typeahead
+    from prompt_toolkit.keys import Keys
+
+    ahead = get_typeahead(prompt.input)
+    with prompt.input.raw_mode():  # keys still in the terminal's queue, read as the prompt reads them
+        ahead += prompt.input.read_keys() + prompt.input.flush_keys()
+    if any(press.key == Keys.ControlC for press in ahead):
+        return True
+    store_typeahead(prompt.input, ahead)
+    return False
 
 
 def script(session: Session) -> int:
