@@ -75,9 +75,14 @@ value = 5
 
 @pytest.fixture(autouse=True, scope="module")
 def loaded():
-    """torch, SymPy and the witnesses, loaded before the first in-process run:
-    pytester removes the modules a run imports, and torch cannot load twice."""
+    """torch, SymPy, the witnesses and the views, loaded before the first
+    in-process run: pytester removes the modules a run imports (torch cannot
+    load twice, and a view imported again would render with a second rich
+    for the tests that run after these)."""
     import autodiff
+    import autodiff.frontends.cli  # noqa: F401 - the app, rich and every view
+    import autodiff.presentation.check_view  # noqa: F401
+    import autodiff.presentation.junit  # noqa: F401
 
     autodiff.check(str(Path(__file__).parent / "cases" / "tutorial_mistakes.toml"))
 

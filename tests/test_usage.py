@@ -242,8 +242,9 @@ def test_help_names_values_in_words_not_python_types(capsys, command):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
     assert "{expression" not in out.splitlines()[0], command  # the usage line: {EXPR}
-    for internal in ("list[str]", "int range", "float range", "str"):  # an option's value, in words
+    for internal in ("list[str]", "int range", "float range", "str"):  # an option's or argument's value, in words
         assert not re.search(rf"--[a-z-]+ <{re.escape(internal)}>", out), (command, internal)
+        assert f"<{internal}>" not in out, (command, internal)
 
 
 def test_warnings_name_functions_as_the_user_writes_them():

@@ -262,9 +262,8 @@ def check(
             raise CaseFileError(f"{label}: [define]: {error.message}") from None
 
     import autodiff.witnesses.checks  # noqa: F401
-    options = {
-        "dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact, "limits": limits,
-    }
+    options = run_options(dtype=dtype, rtol=rtol, atol=atol, symbolic_timeout=symbolic_timeout, exact=exact,
+                          limits=limits)
     files = list(dict.fromkeys(label for _, label in texts))
     mine = _share(texts, select_names, shard, defines, kept)
     report = CheckReport(files, deselected=total - chosen, shard=shard)
@@ -278,6 +277,15 @@ def check(
         report.interrupted = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+def run_options(*, dtype: str = "float64", rtol: Optional[float] = None, atol: Optional[float] = None,
+                symbolic_timeout: float = 5.0, exact: bool = True, limits=None) -> dict:
+    """run_case's options, with check's defaults: each case's own keys override them."""
+    from autodiff.limits import as_limits
+
+    return {"dtype": dtype, "rtol": rtol, "atol": atol, "symbolic_timeout": symbolic_timeout, "exact": exact,
+            "limits": as_limits(limits)}
 
 
 def parse_shard(text: str) -> tuple[int, int]:

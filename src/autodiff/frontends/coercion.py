@@ -153,6 +153,8 @@ METAVARS = {
 def _name(param: Any) -> None:
     """Give `param` a metavar from METAVARS, or its name in capitals, where
     it has none and is not a choice (`<float64|float32>` says what it takes)."""
+    if getattr(param, "param_type_name", None) == "argument" and hasattr(param, "display_type_rich"):
+        param.display_type_rich = _no_type  # its name says what it takes: `EXPR`, never `EXPR <str>`
     if getattr(param, "metavar", None) is not None or getattr(param, "is_flag", False):
         return
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
@@ -161,6 +163,11 @@ def _name(param: Any) -> None:
     name = getattr(param, "name", None)
     if name:
         param.metavar = METAVARS.get(name, name.upper())
+
+
+def _no_type(ctx: Any) -> None:
+    """An argument's type label in --help: none (typer would show `<str>`, `<list[str]>`)."""
+    return None
 
 
 def _give(param: Any) -> Any:

@@ -149,12 +149,9 @@ class CaseReport:
 
 def case_options(config) -> dict:
     """run_case's options: `autodiff check`'s defaults, with the command line's tolerances."""
-    from autodiff.limits import as_limits
+    from autodiff.commands.cases import run_options
 
-    return {
-        "dtype": "float64", "rtol": config.getoption("autodiff_rtol"), "atol": config.getoption("autodiff_atol"),
-        "symbolic_timeout": 5.0, "exact": True, "limits": as_limits(None),
-    }
+    return run_options(rtol=config.getoption("autodiff_rtol"), atol=config.getoption("autodiff_atol"))
 
 
 # pytest before 7 names the hooks' arguments otherwise (`path`, not `file_path`)

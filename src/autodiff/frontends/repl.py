@@ -119,20 +119,27 @@ class Session:
         text = line.strip()
         if not text or text.startswith("#"):
             return EXIT_OK
+        return self._answered(lambda: self._line(text))
+
+    def _line(self, text: str) -> int:
+        word = _FIRST_WORD.match(text)
+        if word and word.group(1) in SESSION_WORDS:
+            return getattr(self, "_" + word.group(1))(text[word.end():].strip())
+        self.wait_for_imports()
+        if word and word.group(1) in self.command.commands:
+            return self.dispatch(self._command_words(text))
+        if _is_definition(text):
+            return self._define(text)
+        if word and text[word.end():].strip():
+            self._refuse_a_mistyped_command(word.group(1))
+        if _has_options(self.command.commands["grad"], text):  # `x^2 --order 2`, `x^2 -q`: grad's options too
+            return self.dispatch(self._command_words("grad " + text))
+        return self.dispatch(self._with_session(["grad", text]))
+
+    def _answered(self, work) -> int:
+        """`work()`'s exit code; an error is its one line, the session goes on."""
         try:
-            word = _FIRST_WORD.match(text)
-            if word and word.group(1) in SESSION_WORDS:
-                return getattr(self, "_" + word.group(1))(text[word.end():].strip())
-            self.wait_for_imports()
-            if word and word.group(1) in self.command.commands:
-                return self.dispatch(self._command_words(text))
-            if _is_definition(text):
-                return self._define(text)
-            if word and text[word.end():].strip():
-                self._refuse_a_mistyped_command(word.group(1))
-            if _has_options(self.command.commands["grad"], text):  # `x^2 --order 2`, `x^2 -q`: grad's options too
-                return self.dispatch(self._command_words("grad " + text))
-            return self.dispatch(self._with_session(["grad", text]))
+            return work()
         except AutodiffError as error:
             return self.report(error)
         except (KeyboardInterrupt, BrokenPipeError, SystemExit):
@@ -182,14 +189,7 @@ class Session:
         """In a forked child: the request's command line, as dispatch would
         run it here (the child's session may be older than the request)."""
         self.json = request["json"]
-        try:
-            return self._dispatch_here(request["args"])
-        except AutodiffError as error:
-            return self.report(error)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as error:  # noqa: BLE001 - a bug: one line, as in this process
-            return report_bug(error, self.json)
+        return self._answered(lambda: self._dispatch_here(request["args"]))
 
     def _dispatch_here(self, args: list[str]) -> int:
         try:
