@@ -89,3 +89,32 @@ def test_an_alarm_turned_into_another_error_past_the_deadline_is_the_deadline():
         with_deadline(work, 0.1)
     with pytest.raises(AttributeError):  # before the deadline, an error is the error it is
         with_deadline(lambda: None.missing, 5.0)
+
+
+def test_a_deadline_never_stops_an_import_half_way(tmp_path, monkeypatch):
+    """Work that imports a module lazily (the engine, and with it torch) past
+    its deadline: the module is imported whole, then the deadline strikes. A
+    module stopped half-way stays broken for the process (torch cannot
+    register its operators twice: a CI run failed so under load)."""
+    import sys
+
+    (tmp_path / "slow_to_import.py").write_text(
+        "import time\n"
+        "end = time.monotonic() + 0.4\n"
+        "while time.monotonic() < end:\n"
+        "    sum(range(1000))\n"
+        "WHOLE = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def work():
+        import slow_to_import  # noqa: F401
+
+        return _busy_until(5, swallow=0)
+
+    try:
+        with pytest.raises(SymbolicTimeout):
+            with_deadline(work, 0.05)
+        assert sys.modules["slow_to_import"].WHOLE is True
+    finally:
+        sys.modules.pop("slow_to_import", None)

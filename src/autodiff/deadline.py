@@ -42,8 +42,20 @@ _REPEAT_SECONDS = 0.05
 def _on_alarm(signum, frame):
     # Never while _run_with_alarm itself runs: an exception raised in its
     # set-up or clean-up would leave the timer armed after it returned.
-    if frame is None or frame.f_code is not _run_with_alarm.__code__:
+    if frame is None or frame.f_code is not _run_with_alarm.__code__ and not _importing(frame):
         raise SymbolicTimeout()
+
+
+def _importing(frame) -> bool:
+    """Whether the alarm came while a module is being imported (work may import
+    lazily: SymPy's parts, the engine and with it torch). Stopped half-way, a
+    module stays broken for the process (torch cannot register its operators
+    twice); the alarm repeats, and strikes once the import is done."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _run_with_alarm(work: Callable[[], T], seconds: float) -> T:
