@@ -161,6 +161,27 @@ def test_large_values_get_short_ticks_and_a_chart():
     assert "f′ (autograd)" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "y_labels", "x_labels"),
+    [
+        # next to the float limit, where plotext's own scales overflow: the axis is drawn in units of 1e307
+        (["exp(x)", "--range", "x=700:709"], ["7.5e307", "5e307", "2.5e307", "0"], ["700", "702", "704", "706", "708"]),
+        (["x", "--range", "x=1e300:1e308"], ["1e308", "5e307", "0"], ["2e307", "4e307", "6e307", "8e307", "1e308"]),
+        (["exp(x)", "--range", "x=-800:-700"], ["1e-304", "5e-305", "0"], ["-800", "-775", "-750", "-725", "-700"]),
+    ],
+)
+def test_charts_of_values_near_the_float_limits_are_drawn_with_their_own_labels(args, y_labels, x_labels):
+    result = invoke("plot", *args, "--width", "70", "--height", "18")
+    assert result.exit_code == 0, result.stderr
+    assert [label for label, _ in _y_ticks(result.stdout)] == y_labels
+    assert result.stdout.splitlines()[-3].split() == x_labels
+    # the curve is drawn where its values are: at the right edge, above the second tick's row
+    canvas = _canvas(result.stdout)
+    assert api.plot(args[0], over=args[2], symbolic=False).f[-1] > float(y_labels[1])
+    second = dict(_y_ticks(result.stdout))[y_labels[1]]
+    assert any(line.rstrip()[-2] not in " ─" for line in canvas[:second])
+
+
 def test_a_chart_plotext_cannot_lay_out_is_exit_2_not_a_crash(monkeypatch):
     import plotext
 
@@ -216,7 +237,8 @@ def _round(value: float, step: float) -> bool:
 
 @pytest.mark.parametrize(
     ("low", "high"),
-    [(-1.1, 1.1), (-9.93, 39.2), (0.0067, 155.0), (-5.0, 5.0), (0.64, 0.66), (-3e7, 4e7), (1e-5, 5e-5), (2.0, 3.0)],
+    [(-1.1, 1.1), (-9.93, 39.2), (0.0067, 155.0), (-5.0, 5.0), (0.64, 0.66), (-3e7, 4e7), (1e-5, 5e-5), (2.0, 3.0),
+     (0.0, 1e-304), (-3e-20, 7e-20), (1e300, 1.7e308)],
 )
 def test_ticks_are_round_and_include_zero_when_in_range(low, high):
     from autodiff.presentation.plotting import nice_ticks, tick_labels
@@ -227,7 +249,7 @@ def test_ticks_are_round_and_include_zero_when_in_range(low, high):
     assert all(_round(tick, step) for tick in ticks)
     assert (0.0 in ticks) == (low <= 0 <= high)
     labels = tick_labels(ticks, step)
-    assert all(len(label) <= 6 for label in labels)
+    assert all(len(label) <= (6 if 1e-10 < high - low < 1e10 else 8) for label in labels)
     assert [float(label) for label in labels] == pytest.approx(ticks)
 
 

@@ -351,6 +351,8 @@ def test_a_long_expression_folds_between_tokens_never_inside_a_number():
         assert all(len(line) <= width for line in lines), lines
         for number in ("40027", "78125", "2411711", "2500000", "-2411711.5e-3", "0.9646844"):
             assert any(re.search(rf"(?<![\d.e-]){re.escape(number)}(?![\d.e])", line) for line in lines), (number, lines)
+        # a function's name stays with the bracket of its call: no line ends in `exp` or `sin`
+        assert not any(re.search(r"(exp|sin|cos)$", line.rstrip()) for line in lines), lines
 
 
 def test_off_a_terminal_a_warning_is_one_line_whatever_columns_says():

@@ -28,9 +28,10 @@ from rich.text import Lines, Text
 RELATIONS = frozenset({"=", "≈", "≤", "≥", "<", ">", "≠", "→", "==", "<=", ">=", "!="})
 UNITS = frozenset({"s", "ms", "µs", "s,", "ms,", "µs,", "s:", "ms:", "µs:"})  # `96.2 ms` is one unit too
 _WORD = re.compile(r"\S+")
-# A signed number, a name, or any other character, with the brackets opened before it and the
-# brackets, operators and commas after it: a unit wider than its line breaks between these.
-_TOKEN = re.compile(r"[(\[{]*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\w+|\S)[)\]}*/^,;:]*")
+# A signed number, a name (with the bracket a call opens: `exp(` is never split), or any other
+# character, with the brackets opened before it and the brackets, operators and commas after it:
+# a unit wider than its line breaks between these.
+_TOKEN = re.compile(r"[(\[{]*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\w+\(*|\S)[)\]}*/^,;:]*")
 
 
 def wraps(console: Console) -> bool:

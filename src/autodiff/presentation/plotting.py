@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -354,23 +354,30 @@ def terminal_chart(
     xs = report.x[::stride]
     curves = [(name, values[::stride]) for name, values in series(report)]
     marks, samples = (("braille",) * 4, (SAMPLES[0],) * 4) if color else (MARKERS, SAMPLES)
+    # plotext's scales overflow near the float limit (exp(x) at 709): such an axis is drawn over a power
+    # of ten and labelled with the values themselves.
+    x_scale, y_scale = _scale(report.start, report.stop), _scale(window.low, window.high)
+    drawn = replace(window, low=window.low / y_scale, high=window.high / y_scale)
+    x_span = (report.start / x_scale, report.stop / x_scale)
     plt.clear_figure()
     try:
         plt.limitsize(False, False)  # our size, not plotext's guess at the terminal's (80×24 when piped)
         plt.plotsize(width, height)
         plt.theme("pro" if color else "clear")
-        plt.xlim(report.start, report.stop)
-        plt.ylim(window.low, window.high)
+        plt.xlim(*x_span)
+        plt.ylim(drawn.low, drawn.high)
         if window.low <= 0 <= window.high:
             plt.hline(0, color="gray")  # first: the curves are drawn over it
         for (_, values), (_, whole), line_color, marker in zip(curves, series(report), COLORS, marks):
             for run_xs, run_ys in clipped_runs(xs, values, window.low, window.high, breaks(report, whole, stride)):
-                plt.plot(run_xs, run_ys, color=line_color, marker=marker)
+                plt.plot([x / x_scale for x in run_xs], [y / y_scale for y in run_ys], color=line_color, marker=marker)
         columns, rows = width - 12, height - 5  # about the plotting area, inside the axes
         # x labels apart by two spaces at the least; y labels by a row.
         x_fits = lambda labels: sum(len(label) + 2 for label in labels) <= columns  # noqa: E731
-        plt.xticks(*axis_ticks(report.start, report.stop, columns // 10, x_fits))
-        plt.yticks(*axis_ticks(window.low, window.high, rows // 3, lambda labels: 2 * len(labels) - 1 <= rows))
+        x_ticks, x_labels = axis_ticks(report.start, report.stop, columns // 10, x_fits)
+        plt.xticks([tick / x_scale for tick in x_ticks], x_labels)
+        y_ticks, y_labels = axis_ticks(window.low, window.high, rows // 3, lambda labels: 2 * len(labels) - 1 <= rows)
+        plt.yticks([tick / y_scale for tick in y_ticks], y_labels)
         plt.title(heading(report, typed))
         plt.xlabel(report.variable)
         # A report may name its curves itself (verify: "f′ (autograd)", "D (claimed)").
@@ -378,7 +385,7 @@ def terminal_chart(
             name + (" (autograd)" if index else "") for index, (name, _) in enumerate(curves)
         ]
         legend = [(f"{sample} {name}", line_color) for name, sample, line_color in zip(names, samples, COLORS)]
-        placed = _place_legend(plt, ANSI.sub("", plt.build()), legend, report, window)
+        placed = _place_legend(plt, ANSI.sub("", plt.build()), legend, x_span, drawn)
         chart = plt.build()
     except (ArithmeticError, ValueError, IndexError) as error:  # plotext's scales: spans it cannot lay out
         raise UsageError(
@@ -392,6 +399,12 @@ def terminal_chart(
     return chart if color else ANSI.sub("", chart)
 
 
+def _scale(low: float, high: float) -> float:
+    """1, or the power of ten that brings a range beyond 1e150 to a size plotext's scales can take."""
+    largest = max(abs(low), abs(high))
+    return 10.0 ** math.floor(math.log10(largest)) if largest > 1e150 else 1.0
+
+
 def heading(report: PlotReport, typed: Optional[str] = None) -> str:
     """`f(x) = tan(x)`: the expression as the user typed it (else in plain
     notation), and the values the other variables are held at
@@ -403,7 +416,9 @@ def heading(report: PlotReport, typed: Optional[str] = None) -> str:
     return f"f({report.variable}) = {text}{held}"
 
 
-def _place_legend(plt, drawn: str, entries: list[tuple[str, str]], report: PlotReport, window: YWindow) -> bool:
+def _place_legend(
+    plt, drawn: str, entries: list[tuple[str, str]], x_span: tuple[float, float], window: YWindow
+) -> bool:
     """Write the legend into the chart, in the corner of the plotting area
     (read from `drawn`, the chart without it) where it covers the fewest
     cells of the curves; False when it does not fit."""
@@ -425,7 +440,7 @@ def _place_legend(plt, drawn: str, entries: list[tuple[str, str]], report: PlotR
     corners = [(0, columns - width), (0, 0), (rows - height, 0), (rows - height, columns - width)]
     row, column = min(corners, key=covered)
     for offset, (entry, line_color) in enumerate(entries):
-        x = report.start + column / (columns - 1) * (report.stop - report.start)
+        x = x_span[0] + column / (columns - 1) * (x_span[1] - x_span[0])
         y = window.high - (row + offset) / (rows - 1) * (window.high - window.low)
         plt.text(f" {entry.ljust(width - 2)} ", x, y, color=line_color, alignment="left")
     return True
@@ -464,8 +479,8 @@ def nice_ticks(low: float, high: float, count: int) -> tuple[list[float], float]
     if best is None:
         return [low, high], high - low
     _, step, first, last = best
-    decimals = next((d for d in range(16) if abs(round(step, d) - step) <= step * 1e-9), 15)
-    return [round(k * step, decimals) for k in range(first, last + 1)], step
+    # k × step to 12 significant digits: 0.3, not 0.30000000000000004 (and 2.5e-305 stays 2.5e-305)
+    return [float(f"{k * step:.12g}") for k in range(first, last + 1)], step
 
 
 def tick_labels(ticks: list[float], step: float) -> list[str]:
